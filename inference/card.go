@@ -1,0 +1,139 @@
+package inference
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Card is the machine-readable model card (assets/model.json), written by the training
+// pipeline. The app reads preprocessing, labels and calibration from it instead of
+// hard-coding them, so a retrained model cannot silently disagree with the code.
+type Card struct {
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	File        string            `json:"file"`
+	SHA256      string            `json:"sha256"`
+	Labels      []string          `json:"labels"`
+	LabelNames  map[string]string `json:"label_names"`
+	Malignant   []string          `json:"malignant"`
+	Input       InputSpec         `json:"input"`
+	Outputs     OutputSpec        `json:"outputs"`
+	Temperature float64           `json:"temperature"`
+	OOD         OODSpec           `json:"ood"`
+	Quality     QualitySpec       `json:"quality"`
+	License     string            `json:"data_license"`
+	// Metrics holds the test-split numbers by model variant ("fp32", "int8").
+	Metrics map[string]Metrics `json:"metrics"`
+}
+
+// InputSpec says how a photo becomes the input tensor.
+type InputSpec struct {
+	Name     string     `json:"name"`
+	Width    int        `json:"width"`
+	Height   int        `json:"height"`
+	Resize   string     `json:"resize"`
+	Mean     [3]float32 `json:"mean"`
+	Std      [3]float32 `json:"std"`
+	Channels string     `json:"channels"`
+	Layout   string     `json:"layout"`
+}
+
+// OutputSpec names the graph outputs.
+type OutputSpec struct {
+	Logits    string `json:"logits"`
+	CAM       string `json:"cam"`
+	Embedding string `json:"embedding"`
+}
+
+// OODSpec is the "probably not a skin lesion" check: the cosine similarity of the photo's
+// embedding to the nearest class centroid of the training embeddings, against a threshold set
+// on validation images.
+type OODSpec struct {
+	Method    string      `json:"method"`
+	Centroids [][]float32 `json:"centroids"`
+	Threshold float64     `json:"threshold"`
+}
+
+// QualitySpec holds the photo-quality thresholds, measured on validation images.
+type QualitySpec struct {
+	MinShortSide    int     `json:"min_short_side"`
+	MinSharpness    float64 `json:"min_sharpness"`
+	MinBrightness   float64 `json:"min_brightness"`
+	MaxBrightness   float64 `json:"max_brightness"`
+	MaxClippedShare float64 `json:"max_clipped_share"`
+}
+
+// Metrics are one model's scores on the test split, as in the model card.
+type Metrics struct {
+	N                int                    `json:"n"`
+	Accuracy         float64                `json:"accuracy"`
+	BalancedAccuracy float64                `json:"balanced_accuracy"`
+	PerClass         map[string]ClassMetric `json:"per_class"`
+	MelanomaAUC      float64                `json:"melanoma_auc"`
+	MalignantAUC     float64                `json:"malignant_auc"`
+	ECEUncalibrated  float64                `json:"ece_uncalibrated"`
+	ECECalibrated    float64                `json:"ece_calibrated"`
+	ConfusionMatrix  [][]int                `json:"confusion_matrix"`
+}
+
+// ClassMetric is recall and precision of one class; nil where undefined (no support).
+type ClassMetric struct {
+	Support   int      `json:"support"`
+	Recall    *float64 `json:"recall"`
+	Precision *float64 `json:"precision"`
+}
+
+// ErrBadCard marks a model card the app cannot use.
+var ErrBadCard = errors.New("model card is not usable")
+
+// ParseCard reads and validates a model card.
+func ParseCard(data []byte) (Card, error) {
+	var c Card
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrBadCard, err)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the fields inference depends on.
+func (c Card) Validate() error {
+	var errs []error
+	if len(c.Labels) < 2 {
+		errs = append(errs, errors.New("fewer than two labels"))
+	}
+	for _, m := range append(slices.Clone(c.Malignant), "mel") {
+		if !slices.Contains(c.Labels, m) {
+			errs = append(errs, fmt.Errorf("label %q is not among the labels", m))
+		}
+	}
+	if c.Input.Width <= 0 || c.Input.Height <= 0 {
+		errs = append(errs, fmt.Errorf("input size %dx%d", c.Input.Width, c.Input.Height))
+	}
+	for i, s := range c.Input.Std {
+		if !(s > 0) {
+			errs = append(errs, fmt.Errorf("std[%d] = %v", i, s))
+		}
+	}
+	if !(c.Temperature > 0) || math.IsInf(c.Temperature, 0) {
+		errs = append(errs, fmt.Errorf("temperature %v", c.Temperature))
+	}
+	if c.Outputs.Logits == "" || c.Outputs.CAM == "" || c.Outputs.Embedding == "" || c.Input.Name == "" {
+		errs = append(errs, errors.New("input or output names missing"))
+	}
+	if len(c.OOD.Centroids) == 0 {
+		errs = append(errs, errors.New("no out-of-distribution centroids"))
+	}
+	if len(c.SHA256) != 64 {
+		errs = append(errs, fmt.Errorf("sha256 %q", c.SHA256))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrBadCard, errors.Join(errs...))
+	}
+	return nil
+}
+
+// LabelIndex returns the position of a class code, or -1.
+func (c Card) LabelIndex(code string) int { return slices.Index(c.Labels, code) }

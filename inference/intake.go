@@ -1,0 +1,125 @@
+package inference
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // decoders are registered by import; GIF for completeness of image.DecodeConfig
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"os"
+
+	"github.com/disintegration/imaging"
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+)
+
+// Intake limits. A phone photo is 12-50 MP and a few MB; anything far beyond is a mistake or
+// an attack (a tiny file can declare a huge canvas), and decoding it would blow the memory budget.
+const (
+	MaxFileBytes = 40 << 20
+	MaxPixels    = 50_000_000
+)
+
+// Intake errors, for errors.Is. The wrapping error names the file and the numbers.
+var (
+	ErrEmptyFile         = errors.New("the file is empty")
+	ErrNotRegularFile    = errors.New("not a regular file")
+	ErrFileTooLarge      = errors.New("the file is too large")
+	ErrTooManyPixels     = errors.New("the image has too many pixels")
+	ErrUnsupportedFormat = errors.New("not a supported image format (JPEG, PNG, WebP, BMP, TIFF)")
+	ErrCorruptImage      = errors.New("the image data is damaged or incomplete")
+)
+
+// IntakeError names the photo that failed and why.
+type IntakeError struct {
+	Name   string
+	Detail string
+	Err    error
+}
+
+func (e *IntakeError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("%s: %v (%s)", e.Name, e.Err, e.Detail)
+	}
+	return fmt.Sprintf("%s: %v", e.Name, e.Err)
+}
+
+func (e *IntakeError) Unwrap() error { return e.Err }
+
+// Photo is a decoded, upright photo and the bytes it came from.
+type Photo struct {
+	Name   string
+	Bytes  []byte
+	Format string
+	Image  image.Image
+}
+
+// ReadPhotoFile reads and decodes a photo from disk with the intake limits.
+func ReadPhotoFile(path string) (*Photo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &IntakeError{Name: path, Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &IntakeError{Name: path, Err: ErrNotRegularFile, Detail: st.Mode().Type().String()}
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, &IntakeError{Name: path, Err: ErrFileTooLarge,
+			Detail: fmt.Sprintf("%d MB; the limit is %d MB", st.Size()>>20, MaxFileBytes>>20)}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &IntakeError{Name: path, Err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, &IntakeError{Name: path, Err: err}
+	}
+	return DecodePhoto(path, data)
+}
+
+// DecodePhoto checks and decodes photo bytes (from a file, a paste or a phone upload).
+func DecodePhoto(name string, data []byte) (p *Photo, err error) {
+	if len(data) == 0 {
+		return nil, &IntakeError{Name: name, Err: ErrEmptyFile}
+	}
+	if len(data) > MaxFileBytes {
+		return nil, &IntakeError{Name: name, Err: ErrFileTooLarge,
+			Detail: fmt.Sprintf("%d MB; the limit is %d MB", len(data)>>20, MaxFileBytes>>20)}
+	}
+	// Image decoders have panicked on hostile input before; a bad photo must never take the
+	// app down with the clinician's unsaved work.
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, &IntakeError{Name: name, Err: ErrCorruptImage, Detail: fmt.Sprint("decoder panic: ", r)}
+		}
+	}()
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return nil, &IntakeError{Name: name, Err: ErrUnsupportedFormat}
+		}
+		return nil, &IntakeError{Name: name, Err: ErrCorruptImage, Detail: err.Error()}
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, &IntakeError{Name: name, Err: ErrCorruptImage, Detail: fmt.Sprintf("size %dx%d", cfg.Width, cfg.Height)}
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPixels {
+		return nil, &IntakeError{Name: name, Err: ErrTooManyPixels,
+			Detail: fmt.Sprintf("%dx%d is %.0f megapixels; the limit is %d", cfg.Width, cfg.Height, float64(px)/1e6, MaxPixels/1_000_000)}
+	}
+	if format == "gif" {
+		return nil, &IntakeError{Name: name, Err: ErrUnsupportedFormat, Detail: "GIF"}
+	}
+	// imaging applies the EXIF orientation tag, so a phone photo taken sideways is upright.
+	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+	if err != nil {
+		return nil, &IntakeError{Name: name, Err: ErrCorruptImage, Detail: err.Error()}
+	}
+	return &Photo{Name: name, Bytes: data, Format: format, Image: img}, nil
+}

@@ -1,0 +1,218 @@
+"""Shared pieces of the Dermal training pipeline: labels, the split, image loading and the network.
+
+Everything that must agree between training, export, quantization and the model card lives here,
+so that a change is made once.
+"""
+import csv
+import os
+import random
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+LABELS = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+MALIGNANT = ["akiec", "bcc", "mel"]
+SEED = 20261126
+
+# The model takes a 4:3 landscape photo at HAM10000's own size (200x150); the network itself
+# resizes it to NET_H x NET_W inside the graph, so the Go side never has to reproduce a
+# resampling filter bit for bit: for a HAM10000 image its preprocessing is only "to float,
+# normalize". Other photos are centre-cropped to 4:3 and resized to 200x150 first.
+INPUT_W, INPUT_H = 200, 150
+NET_W, NET_H = 160, 120
+MEAN = [0.485, 0.456, 0.406]  # ImageNet statistics, as the pretrained MobileNetV2 expects
+STD = [0.229, 0.224, 0.225]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("DERMAL_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+HAM = os.path.join(SHARED, "data", "ham10000")
+PRETRAINED = os.path.join(SHARED, "pretrained", "mobilenetv2-12-int8.onnx")
+SPLIT_CSV = os.path.join(ROOT, "training", "split.csv")
+BUILD = os.path.join(ROOT, "build", "model")
+
+
+def seed_everything(seed=SEED):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def read_metadata():
+    with open(os.path.join(HAM, "metadata.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def make_split(rows, fractions=(0.70, 0.15, 0.15), seed=SEED):
+    """Split by lesion, stratified by diagnosis: every image of a lesion lands in one split.
+
+    Each lesion has one diagnosis in HAM10000, so stratifying lesions per class keeps the class
+    mix of the three splits close while keeping lesions whole.
+    """
+    lesions = {}
+    for r in rows:
+        dx = lesions.setdefault(r["lesion_id"], r["dx"])
+        if dx != r["dx"]:
+            raise ValueError(f"lesion {r['lesion_id']} has two diagnoses: {dx}, {r['dx']}")
+    rng = random.Random(seed)
+    assign = {}
+    for label in LABELS:
+        ids = sorted(l for l, dx in lesions.items() if dx == label)
+        rng.shuffle(ids)
+        n_train = round(len(ids) * fractions[0])
+        n_val = round(len(ids) * fractions[1])
+        for i, l in enumerate(ids):
+            assign[l] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+    return [(r["image_id"], r["lesion_id"], r["dx"], assign[r["lesion_id"]]) for r in rows]
+
+
+def write_split(split):
+    with open(SPLIT_CSV, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["image_id", "lesion_id", "dx", "split"])
+        for row in sorted(split):
+            w.writerow(row)
+
+
+def read_split():
+    with open(SPLIT_CSV, newline="") as f:
+        return [(r["image_id"], r["lesion_id"], r["dx"], r["split"]) for r in csv.DictReader(f)]
+
+
+def load_image(image_id):
+    """Returns the photo as HWC uint8 at INPUT_H x INPUT_W (every HAM10000 image already is)."""
+    from PIL import Image
+
+    with Image.open(os.path.join(HAM, "images", image_id + ".jpg")) as im:
+        im = im.convert("RGB")
+        if im.size != (INPUT_W, INPUT_H):
+            raise ValueError(f"{image_id} is {im.size}, expected {(INPUT_W, INPUT_H)}")
+        return np.asarray(im, dtype=np.uint8)
+
+
+def load_images(ids):
+    return torch.from_numpy(np.stack([load_image(i) for i in ids]))
+
+
+def to_input(batch_uint8_hwc):
+    """uint8 NHWC -> normalized float NCHW, exactly as inference/ does it."""
+    x = batch_uint8_hwc.permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def resize_to_net(x):
+    """The in-graph resize: bilinear, half-pixel centres, no antialiasing (ONNX Resize linear).
+
+    A constant scale factor keeps the exported Resize free of shape arithmetic.
+    """
+    if x.shape[2:] != (INPUT_H, INPUT_W):
+        raise ValueError(f"input is {tuple(x.shape[2:])}, expected {(INPUT_H, INPUT_W)}")
+    return F.interpolate(x, scale_factor=NET_W / INPUT_W, mode="bilinear", align_corners=False,
+                         recompute_scale_factor=False)
+
+
+class DermalNet(nn.Module):
+    """MobileNetV2 with a 7-class global-average-pool + linear head.
+
+    forward returns (logits, cam, embedding): cam[c] = sum_k W[c,k] * A_k over the last feature
+    map A, which is Grad-CAM for class c up to a positive factor (1/(h*w)) before the ReLU, so
+    the app gets an exact Grad-CAM without running a backward pass.
+    """
+
+    def __init__(self):
+        super().__init__()
+        base = torchvision.models.mobilenet_v2(num_classes=len(LABELS))
+        self.features = base.features
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(1280, len(LABELS))
+
+    def feature_map(self, x):
+        return self.features(resize_to_net(x))
+
+    def head(self, a):
+        emb = a.mean(dim=(2, 3))
+        return self.fc(self.dropout(emb)), emb
+
+    def forward(self, x):
+        a = self.feature_map(x)
+        logits, emb = self.head(a)
+        cam = F.conv2d(a, self.fc.weight[:, :, None, None])
+        return logits, cam, emb
+
+
+def load_pretrained(net):
+    """Dequantizes the ONNX Model Zoo int8 MobileNetV2 into net.features.
+
+    The zoo model has batch norm folded into each convolution, so each torch (conv, bn) pair gets
+    the folded weight and a batch norm that is the identity plus the folded bias.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(PRETRAINED)
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    qconvs = [n for n in model.graph.node if n.op_type == "QLinearConv"]
+    pairs = []
+    for m in net.features.modules():
+        if isinstance(m, nn.Conv2d):
+            pairs.append([m, None])
+        elif isinstance(m, nn.BatchNorm2d):
+            pairs[-1][1] = m
+    if len(pairs) != len(qconvs):
+        raise ValueError(f"{len(pairs)} torch convs but {len(qconvs)} in {PRETRAINED}")
+    for (conv, bn), node in zip(pairs, qconvs):
+        _, _, _, wq, ws, wz, _, _, bq = node.input
+        w = (init[wq].astype(np.float32) - init[wz].astype(np.float32).reshape(-1, 1, 1, 1)) * init[ws].reshape(-1, 1, 1, 1)
+        x_scale = init[node.input[1]]
+        b = init[bq].astype(np.float32) * x_scale * init[ws]
+        if tuple(w.shape) != tuple(conv.weight.shape):
+            raise ValueError(f"shape {w.shape} != {tuple(conv.weight.shape)}")
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(w))
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b))
+    return net
+
+
+@torch.no_grad()
+def reparametrize_batchnorm(net, images, batch=64):
+    """Gives each batch norm this domain's statistics without changing what the network computes.
+
+    After load_pretrained every batch norm is identity + bias. Measure the mean and variance of
+    each batch norm's input on dermoscopy images and set running stats (mu, var), gamma =
+    sqrt(var + eps) and beta = mu + bias: in eval mode the output is unchanged, and in train mode
+    the batch statistics now normalize to the same values, so fine-tuning starts from the
+    pretrained function instead of a perturbed one.
+    """
+    bns = [m for m in net.features.modules() if isinstance(m, nn.BatchNorm2d)]
+    sums = {id(b): [0.0, 0.0, 0] for b in bns}
+
+    def hook(mod, inp, out):
+        x = inp[0].double()
+        s = sums[id(mod)]
+        s[0] = s[0] + x.sum(dim=(0, 2, 3))
+        s[1] = s[1] + (x * x).sum(dim=(0, 2, 3))
+        s[2] += x.shape[0] * x.shape[2] * x.shape[3]
+
+    handles = [b.register_forward_hook(hook) for b in bns]
+    net.eval()
+    for i in range(0, len(images), batch):
+        net.feature_map(to_input(images[i : i + batch]))
+    for h in handles:
+        h.remove()
+    for b in bns:
+        s0, s1, n = sums[id(b)]
+        mu = (s0 / n).float()
+        var = (s1 / n).float() - mu * mu
+        var = var.clamp(min=1e-6)
+        bias = b.bias.clone()
+        b.running_mean.copy_(mu)
+        b.running_var.copy_(var)
+        b.weight.copy_(torch.sqrt(var + b.eps))
+        b.bias.copy_(mu + bias)

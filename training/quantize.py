@@ -1,0 +1,164 @@
+"""Static int8 quantization of build/model/dermal-fp32.onnx into QDQ form.
+
+- Weights of the 52 backbone convolutions: int8, symmetric, per output channel; biases int32 at
+  scale x_scale * w_scale, as ONNX Runtime's QLinearConv wants, so ORT fuses each
+  DequantizeLinear -> Conv -> QuantizeLinear group into one int8 QLinearConv.
+- Activations: uint8, per tensor, ranges calibrated on training images (never validation or test).
+- ReLU6 (Clip 0..6) after a convolution is dropped and folded into the output quantization range
+  [0, min(max, 6)] with zero point 0: saturation does the clipping, bit for bit the same result.
+- The head (global average pool, linear layer, CAM projection) stays float: it is 0.2% of the
+  compute and keeps logits and Grad-CAM exact functions of the same dequantized feature map.
+"""
+import argparse
+import os
+
+import numpy as np
+import onnx
+import torch
+from onnx import helper, numpy_helper, TensorProto
+
+import common
+import onnxeval
+
+
+def calibrate(model, tensors, images, batch=32):
+    lo = {t: np.inf for t in tensors}
+    hi = {t: -np.inf for t in tensors}
+    for i in range(0, len(images), batch):
+        out = onnxeval.run(model, {"image": common.to_input(images[i : i + batch])}, keep=tensors)
+        for t in tensors:
+            v = out[t]
+            lo[t] = min(lo[t], float(v.min()))
+            hi[t] = max(hi[t], float(v.max()))
+    return lo, hi
+
+
+def uint8_params(lo, hi):
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = max((hi - lo) / 255.0, 1e-8)
+    zp = int(np.clip(round(-lo / scale), 0, 255))
+    return np.float32(scale), np.uint8(zp)
+
+
+def quantize(model, lo, hi):
+    g = model.graph
+    init = {t.name: t for t in g.initializer}
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    producer = {o: n for n in g.node for o in n.output}
+    output_names = {o.name for o in g.output}
+    cam_conv = [n for n in g.node if n.op_type == "Conv"][-1]  # the CAM projection, kept float
+    backbone = [n for n in g.node if n.op_type == "Conv" and n is not cam_conv]
+
+    # Drop each Clip that only follows a backbone conv; its range goes to the conv output.
+    rename = {}
+    clip_max = {}
+    drop = set()
+    for n in g.node:
+        if n.op_type == "Clip" and producer.get(n.input[0]) in backbone and len(consumers[n.input[0]]) == 1:
+            cmin = float(numpy_helper.to_array(init[n.input[1]])) if n.input[1] in init else None
+            cmax = float(numpy_helper.to_array(init[n.input[2]])) if n.input[2] in init else None
+            if cmin is None:
+                cmin = float(numpy_helper.to_array(producer[n.input[1]].attribute[0].t))
+                cmax = float(numpy_helper.to_array(producer[n.input[2]].attribute[0].t))
+            if cmin != 0.0:
+                raise ValueError(f"Clip {n.name} has min {cmin}; only ReLU-like clips fold into uint8")
+            rename[n.output[0]] = n.input[0]
+            clip_max[n.input[0]] = cmax
+            drop.add(n.name)
+
+    # Which tensors get Q/DQ: the resized input and every output of a backbone conv, clip or add.
+    act = []
+    for n in g.node:
+        if n.name in drop:
+            continue
+        if n.op_type in ("Resize", "Add") or n in backbone:
+            act.append(n.output[0])
+    new_nodes, new_init = [], []
+    scales = {}
+    for t in act:
+        a_lo, a_hi = lo[t], hi[t]
+        if t in clip_max:
+            scale, zp = np.float32(min(max(a_hi, 1e-6), clip_max[t]) / 255.0), np.uint8(0)
+        else:
+            scale, zp = uint8_params(a_lo, a_hi)
+        scales[t] = scale
+        new_init += [numpy_helper.from_array(np.array(scale, np.float32), t + "_scale"),
+                     numpy_helper.from_array(np.array(zp, np.uint8), t + "_zp")]
+
+    def dq_name(t):
+        return t + "_dq"
+
+    for n in g.node:
+        if n.name in drop:
+            continue
+        if n.op_type == "Constant" and all(not consumers.get(o) or all(c.name in drop for c in consumers[o]) for o in n.output):
+            continue  # clip bounds of dropped clips
+        inputs = [rename.get(i, i) for i in n.input]
+        inputs = [dq_name(i) if i in scales else i for i in inputs]
+        if n in backbone:
+            x_t = rename.get(n.input[0], n.input[0])
+            w = numpy_helper.to_array(init[n.input[1]])
+            b = numpy_helper.to_array(init[n.input[2]])
+            w_scale = (np.abs(w).reshape(w.shape[0], -1).max(axis=1) / 127.0).astype(np.float32)
+            w_scale = np.maximum(w_scale, 1e-12)
+            w_q = np.clip(np.round(w / w_scale.reshape(-1, 1, 1, 1)), -127, 127).astype(np.int8)
+            b_scale = (scales[x_t] * w_scale).astype(np.float32)
+            b_q = np.round(b / b_scale).astype(np.int32)
+            wn, bn = n.input[1], n.input[2]
+            new_init += [
+                numpy_helper.from_array(w_q, wn + "_q"), numpy_helper.from_array(w_scale, wn + "_scale"),
+                numpy_helper.from_array(np.zeros(len(w_scale), np.int8), wn + "_zp"),
+                numpy_helper.from_array(b_q, bn + "_q"), numpy_helper.from_array(b_scale, bn + "_scale"),
+                numpy_helper.from_array(np.zeros(len(b_scale), np.int32), bn + "_zp"),
+            ]
+            new_nodes += [
+                helper.make_node("DequantizeLinear", [wn + "_q", wn + "_scale", wn + "_zp"], [wn + "_dq"], axis=0),
+                helper.make_node("DequantizeLinear", [bn + "_q", bn + "_scale", bn + "_zp"], [bn + "_dq"], axis=0),
+            ]
+            inputs[1], inputs[2] = wn + "_dq", bn + "_dq"
+        outputs = list(n.output)
+        node = helper.make_node(n.op_type, inputs, outputs, name=n.name)
+        node.attribute.extend(n.attribute)
+        new_nodes.append(node)
+        for t in outputs:
+            if t in scales:
+                new_nodes += [
+                    helper.make_node("QuantizeLinear", [t, t + "_scale", t + "_zp"], [t + "_q"]),
+                    helper.make_node("DequantizeLinear", [t + "_q", t + "_scale", t + "_zp"], [dq_name(t)]),
+                ]
+                if t in output_names:
+                    raise ValueError(f"{t} is a graph output and would be quantized")
+
+    quantized_weights = {n.input[1] for n in backbone} | {n.input[2] for n in backbone}
+    keep = [t for t in g.initializer if t.name not in quantized_weights and t.name in
+            {i for nd in new_nodes for i in nd.input}]
+    graph = helper.make_graph(new_nodes, g.name, list(g.input), list(g.output), keep + new_init)
+    out = helper.make_model(graph, opset_imports=model.opset_import, producer_name="dermal-training")
+    out.ir_version = model.ir_version
+    onnx.checker.check_model(out)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--calibration-images", type=int, default=512)
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    fp32 = onnx.load(os.path.join(common.BUILD, "dermal-fp32.onnx"))
+    train = [r[0] for r in common.read_split() if r[3] == "train"]
+    rng = np.random.RandomState(common.SEED)
+    ids = [train[i] for i in rng.choice(len(train), args.calibration_images, replace=False)]
+    images = common.load_images(ids)
+    tensors = [n.output[0] for n in fp32.graph.node if n.op_type in ("Resize", "Add", "Conv", "Clip")]
+    lo, hi = calibrate(fp32, tensors, images)
+    q = quantize(fp32, lo, hi)
+    path = os.path.join(common.BUILD, "dermal-int8.onnx")
+    onnx.save(q, path)
+    print(f"wrote {path}: {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main()

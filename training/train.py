@@ -1,0 +1,158 @@
+"""Fine-tunes the pretrained MobileNetV2 on the HAM10000 training split.
+
+Writes build/model/best.pt (the checkpoint with the best validation balanced accuracy) and
+build/model/train_log.json. Run by `make model`; see training/README.md.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import common
+from metrics import balanced_accuracy
+
+
+def augment(batch_uint8, gen):
+    """Random flips, rotation, scale, shift and colour jitter on a uint8 NHWC batch.
+
+    Dermoscopy has no up or down, so any rotation is fair; reflection padding avoids black
+    corners the model could learn from. Colour jitter stands in for other cameras and lighting.
+    """
+    x = batch_uint8.permute(0, 3, 1, 2).float() / 255.0
+    n = x.shape[0]
+    angle = torch.rand(n, generator=gen) * 2 * math.pi
+    scale = 1.0 / (0.85 + torch.rand(n, generator=gen) * 0.35)  # zoom 0.85x .. 1.2x
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    shift = (torch.rand(n, 2, generator=gen) - 0.5) * 0.2
+    aspect = common.INPUT_H / common.INPUT_W
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    # affine_grid works in normalized coordinates; correct for the 4:3 aspect so rotations are rigid.
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin * aspect, shift[:, 0]], 1),
+            torch.stack([sin * flip / aspect, cos, shift[:, 1]], 1),
+        ],
+        1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    # colour: brightness, contrast, saturation, and a small per-channel gain (white balance)
+    b = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4
+    c = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4
+    s = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4
+    g = 1 + (torch.rand(n, 3, 1, 1, generator=gen) - 0.5) * 0.1
+    x = x * b * g
+    m = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - m) * c + m
+    gray = x.mean(dim=1, keepdim=True)
+    x = (x - gray) * s + gray
+    x = x.clamp(0, 1)
+    mean = torch.tensor(common.MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(common.STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+@torch.no_grad()
+def predict(net, images, batch=128):
+    net.eval()
+    out = []
+    for i in range(0, len(images), batch):
+        out.append(net(common.to_input(images[i : i + batch]))[0])
+    return torch.cat(out)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--frozen-blocks", type=int, default=4, help="leading MobileNetV2 feature blocks kept frozen")
+    p.add_argument("--sampling-power", type=float, default=0.5,
+                   help="draw each image with weight n_class^-power (0: natural mix, 1: balanced)")
+    p.add_argument("--samples-per-epoch", type=int, default=6000)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    common.seed_everything()
+    os.makedirs(common.BUILD, exist_ok=True)
+
+    split = common.read_split()
+    train = [r for r in split if r[3] == "train"]
+    val = [r for r in split if r[3] == "val"]
+    t0 = time.time()
+    xtr = common.load_images([r[0] for r in train])
+    xva = common.load_images([r[0] for r in val])
+    ytr = torch.tensor([common.LABELS.index(r[2]) for r in train])
+    yva = np.array([common.LABELS.index(r[2]) for r in val])
+    print(f"loaded {len(train)} train, {len(val)} val images in {time.time()-t0:.0f}s", flush=True)
+
+    net = common.load_pretrained(common.DermalNet())
+    gen = torch.Generator().manual_seed(common.SEED)
+    calib = xtr[torch.randperm(len(xtr), generator=gen)[:512]]
+    common.reparametrize_batchnorm(net, calib)
+    device = torch.device(args.device)
+    net.to(device)
+
+    frozen = net.features[: args.frozen_blocks]
+    for prm in frozen.parameters():
+        prm.requires_grad_(False)
+    trainable = [prm for prm in net.parameters() if prm.requires_grad]
+    head = list(net.fc.parameters())
+    body = [prm for prm in trainable if all(prm is not h for h in head)]
+    opt = torch.optim.AdamW([{"params": body, "lr": args.lr * 0.5}, {"params": head, "lr": args.lr}],
+                            weight_decay=1e-4)
+    steps_per_epoch = args.samples_per_epoch // args.batch
+    total = steps_per_epoch * args.epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr * 0.5, args.lr], total_steps=total,
+                                                pct_start=0.1)
+    counts = torch.bincount(ytr, minlength=len(common.LABELS)).float()
+    weights = counts[ytr] ** -args.sampling_power
+
+    log = {"args": vars(args), "epochs": []}
+    best = -1.0
+    for epoch in range(args.epochs):
+        net.train()
+        frozen.eval()  # frozen blocks keep their statistics
+        t0 = time.time()
+        idx = torch.multinomial(weights, steps_per_epoch * args.batch, replacement=True, generator=gen)
+        running = 0.0
+        for s in range(steps_per_epoch):
+            b = idx[s * args.batch : (s + 1) * args.batch]
+            x = augment(xtr[b], gen).to(device)
+            y = ytr[b].to(device)
+            x = common.resize_to_net(x)
+            with torch.no_grad():
+                f = frozen(x)
+            a = net.features[args.frozen_blocks :](f)
+            logits, _ = net.head(a)
+            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += loss.item()
+        net.to("cpu")
+        val_logits = predict(net, xva).numpy()
+        net.to(device)
+        bacc = balanced_accuracy(yva, val_logits.argmax(1), len(common.LABELS))
+        acc = float((val_logits.argmax(1) == yva).mean())
+        entry = {"epoch": epoch + 1, "loss": running / steps_per_epoch, "val_bacc": bacc, "val_acc": acc,
+                 "seconds": time.time() - t0}
+        log["epochs"].append(entry)
+        print(json.dumps(entry), flush=True)
+        if bacc > best:
+            best = bacc
+            torch.save(net.state_dict(), os.path.join(common.BUILD, "best.pt"))
+        with open(os.path.join(common.BUILD, "train_log.json"), "w") as f:
+            json.dump(log, f, indent=1)
+    print(f"best validation balanced accuracy {best:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
