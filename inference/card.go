@@ -22,6 +22,9 @@ type Card struct {
 	Input       InputSpec         `json:"input"`
 	Outputs     OutputSpec        `json:"outputs"`
 	Temperature float64           `json:"temperature"`
+	// LogitBias is added to the logits before the temperature: a logit adjustment that moves
+	// decisions from the training sampler's class mix towards balanced ones (see the card).
+	LogitBias []float64 `json:"logit_bias,omitempty"`
 	OOD         OODSpec           `json:"ood"`
 	Quality     QualitySpec       `json:"quality"`
 	License     string            `json:"data_license"`
@@ -48,13 +51,16 @@ type OutputSpec struct {
 	Embedding string `json:"embedding"`
 }
 
-// OODSpec is the "probably not a skin lesion" check: the cosine similarity of the photo's
-// embedding to the nearest class centroid of the training embeddings, against a threshold set
-// on validation images.
+// OODSpec is the "probably not a skin lesion" check: the share of the photo's centred
+// embedding that lies outside the top principal components of training embeddings. The mean
+// and components are in a separate little-endian float32 file (Dim x (1 + Components)).
 type OODSpec struct {
-	Method    string      `json:"method"`
-	Centroids [][]float32 `json:"centroids"`
-	Threshold float64     `json:"threshold"`
+	Method     string  `json:"method"`
+	File       string  `json:"file"`
+	SHA256     string  `json:"sha256"`
+	Dim        int     `json:"dim"`
+	Components int     `json:"components"`
+	Threshold  float64 `json:"threshold"`
 }
 
 // QualitySpec holds the photo-quality thresholds, measured on validation images.
@@ -117,14 +123,17 @@ func (c Card) Validate() error {
 			errs = append(errs, fmt.Errorf("std[%d] = %v", i, s))
 		}
 	}
+	if c.LogitBias != nil && len(c.LogitBias) != len(c.Labels) {
+		errs = append(errs, fmt.Errorf("%d logit biases for %d labels", len(c.LogitBias), len(c.Labels)))
+	}
 	if !(c.Temperature > 0) || math.IsInf(c.Temperature, 0) {
 		errs = append(errs, fmt.Errorf("temperature %v", c.Temperature))
 	}
 	if c.Outputs.Logits == "" || c.Outputs.CAM == "" || c.Outputs.Embedding == "" || c.Input.Name == "" {
 		errs = append(errs, errors.New("input or output names missing"))
 	}
-	if len(c.OOD.Centroids) == 0 {
-		errs = append(errs, errors.New("no out-of-distribution centroids"))
+	if c.OOD.Dim <= 0 || c.OOD.Components <= 0 || len(c.OOD.SHA256) != 64 {
+		errs = append(errs, errors.New("out-of-distribution subspace not described"))
 	}
 	if len(c.SHA256) != 64 {
 		errs = append(errs, fmt.Errorf("sha256 %q", c.SHA256))

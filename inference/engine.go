@@ -16,6 +16,7 @@ type Model struct {
 	Card Card
 	Data []byte
 	Path string
+	OOD  *Subspace
 }
 
 // Options configure the engine.

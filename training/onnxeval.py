@@ -39,6 +39,7 @@ def run(model, feeds, keep=None):
     """Runs model (onnx.ModelProto) on feeds {name: tensor}; returns {name: tensor} of outputs and keep."""
     env = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
     env.update(feeds)
+    keep_inputs = {k: v for k, v in feeds.items() if k in set(keep or [])}
     want = set(o.name for o in model.graph.output) | set(keep or [])
     for node in model.graph.node:
         a = _attrs(node)
@@ -105,7 +106,9 @@ def run(model, feeds, keep=None):
         else:
             raise ValueError(f"onnxeval does not implement {op} ({node.name})")
         env[node.output[0]] = y
-    return {k: env[k] for k in want}
+    out = {k: env[k] for k in want}
+    out.update(keep_inputs)
+    return out
 
 
 def to_numpy(d):

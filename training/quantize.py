@@ -21,16 +21,24 @@ import common
 import onnxeval
 
 
-def calibrate(model, tensors, images, batch=32):
-    lo = {t: np.inf for t in tensors}
-    hi = {t: -np.inf for t in tensors}
+def calibrate(model, tensors, images, percentile, batch=32):
+    """Activation ranges: the given percentile of each tensor's values (both tails), averaged
+    over calibration batches; 100 means plain min/max. Clipping rare outliers spends the 256
+    levels where the values are."""
+    lo = {t: [] for t in tensors}
+    hi = {t: [] for t in tensors}
     for i in range(0, len(images), batch):
         out = onnxeval.run(model, {"image": common.to_input(images[i : i + batch])}, keep=tensors)
         for t in tensors:
-            v = out[t]
-            lo[t] = min(lo[t], float(v.min()))
-            hi[t] = max(hi[t], float(v.max()))
-    return lo, hi
+            v = out[t].flatten()
+            if percentile >= 100:
+                lo[t].append(float(v.min()))
+                hi[t].append(float(v.max()))
+            else:
+                k = max(1, int(round(len(v) * (1 - percentile / 100))))
+                lo[t].append(float(-torch.topk(-v, k).values[-1]))
+                hi[t].append(float(torch.topk(v, k).values[-1]))
+    return {t: float(np.mean(lo[t])) for t in tensors}, {t: float(np.mean(hi[t])) for t in tensors}
 
 
 def uint8_params(lo, hi):
@@ -40,7 +48,7 @@ def uint8_params(lo, hi):
     return np.float32(scale), np.uint8(zp)
 
 
-def quantize(model, lo, hi):
+def quantize(model, lo, hi, weight_bits=8, float_tail=0, float_convs=()):
     g = model.graph
     init = {t.name: t for t in g.initializer}
     consumers = {}
@@ -50,7 +58,10 @@ def quantize(model, lo, hi):
     producer = {o: n for n in g.node for o in n.output}
     output_names = {o.name for o in g.output}
     cam_conv = [n for n in g.node if n.op_type == "Conv"][-1]  # the CAM projection, kept float
-    backbone = [n for n in g.node if n.op_type == "Conv" and n is not cam_conv]
+    convs = [n for n in g.node if n.op_type == "Conv" and n is not cam_conv]
+    # The last float_tail convolutions stay float (int8 weights would still be smaller, but
+    # these 1x1 convs on a 4x5 map cost nothing and carry the features the logits read).
+    backbone = [c for i, c in enumerate(convs[: len(convs) - float_tail]) if i not in set(float_convs)]
 
     # Drop each Clip that only follows a backbone conv; its range goes to the conv output.
     rename = {}
@@ -69,14 +80,29 @@ def quantize(model, lo, hi):
             clip_max[n.input[0]] = cmax
             drop.add(n.name)
 
-    # Which tensors get Q/DQ: the resized input and every output of a backbone conv, clip or add.
+    # Which tensors get Q/DQ: every input and output of a quantized conv (after dropping clips),
+    # and every add's output; in graph order, so the network's input comes first.
     act = []
+    inputs = {i.name for i in g.input}
     for n in g.node:
         if n.name in drop:
             continue
-        if n.op_type in ("Resize", "Add") or n in backbone:
-            act.append(n.output[0])
+        cand = []
+        if n in backbone:
+            cand = [rename.get(n.input[0], n.input[0]), n.output[0]]
+        elif n.op_type in ("Add", "Resize") and any(c in backbone for c in consumers.get(n.output[0], [])):
+            cand = [n.output[0]]
+        elif n.op_type == "Add":
+            cand = [n.output[0]]
+        for t in cand:
+            if t not in act:
+                act.append(t)
+    act.sort(key=lambda t: 0 if t in inputs else 1)
     new_nodes, new_init = [], []
+    for t in act[:1]:
+        if t in inputs:
+            new_nodes += [helper.make_node("QuantizeLinear", [t, t + "_scale", t + "_zp"], [t + "_q"]),
+                          helper.make_node("DequantizeLinear", [t + "_q", t + "_scale", t + "_zp"], [t + "_dq"])]
     scales = {}
     for t in act:
         a_lo, a_hi = lo[t], hi[t]
@@ -102,9 +128,10 @@ def quantize(model, lo, hi):
             x_t = rename.get(n.input[0], n.input[0])
             w = numpy_helper.to_array(init[n.input[1]])
             b = numpy_helper.to_array(init[n.input[2]])
-            w_scale = (np.abs(w).reshape(w.shape[0], -1).max(axis=1) / 127.0).astype(np.float32)
+            wmax = 2 ** (weight_bits - 1) - 1
+            w_scale = (np.abs(w).reshape(w.shape[0], -1).max(axis=1) / wmax).astype(np.float32)
             w_scale = np.maximum(w_scale, 1e-12)
-            w_q = np.clip(np.round(w / w_scale.reshape(-1, 1, 1, 1)), -127, 127).astype(np.int8)
+            w_q = np.clip(np.round(w / w_scale.reshape(-1, 1, 1, 1)), -wmax, wmax).astype(np.int8)
             b_scale = (scales[x_t] * w_scale).astype(np.float32)
             b_q = np.round(b / b_scale).astype(np.int32)
             wn, bn = n.input[1], n.input[2]
@@ -145,6 +172,12 @@ def quantize(model, lo, hi):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--calibration-images", type=int, default=512)
+    p.add_argument("--percentile", type=float, default=100.0, help="activation range percentile (100: min/max)")
+    p.add_argument("--weight-bits", type=int, default=8,
+                   help="7 avoids int16 saturation in ORT's u8s8 kernels on CPUs without VNNI")
+    p.add_argument("--float-tail", type=int, default=0, help="leave the last N backbone convolutions in float")
+    p.add_argument("--float-convs", default="", help="comma-separated backbone conv indices left in float")
+    p.add_argument("--out", default=os.path.join(common.BUILD, "dermal-int8.onnx"))
     args = p.parse_args()
     torch.set_num_threads(2)
     fp32 = onnx.load(os.path.join(common.BUILD, "dermal-fp32.onnx"))
@@ -152,10 +185,12 @@ def main():
     rng = np.random.RandomState(common.SEED)
     ids = [train[i] for i in rng.choice(len(train), args.calibration_images, replace=False)]
     images = common.load_images(ids)
-    tensors = [n.output[0] for n in fp32.graph.node if n.op_type in ("Resize", "Add", "Conv", "Clip")]
-    lo, hi = calibrate(fp32, tensors, images)
-    q = quantize(fp32, lo, hi)
-    path = os.path.join(common.BUILD, "dermal-int8.onnx")
+    tensors = [i.name for i in fp32.graph.input] + [
+        n.output[0] for n in fp32.graph.node if n.op_type in ("Resize", "Add", "Conv", "Clip")]
+    lo, hi = calibrate(fp32, tensors, images, args.percentile)
+    float_convs = [int(i) for i in args.float_convs.split(",") if i]
+    q = quantize(fp32, lo, hi, args.weight_bits, args.float_tail, float_convs)
+    path = args.out
     onnx.save(q, path)
     print(f"wrote {path}: {os.path.getsize(path)} bytes")
 

@@ -25,6 +25,7 @@ def augment(batch_uint8, gen):
     """
     x = batch_uint8.permute(0, 3, 1, 2).float() / 255.0
     n = x.shape[0]
+    dev = x.device
     angle = torch.rand(n, generator=gen) * 2 * math.pi
     scale = 1.0 / (0.85 + torch.rand(n, generator=gen) * 0.35)  # zoom 0.85x .. 1.2x
     flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
@@ -39,30 +40,30 @@ def augment(batch_uint8, gen):
         ],
         1,
     )
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    grid = F.affine_grid(theta.to(dev), list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     # colour: brightness, contrast, saturation, and a small per-channel gain (white balance)
-    b = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4
-    c = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4
-    s = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4
-    g = 1 + (torch.rand(n, 3, 1, 1, generator=gen) - 0.5) * 0.1
+    b = (1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4).to(dev)
+    c = (1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4).to(dev)
+    s = (1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.4).to(dev)
+    g = (1 + (torch.rand(n, 3, 1, 1, generator=gen) - 0.5) * 0.1).to(dev)
     x = x * b * g
     m = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - m) * c + m
     gray = x.mean(dim=1, keepdim=True)
     x = (x - gray) * s + gray
     x = x.clamp(0, 1)
-    mean = torch.tensor(common.MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(common.STD).view(1, 3, 1, 1)
+    mean = torch.tensor(common.MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(common.STD, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
 @torch.no_grad()
-def predict(net, images, batch=128):
+def predict(net, images, device, batch=128):
     net.eval()
     out = []
     for i in range(0, len(images), batch):
-        out.append(net(common.to_input(images[i : i + batch]))[0])
+        out.append(net(common.to_input(images[i : i + batch]).to(device))[0].cpu())
     return torch.cat(out)
 
 
@@ -76,11 +77,14 @@ def main():
                    help="draw each image with weight n_class^-power (0: natural mix, 1: balanced)")
     p.add_argument("--samples-per-epoch", type=int, default=6000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--body-lr-scale", type=float, default=0.5, help="backbone learning rate as a share of --lr")
+    p.add_argument("--ema", type=float, default=0.0, help="evaluate and keep an exponential moving average of the weights with this decay (0: off)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default=common.BUILD, help="folder for best.pt and train_log.json")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     common.seed_everything()
-    os.makedirs(common.BUILD, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
 
     split = common.read_split()
     train = [r for r in split if r[3] == "train"]
@@ -105,16 +109,21 @@ def main():
     trainable = [prm for prm in net.parameters() if prm.requires_grad]
     head = list(net.fc.parameters())
     body = [prm for prm in trainable if all(prm is not h for h in head)]
-    opt = torch.optim.AdamW([{"params": body, "lr": args.lr * 0.5}, {"params": head, "lr": args.lr}],
+    body_lr = args.lr * args.body_lr_scale
+    opt = torch.optim.AdamW([{"params": body, "lr": body_lr}, {"params": head, "lr": args.lr}],
                             weight_decay=1e-4)
     steps_per_epoch = args.samples_per_epoch // args.batch
     total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr * 0.5, args.lr], total_steps=total,
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[body_lr, args.lr], total_steps=total,
                                                 pct_start=0.1)
     counts = torch.bincount(ytr, minlength=len(common.LABELS)).float()
     weights = counts[ytr] ** -args.sampling_power
 
     log = {"args": vars(args), "epochs": []}
+    # The moving average smooths the last epochs' noise (a cheap stand-in for averaging
+    # checkpoints); its batch-norm statistics are averaged with the weights.
+    ema = {k: v.detach().clone() for k, v in net.state_dict().items()} if args.ema else None
+    eval_net = common.DermalNet().to(device) if args.ema else net
     best = -1.0
     for epoch in range(args.epochs):
         net.train()
@@ -124,7 +133,7 @@ def main():
         running = 0.0
         for s in range(steps_per_epoch):
             b = idx[s * args.batch : (s + 1) * args.batch]
-            x = augment(xtr[b], gen).to(device)
+            x = augment(xtr[b].to(device), gen)
             y = ytr[b].to(device)
             x = common.resize_to_net(x)
             with torch.no_grad():
@@ -137,9 +146,16 @@ def main():
             opt.step()
             sched.step()
             running += loss.item()
-        net.to("cpu")
-        val_logits = predict(net, xva).numpy()
-        net.to(device)
+            if ema is not None:
+                with torch.no_grad():
+                    for k, v in net.state_dict().items():
+                        if v.dtype.is_floating_point:
+                            ema[k].mul_(args.ema).add_(v.detach(), alpha=1 - args.ema)
+                        else:
+                            ema[k].copy_(v)
+        if ema is not None:
+            eval_net.load_state_dict(ema)
+        val_logits = predict(eval_net, xva, device).numpy()
         bacc = balanced_accuracy(yva, val_logits.argmax(1), len(common.LABELS))
         acc = float((val_logits.argmax(1) == yva).mean())
         entry = {"epoch": epoch + 1, "loss": running / steps_per_epoch, "val_bacc": bacc, "val_acc": acc,
@@ -148,8 +164,8 @@ def main():
         print(json.dumps(entry), flush=True)
         if bacc > best:
             best = bacc
-            torch.save(net.state_dict(), os.path.join(common.BUILD, "best.pt"))
-        with open(os.path.join(common.BUILD, "train_log.json"), "w") as f:
+            torch.save({k: v.cpu() for k, v in eval_net.state_dict().items()}, os.path.join(args.out, "best.pt"))
+        with open(os.path.join(args.out, "train_log.json"), "w") as f:
             json.dump(log, f, indent=1)
     print(f"best validation balanced accuracy {best:.4f}", flush=True)
 

@@ -1,0 +1,131 @@
+// Package cli implements the `dermal` command line: classify, eval and doctor (inference),
+// and the case-history commands. It holds no logic of its own beyond parsing, printing and
+// exit codes; the work is done by inference/ (and clinic/ for stored cases).
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"dermal/assets"
+	"dermal/inference"
+)
+
+// Global flags shared by every command.
+type Global struct {
+	ORTLib    string
+	Threads   int
+	ModelPath string // development: score another .onnx (with --card)
+	CardPath  string
+	DataDir   string
+}
+
+// Env is where a command writes, and the parsed global flags.
+type Env struct {
+	Global
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// ErrUsage marks a command-line mistake (exit code 2).
+var ErrUsage = errors.New("usage")
+
+// Commands lists the subcommands with their one-line help.
+var commands = []struct {
+	name, help string
+	run        func(env *Env, args []string) error
+}{
+	{"classify", "classify photos: dermal classify [--json] [--gradcam OUT.png] [--class CODE] IMAGE...", runClassify},
+	{"eval", "score labelled photos: dermal eval --labels CSV [--split NAME] [--json] DIR", runEval},
+	{"doctor", "check the installation: ONNX Runtime, model, memory, data folder", runDoctor},
+}
+
+// ParseGlobal reads global flags before the command name. It returns the remaining args.
+func ParseGlobal(args []string, stderr io.Writer) (Global, []string, error) {
+	var g Global
+	fs := flag.NewFlagSet("dermal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&g.ORTLib, "ort-lib", "", "path to the ONNX Runtime library (default: next to the program, or lib/)")
+	fs.IntVar(&g.Threads, "threads", 1, "inference threads")
+	fs.StringVar(&g.ModelPath, "model", "", "use this .onnx model instead of the built-in one (needs --card)")
+	fs.StringVar(&g.CardPath, "card", "", "model card JSON for --model")
+	fs.StringVar(&g.DataDir, "data", "", "data folder (default: the user's data folder)")
+	fs.Usage = func() { usage(stderr, fs) }
+	if err := fs.Parse(args); err != nil {
+		return g, nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	return g, fs.Args(), nil
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "usage: dermal [global flags] [command] [flags]\n\nWith no command, dermal opens the desktop app.\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.help)
+	}
+	fmt.Fprintln(w, "\nglobal flags:")
+	fs.PrintDefaults()
+}
+
+// Run executes a command line (without the program name) and returns the exit code:
+// 0 success, 1 a command failed (or some inputs failed), 2 usage error.
+func Run(g Global, args []string, stdout, stderr io.Writer) int {
+	env := &Env{Global: g, Stdout: stdout, Stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "dermal: no command")
+		return 2
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(env, args[1:])
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, ErrUsage):
+				fmt.Fprintln(stderr, "dermal "+c.name+":", err)
+				return 2
+			default:
+				fmt.Fprintln(stderr, "dermal "+c.name+":", err)
+				return 1
+			}
+		}
+	}
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	fmt.Fprintf(stderr, "dermal: unknown command %q (commands: %s)\n", args[0], strings.Join(names, ", "))
+	return 2
+}
+
+// Model returns the model to use: the built-in one, or --model with --card.
+func (g Global) Model() (inference.Model, error) {
+	if g.ModelPath != "" || g.CardPath != "" {
+		if g.ModelPath == "" || g.CardPath == "" {
+			return inference.Model{}, fmt.Errorf("%w: --model and --card go together", ErrUsage)
+		}
+		return inference.LoadModelFiles(g.CardPath, g.ModelPath)
+	}
+	return inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
+}
+
+// Engine builds the inference engine for the chosen model.
+func (g Global) Engine() (*inference.Engine, error) {
+	m, err := g.Model()
+	if err != nil {
+		return nil, err
+	}
+	return inference.NewEngine(m, inference.Options{LibraryPath: g.ORTLib, Threads: g.Threads}), nil
+}
+
+func isTerminal(f io.Writer) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,161 @@
+package inference
+
+import (
+	"fmt"
+	"image"
+	"math"
+)
+
+// Tier is the risk tier shown to the clinician, derived from calibrated probabilities.
+type Tier string
+
+// Risk tiers, most to least urgent. Thresholds (on temperature-scaled probabilities):
+//
+//   - urgent:  P(mel) >= 0.20, or P(mel)+P(bcc)+P(akiec) >= 0.40
+//   - review:  P(mel)+P(bcc)+P(akiec) >= 0.10
+//   - retake:  otherwise, but the photo failed a quality check, so "low concern" is not earned
+//   - routine: otherwise
+//
+// The thresholds are deliberately low: missing a melanoma costs far more than an extra
+// referral. `dermal eval` reports how many malignant test photos each tier catches.
+const (
+	TierUrgent  Tier = "urgent"
+	TierReview  Tier = "review"
+	TierRetake  Tier = "retake"
+	TierRoutine Tier = "routine"
+)
+
+// Risk thresholds, documented above.
+const (
+	UrgentMelanoma  = 0.20
+	UrgentMalignant = 0.40
+	ReviewMalignant = 0.10
+)
+
+// Advice is the plain-language wording of a tier (English; the UI translates by tier code).
+func (t Tier) Advice() string {
+	switch t {
+	case TierUrgent:
+		return "Refer urgently: a malignant lesion (melanoma, basal cell carcinoma or actinic keratosis / Bowen's disease) is likely enough to need a specialist soon."
+	case TierReview:
+		return "Refer for specialist review: a malignant lesion cannot be ruled out."
+	case TierRetake:
+		return "Retake the photo: its quality is too poor to call the lesion low-risk."
+	default:
+		return "Low concern: likely benign. Monitor, and re-assess if it changes in size, shape or colour."
+	}
+}
+
+// Softmax returns the probabilities softmax((logits + bias) / temperature); bias may be nil.
+func Softmax(logits []float32, bias []float64, temperature float64) []float64 {
+	p := make([]float64, len(logits))
+	z := make([]float64, len(logits))
+	m := math.Inf(-1)
+	for i, v := range logits {
+		z[i] = float64(v)
+		if bias != nil {
+			z[i] += bias[i]
+		}
+		z[i] /= temperature
+		m = math.Max(m, z[i])
+	}
+	var sum float64
+	for i := range z {
+		p[i] = math.Exp(z[i] - m)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return p
+}
+
+// TierFor derives the risk tier from calibrated probabilities and whether any quality
+// warning asks for a retake. A quality problem never downgrades an urgent or review result.
+func TierFor(card Card, probs []float64, retake bool) Tier {
+	mel := probs[card.LabelIndex("mel")]
+	var mal float64
+	for _, c := range card.Malignant {
+		mal += probs[card.LabelIndex(c)]
+	}
+	switch {
+	case mel >= UrgentMelanoma || mal >= UrgentMalignant:
+		return TierUrgent
+	case mal >= ReviewMalignant:
+		return TierReview
+	case retake:
+		return TierRetake
+	default:
+		return TierRoutine
+	}
+}
+
+// Assessment is the result of analysing one photo.
+type Assessment struct {
+	Probabilities []float64 // in card label order, temperature-scaled, sum 1
+	Top           int
+	Tier          Tier
+	Warnings      []Warning
+	OODScore      float64
+	Raw           *Raw
+	Canonical     *image.NRGBA // the 200x150 picture the model saw
+	card          Card
+}
+
+// TopLabel is the most probable class code.
+func (a *Assessment) TopLabel() string { return a.card.Labels[a.Top] }
+
+// Malignancy is P(mel)+P(bcc)+P(akiec).
+func (a *Assessment) Malignancy() float64 {
+	var s float64
+	for _, c := range a.card.Malignant {
+		s += a.Probabilities[a.card.LabelIndex(c)]
+	}
+	return s
+}
+
+// ProbabilityMap keys probabilities by class code.
+func (a *Assessment) ProbabilityMap() map[string]float64 {
+	m := make(map[string]float64, len(a.Probabilities))
+	for i, c := range a.card.Labels {
+		m[c] = a.Probabilities[i]
+	}
+	return m
+}
+
+// GradCAM returns the normalized Grad-CAM map of a class (see GradCAMFromRaw).
+func (a *Assessment) GradCAM(class int) (*Heatmap, error) {
+	if class < 0 || class >= len(a.card.Labels) {
+		return nil, fmt.Errorf("class %d is not one of the model's %d classes", class, len(a.card.Labels))
+	}
+	return GradCAMFromRaw(a.Raw, class), nil
+}
+
+// Assess runs the whole analysis of one decoded photo.
+func (e *Engine) Assess(p *Photo) (*Assessment, error) {
+	card := e.model.Card
+	pic := Canonical(p.Image, card.Input.Width, card.Input.Height)
+	raw, err := e.Run(pic)
+	if err != nil {
+		return nil, err
+	}
+	probs := Softmax(raw.Logits, card.LogitBias, card.Temperature)
+	top := 0
+	for i, v := range probs {
+		if v > probs[top] {
+			top = i
+		}
+	}
+	b := p.Image.Bounds()
+	warnings, ood := CheckQuality(e.model, b.Dx(), b.Dy(), pic, raw.Embedding)
+	return &Assessment{
+		Probabilities: probs,
+		Top:           top,
+		Tier:          TierFor(card, probs, NeedsRetake(warnings)),
+		Warnings:      warnings,
+		OODScore:      ood,
+		Raw:           raw,
+		Canonical:     pic,
+		card:          card,
+	}, nil
+}

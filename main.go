@@ -1,0 +1,22 @@
+// Command dermal is an offline skin-lesion triage and case-record app for clinics.
+// With no arguments it opens the desktop app; with a command it runs the command line.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"dermal/cli"
+)
+
+func main() {
+	g, args, err := cli.ParseGlobal(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "dermal: the desktop app is not built yet; see `dermal -h` for the command line")
+		os.Exit(2)
+	}
+	os.Exit(cli.Run(g, args, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,203 @@
+"""Final step of `make model`: calibration and the model card.
+
+Reads the fp32 logits (torch, build/model/fp32_*.npz) and the int8 logits that ONNX Runtime
+produced through the Go code (`dermal eval --logits-out`, build/model/int8_*.json), chooses the
+logit adjustment and fits the temperature on validation, checks int8 against fp32, and writes
+assets/model.json (the app reads it) and assets/MODEL_CARD.md (people read it). Test-split
+numbers are computed once, here, for the card; nothing is tuned on them.
+"""
+import collections
+import hashlib
+import json
+import os
+import platform
+
+import numpy as np
+import torch
+
+import common
+import metrics
+
+ASSETS = os.path.join(common.ROOT, "assets")
+# Logit adjustment strengths tried on validation; the largest balanced accuracy wins among
+# those whose calibrated validation ECE stays at or below ECE_LIMIT.
+TAUS = [0.0, 0.25, 0.5, 0.75, 1.0]
+ECE_LIMIT = 0.03
+
+
+def load_go(variant, part):
+    with open(os.path.join(common.BUILD, f"{variant}_{part}.json")) as f:
+        d = json.load(f)
+    return np.array(d["logits"], dtype=np.float64), np.array([common.LABELS.index(c) for c in d["labels"]]), d["ids"]
+
+
+def load_torch(part):
+    d = np.load(os.path.join(common.BUILD, f"fp32_{part}.npz"))
+    return d["logits"].astype(np.float64), d["y"], list(d["ids"])
+
+
+def main():
+    with open(os.path.join(common.BUILD, "card-draft.json")) as f:
+        card = json.load(f)
+    with open(os.path.join(common.BUILD, "train_log.json")) as f:
+        train_log = json.load(f)
+    split = common.read_split()
+    # fp32 and int8 both as the app runs them (Go decoding, ONNX Runtime); torch's logits (PIL
+    # decoding) only to report how far the app's JPEG decoder moves them.
+    fp, q, tf = {}, {}, {}
+    for part in ("val", "test"):
+        fp[part] = load_go("fp32", part)
+        q[part] = load_go("int8", part)
+        tf[part] = load_torch(part)
+        if list(fp[part][2]) != list(q[part][2]) or list(fp[part][2]) != list(tf[part][2]):
+            raise SystemExit(f"fp32 and int8 {part} logits are for different images")
+    decoder_shift = float(np.abs(fp["test"][0] - tf["test"][0]).max())
+    decoder_agreement = float((fp["test"][0].argmax(1) == tf["test"][0].argmax(1)).mean())
+    print(f"Go (image/jpeg) vs torch (PIL) fp32 test logits: max diff {decoder_shift:.3f}, top-1 agreement {decoder_agreement:.4f}")
+
+    # The sampler drew class c with weight n_c^-p, so the network learned a class mix of
+    # n_c^(1-p); adding -tau * log(that mix) moves it towards balanced decisions.
+    counts = np.array([sum(1 for r in split if r[3] == "train" and r[2] == c) for c in common.LABELS], float)
+    power = train_log["args"]["sampling_power"]
+    learned_prior = counts ** (1 - power)
+    learned_prior /= learned_prior.sum()
+    vl, vy, _ = q["val"]
+    choices = []
+    for tau in TAUS:
+        bias = -tau * np.log(learned_prior)
+        t = metrics.fit_temperature(vl + bias, vy)
+        p = metrics.softmax(vl + bias, t)
+        choices.append((tau, bias, t, metrics.balanced_accuracy(vy, p.argmax(1), len(common.LABELS)), metrics.ece(p, vy)))
+        print(f"tau {tau}: T={t:.3f} val balanced accuracy {choices[-1][3]:.4f} ECE {choices[-1][4]:.4f}")
+    ok = [c for c in choices if c[4] <= ECE_LIMIT] or choices[:1]
+    tau, bias, temperature, _, _ = max(ok, key=lambda c: c[3])
+    fp_temperature = metrics.fit_temperature(fp["val"][0] + bias, fp["val"][1])
+    print(f"chose tau {tau}, temperature {temperature:.4f} (int8), {fp_temperature:.4f} (fp32)")
+
+    agreement = {}
+    for part in ("val", "test"):
+        agreement[part] = float((fp[part][0].argmax(1) == q[part][0].argmax(1)).mean())
+    val_bacc_fp = metrics.balanced_accuracy(fp["val"][1], (fp["val"][0] + bias).argmax(1), len(common.LABELS))
+    val_bacc_q = metrics.balanced_accuracy(vy, (vl + bias).argmax(1), len(common.LABELS))
+    print(f"int8 vs fp32 top-class agreement: val {agreement['val']:.4f} test {agreement['test']:.4f}; "
+          f"val balanced accuracy fp32 {val_bacc_fp:.4f} int8 {val_bacc_q:.4f}")
+
+    report = {
+        "fp32": metrics.report(fp["test"][0] + bias, fp["test"][1], common.LABELS, common.MALIGNANT, fp_temperature),
+        "int8": metrics.report(q["test"][0] + bias, q["test"][1], common.LABELS, common.MALIGNANT, temperature),
+    }
+    model_path = os.path.join(ASSETS, card["file"])
+    sha = hashlib.sha256(open(model_path, "rb").read()).hexdigest()
+    if sha != card["sha256"]:
+        raise SystemExit("assets/ model is not the one the draft card describes")
+    split_counts = collections.Counter((r[3], r[2]) for r in split)
+    card.update({
+        "version": "1.0.0",
+        "temperature": temperature,
+        "logit_bias": [float(b) for b in bias],
+        "logit_adjustment": {"tau": tau, "sampling_power": power, "train_counts": counts.astype(int).tolist()},
+        "label_names": {
+            "akiec": "Actinic keratosis / intraepithelial carcinoma (Bowen's disease)",
+            "bcc": "Basal cell carcinoma",
+            "bkl": "Benign keratosis-like lesion",
+            "df": "Dermatofibroma",
+            "mel": "Melanoma",
+            "nv": "Melanocytic nevus",
+            "vasc": "Vascular lesion",
+        },
+        "data_license": "HAM10000, CC BY-NC 4.0 (non-commercial use only)",
+        "training": {
+            "data": "HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161), 10,015 dermoscopic images",
+            "init": "ImageNet MobileNetV2 1.0 from the ONNX Model Zoo (mobilenetv2-12-int8, Apache-2.0), dequantized",
+            "args": train_log["args"],
+            "best_epoch": max(train_log["epochs"], key=lambda e: e["val_bacc"])["epoch"],
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "split": {
+            "method": "by lesion_id, stratified by diagnosis, seed %d, 70/15/15 (training/split.csv)" % common.SEED,
+            "counts": {s: {c: split_counts[(s, c)] for c in common.LABELS} for s in ("train", "val", "test")},
+        },
+        "int8_vs_fp32": {"top1_agreement": agreement,
+                         "val_balanced_accuracy": {"fp32": val_bacc_fp, "int8": val_bacc_q}},
+        "jpeg_decoder_vs_training": {"max_logit_difference": decoder_shift, "top1_agreement": decoder_agreement},
+        "metrics": report,
+    })
+    with open(os.path.join(ASSETS, "model.json"), "w") as f:
+        json.dump(card, f, indent=1)
+    write_markdown(card)
+    print(json.dumps({k: {m: v for m, v in r.items() if isinstance(v, float)} for k, r in report.items()}, indent=1))
+
+
+def pct(v):
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def write_markdown(card):
+    m = card["metrics"]
+    lines = [
+        f"# Model card: {card['name']} {card['version']}",
+        "",
+        "Decision support for triage of dermoscopic skin-lesion photos. **Not a diagnosis.** It was",
+        "trained and tested only on HAM10000 dermoscopy (mostly fair-skinned patients from Austria and",
+        "Australia); on other cameras, skin types and lesions expect it to do worse than the numbers below.",
+        "",
+        f"- File: `{card['file']}` (int8, static QDQ quantization), sha256 `{card['sha256']}`",
+        f"- Classes (output order): {', '.join(card['labels'])}; malignant: {', '.join(card['malignant'])}",
+        f"- Input: {card['input']['width']}x{card['input']['height']} RGB, NCHW float; {card['input']['resize']}",
+        f"- Normalization: (x/255 - mean) / std, mean {card['input']['mean']}, std {card['input']['std']}",
+        f"- Calibration: probabilities = softmax((logits + logit_bias) / T), T = {card['temperature']:.4f}; "
+        f"logit_bias = -{card['logit_adjustment']['tau']} * log(class mix the training sampler produced) "
+        "(logit adjustment towards balanced decisions), both chosen on the validation split",
+        f"- Out-of-distribution check: {card['ood']['method']} (threshold {card['ood']['threshold']:.3f})",
+        f"- Training data: {card['training']['data']}. License: {card['data_license']}.",
+        f"- Initialization: {card['training']['init']}",
+        f"- Split: {card['split']['method']}",
+        "",
+        "| split | " + " | ".join(card["labels"]) + " |",
+        "|---|" + "---|" * len(card["labels"]),
+    ]
+    for s in ("train", "val", "test"):
+        lines.append(f"| {s} | " + " | ".join(str(card["split"]["counts"][s][c]) for c in card["labels"]) + " |")
+    lines += [
+        "",
+        "## Test split (HAM10000, lesions never seen in training)",
+        "",
+        "| metric | fp32 | int8 (shipped) |",
+        "|---|---|---|",
+    ]
+    for key, name in [("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
+                      ("melanoma_auc", "melanoma vs rest AUC"), ("malignant_auc", "malignant (mel+bcc+akiec) vs benign AUC"),
+                      ("ece_uncalibrated", "ECE before temperature scaling"), ("ece_calibrated", "ECE after temperature scaling")]:
+        lines.append(f"| {name} | {m['fp32'][key]:.4f} | {m['int8'][key]:.4f} |")
+    lines += ["", "| class | n | recall fp32 | recall int8 | precision fp32 | precision int8 |", "|---|---|---|---|---|---|"]
+    for c in card["labels"]:
+        a, b = m["fp32"]["per_class"][c], m["int8"]["per_class"][c]
+        lines.append(f"| {c} | {a['support']} | {pct(a['recall'])} | {pct(b['recall'])} | {pct(a['precision'])} | {pct(b['precision'])} |")
+    lines += ["", "Confusion matrix, int8 (rows: truth, columns: predicted):", "",
+              "| | " + " | ".join(card["labels"]) + " |", "|---|" + "---|" * len(card["labels"])]
+    for c, row in zip(card["labels"], m["int8"]["confusion_matrix"]):
+        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
+    ag = card["int8_vs_fp32"]
+    lines += [
+        "",
+        f"int8 and fp32 agree on the top class for {pct(ag['top1_agreement']['val'])} of validation and "
+        f"{pct(ag['top1_agreement']['test'])} of test images; validation balanced accuracy fp32 "
+        f"{ag['val_balanced_accuracy']['fp32']:.4f}, int8 {ag['val_balanced_accuracy']['int8']:.4f}. "
+        "Both are run as the app runs them (Go image decoding, ONNX Runtime). Training decoded JPEGs with "
+        "PIL (libjpeg), whose chroma upsampling differs from Go's: on test images the fp32 logits move by "
+        f"up to {card['jpeg_decoder_vs_training']['max_logit_difference']:.2f} and the top class stays the same for "
+        f"{pct(card['jpeg_decoder_vs_training']['top1_agreement'])}.",
+        "",
+        "## Training",
+        "",
+        f"`make model` (training/README.md). Arguments: `{json.dumps(card['training']['args'])}`; "
+        f"best validation epoch {card['training']['best_epoch']}; torch {card['training']['torch']}.",
+        "",
+    ]
+    with open(os.path.join(ASSETS, "MODEL_CARD.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
