@@ -109,7 +109,7 @@ type EvalReport struct {
 	// TierCapture: of the malignant (mel, bcc, akiec) photos, the share put in each tier.
 	TierCapture map[string]float64 `json:"malignant_by_tier"`
 	// BenignReferred: share of benign photos sent to urgent or review.
-	BenignReferred float64 `json:"benign_referred"`
+	BenignReferred float64  `json:"benign_referred"`
 	Failed         []string `json:"failed,omitempty"`
 }
 

@@ -54,6 +54,9 @@ func ensureEnvironment(explicit string) error {
 
 // RuntimeInfo reports the loaded ONNX Runtime library and its version (for `dermal doctor`).
 func RuntimeInfo(explicit string) (path, version string, err error) {
+	if _, err := FindLibrary(explicit); err != nil {
+		return "", "", err
+	}
 	if err := ensureEnvironment(explicit); err != nil {
 		return "", "", err
 	}

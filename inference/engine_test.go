@@ -167,23 +167,6 @@ func TestParityWithTraining(t *testing.T) {
 	}
 }
 
-func TestInt8AgreesWithFP32OnFixtures(t *testing.T) {
-	fixtures := loadFixtures(t)
-	e := newEngine(t, int8Model(t))
-	for _, f := range fixtures {
-		a := runFixture(t, e, f)
-		want := 0
-		for i, v := range f.FP32Logits {
-			if v > f.FP32Logits[want] {
-				want = i
-			}
-		}
-		if a.Top != want {
-			t.Errorf("%s: int8 top class %s, fp32 %s", f.File, a.TopLabel(), e.Card().Labels[want])
-		}
-	}
-}
-
 func TestAssessmentIsConsistent(t *testing.T) {
 	e := newEngine(t, int8Model(t))
 	card := e.Card()

@@ -74,6 +74,14 @@ def main():
     fp_temperature = metrics.fit_temperature(fp["val"][0] + bias, fp["val"][1])
     print(f"chose tau {tau}, temperature {temperature:.4f} (int8), {fp_temperature:.4f} (fp32)")
 
+    # The out-of-distribution threshold: 99.5th percentile of the scores the app itself computes
+    # (int8 embeddings through Go) on validation photos, so 0.5% of genuine lesion photos get
+    # the warning; evaluate.py's fp32 threshold was only a draft.
+    with open(os.path.join(common.BUILD, "int8_val.json")) as f:
+        val_ood = np.array(json.load(f)["ood"])
+    card["ood"]["threshold"] = float(np.percentile(val_ood, 99.5))
+    print(f"ood threshold (int8, validation p99.5): {card['ood']['threshold']:.4f}")
+
     agreement = {}
     for part in ("val", "test"):
         agreement[part] = float((fp[part][0].argmax(1) == q[part][0].argmax(1)).mean())

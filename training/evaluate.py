@@ -45,7 +45,7 @@ def forward_all(net, images, batch=100):
     return torch.cat(logits).numpy(), torch.cat(embs).numpy()
 
 
-OOD_COMPONENTS = 64
+OOD_COMPONENTS = 96
 
 
 def ood_residual(emb, mean, comps):
