@@ -146,8 +146,7 @@ func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 			top = i
 		}
 	}
-	b := p.Image.Bounds()
-	warnings, ood := CheckQuality(e.model, b.Dx(), b.Dy(), pic, raw.Embedding)
+	warnings, ood := CheckQuality(e.model, p.Width, p.Height, pic, raw.Embedding)
 	return &Assessment{
 		Probabilities: probs,
 		Top:           top,

@@ -24,10 +24,10 @@ type Card struct {
 	Temperature float64           `json:"temperature"`
 	// LogitBias is added to the logits before the temperature: a logit adjustment that moves
 	// decisions from the training sampler's class mix towards balanced ones (see the card).
-	LogitBias []float64 `json:"logit_bias,omitempty"`
-	OOD         OODSpec           `json:"ood"`
-	Quality     QualitySpec       `json:"quality"`
-	License     string            `json:"data_license"`
+	LogitBias []float64   `json:"logit_bias,omitempty"`
+	OOD       OODSpec     `json:"ood"`
+	Quality   QualitySpec `json:"quality"`
+	License   string      `json:"data_license"`
 	// Metrics holds the test-split numbers by model variant ("fp32", "int8").
 	Metrics map[string]Metrics `json:"metrics"`
 }

@@ -50,12 +50,19 @@ func (e *IntakeError) Error() string {
 
 func (e *IntakeError) Unwrap() error { return e.Err }
 
+// WorkingMaxSide bounds the decoded picture kept in memory. The model sees 200x150 and the
+// screen about 1000 pixels; keeping a 12-megapixel photo decoded would cost ~50 MB per copy.
+const WorkingMaxSide = 1600
+
 // Photo is a decoded, upright photo and the bytes it came from.
 type Photo struct {
 	Name   string
-	Bytes  []byte
+	Bytes  []byte // exactly as received, for storage
 	Format string
-	Image  image.Image
+	// Width and Height are the upright photo's full size (for the "too small" check).
+	Width, Height int
+	// Image is the upright photo, scaled down to at most WorkingMaxSide on its long side.
+	Image image.Image
 }
 
 // ReadPhotoFile reads and decodes a photo from disk with the intake limits.
@@ -121,5 +128,10 @@ func DecodePhoto(name string, data []byte) (p *Photo, err error) {
 	if err != nil {
 		return nil, &IntakeError{Name: name, Err: ErrCorruptImage, Detail: err.Error()}
 	}
-	return &Photo{Name: name, Bytes: data, Format: format, Image: img}, nil
+	b := img.Bounds()
+	p = &Photo{Name: name, Bytes: data, Format: format, Width: b.Dx(), Height: b.Dy(), Image: img}
+	if max(b.Dx(), b.Dy()) > WorkingMaxSide {
+		p.Image = imaging.Fit(img, WorkingMaxSide, WorkingMaxSide, imaging.Lanczos)
+	}
+	return p, nil
 }
