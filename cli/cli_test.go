@@ -192,10 +192,15 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, stderr)
 	}
-	for _, want := range []string{"onnxruntime", "version 1.", "matches its card", "memory"} {
+	for _, want := range []string{"onnxruntime", "version 1.", "matches its card", "memory", "data folder"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
+	}
+	file := filepath.Join(t.TempDir(), "records")
+	os.WriteFile(file, nil, 0o644)
+	if code, out, _ := run(t, "--data", file, "doctor"); code != 1 || !strings.Contains(out, "is not a folder") {
+		t.Errorf("data folder that is a file: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "--ort-lib", "/nonexistent/libonnxruntime.so.1", "doctor")
 	if code != 1 || !strings.Contains(out, "ONNX Runtime library not found") {

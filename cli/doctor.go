@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"dermal/inference"
 	"dermal/memory"
@@ -46,6 +47,15 @@ func runDoctor(env *Env, args []string) error {
 	} else {
 		ok("memory", fmt.Sprintf("this process %d MB now, %d MB peak; system %d MB available of %d MB",
 			s.RSS>>20, s.PeakRSS>>20, s.Available>>20, s.Total>>20))
+	}
+	if dir, err := env.DataDirectory(); err != nil {
+		bad("data folder", err)
+	} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		ok("data folder", dir)
+	} else if err == nil {
+		bad("data folder", fmt.Errorf("%s exists and is not a folder", dir))
+	} else {
+		ok("data folder", dir+" (not created yet; made when the first record is saved)")
 	}
 	if len(problems) > 0 {
 		return errors.Join(problems...)
