@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 HAM ?= ../shared/data/ham10000
 BIN := bin/dermal
 
-.PHONY: deps build run test vet bench model model-train model-package clean
+.PHONY: deps build run test lint bench model model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -21,8 +21,9 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-vet:
+lint:
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./inference/
