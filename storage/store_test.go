@@ -1,0 +1,213 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{
+		"Nguyễn Thị Hồng": "nguyen thi hong",
+		"ĐẶNG  Văn  Lâm":  "dang van lam",
+		"  Trần\tQuốc ":   "tran quoc",
+		"BN-0042":         "bn-0042",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dermal.db")
+	s, err := Open(path, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestPatientsSearchIgnoresCaseAndDiacritics(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	decomposed := norm.NFD.String("Nguyễn Thị Hồng")
+	id, err := s.AddPatient(ctx, Patient{Code: "BN-001", FullName: decomposed, Sex: "F", BirthYear: 1961, Phone: "0912 345 678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPatient(ctx, Patient{Code: "BN-002", FullName: "Đặng Văn Lâm"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPatient(ctx, Patient{Code: "BN-003", FullName: "Trần Quốc Tuấn"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Patient(ctx, "BN-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != id || p.FullName != "Nguyễn Thị Hồng" || !norm.NFC.IsNormalString(p.FullName) {
+		t.Errorf("stored %q (NFC %v), want the NFC name", p.FullName, norm.NFC.IsNormalString(p.FullName))
+	}
+	cases := map[string][]string{
+		"nguyen thi hong": {"BN-001"},
+		"HỒNG":            {"BN-001"},
+		"dang":            {"BN-002"},
+		"bn-00":           {"BN-001", "BN-002", "BN-003"},
+		"345 678":         {"BN-001"},
+		"tran lam":        nil,
+		"":                {"BN-001", "BN-002", "BN-003"},
+	}
+	for q, want := range cases {
+		got, err := s.SearchPatients(ctx, q, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []string
+		for _, p := range got {
+			codes = append(codes, p.Code)
+		}
+		if !sameSet(codes, want) {
+			t.Errorf("search %q: %v, want %v", q, codes, want)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]int{}
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		m[x]--
+	}
+	for _, v := range m {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestBadPatientsAreRefusedWholly(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.AddPatient(ctx, Patient{Code: "BN-1", FullName: "Lê Thị Mai"}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		p    Patient
+		want error
+	}{
+		{"duplicate code", Patient{Code: "BN-1", FullName: "Someone Else"}, ErrDuplicateCode},
+		{"duplicate code in another normal form", Patient{Code: norm.NFD.String("BN-1"), FullName: "X"}, ErrDuplicateCode},
+		{"empty name", Patient{Code: "BN-2", FullName: "   "}, ErrInvalid},
+		{"birth year in the future", Patient{Code: "BN-3", FullName: "A", BirthYear: 2999}, ErrInvalid},
+		{"birth year absurd", Patient{Code: "BN-4", FullName: "A", BirthYear: 1200}, ErrInvalid},
+		{"1 MB notes", Patient{Code: "BN-5", FullName: "A", Notes: strings.Repeat("x", 1<<20)}, ErrInvalid},
+		{"bad sex", Patient{Code: "BN-6", FullName: "A", Sex: "X"}, ErrInvalid},
+	}
+	for _, tc := range cases {
+		if _, err := s.AddPatient(ctx, tc.p); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	all, err := s.SearchPatients(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 {
+		t.Errorf("%d patients after refused writes, want 1", len(all))
+	}
+	var audits int
+	if err := s.db.QueryRow(`SELECT count(*) FROM audit`).Scan(&audits); err != nil || audits != 1 {
+		t.Errorf("%d audit rows (%v), want 1", audits, err)
+	}
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.AddPatient(ctx, Patient{Code: "K1", FullName: "Phạm Văn Đồng"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(path, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	v, err := s2.SchemaVersion()
+	if err != nil || v != len(migrations) {
+		t.Fatalf("schema %d (%v), want %d", v, err, len(migrations))
+	}
+	if p, err := s2.Patient(ctx, "K1"); err != nil || p.FullName != "Phạm Văn Đồng" {
+		t.Fatalf("after reopen: %+v %v", p, err)
+	}
+	if _, err := s2.db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if _, err := Open(path, "test"); !errors.Is(err, ErrTooNew) {
+		t.Errorf("newer schema: %v, want ErrTooNew", err)
+	}
+}
+
+func TestAuditIsAppendOnly(t *testing.T) {
+	s, _ := openTemp(t)
+	if _, err := s.AddPatient(context.Background(), Patient{Code: "A1", FullName: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE audit SET actor = 'mallory'`); err == nil {
+		t.Error("audit row was updated")
+	}
+	if _, err := s.db.Exec(`DELETE FROM audit`); err == nil {
+		t.Error("audit row was deleted")
+	}
+}
+
+func TestBlobsAreContentAddressed(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	photo := []byte("\xff\xd8 pretend JPEG bytes")
+	var shas []string
+	for i := 0; i < 2; i++ {
+		tx, err := s.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sha, err := s.Blobs().Put(ctx, tx, photo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		shas = append(shas, sha)
+	}
+	var n int
+	s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n)
+	if shas[0] != shas[1] || n != 1 {
+		t.Errorf("same photo stored %d times under %v", n, shas)
+	}
+	got, err := s.Blobs().Get(ctx, shas[0])
+	if err != nil || string(got) != string(photo) {
+		t.Fatalf("get: %q %v", got, err)
+	}
+	if _, err := s.db.Exec(`UPDATE blobs SET data = X'00'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Blobs().Get(ctx, shas[0]); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("damaged photo not detected: %v", err)
+	}
+}
