@@ -35,4 +35,33 @@ var migrations = []string{
 	);
 	CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 	CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;`,
+	// 2: lesions and assessments.
+	`CREATE TABLE lesions (
+		id          INTEGER PRIMARY KEY,
+		patient_id  INTEGER NOT NULL REFERENCES patients (id),
+		body_site   TEXT NOT NULL,
+		site_detail TEXT NOT NULL DEFAULT '' CHECK (length(site_detail) <= 200),
+		first_seen  TEXT NOT NULL,
+		deleted_at  TEXT
+	);
+	CREATE INDEX lesions_patient ON lesions (patient_id);
+	CREATE TABLE assessments (
+		id             INTEGER PRIMARY KEY,
+		lesion_id      INTEGER NOT NULL REFERENCES lesions (id),
+		taken_at       TEXT NOT NULL,
+		photo_sha256   TEXT NOT NULL REFERENCES blobs (sha256),
+		thumb_sha256   TEXT NOT NULL REFERENCES blobs (sha256),
+		model_name     TEXT NOT NULL,
+		model_sha256   TEXT NOT NULL CHECK (length(model_sha256) = 64),
+		probabilities  TEXT NOT NULL CHECK (json_valid(probabilities)),
+		risk_tier      TEXT NOT NULL,
+		warnings       TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(warnings)),
+		gradcam_shown  INTEGER NOT NULL DEFAULT 0,
+		diagnosis      TEXT NOT NULL DEFAULT '' CHECK (length(diagnosis) <= 500),
+		notes          TEXT NOT NULL DEFAULT '' CHECK (length(notes) <= 20000),
+		follow_up      TEXT,
+		created_at     TEXT NOT NULL,
+		deleted_at     TEXT
+	);
+	CREATE INDEX assessments_lesion ON assessments (lesion_id, taken_at);`,
 }

@@ -1,11 +1,17 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -209,5 +215,83 @@ func TestBlobsAreContentAddressed(t *testing.T) {
 	}
 	if _, err := s.Blobs().Get(ctx, shas[0]); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("damaged photo not detected: %v", err)
+	}
+}
+
+func TestAssessmentsAreSavedWhole(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	pid, err := s.AddPatient(ctx, Patient{Code: "P1", FullName: "Võ Thị Sáu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lid, err := s.AddLesion(ctx, Lesion{PatientID: pid, BodySite: "back", SiteDetail: "left scapula"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := time.Now().AddDate(0, 3, 0)
+	good := Assessment{LesionID: lid, Photo: photo, ModelName: "m", ModelSHA256: strings.Repeat("a", 64),
+		Probabilities: map[string]float64{"nv": 0.9, "mel": 0.1}, RiskTier: "review", Warnings: []string{"blurry"},
+		Diagnosis: norm.NFD.String("nốt ruồi"), FollowUp: &follow}
+	id, err := s.SaveAssessment(ctx, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := func() (blobs, assessments int) {
+		s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&blobs)
+		s.db.QueryRow(`SELECT count(*) FROM assessments`).Scan(&assessments)
+		return
+	}
+	b0, a0 := counts()
+	bad := []struct {
+		name string
+		edit func(*Assessment)
+	}{
+		{"photo that is not an image", func(a *Assessment) { a.Photo = []byte("GIF? no, a text file") }},
+		{"no photo", func(a *Assessment) { a.Photo = nil }},
+		{"unknown lesion", func(a *Assessment) { a.LesionID = 999 }},
+		{"1 MB notes", func(a *Assessment) { a.Notes = strings.Repeat("n", 1<<20) }},
+		{"absurd follow-up", func(a *Assessment) { f := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); a.FollowUp = &f }},
+		{"no model", func(a *Assessment) { a.ModelSHA256 = "" }},
+	}
+	for _, tc := range bad {
+		a := good
+		a.Photo = append([]byte("x"), photo...) // a new photo, so a half-write would add a blob
+		if tc.name != "photo that is not an image" {
+			a.Photo = photo
+		}
+		tc.edit(&a)
+		if _, err := s.SaveAssessment(ctx, a); err == nil {
+			t.Errorf("%s: saved", tc.name)
+		}
+		if b, n := counts(); b != b0 || n != a0 {
+			t.Errorf("%s: left %d blobs and %d assessments, want %d and %d", tc.name, b, n, b0, a0)
+		}
+	}
+	h, err := s.History(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || h[0].Assessment.ID != id || h[0].Lesion.BodySite != "back" || h[0].Assessment.Diagnosis != "nốt ruồi" ||
+		h[0].Assessment.Probabilities["nv"] != 0.9 || h[0].Assessment.FollowUp == nil {
+		t.Fatalf("history %+v", h)
+	}
+	got, err := s.Blobs().Get(ctx, h[0].Assessment.PhotoSHA256)
+	if err != nil || !bytes.Equal(got, photo) {
+		t.Errorf("stored photo differs from the one captured (%v)", err)
+	}
+	thumb, err := s.Blobs().Get(ctx, h[0].Assessment.ThumbSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, _, err := image.Decode(bytes.NewReader(thumb)); err != nil || max(img.Bounds().Dx(), img.Bounds().Dy()) != ThumbnailSide {
+		t.Errorf("thumbnail: %v %v", img.Bounds(), err)
+	}
+	if _, err := s.AddLesion(ctx, Lesion{PatientID: pid, BodySite: "elbow"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown body site: %v", err)
 	}
 }

@@ -1,0 +1,213 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"slices"
+	"time"
+
+	"github.com/disintegration/imaging"
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+	_ "image/png" // photos arrive in any format inference/ accepts
+)
+
+// BodySites is the fixed list of body sites (HAM10000's localizations); free text goes in
+// SiteDetail.
+var BodySites = []string{"abdomen", "acral", "back", "chest", "ear", "face", "foot", "genital", "hand",
+	"lower extremity", "neck", "scalp", "trunk", "upper extremity", "other"}
+
+// Lesion is one lesion of a patient.
+type Lesion struct {
+	ID         int64
+	PatientID  int64
+	BodySite   string
+	SiteDetail string
+	FirstSeen  time.Time
+}
+
+// AddLesion records a lesion of a patient.
+func (s *Store) AddLesion(ctx context.Context, l Lesion) (int64, error) {
+	l.SiteDetail = NFC(l.SiteDetail)
+	if !slices.Contains(BodySites, l.BodySite) {
+		return 0, fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
+	}
+	if len(l.SiteDetail) > 200 {
+		return 0, fmt.Errorf("%w: site detail is longer than 200 characters", ErrInvalid)
+	}
+	if l.FirstSeen.IsZero() {
+		l.FirstSeen = s.now()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var alive int
+	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE id = ? AND deleted_at IS NULL`, l.PatientID).Scan(&alive); err != nil {
+		return 0, err
+	}
+	if alive == 0 {
+		return 0, fmt.Errorf("%w: patient %d", ErrNotFound, l.PatientID)
+	}
+	res, err := tx.Exec(`INSERT INTO lesions (patient_id, body_site, site_detail, first_seen) VALUES (?, ?, ?, ?)`,
+		l.PatientID, l.BodySite, l.SiteDetail, l.FirstSeen.UTC().Format(time.RFC3339))
+	if err != nil {
+		return 0, err
+	}
+	id, _ := res.LastInsertId()
+	if err := s.audit(tx, "create", "lesion", id, l.BodySite); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
+}
+
+// Assessment is one analysed photo of a lesion with the clinician's findings.
+type Assessment struct {
+	ID            int64
+	LesionID      int64
+	TakenAt       time.Time
+	Photo         []byte // as captured; stored once per content
+	PhotoSHA256   string
+	ThumbSHA256   string
+	ModelName     string
+	ModelSHA256   string
+	Probabilities map[string]float64
+	RiskTier      string
+	Warnings      []string
+	GradCAMShown  bool
+	Diagnosis     string
+	Notes         string
+	FollowUp      *time.Time
+}
+
+// ThumbnailSide is the long side of stored thumbnails.
+const ThumbnailSide = 160
+
+func thumbnail(photo []byte) ([]byte, error) {
+	img, _, err := image.Decode(bytes.NewReader(photo))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the photo is not a readable image: %v", ErrInvalid, err)
+	}
+	var b bytes.Buffer
+	err = jpeg.Encode(&b, imaging.Fit(img, ThumbnailSide, ThumbnailSide, imaging.Lanczos), &jpeg.Options{Quality: 85})
+	return b.Bytes(), err
+}
+
+// SaveAssessment stores the photo, its thumbnail and the result in one transaction: after a
+// crash either all of it is there or none of it.
+func (s *Store) SaveAssessment(ctx context.Context, a Assessment) (int64, error) {
+	a.Diagnosis, a.Notes = NFC(a.Diagnosis), NFC(a.Notes)
+	switch {
+	case len(a.Photo) == 0:
+		return 0, fmt.Errorf("%w: no photo", ErrInvalid)
+	case len(a.ModelSHA256) != 64 || a.ModelName == "":
+		return 0, fmt.Errorf("%w: the model that judged the photo is not named", ErrInvalid)
+	case len(a.Probabilities) == 0 || a.RiskTier == "":
+		return 0, fmt.Errorf("%w: no result", ErrInvalid)
+	case len(a.Notes) > 20000:
+		return 0, fmt.Errorf("%w: notes are %d characters; the limit is 20000", ErrInvalid, len(a.Notes))
+	case len(a.Diagnosis) > 500:
+		return 0, fmt.Errorf("%w: diagnosis is longer than 500 characters", ErrInvalid)
+	}
+	if a.TakenAt.IsZero() {
+		a.TakenAt = s.now()
+	}
+	if a.FollowUp != nil && (a.FollowUp.Before(a.TakenAt.AddDate(0, 0, -1)) || a.FollowUp.After(a.TakenAt.AddDate(10, 0, 0))) {
+		return 0, fmt.Errorf("%w: follow-up date %s is not within 10 years after the photo", ErrInvalid, a.FollowUp.Format("2006-01-02"))
+	}
+	thumb, err := thumbnail(a.Photo)
+	if err != nil {
+		return 0, err
+	}
+	probs, _ := json.Marshal(a.Probabilities)
+	if a.Warnings == nil {
+		a.Warnings = []string{}
+	}
+	warns, _ := json.Marshal(a.Warnings)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var alive int
+	if err := tx.QueryRow(`SELECT count(*) FROM lesions WHERE id = ? AND deleted_at IS NULL`, a.LesionID).Scan(&alive); err != nil {
+		return 0, err
+	}
+	if alive == 0 {
+		return 0, fmt.Errorf("%w: lesion %d", ErrNotFound, a.LesionID)
+	}
+	b := s.Blobs()
+	if a.PhotoSHA256, err = b.Put(ctx, tx, a.Photo); err != nil {
+		return 0, err
+	}
+	if a.ThumbSHA256, err = b.Put(ctx, tx, thumb); err != nil {
+		return 0, err
+	}
+	var follow any
+	if a.FollowUp != nil {
+		follow = a.FollowUp.Format("2006-01-02")
+	}
+	res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256,
+		probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256,
+		string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp())
+	if err != nil {
+		return 0, err
+	}
+	id, _ := res.LastInsertId()
+	if err := s.audit(tx, "create", "assessment", id, a.RiskTier); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
+}
+
+// HistoryEntry is one assessment in a patient's history (photo bytes not loaded).
+type HistoryEntry struct {
+	Lesion     Lesion
+	Assessment Assessment
+}
+
+// History lists a patient's assessments, by lesion and then time.
+func (s *Store) History(ctx context.Context, patientID int64) ([]HistoryEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT l.id, l.body_site, l.site_detail, l.first_seen,
+			a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.probabilities,
+			a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, '')
+		FROM lesions l JOIN assessments a ON a.lesion_id = l.id
+		WHERE l.patient_id = ? AND l.deleted_at IS NULL AND a.deleted_at IS NULL
+		ORDER BY l.id, a.taken_at`, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var first, taken, probs, warns, follow string
+		a := &h.Assessment
+		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
+			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow); err != nil {
+			return nil, err
+		}
+		h.Lesion.PatientID, a.LesionID = patientID, h.Lesion.ID
+		h.Lesion.FirstSeen, _ = time.Parse(time.RFC3339, first)
+		a.TakenAt, _ = time.Parse(time.RFC3339Nano, taken)
+		if err := errors.Join(json.Unmarshal([]byte(probs), &a.Probabilities), json.Unmarshal([]byte(warns), &a.Warnings)); err != nil {
+			return nil, fmt.Errorf("assessment %d: %w", a.ID, err)
+		}
+		if follow != "" {
+			if f, err := time.Parse("2006-01-02", follow); err == nil {
+				a.FollowUp = &f
+			}
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
