@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,14 @@ func (s *Store) AddLesion(ctx context.Context, l Lesion) (int64, error) {
 		return 0, err
 	}
 	defer tx.Rollback()
+	id, err := s.addLesion(tx, l)
+	if err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
+}
+
+func (s *Store) addLesion(tx *sql.Tx, l Lesion) (int64, error) {
 	var alive int
 	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE id = ? AND deleted_at IS NULL`, l.PatientID).Scan(&alive); err != nil {
 		return 0, err
@@ -62,10 +71,7 @@ func (s *Store) AddLesion(ctx context.Context, l Lesion) (int64, error) {
 		return 0, err
 	}
 	id, _ := res.LastInsertId()
-	if err := s.audit(tx, "create", "lesion", id, l.BodySite); err != nil {
-		return 0, err
-	}
-	return id, tx.Commit()
+	return id, s.audit(tx, "create", "lesion", id, l.BodySite)
 }
 
 // Assessment is one analysed photo of a lesion with the clinician's findings.
@@ -103,6 +109,23 @@ func thumbnail(photo []byte) ([]byte, error) {
 // SaveAssessment stores the photo, its thumbnail and the result in one transaction: after a
 // crash either all of it is there or none of it.
 func (s *Store) SaveAssessment(ctx context.Context, a Assessment) (int64, error) {
+	return s.saveAssessment(ctx, nil, a)
+}
+
+// SaveAssessmentOfNewLesion records a new lesion and its first assessment in one transaction.
+func (s *Store) SaveAssessmentOfNewLesion(ctx context.Context, l Lesion, a Assessment) (lesionID, assessmentID int64, err error) {
+	if !slices.Contains(BodySites, l.BodySite) {
+		return 0, 0, fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
+	}
+	l.SiteDetail = NFC(l.SiteDetail)
+	if l.FirstSeen.IsZero() {
+		l.FirstSeen = s.now()
+	}
+	id, err := s.saveAssessment(ctx, &l, a)
+	return l.ID, id, err
+}
+
+func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessment) (int64, error) {
 	a.Diagnosis, a.Notes = NFC(a.Diagnosis), NFC(a.Notes)
 	switch {
 	case len(a.Photo) == 0:
@@ -136,6 +159,12 @@ func (s *Store) SaveAssessment(ctx context.Context, a Assessment) (int64, error)
 		return 0, err
 	}
 	defer tx.Rollback()
+	if newLesion != nil {
+		if a.LesionID, err = s.addLesion(tx, *newLesion); err != nil {
+			return 0, err
+		}
+		newLesion.ID = a.LesionID
+	}
 	var alive int
 	if err := tx.QueryRow(`SELECT count(*) FROM lesions WHERE id = ? AND deleted_at IS NULL`, a.LesionID).Scan(&alive); err != nil {
 		return 0, err

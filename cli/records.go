@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strconv"
+
+	"dermal/clinic"
+	"dermal/inference"
+	"dermal/storage"
+)
+
+func (env *Env) openStore() (*storage.Store, error) {
+	dir, err := env.DataDirectory()
+	if err != nil {
+		return nil, err
+	}
+	return clinic.OpenStore(dir, "cli")
+}
+
+// runPatients: patients add|list|search.
+func runPatients(env *Env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: patients add|list|search", ErrUsage)
+	}
+	ctx := context.Background()
+	switch args[0] {
+	case "add":
+		fs := flag.NewFlagSet("patients add", flag.ContinueOnError)
+		fs.SetOutput(env.Stderr)
+		var p storage.Patient
+		fs.StringVar(&p.FullName, "name", "", "full name")
+		fs.StringVar(&p.Code, "code", "", "clinic code (unique)")
+		fs.StringVar(&p.Sex, "sex", "", "F or M")
+		fs.IntVar(&p.BirthYear, "birth-year", 0, "year of birth")
+		fs.StringVar(&p.Phone, "phone", "", "phone number")
+		fs.StringVar(&p.Address, "address", "", "village / address")
+		fs.StringVar(&p.Notes, "notes", "", "notes")
+		if err := fs.Parse(args[1:]); err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		s, err := env.openStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		id, err := s.AddPatient(ctx, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, id)
+		return nil
+	case "list", "search":
+		q := ""
+		if args[0] == "search" {
+			if len(args) != 2 {
+				return fmt.Errorf("%w: patients search QUERY", ErrUsage)
+			}
+			q = args[1]
+		}
+		s, err := env.openStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		ps, err := s.SearchPatients(ctx, q, 1000)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			by := ""
+			if p.BirthYear != 0 {
+				by = strconv.Itoa(p.BirthYear)
+			}
+			fmt.Fprintf(env.Stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Code, p.FullName, p.Sex, by, p.Phone)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: unknown patients command %q", ErrUsage, args[0])
+}
+
+// AssessOutput is `dermal assess --json`: the classify result plus where it was stored.
+type AssessOutput struct {
+	AssessmentID int64  `json:"assessment_id"`
+	LesionID     int64  `json:"lesion_id"`
+	PatientID    int64  `json:"patient_id"`
+	PatientCode  string `json:"patient_code"`
+	ClassifyResult
+}
+
+func runAssess(env *Env, args []string) error {
+	fs := flag.NewFlagSet("assess", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	patient := fs.String("patient", "", "patient id or clinic code")
+	site := fs.String("site", "other", "body site of a new lesion")
+	lesion := fs.Int64("lesion", 0, "add to this existing lesion instead of a new one")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if *patient == "" || fs.NArg() != 1 {
+		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", ErrUsage)
+	}
+	photo, err := inference.ReadPhotoFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	eng, err := env.Engine()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	s, err := env.openStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c := clinic.Clinic{Engine: eng, Store: s}
+	r, err := c.Assess(context.Background(), *patient, *lesion, *site, photo)
+	if err != nil {
+		return err
+	}
+	card := eng.Card()
+	a := r.Analysis
+	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
+		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: ModelRef{card.Name, card.Version, card.SHA256},
+			TopClass: a.TopLabel(), TopProbability: a.Probabilities[a.Top], Probabilities: a.ProbabilityMap(),
+			Malignancy: a.Malignancy(), RiskTier: string(a.Tier), Advice: a.Tier.Advice(),
+			Warnings: append([]inference.Warning{}, a.Warnings...), OODScore: a.OODScore}}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(out)
+	}
+	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, r.Patient.Code, r.Patient.FullName)
+	printResult(env, card, &out.ClassifyResult)
+	return nil
+}
+
+// HistoryItem is one line of `dermal history --json`.
+type HistoryItem struct {
+	AssessmentID  int64              `json:"assessment_id"`
+	LesionID      int64              `json:"lesion_id"`
+	BodySite      string             `json:"body_site"`
+	TakenAt       string             `json:"taken_at"`
+	RiskTier      string             `json:"risk_tier"`
+	Probabilities map[string]float64 `json:"probabilities"`
+	Warnings      []string           `json:"warnings"`
+	Model         string             `json:"model"`
+	ModelSHA256   string             `json:"model_sha256"`
+	PhotoSHA256   string             `json:"photo_sha256"`
+	Diagnosis     string             `json:"diagnosis"`
+	Notes         string             `json:"notes"`
+}
+
+func runHistory(env *Env, args []string) error {
+	fs := flag.NewFlagSet("history", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: history ID_OR_CODE", ErrUsage)
+	}
+	s, err := env.openStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ctx := context.Background()
+	p, err := s.Patient(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	hs, err := s.History(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	items := []HistoryItem{}
+	for _, h := range hs {
+		a := h.Assessment
+		items = append(items, HistoryItem{a.ID, h.Lesion.ID, h.Lesion.BodySite, a.TakenAt.Format("2006-01-02T15:04:05Z07:00"),
+			a.RiskTier, a.Probabilities, a.Warnings, a.ModelName, a.ModelSHA256, a.PhotoSHA256, a.Diagnosis, a.Notes})
+	}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{"patient_id": p.ID, "patient_code": p.Code, "name": p.FullName, "assessments": items})
+	}
+	fmt.Fprintf(env.Stdout, "%s %s: %d assessments\n", p.Code, p.FullName, len(items))
+	for _, it := range items {
+		fmt.Fprintf(env.Stdout, "  #%d lesion %d (%s) %s  %s\n", it.AssessmentID, it.LesionID, it.BodySite, it.TakenAt, it.RiskTier)
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPatientsAssessHistory(t *testing.T) {
+	data := t.TempDir()
+	if code, out, stderr := run(t, "--data", data, "patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-7", "--sex", "F", "--birth-year", "1961"); code != 0 || strings.TrimSpace(out) != "1" {
+		t.Fatalf("add: exit %d %q %s", code, out, stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "patients", "add", "--name", "Other", "--code", "BN-7"); code != 1 || !strings.Contains(stderr, "clinic code") {
+		t.Errorf("duplicate code: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "patients", "add", "--name", " ", "--code", "BN-8"); code != 1 || !strings.Contains(stderr, "name is empty") {
+		t.Errorf("empty name: exit %d %s", code, stderr)
+	}
+	if _, out, _ := run(t, "--data", data, "patients", "search", "nguyen thi hong"); !strings.Contains(out, "Nguyễn Thị Hồng") {
+		t.Errorf("search: %q", out)
+	}
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	code, out, stderr := run(t, "--data", data, "assess", "--json", "--patient", "BN-7", "--site", "back", photo)
+	if code != 0 {
+		t.Fatalf("assess: exit %d %s", code, stderr)
+	}
+	var a AssessOutput
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.AssessmentID == 0 || a.PatientCode != "BN-7" || a.RiskTier == "" || len(a.Probabilities) != 7 {
+		t.Fatalf("assess output %+v", a)
+	}
+	if code, _, _ := run(t, "--data", data, "assess", "--patient", "BN-7", "--site", "back", "records_test.go"); code != 1 {
+		t.Errorf("assessing a Go file: exit %d", code)
+	}
+	if code, _, _ := run(t, "--data", data, "assess", "--patient", "BN-404", photo); code != 1 {
+		t.Errorf("unknown patient: exit %d", code)
+	}
+	code, out, stderr = run(t, "--data", data, "history", "--json", "BN-7")
+	if code != 0 {
+		t.Fatalf("history: exit %d %s", code, stderr)
+	}
+	var h struct {
+		Assessments []HistoryItem
+	}
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Assessments) != 1 || h.Assessments[0].AssessmentID != a.AssessmentID || h.Assessments[0].BodySite != "back" ||
+		h.Assessments[0].ModelSHA256 != a.Model.SHA256 || h.Assessments[0].RiskTier != a.RiskTier {
+		t.Errorf("history %+v, assessed %+v", h.Assessments, a)
+	}
+}
