@@ -45,6 +45,8 @@ var commands = []struct {
 	{"patients", "patients add --name NAME --code CODE [--sex F|M] [--birth-year YYYY] [--phone P] | list | search QUERY", runPatients},
 	{"assess", "analyse and store: dermal assess [--json] --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", runAssess},
 	{"history", "a patient's assessments: dermal history [--json] ID_OR_CODE", runHistory},
+	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},
+	{"restore", "check a backup and put it in place, keeping the current database: dermal restore FILE", runRestore},
 }
 
 // ParseGlobal reads global flags before the command name. It returns the remaining args.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"dermal/clinic"
@@ -189,6 +190,41 @@ func runHistory(env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "%s %s: %d assessments\n", p.Code, p.FullName, len(items))
 	for _, it := range items {
 		fmt.Fprintf(env.Stdout, "  #%d lesion %d (%s) %s  %s\n", it.AssessmentID, it.LesionID, it.BodySite, it.TakenAt, it.RiskTier)
+	}
+	return nil
+}
+
+func runBackup(env *Env, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: backup FILE", ErrUsage)
+	}
+	s, err := env.openStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Backup(context.Background(), args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "backed up to", args[0])
+	return nil
+}
+
+func runRestore(env *Env, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: restore FILE", ErrUsage)
+	}
+	dir, err := env.DataDirectory()
+	if err != nil {
+		return err
+	}
+	kept, err := storage.Restore(args[0], filepath.Join(dir, clinic.DatabaseFile))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "restored from", args[0])
+	if kept != "" {
+		fmt.Fprintln(env.Stdout, "the previous database is kept at", kept)
 	}
 	return nil
 }

@@ -31,6 +31,9 @@ var (
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(path, actor string) (*Store, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(5000)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)

@@ -295,3 +295,71 @@ func TestAssessmentsAreSavedWhole(t *testing.T) {
 		t.Errorf("unknown body site: %v", err)
 	}
 }
+
+func TestBackupRestoreAndCorruptFiles(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.AddPatient(ctx, Patient{Code: "B1", FullName: "Before Backup"}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := s.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backup(ctx, backup); err == nil {
+		t.Error("backup overwrote an existing file")
+	}
+	if _, err := s.AddPatient(ctx, Patient{Code: "A1", FullName: "After Backup"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// A damaged or foreign backup is refused and nothing is replaced.
+	junk := filepath.Join(t.TempDir(), "junk.db")
+	os.WriteFile(junk, []byte("this is a spreadsheet, honest"), 0o644)
+	if _, err := Restore(junk, path); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("restoring junk: %v", err)
+	}
+	kept, err := Restore(backup, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(path, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Patient(ctx, "B1"); err != nil {
+		t.Errorf("restored database lacks the backed-up patient: %v", err)
+	}
+	if _, err := s2.Patient(ctx, "A1"); err == nil {
+		t.Error("restored database has a patient added after the backup")
+	}
+	old, err := Open(kept, "test")
+	if err != nil {
+		t.Fatalf("previous database not kept usable at %s: %v", kept, err)
+	}
+	defer old.Close()
+	if _, err := old.Patient(ctx, "A1"); err != nil {
+		t.Errorf("kept database lost its data: %v", err)
+	}
+
+	// Opening a file that is not a database never overwrites it.
+	if _, err := Open(junk, "test"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("opening junk: %v", err)
+	}
+	if b, _ := os.ReadFile(junk); string(b) != "this is a spreadsheet, honest" {
+		t.Error("a foreign file was modified")
+	}
+	// A database with a damaged page fails the check and stays as it was.
+	damaged := filepath.Join(t.TempDir(), "damaged.db")
+	data, _ := os.ReadFile(backup)
+	pageSize := int(data[16])<<8 | int(data[17])
+	for off := pageSize; off < len(data); off += pageSize {
+		data[off] = 0xff // not a valid b-tree page type
+	}
+	os.WriteFile(damaged, data, 0o644)
+	if _, err := Open(damaged, "test"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("opening a damaged database: %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The crash child: saves assessments in a loop, printing each id after its commit returns.
+func TestMain(m *testing.M) {
+	if path := os.Getenv("DERMAL_CRASH_CHILD"); path != "" {
+		crashChild(path)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func crashChild(path string) {
+	s, err := Open(path, "crash-child")
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	ctx := context.Background()
+	photo, err := os.ReadFile(os.Getenv("DERMAL_CRASH_PHOTO"))
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	ps, _ := s.SearchPatients(ctx, "", 1)
+	var pid int64
+	if len(ps) == 0 {
+		pid, err = s.AddPatient(ctx, Patient{Code: "CRASH", FullName: "Crash Test"})
+	} else {
+		pid = ps[0].ID
+	}
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	for i := 0; ; i++ {
+		p := append([]byte{}, photo...)
+		p = append(p, []byte(strconv.Itoa(rand.Int()))...) // a new photo each time (trailing bytes after PNG IEND are ignored)
+		_, id, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "back"}, Assessment{
+			Photo: p, ModelName: "m", ModelSHA256: strings.Repeat("b", 64),
+			Probabilities: map[string]float64{"nv": 1}, RiskTier: "routine"})
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(3)
+		}
+		fmt.Printf("SAVED %d %x\n", id, p[len(p)-8:])
+	}
+}
+
+// TestCrashSafety kills a writing process with SIGKILL at random moments, 100 times, and
+// checks after each kill that the database is intact and holds every assessment the child
+// reported as committed, photo included.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := filepath.Abs("../inference/testdata/fixtures/ISIC_0024311.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "crash.db")
+	saved := map[int64]bool{}
+	rng := rand.New(rand.NewSource(1))
+	for round := 0; round < 100; round++ {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DERMAL_CRASH_CHILD="+path, "DERMAL_CRASH_PHOTO="+photo)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string, 1024)
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		deadline := time.After(time.Duration(20+rng.Intn(200)) * time.Millisecond)
+	read:
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					break read
+				}
+				if strings.HasPrefix(l, "ERR") {
+					t.Fatalf("round %d: child failed: %s", round, l)
+				}
+				var id int64
+				fmt.Sscanf(l, "SAVED %d", &id)
+				saved[id] = true
+			case <-deadline:
+				break read
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		for l := range lines { // lines printed before the kill are committed too
+			var id int64
+			if _, err := fmt.Sscanf(l, "SAVED %d", &id); err == nil {
+				saved[id] = true
+			}
+		}
+		cmd.Wait()
+
+		s, err := Open(path, "checker")
+		if err != nil {
+			t.Fatalf("round %d: reopening after kill: %v", round, err)
+		}
+		var check string
+		if err := s.db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+			t.Fatalf("round %d: integrity_check %q %v", round, check, err)
+		}
+		for id := range saved {
+			var sha string
+			if err := s.db.QueryRow(`SELECT photo_sha256 FROM assessments WHERE id = ?`, id).Scan(&sha); err != nil {
+				t.Fatalf("round %d: reported assessment %d is gone: %v", round, id, err)
+			}
+			if _, err := s.Blobs().Get(context.Background(), sha); err != nil {
+				t.Fatalf("round %d: photo of assessment %d: %v", round, id, err)
+			}
+		}
+		var orphans int
+		s.db.QueryRow(`SELECT count(*) FROM lesions l WHERE NOT EXISTS (SELECT 1 FROM assessments a WHERE a.lesion_id = l.id)`).Scan(&orphans)
+		if orphans != 0 {
+			t.Fatalf("round %d: %d lesions without their assessment (half-written case)", round, orphans)
+		}
+		s.Close()
+	}
+	t.Logf("%d assessments reported saved across 100 kills, all present", len(saved))
+}
