@@ -42,7 +42,7 @@ var commands = []struct {
 	{"classify", "classify photos: dermal classify [--json] [--gradcam OUT.png] [--class CODE] IMAGE...", runClassify},
 	{"eval", "score labelled photos: dermal eval --labels CSV [--split NAME] [--json] DIR", runEval},
 	{"doctor", "check the installation: ONNX Runtime, model, memory, data folder", runDoctor},
-	{"patients", "patients add --name NAME --code CODE [--sex F|M] [--birth-year YYYY] [--phone P] | list | search QUERY", runPatients},
+	{"patients", "patients add --name NAME --code CODE [--sex F|M] [--birth-year YYYY] [--phone P] | list | search QUERY | delete [--hard] ID | undelete ID", runPatients},
 	{"assess", "analyse and store: dermal assess [--json] --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", runAssess},
 	{"history", "a patient's assessments: dermal history [--json] ID_OR_CODE", runHistory},
 	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},

@@ -79,6 +79,30 @@ func runPatients(env *Env, args []string) error {
 		}
 		return nil
 	}
+	case "delete", "undelete":
+		fs := flag.NewFlagSet("patients "+args[0], flag.ContinueOnError)
+		fs.SetOutput(env.Stderr)
+		hard := fs.Bool("hard", false, "delete permanently, photos included (delete only)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("%w: patients %s [--hard] ID", ErrUsage, args[0])
+		}
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: patient id %q is not a number", ErrUsage, fs.Arg(0))
+		}
+		s, err := env.openStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if args[0] == "undelete" {
+			return s.UndeletePatient(ctx, id)
+		}
+		return s.DeletePatient(ctx, id, *hard)
+	}
 	return fmt.Errorf("%w: unknown patients command %q", ErrUsage, args[0])
 }
 

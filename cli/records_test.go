@@ -39,6 +39,15 @@ func TestPatientsAssessHistory(t *testing.T) {
 	if code, _, _ := run(t, "--data", data, "assess", "--patient", "BN-404", photo); code != 1 {
 		t.Errorf("unknown patient: exit %d", code)
 	}
+	if code, _, _ := run(t, "--data", data, "patients", "delete", "1"); code != 0 {
+		t.Fatalf("delete: exit %d", code)
+	}
+	if code, _, _ := run(t, "--data", data, "history", "BN-7"); code != 1 {
+		t.Errorf("history of a deleted patient: exit %d", code)
+	}
+	if code, _, _ := run(t, "--data", data, "patients", "undelete", "1"); code != 0 {
+		t.Fatalf("undelete: exit %d", code)
+	}
 	code, out, stderr = run(t, "--data", data, "history", "--json", "BN-7")
 	if code != 0 {
 		t.Fatalf("history: exit %d %s", code, stderr)

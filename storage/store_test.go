@@ -363,3 +363,101 @@ func TestBackupRestoreAndCorruptFiles(t *testing.T) {
 		t.Errorf("opening a damaged database: %v", err)
 	}
 }
+
+func TestDeleteSoftAndHard(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	photo, err := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := append([]byte{}, photo...)
+	var ids []int64
+	for _, code := range []string{"D1", "D2"} {
+		pid, err := s.AddPatient(ctx, Patient{Code: code, FullName: "Patient " + code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, pid)
+		own := append(append([]byte{}, photo...), code...)
+		for _, p := range [][]byte{own, shared} {
+			if _, _, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "face"}, Assessment{
+				Photo: p, ModelName: "m", ModelSHA256: strings.Repeat("c", 64), Probabilities: map[string]float64{"nv": 1}, RiskTier: "routine"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.DeletePatient(ctx, ids[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Patient(ctx, "D1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("soft-deleted patient still found: %v", err)
+	}
+	if found, _ := s.SearchPatients(ctx, "patient", 10); len(found) != 1 {
+		t.Errorf("search shows %d patients after a soft delete, want 1", len(found))
+	}
+	if err := s.UndeletePatient(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.History(ctx, ids[0]); err != nil || len(h) != 2 {
+		t.Fatalf("history after undelete: %d %v", len(h), err)
+	}
+	var blobsBefore int
+	s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&blobsBefore)
+	if err := s.DeletePatient(ctx, ids[0], true); err != nil {
+		t.Fatal(err)
+	}
+	var blobsAfter, rows int
+	s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&blobsAfter)
+	s.db.QueryRow(`SELECT (SELECT count(*) FROM patients WHERE id = ?1) + (SELECT count(*) FROM lesions WHERE patient_id = ?1)`, ids[0]).Scan(&rows)
+	// D1's own photo goes; the photo D2 also has, and the shared thumbnail, stay.
+	if rows != 0 || blobsAfter != blobsBefore-1 {
+		t.Errorf("after hard delete: %d rows left, blobs %d -> %d", rows, blobsBefore, blobsAfter)
+	}
+	if h, err := s.History(ctx, ids[1]); err != nil || len(h) != 2 {
+		t.Fatalf("other patient's history: %d %v", len(h), err)
+	}
+	for _, h := range mustHistory(t, s, ids[1]) {
+		if _, err := s.Blobs().Get(ctx, h.Assessment.PhotoSHA256); err != nil {
+			t.Errorf("other patient's photo lost: %v", err)
+		}
+	}
+}
+
+func mustHistory(t *testing.T, s *Store, id int64) []HistoryEntry {
+	h, err := s.History(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestMigratesEveryEarlierSchema creates a database at each earlier schema version, writes a
+// patient, and opens it with the current code.
+func TestMigratesEveryEarlierSchema(t *testing.T) {
+	for v := 1; v < len(migrations); v++ {
+		path := filepath.Join(t.TempDir(), "old.db")
+		full := migrations
+		migrations = full[:v]
+		s, err := Open(path, "old")
+		if err == nil {
+			_, err = s.AddPatient(context.Background(), Patient{Code: "OLD", FullName: "Từ Phiên Bản Cũ"})
+			s.Close()
+		}
+		migrations = full
+		if err != nil {
+			t.Fatalf("schema %d: %v", v, err)
+		}
+		s, err = Open(path, "new")
+		if err != nil {
+			t.Fatalf("migrating from %d: %v", v, err)
+		}
+		if got, _ := s.SchemaVersion(); got != len(migrations) {
+			t.Errorf("from %d: now at %d, want %d", v, got, len(migrations))
+		}
+		if p, err := s.Patient(context.Background(), "OLD"); err != nil || p.FullName != "Từ Phiên Bản Cũ" {
+			t.Errorf("from %d: patient %+v %v", v, p, err)
+		}
+		s.Close()
+	}
+}

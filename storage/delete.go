@@ -1,0 +1,68 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+)
+
+// DeletePatient hides a patient and everything under them (recoverable with
+// UndeletePatient). hard removes the records and the photos no other record uses, for good.
+func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var code string
+	if err := tx.QueryRow(`SELECT code FROM patients WHERE id = ?`, id).Scan(&code); err != nil {
+		return fmt.Errorf("%w: patient %d", ErrNotFound, id)
+	}
+	if !hard {
+		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, s.stamp(), id); err != nil {
+			return err
+		}
+		if err := s.audit(tx, "delete", "patient", id, code); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	steps := []string{
+		`CREATE TEMP TABLE doomed AS SELECT photo_sha256 AS sha FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)
+			UNION SELECT thumb_sha256 FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
+		`DELETE FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
+		`DELETE FROM lesions WHERE patient_id = ?1`,
+		`DELETE FROM patients WHERE id = ?1`,
+		`DELETE FROM blobs WHERE sha256 IN (SELECT sha FROM doomed)
+			AND sha256 NOT IN (SELECT photo_sha256 FROM assessments UNION SELECT thumb_sha256 FROM assessments)`,
+		`DROP TABLE doomed`,
+	}
+	for _, q := range steps {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("deleting patient %s: %w", code, err)
+		}
+	}
+	if err := s.audit(tx, "delete", "patient", id, code+" (permanently, with photos)"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// UndeletePatient brings back a soft-deleted patient.
+func (s *Store) UndeletePatient(ctx context.Context, id int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec(`UPDATE patients SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: no deleted patient %d", ErrNotFound, id)
+	}
+	if err := s.audit(tx, "restore", "patient", id, ""); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
