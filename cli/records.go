@@ -78,7 +78,6 @@ func runPatients(env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Code, p.FullName, p.Sex, by, p.Phone)
 		}
 		return nil
-	}
 	case "delete", "undelete":
 		fs := flag.NewFlagSet("patients "+args[0], flag.ContinueOnError)
 		fs.SetOutput(env.Stderr)
