@@ -4,6 +4,8 @@
 // committed assessment), versioned forward-only migrations. All stored text is NFC. It never
 // imports Fyne.
 //
-// Status: schema, migrations, patients, search and the photo blob store. Lesions and
-// assessments CRUD, soft delete, backup/restore and the CLI are the rest of the storage issue.
+// Photos are stored as BLOBs inside the database rather than as files: one file to back up,
+// copy or restore, and a photo and its assessment commit in the same transaction, so a power
+// cut can never leave an assessment pointing at a missing photo (or an orphan file). The Blobs
+// interface keeps the option of files or encryption open.
 package storage

@@ -461,3 +461,44 @@ func TestMigratesEveryEarlierSchema(t *testing.T) {
 		s.Close()
 	}
 }
+
+func TestUpdatesAreValidatedAndAudited(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	a, _ := s.AddPatient(ctx, Patient{Code: "U1", FullName: "Lý Thường Kiệt"})
+	if _, err := s.AddPatient(ctx, Patient{Code: "U2", FullName: "Other"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdatePatient(ctx, Patient{ID: a, Code: "U2", FullName: "X"}); !errors.Is(err, ErrDuplicateCode) {
+		t.Errorf("taking another patient's code: %v", err)
+	}
+	if err := s.UpdatePatient(ctx, Patient{ID: a, Code: "U1", FullName: norm.NFD.String("Lý Thường Kiệt"), Phone: "0123"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.SearchPatients(ctx, "ly thuong kiet 0123", 5); len(got) != 1 || got[0].FullName != "Lý Thường Kiệt" {
+		t.Errorf("after update: %+v", got)
+	}
+	photo, _ := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
+	_, aid, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: a, BodySite: "scalp"}, Assessment{Photo: photo, ModelName: "m",
+		ModelSHA256: strings.Repeat("d", 64), Probabilities: map[string]float64{"nv": 1}, RiskTier: "routine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().AddDate(-2, 0, 0)
+	if err := s.RecordFindings(ctx, aid, Findings{FollowUp: &past}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("follow-up two years ago: %v", err)
+	}
+	next := time.Now().AddDate(0, 6, 0)
+	if err := s.RecordFindings(ctx, aid, Findings{Diagnosis: "seborrhoeic keratosis", Notes: "stable", FollowUp: &next, GradCAMShown: true}); err != nil {
+		t.Fatal(err)
+	}
+	h := mustHistory(t, s, a)
+	if h[0].Assessment.Diagnosis != "seborrhoeic keratosis" || !h[0].Assessment.GradCAMShown || h[0].Assessment.FollowUp == nil {
+		t.Errorf("findings not stored: %+v", h[0].Assessment)
+	}
+	var updates int
+	s.db.QueryRow(`SELECT count(*) FROM audit WHERE action = 'update'`).Scan(&updates)
+	if updates != 2 {
+		t.Errorf("%d update audit rows, want 2", updates)
+	}
+}

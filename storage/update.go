@@ -1,0 +1,83 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// UpdatePatient replaces a patient's details (the clinic code may change if still unique).
+func (s *Store) UpdatePatient(ctx context.Context, p Patient) error {
+	if err := p.validate(s.now()); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var clash int
+	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE code = ? AND id != ?`, p.Code, p.ID).Scan(&clash); err != nil {
+		return err
+	}
+	if clash > 0 {
+		return fmt.Errorf("%w: %s", ErrDuplicateCode, p.Code)
+	}
+	res, err := tx.Exec(`UPDATE patients SET code = ?, full_name = ?, search_key = ?, sex = ?, birth_year = ?, phone = ?, address = ?,
+		notes = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`,
+		p.Code, p.FullName, Fold(p.FullName+" "+p.Code+" "+p.Phone), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, s.stamp(), p.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: patient %d", ErrNotFound, p.ID)
+	}
+	if err := s.audit(tx, "update", "patient", p.ID, p.Code); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Findings are what the clinician records about an assessment, possibly after saving it.
+type Findings struct {
+	Diagnosis    string
+	Notes        string
+	FollowUp     *time.Time
+	GradCAMShown bool
+}
+
+// RecordFindings sets the clinician's diagnosis, notes and follow-up date of an assessment.
+func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findings) error {
+	f.Diagnosis, f.Notes = NFC(f.Diagnosis), NFC(f.Notes)
+	if len(f.Diagnosis) > 500 {
+		return fmt.Errorf("%w: diagnosis is longer than 500 characters", ErrInvalid)
+	}
+	if len(f.Notes) > 20000 {
+		return fmt.Errorf("%w: notes are %d characters; the limit is 20000", ErrInvalid, len(f.Notes))
+	}
+	now := s.now()
+	var follow any
+	if f.FollowUp != nil {
+		if f.FollowUp.Before(now.AddDate(0, 0, -1)) || f.FollowUp.After(now.AddDate(10, 0, 0)) {
+			return fmt.Errorf("%w: follow-up date %s is not between today and 10 years from now", ErrInvalid, f.FollowUp.Format("2006-01-02"))
+		}
+		follow = f.FollowUp.Format("2006-01-02")
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec(`UPDATE assessments SET diagnosis = ?, notes = ?, follow_up = ?, gradcam_shown = ? WHERE id = ? AND deleted_at IS NULL`,
+		f.Diagnosis, f.Notes, follow, f.GradCAMShown, assessmentID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: assessment %d", ErrNotFound, assessmentID)
+	}
+	if err := s.audit(tx, "update", "assessment", assessmentID, "findings"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
