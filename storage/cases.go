@@ -35,6 +35,9 @@ type Lesion struct {
 
 // AddLesion records a lesion of a patient.
 func (s *Store) AddLesion(ctx context.Context, l Lesion) (int64, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	l.SiteDetail = NFC(l.SiteDetail)
 	if !slices.Contains(BodySites, l.BodySite) {
 		return 0, fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
@@ -126,6 +129,9 @@ func (s *Store) SaveAssessmentOfNewLesion(ctx context.Context, l Lesion, a Asses
 }
 
 func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessment) (int64, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	a.Diagnosis, a.Notes = NFC(a.Diagnosis), NFC(a.Notes)
 	switch {
 	case len(a.Photo) == 0:

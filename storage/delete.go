@@ -8,6 +8,9 @@ import (
 // DeletePatient hides a patient and everything under them (recoverable with
 // UndeletePatient). hard removes the records and the photos no other record uses, for good.
 func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -49,6 +52,9 @@ func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
 
 // UndeletePatient brings back a soft-deleted patient.
 func (s *Store) UndeletePatient(ctx context.Context, id int64) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -16,8 +16,9 @@ import (
 // database. It is never written to or replaced automatically.
 var ErrCorrupt = errors.New("the database is damaged or not a Dermal database")
 
-// checkFile runs a quick integrity check on an existing file before anything writes to it.
-func checkFile(path string) error {
+// checkFile runs a quick integrity check on an existing file before anything writes to it:
+// the header and the schema always, the record tables too when full is set.
+func checkFile(path string, full bool) error {
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -50,7 +51,12 @@ func checkFile(path string) error {
 	// file (checking them made opening a 100,000-patient database take 0.6 s) and every photo
 	// is verified against its SHA-256 when read anyway.
 	tables := []string{"sqlite_schema"}
-	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('patients', 'lesions', 'assessments', 'audit')`)
+	var rows *sql.Rows
+	if !full {
+		rows, err = db.Query(`SELECT name FROM sqlite_schema WHERE 0`)
+	} else {
+		rows, err = db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('patients', 'lesions', 'assessments', 'audit')`)
+	}
 	if err == nil {
 		for rows.Next() {
 			var n string
@@ -79,6 +85,9 @@ func checkFile(path string) error {
 // Backup writes a consistent copy of the database to dest (VACUUM INTO: a snapshot even while
 // the app is writing). dest must not exist.
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("%s already exists; choose a new file name", dest)
 	}
@@ -100,7 +109,7 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 // intact and of a schema this program can read. The previous database is kept beside it as
 // path.before-restore-TIMESTAMP. The store at path must be closed.
 func Restore(src, path string) (kept string, err error) {
-	if err := checkFile(src); err != nil {
+	if err := checkFile(src, true); err != nil {
 		return "", fmt.Errorf("backup %s: %w", src, err)
 	}
 	if st, err := os.Stat(src); err != nil || st.Size() == 0 {

@@ -19,6 +19,11 @@ type Store struct {
 	db    *sql.DB
 	actor string
 	now   func() time.Time
+	// checked is closed when the integrity check of the record tables has finished, with
+	// checkErr its verdict. Reads go ahead at once; writes wait for it, so a damaged database
+	// is never written to, and opening stays fast (the check takes ~0.4 s at 100,000 patients).
+	checked  chan struct{}
+	checkErr error
 }
 
 // Errors for errors.Is.
@@ -31,18 +36,34 @@ var (
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(path, actor string) (*Store, error) {
-	if err := checkFile(path); err != nil {
+	if err := checkFile(path, false); err != nil {
 		return nil, err
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "foreign_keys(1)", "busy_timeout(5000)", "synchronous(FULL)"} {
+	// journal_mode is set by migrate, after the integrity check: switching it writes the file.
+	for _, p := range []string{"foreign_keys(1)", "busy_timeout(5000)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, actor: actor, now: time.Now}
+	s := &Store{db: db, actor: actor, now: time.Now, checked: make(chan struct{})}
+	v, err := s.SchemaVersion()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+	}
+	if v < len(migrations) && v > 0 {
+		// An upgrade writes: check everything first.
+		s.checkErr = checkFile(path, true)
+		close(s.checked)
+	} else {
+		go func() {
+			s.checkErr = checkFile(path, true)
+			close(s.checked)
+		}()
+	}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -50,8 +71,19 @@ func Open(path, actor string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Verify waits for the integrity check started by Open and returns its verdict.
+func (s *Store) Verify() error { return s.writable() }
+
+func (s *Store) writable() error {
+	<-s.checked
+	return s.checkErr
+}
+
+// Close closes the database (after the integrity check, which reads it, has finished).
+func (s *Store) Close() error {
+	<-s.checked
+	return s.db.Close()
+}
 
 // SchemaVersion is the number of migrations applied.
 func (s *Store) SchemaVersion() (int, error) {
@@ -67,6 +99,30 @@ func (s *Store) migrate() error {
 	}
 	if v > len(migrations) {
 		return fmt.Errorf("%w (schema %d, this program knows %d)", ErrTooNew, v, len(migrations))
+	}
+	var mode string
+	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if mode == "wal" && v == len(migrations) {
+		return nil // nothing to write
+	}
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if mode != "wal" {
+		if err := s.db.QueryRow("PRAGMA journal_mode = WAL").Scan(&mode); err != nil || mode != "wal" {
+			return fmt.Errorf("could not switch to WAL journaling (%s): %v", mode, err)
+		}
+	}
+	if v == 0 {
+		var objects int
+		if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_schema`).Scan(&objects); err != nil {
+			return err
+		}
+		if objects > 0 {
+			return fmt.Errorf("%w: it is another program's SQLite database; it was left untouched", ErrCorrupt)
+		}
 	}
 	for i := v; i < len(migrations); i++ {
 		tx, err := s.db.Begin()
@@ -158,6 +214,9 @@ func nullStr(v string) any {
 
 // AddPatient stores a new patient and returns its id; nothing is written if it fails.
 func (s *Store) AddPatient(ctx context.Context, p Patient) (int64, error) {
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
 	if err := p.validate(s.now()); err != nil {
 		return 0, err
 	}

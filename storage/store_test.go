@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"image"
 	_ "image/jpeg"
@@ -359,8 +360,32 @@ func TestBackupRestoreAndCorruptFiles(t *testing.T) {
 		data[off] = 0xff // not a valid b-tree page type
 	}
 	os.WriteFile(damaged, data, 0o644)
-	if _, err := Open(damaged, "test"); !errors.Is(err, ErrCorrupt) {
+	before, _ := os.ReadFile(damaged)
+	if ds, err := Open(damaged, "test"); err == nil {
+		// Opening is fast and reads may start; the full check runs behind, and writes wait for it.
+		if err := ds.Verify(); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("verifying a damaged database: %v", err)
+		}
+		if _, err := ds.AddPatient(ctx, Patient{Code: "W", FullName: "Write"}); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("writing to a damaged database: %v", err)
+		}
+		ds.Close()
+	} else if !errors.Is(err, ErrCorrupt) {
 		t.Errorf("opening a damaged database: %v", err)
+	}
+	if after, _ := os.ReadFile(damaged); !bytes.Equal(before, after) {
+		t.Error("the damaged database was modified")
+	}
+	// Another program's SQLite database is refused, not migrated.
+	foreign := filepath.Join(t.TempDir(), "foreign.db")
+	fdb, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fdb.Exec(`CREATE TABLE invoices (n INTEGER)`)
+	fdb.Close()
+	if _, err := Open(foreign, "test"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("opening a foreign database: %v", err)
 	}
 }
 

@@ -8,6 +8,9 @@ import (
 
 // UpdatePatient replaces a patient's details (the clinic code may change if still unique).
 func (s *Store) UpdatePatient(ctx context.Context, p Patient) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := p.validate(s.now()); err != nil {
 		return err
 	}
@@ -48,6 +51,9 @@ type Findings struct {
 
 // RecordFindings sets the clinician's diagnosis, notes and follow-up date of an assessment.
 func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findings) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	f.Diagnosis, f.Notes = NFC(f.Diagnosis), NFC(f.Notes)
 	if len(f.Diagnosis) > 500 {
 		return fmt.Errorf("%w: diagnosis is longer than 500 characters", ErrInvalid)
