@@ -119,7 +119,9 @@ def main():
             "init": "ImageNet MobileNetV2 1.0 from the ONNX Model Zoo (mobilenetv2-12-int8, Apache-2.0), dequantized",
             "args": train_log["args"],
             "best_epoch": max(train_log["epochs"], key=lambda e: e["val_bacc"])["epoch"],
-            "torch": torch.__version__,
+            "torch_packaging": torch.__version__,
+            "torch_training": train_log.get("torch", "not recorded"),
+            "device": train_log.get("device", "not recorded"),
             "python": platform.python_version(),
         },
         "split": {
@@ -150,7 +152,9 @@ def write_markdown(card):
         "trained and tested only on HAM10000 dermoscopy (mostly fair-skinned patients from Austria and",
         "Australia); on other cameras, skin types and lesions expect it to do worse than the numbers below.",
         "",
-        f"- File: `{card['file']}` (int8, static QDQ quantization), sha256 `{card['sha256']}`",
+        f"- File: `{card['file']}` (static QDQ quantization: int8 weights and uint8 activations for 28 of the 52 "
+        "backbone convolutions; the first 21 and 3 quantization-sensitive ones stay float, see training/quantize.py), "
+        f"sha256 `{card['sha256']}`",
         f"- Classes (output order): {', '.join(card['labels'])}; malignant: {', '.join(card['malignant'])}",
         f"- Input: {card['input']['width']}x{card['input']['height']} RGB, NCHW float; {card['input']['resize']}",
         f"- Normalization: (x/255 - mean) / std, mean {card['input']['mean']}, std {card['input']['std']}",
@@ -200,7 +204,10 @@ def write_markdown(card):
         "## Training",
         "",
         f"`make model` (training/README.md). Arguments: `{json.dumps(card['training']['args'])}`; "
-        f"best validation epoch {card['training']['best_epoch']}; torch {card['training']['torch']}.",
+        f"best validation epoch {card['training']['best_epoch']}; export and quantization with torch "
+        f"{card['training']['torch_packaging']} (training: {card['training']['torch_training']}). "
+        "The shipped weights were trained by this code on a GPU (`--device cuda`, about a minute); the same command "
+        "runs on a CPU.",
         "",
     ]
     with open(os.path.join(ASSETS, "MODEL_CARD.md"), "w") as f:

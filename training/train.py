@@ -119,7 +119,8 @@ def main():
     counts = torch.bincount(ytr, minlength=len(common.LABELS)).float()
     weights = counts[ytr] ** -args.sampling_power
 
-    log = {"args": vars(args), "epochs": []}
+    log = {"args": vars(args), "torch": torch.__version__,
+           "device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "epochs": []}
     # The moving average smooths the last epochs' noise (a cheap stand-in for averaging
     # checkpoints); its batch-norm statistics are averaged with the weights.
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()} if args.ema else None
