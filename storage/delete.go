@@ -2,20 +2,17 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
 // DeletePatient hides a patient and everything under them (recoverable with
 // UndeletePatient). hard removes the records and the photos no other record uses, for good.
 func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
-	if err := s.writable(); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *sql.Tx) error { return s.deletePatient(ctx, tx, id, hard) })
+}
+
+func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id int64, hard bool) error {
 	var code string
 	if err := tx.QueryRow(`SELECT code FROM patients WHERE id = ?`, id).Scan(&code); err != nil {
 		return fmt.Errorf("%w: patient %d", ErrNotFound, id)
@@ -24,10 +21,7 @@ func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
 		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, s.stamp(), id); err != nil {
 			return err
 		}
-		if err := s.audit(tx, "delete", "patient", id, code); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return s.audit(tx, "delete", "patient", id, code)
 	}
 	steps := []string{
 		`CREATE TEMP TABLE doomed AS SELECT photo_sha256 AS sha FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)
@@ -44,31 +38,19 @@ func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
 			return fmt.Errorf("deleting patient %s: %w", code, err)
 		}
 	}
-	if err := s.audit(tx, "delete", "patient", id, code+" (permanently, with photos)"); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.audit(tx, "delete", "patient", id, code+" (permanently, with photos)")
 }
 
 // UndeletePatient brings back a soft-deleted patient.
 func (s *Store) UndeletePatient(ctx context.Context, id int64) error {
-	if err := s.writable(); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.Exec(`UPDATE patients SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL`, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: no deleted patient %d", ErrNotFound, id)
-	}
-	if err := s.audit(tx, "restore", "patient", id, ""); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE patients SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: no deleted patient %d", ErrNotFound, id)
+		}
+		return s.audit(tx, "restore", "patient", id, "")
+	})
 }

@@ -71,6 +71,23 @@ func Open(path, actor string) (*Store, error) {
 	return s, nil
 }
 
+// write runs fn in one transaction, once the start-up integrity check has passed; fn's error
+// rolls everything back.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // Verify waits for the integrity check started by Open and returns its verdict.
 func (s *Store) Verify() error { return s.writable() }
 

@@ -2,23 +2,20 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
 
 // UpdatePatient replaces a patient's details (the clinic code may change if still unique).
 func (s *Store) UpdatePatient(ctx context.Context, p Patient) error {
-	if err := s.writable(); err != nil {
-		return err
-	}
 	if err := p.validate(s.now()); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *sql.Tx) error { return s.updatePatient(tx, p) })
+}
+
+func (s *Store) updatePatient(tx *sql.Tx, p Patient) error {
 	var clash int
 	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE code = ? AND id != ?`, p.Code, p.ID).Scan(&clash); err != nil {
 		return err
@@ -35,10 +32,7 @@ func (s *Store) UpdatePatient(ctx context.Context, p Patient) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: patient %d", ErrNotFound, p.ID)
 	}
-	if err := s.audit(tx, "update", "patient", p.ID, p.Code); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.audit(tx, "update", "patient", p.ID, p.Code)
 }
 
 // Findings are what the clinician records about an assessment, possibly after saving it.
@@ -51,9 +45,6 @@ type Findings struct {
 
 // RecordFindings sets the clinician's diagnosis, notes and follow-up date of an assessment.
 func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findings) error {
-	if err := s.writable(); err != nil {
-		return err
-	}
 	f.Diagnosis, f.Notes = NFC(f.Diagnosis), NFC(f.Notes)
 	if len(f.Diagnosis) > 500 {
 		return fmt.Errorf("%w: diagnosis is longer than 500 characters", ErrInvalid)
@@ -69,21 +60,15 @@ func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findin
 		}
 		follow = f.FollowUp.Format("2006-01-02")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.Exec(`UPDATE assessments SET diagnosis = ?, notes = ?, follow_up = ?, gradcam_shown = ? WHERE id = ? AND deleted_at IS NULL`,
-		f.Diagnosis, f.Notes, follow, f.GradCAMShown, assessmentID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: assessment %d", ErrNotFound, assessmentID)
-	}
-	if err := s.audit(tx, "update", "assessment", assessmentID, "findings"); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE assessments SET diagnosis = ?, notes = ?, follow_up = ?, gradcam_shown = ? WHERE id = ? AND deleted_at IS NULL`,
+			f.Diagnosis, f.Notes, follow, f.GradCAMShown, assessmentID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: assessment %d", ErrNotFound, assessmentID)
+		}
+		return s.audit(tx, "update", "assessment", assessmentID, "findings")
+	})
 }
