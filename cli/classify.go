@@ -114,14 +114,7 @@ func classifyOne(eng *inference.Engine, path, class, gradcam string, several boo
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	res.TopClass = a.TopLabel()
-	res.TopProbability = a.Probabilities[a.Top]
-	res.Probabilities = a.ProbabilityMap()
-	res.Malignancy = a.Malignancy()
-	res.RiskTier = string(a.Tier)
-	res.Advice = a.Tier.Advice()
-	res.Warnings = append(res.Warnings, a.Warnings...)
-	res.OODScore = a.OODScore
+	fillResult(res, a)
 	if gradcam == "" {
 		return nil
 	}
@@ -144,6 +137,18 @@ func classifyOne(eng *inference.Engine, path, class, gradcam string, several boo
 	}
 	res.GradCAM = &GradCAMRef{Class: eng.Card().Labels[ci], File: out}
 	return nil
+}
+
+// fillResult copies an analysis into a result (classify and assess print the same fields).
+func fillResult(res *ClassifyResult, a *inference.Assessment) {
+	res.TopClass = a.TopLabel()
+	res.TopProbability = a.Probabilities[a.Top]
+	res.Probabilities = a.ProbabilityMap()
+	res.Malignancy = a.Malignancy()
+	res.RiskTier = string(a.Tier)
+	res.Advice = a.Tier.Advice()
+	res.Warnings = append(res.Warnings, a.Warnings...)
+	res.OODScore = a.OODScore
 }
 
 // writePNG writes atomically: a crash never leaves a half-written picture under the name.

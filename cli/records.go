@@ -147,12 +147,9 @@ func runAssess(env *Env, args []string) error {
 		return err
 	}
 	card := eng.Card()
-	a := r.Analysis
 	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
-		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: ModelRef{card.Name, card.Version, card.SHA256},
-			TopClass: a.TopLabel(), TopProbability: a.Probabilities[a.Top], Probabilities: a.ProbabilityMap(),
-			Malignancy: a.Malignancy(), RiskTier: string(a.Tier), Advice: a.Tier.Advice(),
-			Warnings: append([]inference.Warning{}, a.Warnings...), OODScore: a.OODScore}}
+		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: ModelRef{card.Name, card.Version, card.SHA256}, Warnings: []inference.Warning{}}}
+	fillResult(&out.ClassifyResult, r.Analysis)
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(out)
 	}
