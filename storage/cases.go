@@ -34,10 +34,7 @@ type Lesion struct {
 }
 
 // AddLesion records a lesion of a patient.
-func (s *Store) AddLesion(ctx context.Context, l Lesion) (int64, error) {
-	if err := s.writable(); err != nil {
-		return 0, err
-	}
+func (s *Store) AddLesion(ctx context.Context, l Lesion) (id int64, err error) {
 	l.SiteDetail = NFC(l.SiteDetail)
 	if !slices.Contains(BodySites, l.BodySite) {
 		return 0, fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
@@ -48,16 +45,14 @@ func (s *Store) AddLesion(ctx context.Context, l Lesion) (int64, error) {
 	if l.FirstSeen.IsZero() {
 		l.FirstSeen = s.now()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	err = s.write(ctx, func(tx *sql.Tx) (err error) {
+		id, err = s.addLesion(tx, l)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
-	id, err := s.addLesion(tx, l)
-	if err != nil {
-		return 0, err
-	}
-	return id, tx.Commit()
+	return id, nil
 }
 
 func (s *Store) addLesion(tx *sql.Tx, l Lesion) (int64, error) {
@@ -128,10 +123,7 @@ func (s *Store) SaveAssessmentOfNewLesion(ctx context.Context, l Lesion, a Asses
 	return l.ID, id, err
 }
 
-func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessment) (int64, error) {
-	if err := s.writable(); err != nil {
-		return 0, err
-	}
+func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessment) (id int64, err error) {
 	a.Diagnosis, a.Notes = NFC(a.Diagnosis), NFC(a.Notes)
 	switch {
 	case len(a.Photo) == 0:
@@ -160,48 +152,46 @@ func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessm
 		a.Warnings = []string{}
 	}
 	warns, _ := json.Marshal(a.Warnings)
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	if newLesion != nil {
-		if a.LesionID, err = s.addLesion(tx, *newLesion); err != nil {
-			return 0, err
-		}
-		newLesion.ID = a.LesionID
-	}
-	var alive int
-	if err := tx.QueryRow(`SELECT count(*) FROM lesions WHERE id = ? AND deleted_at IS NULL`, a.LesionID).Scan(&alive); err != nil {
-		return 0, err
-	}
-	if alive == 0 {
-		return 0, fmt.Errorf("%w: lesion %d", ErrNotFound, a.LesionID)
-	}
-	b := s.Blobs()
-	if a.PhotoSHA256, err = b.Put(ctx, tx, a.Photo); err != nil {
-		return 0, err
-	}
-	if a.ThumbSHA256, err = b.Put(ctx, tx, thumb); err != nil {
-		return 0, err
-	}
 	var follow any
 	if a.FollowUp != nil {
 		follow = a.FollowUp.Format("2006-01-02")
 	}
-	res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256,
-		probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256,
-		string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp())
+	err = s.write(ctx, func(tx *sql.Tx) (err error) {
+		if newLesion != nil {
+			if a.LesionID, err = s.addLesion(tx, *newLesion); err != nil {
+				return err
+			}
+			newLesion.ID = a.LesionID
+		}
+		var alive int
+		if err := tx.QueryRow(`SELECT count(*) FROM lesions WHERE id = ? AND deleted_at IS NULL`, a.LesionID).Scan(&alive); err != nil {
+			return err
+		}
+		if alive == 0 {
+			return fmt.Errorf("%w: lesion %d", ErrNotFound, a.LesionID)
+		}
+		b := s.Blobs()
+		if a.PhotoSHA256, err = b.Put(ctx, tx, a.Photo); err != nil {
+			return err
+		}
+		if a.ThumbSHA256, err = b.Put(ctx, tx, thumb); err != nil {
+			return err
+		}
+		res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256,
+			probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256,
+			string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp())
+		if err != nil {
+			return err
+		}
+		id, _ = res.LastInsertId()
+		return s.audit(tx, "create", "assessment", id, a.RiskTier)
+	})
 	if err != nil {
 		return 0, err
 	}
-	id, _ := res.LastInsertId()
-	if err := s.audit(tx, "create", "assessment", id, a.RiskTier); err != nil {
-		return 0, err
-	}
-	return id, tx.Commit()
+	return id, nil
 }
 
 // HistoryEntry is one assessment in a patient's history (photo bytes not loaded).

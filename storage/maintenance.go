@@ -94,15 +94,7 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		return fmt.Errorf("backing up to %s: %w", dest, err)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.audit(tx, "export", "backup", 0, dest); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", "backup", 0, dest) })
 }
 
 // Restore replaces the database at path with the backup at src, after checking that src is

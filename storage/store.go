@@ -230,40 +230,34 @@ func nullStr(v string) any {
 }
 
 // AddPatient stores a new patient and returns its id; nothing is written if it fails.
-func (s *Store) AddPatient(ctx context.Context, p Patient) (int64, error) {
-	if err := s.writable(); err != nil {
-		return 0, err
-	}
+func (s *Store) AddPatient(ctx context.Context, p Patient) (id int64, err error) {
 	if err := p.validate(s.now()); err != nil {
 		return 0, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE code = ?`, p.Code).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return fmt.Errorf("%w: %s", ErrDuplicateCode, p.Code)
+		}
+		now := s.stamp()
+		res, err := tx.Exec(`INSERT INTO patients (code, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Code, p.FullName, Fold(p.FullName+" "+p.Code+" "+p.Phone), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now)
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return s.audit(tx, "create", "patient", id, p.Code)
+	})
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
-	var exists int
-	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE code = ?`, p.Code).Scan(&exists); err != nil {
-		return 0, err
-	}
-	if exists > 0 {
-		return 0, fmt.Errorf("%w: %s", ErrDuplicateCode, p.Code)
-	}
-	now := s.stamp()
-	res, err := tx.Exec(`INSERT INTO patients (code, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Code, p.FullName, Fold(p.FullName+" "+p.Code+" "+p.Phone), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	if err := s.audit(tx, "create", "patient", id, p.Code); err != nil {
-		return 0, err
-	}
-	return id, tx.Commit()
+	return id, nil
 }
 
 const patientColumns = `id, code, full_name, coalesce(sex, ''), coalesce(birth_year, 0), phone, address, notes`
