@@ -28,6 +28,7 @@ lint:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./inference/
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./storage/
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./report/
 
 # The model: from ../shared/data/ham10000 to the committed files in assets/ (CPU, about an hour
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.

@@ -45,6 +45,7 @@ var commands = []struct {
 	{"patients", "patients add --name NAME --code CODE [--sex F|M] [--birth-year YYYY] [--phone P] | list | search QUERY | delete [--hard] ID | undelete ID", runPatients},
 	{"assess", "analyse and store: dermal assess [--json] --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", runAssess},
 	{"history", "a patient's assessments: dermal history [--json] ID_OR_CODE", runHistory},
+	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf", runReport},
 	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},
 	{"restore", "check a backup and put it in place, keeping the current database: dermal restore FILE", runRestore},
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +62,33 @@ func TestPatientsAssessHistory(t *testing.T) {
 	if len(h.Assessments) != 1 || h.Assessments[0].AssessmentID != a.AssessmentID || h.Assessments[0].BodySite != "back" ||
 		h.Assessments[0].ModelSHA256 != a.Model.SHA256 || h.Assessments[0].RiskTier != a.RiskTier {
 		t.Errorf("history %+v, assessed %+v", h.Assessments, a)
+	}
+}
+
+func TestReportCommand(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1")
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-1", "--site", "face", filepath.Join(fixtures, "ISIC_0024311.png")); code != 0 {
+		t.Fatalf("assess: %s", stderr)
+	}
+	out := filepath.Join(t.TempDir(), "r.pdf")
+	if code, _, stderr := run(t, "--data", data, "report", "--assessment", "1", "--lang", "vi", "-o", out); code != 0 {
+		t.Fatalf("report: exit %d %s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.HasPrefix(string(b), "%PDF-") {
+		t.Errorf("report file: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"report", "--assessment", "99", "-o", out}, 1, "assessment 99"},
+		{[]string{"report", "--assessment", "1"}, 2, "-o FILE.pdf"},
+		{[]string{"report", "--assessment", "1", "--lang", "fr", "-o", out}, 2, "en or vi"},
+	} {
+		if code, _, stderr := run(t, append([]string{"--data", data}, tc.args...)...); code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d %q", tc.args, code, stderr)
+		}
 	}
 }

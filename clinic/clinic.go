@@ -5,6 +5,7 @@ package clinic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,22 +50,54 @@ func (c *Clinic) Assess(ctx context.Context, patient string, lesionID int64, sit
 	if lesionID == 0 && !slices.Contains(storage.BodySites, site) {
 		return nil, fmt.Errorf("%w: body site %q is not one of %v", storage.ErrInvalid, site, storage.BodySites)
 	}
-	a, err := c.Engine.Assess(photo)
+	a, err := c.Analyse(photo)
+	if err != nil {
+		return nil, err
+	}
+	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a})
+}
+
+// Analyse runs the model on a photo without storing anything.
+func (c *Clinic) Analyse(photo *inference.Photo) (*inference.Assessment, error) {
+	return c.Engine.Assess(photo)
+}
+
+// Visit is an analysed photo with the clinician's findings, ready to be stored.
+type Visit struct {
+	PatientID  int64
+	LesionID   int64  // 0: a new lesion at Site
+	Site       string // body site of a new lesion (storage.BodySites)
+	SiteDetail string
+	Photo      *inference.Photo
+	Analysis   *inference.Assessment
+	Findings   storage.Findings
+}
+
+// Save stores an analysed photo with the clinician's findings (and the new lesion, if any) in
+// one transaction.
+func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
+	if v.Photo == nil || v.Analysis == nil {
+		return nil, fmt.Errorf("%w: nothing analysed to save", storage.ErrInvalid)
+	}
+	p, err := c.Store.Patient(ctx, fmt.Sprint(v.PatientID))
 	if err != nil {
 		return nil, err
 	}
 	card := c.Engine.Card()
+	a := v.Analysis
 	var warnings []string
 	for _, w := range a.Warnings {
 		warnings = append(warnings, w.Code)
 	}
 	rec := storage.Assessment{
-		LesionID: lesionID, Photo: photo.Bytes, ModelName: card.Name + " " + card.Version, ModelSHA256: card.SHA256,
+		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: card.Name + " " + card.Version, ModelSHA256: card.SHA256,
 		Probabilities: a.ProbabilityMap(), RiskTier: string(a.Tier), Warnings: warnings,
+		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
 	}
 	var id int64
+	lesionID := v.LesionID
 	if lesionID == 0 {
-		lesionID, id, err = c.Store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: site}, rec)
+		lesionID, id, err = c.Store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec)
 	} else {
 		id, err = c.Store.SaveAssessment(ctx, rec)
 	}
@@ -73,3 +106,30 @@ func (c *Clinic) Assess(ctx context.Context, patient string, lesionID int64, sit
 	}
 	return &Result{AssessmentID: id, LesionID: lesionID, Patient: p, Analysis: a}, nil
 }
+
+// StoredPhoto decodes a stored photo or thumbnail (verified against its SHA-256 on read).
+func (c *Clinic) StoredPhoto(ctx context.Context, sha string) (*inference.Photo, error) {
+	data, err := c.Store.Blobs().Get(ctx, sha)
+	if err != nil {
+		return nil, err
+	}
+	return inference.DecodePhoto(sha[:12]+".jpg", data)
+}
+
+// Reanalyse recomputes the analysis of a stored assessment (for its Grad-CAM map, which is not
+// stored). It refuses when the assessment was made by another model than the loaded one, since
+// the map would then explain a result that model never gave.
+func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inference.Photo, *inference.Assessment, error) {
+	photo, err := c.StoredPhoto(ctx, a.PhotoSHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.ModelSHA256 != c.Engine.Card().SHA256 {
+		return photo, nil, fmt.Errorf("%w: assessment %d was made by model %s", ErrOtherModel, a.ID, a.ModelName)
+	}
+	an, err := c.Analyse(photo)
+	return photo, an, err
+}
+
+// ErrOtherModel means a stored result came from a different model than the one loaded.
+var ErrOtherModel = errors.New("the assessment was made by a different model")

@@ -200,14 +200,31 @@ type HistoryEntry struct {
 	Assessment Assessment
 }
 
+const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_seen,
+	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.probabilities,
+	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, '')`
+
 // History lists a patient's assessments, by lesion and then time.
 func (s *Store) History(ctx context.Context, patientID int64) ([]HistoryEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT l.id, l.body_site, l.site_detail, l.first_seen,
-			a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.probabilities,
-			a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, '')
-		FROM lesions l JOIN assessments a ON a.lesion_id = l.id
-		WHERE l.patient_id = ? AND l.deleted_at IS NULL AND a.deleted_at IS NULL
+	return s.queryHistory(ctx, `WHERE l.patient_id = ? AND l.deleted_at IS NULL AND a.deleted_at IS NULL
 		ORDER BY l.id, a.taken_at`, patientID)
+}
+
+// Entry returns one assessment with its lesion (photo bytes not loaded).
+func (s *Store) Entry(ctx context.Context, assessmentID int64) (HistoryEntry, error) {
+	hs, err := s.queryHistory(ctx, `WHERE a.id = ? AND l.deleted_at IS NULL AND a.deleted_at IS NULL`, assessmentID)
+	if err != nil {
+		return HistoryEntry{}, err
+	}
+	if len(hs) == 0 {
+		return HistoryEntry{}, fmt.Errorf("%w: assessment %d", ErrNotFound, assessmentID)
+	}
+	return hs[0], nil
+}
+
+func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]HistoryEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+historyColumns+`
+		FROM lesions l JOIN assessments a ON a.lesion_id = l.id `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +234,11 @@ func (s *Store) History(ctx context.Context, patientID int64) ([]HistoryEntry, e
 		var h HistoryEntry
 		var first, taken, probs, warns, follow string
 		a := &h.Assessment
-		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
+		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
 			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow); err != nil {
 			return nil, err
 		}
-		h.Lesion.PatientID, a.LesionID = patientID, h.Lesion.ID
+		a.LesionID = h.Lesion.ID
 		h.Lesion.FirstSeen, _ = time.Parse(time.RFC3339, first)
 		a.TakenAt, _ = time.Parse(time.RFC3339Nano, taken)
 		if err := errors.Join(json.Unmarshal([]byte(probs), &a.Probabilities), json.Unmarshal([]byte(warns), &a.Warnings)); err != nil {

@@ -72,3 +72,41 @@ func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findin
 		return s.audit(tx, "update", "assessment", assessmentID, "findings")
 	})
 }
+
+// RecordExport notes in the audit table that a record left Dermal (a PDF report of an
+// assessment, a photo sent elsewhere): what, which one, and where to.
+func (s *Store) RecordExport(ctx context.Context, entity string, id int64, detail string) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", entity, id, NFC(detail)) })
+}
+
+// AuditEntry is one row of the audit trail.
+type AuditEntry struct {
+	At     time.Time
+	Actor  string
+	Action string
+	Entity string
+	ID     int64
+	Detail string
+}
+
+// AuditTrail lists the audit rows about one entity ("patient", "assessment", ...; id 0: all of
+// that kind), oldest first.
+func (s *Store) AuditTrail(ctx context.Context, entity string, id int64) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, entity, coalesce(entity_id, 0), detail FROM audit
+		WHERE entity = ? AND (? = 0 OR entity_id = ?) ORDER BY id`, entity, id, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at string
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Entity, &e.ID, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
