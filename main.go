@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"dermal/cli"
@@ -15,8 +14,7 @@ func main() {
 		os.Exit(2)
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "dermal: the desktop app is not built yet; see `dermal -h` for the command line")
-		os.Exit(2)
+		os.Exit(runDesktop(g))
 	}
 	os.Exit(cli.Run(g, args, os.Stdout, os.Stderr))
 }

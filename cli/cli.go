@@ -22,6 +22,10 @@ type Global struct {
 	ModelPath string // development: score another .onnx (with --card)
 	CardPath  string
 	DataDir   string
+	// MemoryBudgetMB overrides the memory budget (0: settings, else min(400 MB, 25% of RAM)).
+	MemoryBudgetMB int
+	// OpenAssessment opens the desktop app at this saved assessment (0: the patient list).
+	OpenAssessment int64
 }
 
 // Env is where a command writes, and the parsed global flags.
@@ -60,6 +64,8 @@ func ParseGlobal(args []string, stderr io.Writer) (Global, []string, error) {
 	fs.StringVar(&g.ModelPath, "model", "", "use this .onnx model instead of the built-in one (needs --card)")
 	fs.StringVar(&g.CardPath, "card", "", "model card JSON for --model")
 	fs.StringVar(&g.DataDir, "data", "", "data folder (default: the user's data folder)")
+	fs.Int64Var(&g.OpenAssessment, "open", 0, "desktop app: open this assessment at start")
+	fs.IntVar(&g.MemoryBudgetMB, "memory-budget", 0, "memory budget in MB (default: the setting, else min(400, 25% of RAM))")
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return g, nil, fmt.Errorf("%w: %v", ErrUsage, err)

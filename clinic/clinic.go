@@ -13,12 +13,15 @@ import (
 
 	"dermal/inference"
 	"dermal/storage"
+	"dermal/watchdog"
 )
 
 // Clinic joins the model and the records.
 type Clinic struct {
 	Engine *inference.Engine
 	Store  *storage.Store
+	// Guard keeps analyses inside the memory budget; nil runs without a budget (tests, eval).
+	Guard *watchdog.Guard
 }
 
 // DatabaseFile is the database's name inside the data folder.
@@ -50,16 +53,74 @@ func (c *Clinic) Assess(ctx context.Context, patient string, lesionID int64, sit
 	if lesionID == 0 && !slices.Contains(storage.BodySites, site) {
 		return nil, fmt.Errorf("%w: body site %q is not one of %v", storage.ErrInvalid, site, storage.BodySites)
 	}
-	a, err := c.Analyse(photo)
+	an, err := c.AnalyseGuarded(ctx, photo, false)
 	if err != nil {
 		return nil, err
 	}
+	a := an.Assessment
 	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a})
 }
 
-// Analyse runs the model on a photo without storing anything.
+// Analyse runs the model on a photo without storing anything, with Grad-CAM allowed.
 func (c *Clinic) Analyse(photo *inference.Photo) (*inference.Assessment, error) {
-	return c.Engine.Assess(photo)
+	an, err := c.AnalyseGuarded(context.Background(), photo, true)
+	if err != nil {
+		return nil, err
+	}
+	return an.Assessment, nil
+}
+
+// Analysis is an assessment with what the memory watchdog allowed.
+type Analysis struct {
+	*inference.Assessment
+	// GradCAMAllowed is false when the overlay was not wanted or the watchdog ruled it out;
+	// then Note says why (empty when simply not wanted).
+	GradCAMAllowed bool
+	Note    string
+}
+
+// AnalyseGuarded waits its turn (one analysis at a time), asks the watchdog for a plan, and
+// runs the model. A refusal is a *watchdog.RefusedError with the reason in clinic words.
+func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wantGradCAM bool) (*Analysis, error) {
+	if c.Guard == nil {
+		a, err := c.Engine.Assess(photo)
+		if err != nil {
+			return nil, err
+		}
+		return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM}, nil
+	}
+	release, err := c.Guard.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	b := photo.Image.Bounds()
+	d := c.Guard.Plan(b.Dx()*b.Dy(), wantGradCAM)
+	if d.Verdict == watchdog.Refuse {
+		return nil, &watchdog.RefusedError{Decision: d}
+	}
+	a, err := c.Engine.Assess(photo)
+	if err != nil {
+		return nil, err
+	}
+	return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM && d.Verdict == watchdog.Run, Note: d.Reason}, nil
+}
+
+// ReadPhoto reads a photo file, asking the watchdog before decoding it.
+func (c *Clinic) ReadPhoto(path string) (*inference.Photo, error) {
+	return inference.ReadPhotoFileAdmit(path, c.admit())
+}
+
+// DecodePhoto decodes photo bytes (paste, phone), asking the watchdog before decoding them.
+func (c *Clinic) DecodePhoto(name string, data []byte) (*inference.Photo, error) {
+	return inference.DecodePhotoAdmit(name, data, c.admit())
+}
+
+func (c *Clinic) admit() inference.Admit {
+	if c.Guard == nil {
+		return nil
+	}
+	return c.Guard.Admit
 }
 
 // Visit is an analysed photo with the clinician's findings, ready to be stored.

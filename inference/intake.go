@@ -65,8 +65,15 @@ type Photo struct {
 	Image image.Image
 }
 
+// Admit is asked, after the header is read and before the pixels are decoded, whether a photo
+// of this many pixels may be decoded now (the memory watchdog's question). nil admits all.
+type Admit func(pixels int) error
+
 // ReadPhotoFile reads and decodes a photo from disk with the intake limits.
-func ReadPhotoFile(path string) (*Photo, error) {
+func ReadPhotoFile(path string) (*Photo, error) { return ReadPhotoFileAdmit(path, nil) }
+
+// ReadPhotoFileAdmit is ReadPhotoFile asking admit before decoding.
+func ReadPhotoFileAdmit(path string, admit Admit) (*Photo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, &IntakeError{Name: path, Err: err}
@@ -87,11 +94,14 @@ func ReadPhotoFile(path string) (*Photo, error) {
 	if err != nil {
 		return nil, &IntakeError{Name: path, Err: err}
 	}
-	return DecodePhoto(path, data)
+	return DecodePhotoAdmit(path, data, admit)
 }
 
 // DecodePhoto checks and decodes photo bytes (from a file, a paste or a phone upload).
-func DecodePhoto(name string, data []byte) (p *Photo, err error) {
+func DecodePhoto(name string, data []byte) (*Photo, error) { return DecodePhotoAdmit(name, data, nil) }
+
+// DecodePhotoAdmit is DecodePhoto asking admit before decoding.
+func DecodePhotoAdmit(name string, data []byte, admit Admit) (p *Photo, err error) {
 	if len(data) == 0 {
 		return nil, &IntakeError{Name: name, Err: ErrEmptyFile}
 	}
@@ -122,6 +132,11 @@ func DecodePhoto(name string, data []byte) (p *Photo, err error) {
 	}
 	if format == "gif" {
 		return nil, &IntakeError{Name: name, Err: ErrUnsupportedFormat, Detail: "GIF"}
+	}
+	if admit != nil {
+		if err := admit(cfg.Width * cfg.Height); err != nil {
+			return nil, &IntakeError{Name: name, Err: err}
+		}
 	}
 	// imaging applies the EXIF orientation tag, so a phone photo taken sideways is upright.
 	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))

@@ -3,9 +3,8 @@
 // memory, the system's available memory and the expected cost of the work. The old web app
 // died at 485 MB; this package is why Dermal refuses politely instead.
 //
-// Status: the budget and the decision policy, tested with a fake memory source. Wiring into the
-// analysis path (one analysis at a time, idle unload, SetMemoryLimit) and the benchmark are
-// the rest of the watchdog issue.
+// Policy is the pure decision; Guard applies it around the real work: one analysis at a time,
+// a Go heap limit that follows the budget, and unloading the model when the app sits idle.
 package watchdog
 
 import (

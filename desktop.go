@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/cli"
+	"dermal/clinic"
+	"dermal/memory"
+	"dermal/ui"
+	"dermal/watchdog"
+)
+
+// runDesktop opens the window and returns the exit code when it closes.
+func runDesktop(g cli.Global) (code int) {
+	a := app.NewWithID("org.dermal.app")
+	prefs := ui.NewSettings(a.Preferences())
+	ui.SetLanguage(prefs.Language())
+
+	dataDir := g.DataDir
+	if dataDir == "" {
+		dataDir = prefs.DataDir()
+	}
+	if dataDir == "" {
+		var err error
+		if dataDir, err = cli.DefaultDataDir(); err != nil {
+			return fail(a, err)
+		}
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fail(a, fmt.Errorf("creating the data folder %s: %w", dataDir, err))
+	}
+	log := openLog(dataDir)
+	// A crash must leave a trace for whoever maintains the laptop.
+	defer func() {
+		if r := recover(); r != nil {
+			crash := filepath.Join(dataDir, "crash.log")
+			msg := fmt.Sprintf("%s dermal crashed: %v\n%s\n", time.Now().Format(time.RFC3339), r, debug.Stack())
+			f, _ := os.OpenFile(crash, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+			if f != nil {
+				f.WriteString(msg)
+				f.Close()
+			}
+			fmt.Fprint(os.Stderr, msg)
+			code = 3
+		}
+	}()
+
+	store, err := clinic.OpenStore(dataDir, actor())
+	if err != nil {
+		log.Error("opening the records", "err", err)
+		return fail(a, err)
+	}
+	defer store.Close()
+	if g.Threads <= 1 {
+		g.Threads = prefs.Threads()
+	}
+	eng, err := g.Engine()
+	if err != nil {
+		return fail(a, err)
+	}
+	defer eng.Close()
+	budget := ui.BudgetBytes(prefs)
+	if g.MemoryBudgetMB > 0 {
+		budget = uint64(g.MemoryBudgetMB) * watchdog.MB
+	}
+	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, ui.IdleUnload(prefs), log)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go guard.Watch(ctx, 30*time.Second)
+
+	c := &clinic.Clinic{Engine: eng, Store: store, Guard: guard}
+	w := ui.New(a, c, prefs, log)
+	if g.OpenAssessment > 0 {
+		w.OpenAssessment(g.OpenAssessment)
+	}
+	w.StartStatus(2 * time.Second)
+	defer w.Stop()
+	log.Info("started", "data", dataDir, "budget_mb", budget/watchdog.MB, "threads", g.Threads)
+	w.Window().ShowAndRun()
+	log.Info("closed")
+	return 0
+}
+
+func actor() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "dermal"
+}
+
+// openLog logs to dermal.log in the data folder and to standard error.
+func openLog(dir string) *slog.Logger {
+	var w io.Writer = os.Stderr
+	if f, err := os.OpenFile(filepath.Join(dir, "dermal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+		w = io.MultiWriter(os.Stderr, f)
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// fail shows a start-up error in a window (a clinician may have started Dermal from a menu,
+// with no terminal to read) and returns exit code 1.
+func fail(a fyne.App, err error) int {
+	fmt.Fprintln(os.Stderr, "dermal:", err)
+	w := a.NewWindow("Dermal")
+	msg := widget.NewLabel(lang.L("Dermal could not start.") + "\n\n" + err.Error())
+	msg.Wrapping = fyne.TextWrapWord
+	w.SetContent(container.NewPadded(msg))
+	w.Resize(fyne.NewSize(560, 240))
+	w.ShowAndRun()
+	return 1
+}

@@ -1,0 +1,182 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/locale"
+	"dermal/watchdog"
+)
+
+// Settings are the app's persisted choices (Fyne preferences).
+type Settings struct {
+	p fyne.Preferences
+}
+
+// Preference keys.
+const (
+	prefLanguage   = "language"
+	prefGradCAM    = "gradcam_default"
+	prefBudgetMB   = "memory_budget_mb"
+	prefThreads    = "inference_threads"
+	prefDataDir    = "data_folder"
+	prefClinicName = "clinic_name"
+	prefIdleMin    = "idle_unload_minutes"
+)
+
+// NewSettings reads settings from the app's preferences.
+func NewSettings(p fyne.Preferences) *Settings { return &Settings{p} }
+
+// Language is "en" or "vi"; the default follows the system locale.
+func (s *Settings) Language() string {
+	return locale.Supported(s.p.StringWithFallback(prefLanguage, locale.Supported(os.Getenv("LANG"))))
+}
+
+// GradCAMDefault says whether new results show the Grad-CAM overlay at first.
+func (s *Settings) GradCAMDefault() bool { return s.p.BoolWithFallback(prefGradCAM, true) }
+
+// BudgetMB is the memory budget in MB; 0 means the default (watchdog.DefaultBudget).
+func (s *Settings) BudgetMB() int { return s.p.IntWithFallback(prefBudgetMB, 0) }
+
+// Threads is the number of inference threads.
+func (s *Settings) Threads() int { return max(1, s.p.IntWithFallback(prefThreads, 1)) }
+
+// DataDir is the records folder; "" means the platform default.
+func (s *Settings) DataDir() string { return s.p.StringWithFallback(prefDataDir, "") }
+
+// ClinicName is printed on reports.
+func (s *Settings) ClinicName() string { return s.p.StringWithFallback(prefClinicName, "") }
+
+// IdleUnloadMinutes is how long the model stays loaded without use; 0 keeps it loaded.
+func (s *Settings) IdleUnloadMinutes() int { return s.p.IntWithFallback(prefIdleMin, 10) }
+
+func setLocaleEnv(l string) {
+	// go-locale (behind fyne/lang) reads LANGUAGE unless LC_ALL/LANG say "C".
+	os.Setenv("LANGUAGE", l)
+	if v := os.Getenv("LC_ALL"); v == "C" || v == "POSIX" {
+		os.Unsetenv("LC_ALL")
+	}
+	if v := os.Getenv("LANG"); v == "" || v == "C" || v == "POSIX" || v == "C.UTF-8" {
+		os.Setenv("LANG", l+".UTF-8")
+	}
+}
+
+func mb(b uint64) string { return fmt.Sprintf("%d MB", b/watchdog.MB) }
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// settingsForm holds the settings dialog's fields (tests fill them directly).
+type settingsForm struct {
+	language *widget.Select
+	gradcam  *widget.Check
+	budget   *widget.Entry
+	threads  *widget.Select
+	dataDir  *widget.Entry
+	clinic   *widget.Entry
+	idle     *widget.Entry
+	dialog   *dialog.FormDialog
+}
+
+func (u *UI) showSettings() {
+	f := u.settingsForm()
+	f.dialog.Show()
+}
+
+func (u *UI) settingsForm() *settingsForm {
+	s := u.prefs
+	f := &settingsForm{}
+	var names []string
+	for _, l := range locale.Languages {
+		names = append(names, locale.Names[l])
+	}
+	f.language = widget.NewSelect(names, nil)
+	f.language.SetSelected(locale.Names[s.Language()])
+	f.gradcam = widget.NewCheck(lang.L("Show the Grad-CAM overlay by default"), nil)
+	f.gradcam.SetChecked(s.GradCAMDefault())
+	f.budget = widget.NewEntry()
+	f.budget.SetPlaceHolder(lang.L("automatic"))
+	if b := s.BudgetMB(); b > 0 {
+		f.budget.SetText(strconv.Itoa(b))
+	}
+	f.budget.Validator = func(v string) error {
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 || n > 4096 {
+			return fmt.Errorf("%s", lang.L("Enter a number of MB between 100 and 4096, or leave it empty."))
+		}
+		return nil
+	}
+	f.threads = widget.NewSelect([]string{"1", "2", "4"}, nil)
+	f.threads.SetSelected(strconv.Itoa(s.Threads()))
+	f.dataDir = widget.NewEntry()
+	f.dataDir.SetText(s.DataDir())
+	f.dataDir.SetPlaceHolder(lang.L("default folder"))
+	f.clinic = widget.NewEntry()
+	f.clinic.SetText(s.ClinicName())
+	f.idle = widget.NewEntry()
+	f.idle.SetText(strconv.Itoa(s.IdleUnloadMinutes()))
+	f.idle.Validator = func(v string) error {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 1440 {
+			return fmt.Errorf("%s", lang.L("Enter minutes between 0 (never) and 1440."))
+		}
+		return nil
+	}
+	items := []*widget.FormItem{
+		widget.NewFormItem(lang.L("Language"), f.language),
+		widget.NewFormItem(lang.L("Clinic name (for reports)"), f.clinic),
+		widget.NewFormItem("Grad-CAM", f.gradcam),
+		widget.NewFormItem(lang.L("Memory budget (MB)"), f.budget),
+		widget.NewFormItem(lang.L("Unload the model after idle minutes"), f.idle),
+		widget.NewFormItem(lang.L("Inference threads"), f.threads),
+		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
+	}
+	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
+	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
+	f.dialog = dialog.NewForm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {
+		if ok {
+			u.applySettings(f)
+		}
+	}, u.win)
+	f.dialog.Resize(fyne.NewSize(560, 460))
+	return f
+}
+
+// applySettings stores the form and applies what can change while running.
+func (u *UI) applySettings(f *settingsForm) {
+	p := u.prefs.p
+	newLang := locale.Default
+	for l, n := range locale.Names {
+		if n == f.language.Selected {
+			newLang = l
+		}
+	}
+	p.SetString(prefLanguage, newLang)
+	p.SetBool(prefGradCAM, f.gradcam.Checked)
+	budget, _ := strconv.Atoi(f.budget.Text)
+	p.SetInt(prefBudgetMB, budget)
+	threads, _ := strconv.Atoi(f.threads.Selected)
+	p.SetInt(prefThreads, threads)
+	p.SetString(prefDataDir, f.dataDir.Text)
+	p.SetString(prefClinicName, storageNFC(f.clinic.Text))
+	idle, _ := strconv.Atoi(f.idle.Text)
+	p.SetInt(prefIdleMin, idle)
+	if g := u.clinic.Guard; g != nil {
+		g.SetBudget(BudgetBytes(u.prefs))
+		g.SetIdleUnload(IdleUnload(u.prefs))
+	}
+	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)
+	if newLang != u.lang {
+		u.lang = newLang
+		SetLanguage(newLang)
+	}
+	u.build()
+	u.updateStatus()
+}
