@@ -76,7 +76,7 @@ type Analysis struct {
 	// GradCAMAllowed is false when the overlay was not wanted or the watchdog ruled it out;
 	// then Note says why (empty when simply not wanted).
 	GradCAMAllowed bool
-	Note    string
+	Note           string
 }
 
 // AnalyseGuarded waits its turn (one analysis at a time), asks the watchdog for a plan, and

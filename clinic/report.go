@@ -124,4 +124,3 @@ func (c *Clinic) Thumbnail(ctx context.Context, a storage.Assessment) (image.Ima
 	}
 	return p.Image, nil
 }
-

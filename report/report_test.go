@@ -92,9 +92,9 @@ func poppler(t *testing.T, tool string, pdf []byte, args ...string) string {
 
 func TestReportTextInBothLanguages(t *testing.T) {
 	for _, tc := range []struct {
-		lang                                    string
+		lang                                   string
 		title, topClass, disclaimer, tier, sex string
-		followUp                                string
+		followUp                               string
 	}{
 		{"en", "Skin lesion assessment report", "Melanoma", "This result is decision support, not a diagnosis.", "Urgent referral", "Female", "20 Feb 2027"},
 		{"vi", "Phiếu đánh giá tổn thương da", "U hắc tố ác tính", "Kết quả này chỉ hỗ trợ quyết định, không phải chẩn đoán.", "Chuyển tuyến khẩn", "Nữ", "20/02/2027"},

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	fynestorage "fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
 
 	"dermal/clinic"
 	"dermal/clinic/clinictest"
