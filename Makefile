@@ -6,7 +6,7 @@ PYTHON ?= /usr/bin/python3
 HAM ?= ../shared/data/ham10000
 BIN := bin/dermal
 
-.PHONY: deps build run test lint bench model model-train model-package clean
+.PHONY: deps build run test lint bench screenshots model model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -29,6 +29,17 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./inference/
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./storage/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./report/
+
+# README screenshots from the real app under Xvfb, on demo records (look at them before committing).
+screenshots: build
+	rm -rf build/demo && mkdir -p build docs
+	./$(BIN) --data build/demo patients add --name "Nguyễn Thị Hồng" --code BN-0142 --sex F --birth-year 1961 >/dev/null
+	./$(BIN) --data build/demo patients add --name "Trần Văn Minh" --code BN-0143 --sex M --birth-year 1975 >/dev/null
+	./$(BIN) --data build/demo patients add --name "Đặng Thị Lan" --code BN-0151 --sex F --birth-year 1988 >/dev/null
+	./$(BIN) --data build/demo assess --patient BN-0142 --site back inference/testdata/fixtures/ISIC_0024311.png >/dev/null
+	./$(BIN) --data build/demo assess --patient BN-0142 --lesion 1 inference/testdata/fixtures/ISIC_0024367.png >/dev/null
+	scripts/screenshot.sh docs/screenshot-en.png en build/demo --open 2
+	scripts/screenshot.sh docs/screenshot-vi.png vi build/demo --open 2
 
 # The model: from ../shared/data/ham10000 to the committed files in assets/ (CPU, about an hour
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.

@@ -122,7 +122,7 @@ func (d *detailScreen) load() {
 			} else {
 				d.photoView.setPhoto(photo.Image)
 			}
-			d.result.show(a.Probabilities, a.RiskTier, a.Warnings, an != nil, a.GradCAMShown, note)
+			d.result.show(a.Probabilities, a.RiskTier, a.Warnings, an != nil, d.u.prefs.GradCAMDefault(), note)
 		})
 	}()
 }
