@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"dermal/cli"
+	_ "dermal/internal/localeenv" // before Fyne reads the locale
 )
 
 func main() {

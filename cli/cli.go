@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"dermal/assets"
@@ -34,6 +35,9 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 }
+
+// CommandGoHeapLimit is the Go soft memory limit for command-line use (see Run).
+const CommandGoHeapLimit = 48 << 20
 
 // ErrUsage marks a command-line mistake (exit code 2).
 var ErrUsage = errors.New("usage")
@@ -86,6 +90,10 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 // 0 success, 1 a command failed (or some inputs failed), 2 usage error.
 func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	env := &Env{Global: g, Stdout: stdout, Stderr: stderr}
+	// Commands handle one photo at a time, and their live Go heap stays under ~30 MB; a tight
+	// soft limit makes the GC return the full-size decode of a phone photo before the analysis
+	// allocates. Measured, 12 MP JPEG with Grad-CAM: peak RSS 145 MB without, 113 MB with.
+	debug.SetMemoryLimit(CommandGoHeapLimit)
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "dermal: no command")
 		return 2

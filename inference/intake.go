@@ -10,6 +10,7 @@ import (
 	_ "image/png"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp"
@@ -147,6 +148,11 @@ func DecodePhotoAdmit(name string, data []byte, admit Admit) (p *Photo, err erro
 	p = &Photo{Name: name, Bytes: data, Format: format, Width: b.Dx(), Height: b.Dy(), Image: img}
 	if max(b.Dx(), b.Dy()) > WorkingMaxSide {
 		p.Image = imaging.Fit(img, WorkingMaxSide, WorkingMaxSide, imaging.Lanczos)
+		// The full-size decode (18 MB for 12 MP) is garbage now; collect it before the
+		// analysis allocates, or it stays resident until the heap doubles. Measured on a
+		// 12 MP JPEG: peak RSS of `dermal classify --gradcam` 145 -> see BENCHMARKS.md.
+		img = nil
+		runtime.GC()
 	}
 	return p, nil
 }

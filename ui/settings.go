@@ -57,14 +57,9 @@ func (s *Settings) ClinicName() string { return s.p.StringWithFallback(prefClini
 func (s *Settings) IdleUnloadMinutes() int { return s.p.IntWithFallback(prefIdleMin, 10) }
 
 func setLocaleEnv(l string) {
-	// go-locale (behind fyne/lang) reads LANGUAGE unless LC_ALL/LANG say "C".
+	// go-locale (behind fyne/lang) reads LANGUAGE unless LC_ALL/LANG are exactly "C"/"POSIX"
+	// (internal/localeenv turned those into C.UTF-8 at start).
 	os.Setenv("LANGUAGE", l)
-	if v := os.Getenv("LC_ALL"); v == "C" || v == "POSIX" {
-		os.Unsetenv("LC_ALL")
-	}
-	if v := os.Getenv("LANG"); v == "" || v == "C" || v == "POSIX" || v == "C.UTF-8" {
-		os.Setenv("LANG", l+".UTF-8")
-	}
 }
 
 func mb(b uint64) string { return fmt.Sprintf("%d MB", b/watchdog.MB) }
