@@ -25,8 +25,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# Measures Dermal against onnxruntime-node and PyTorch on this machine and writes BENCHMARKS.md
+# (about 2 minutes; fetches onnxruntime-node into build/bench the first time), then the storage
+# and report benchmarks.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./inference/
+	$(GO) build -o build/bench/bench ./tools/bench
+	build/bench/bench -bin $(BIN) -out BENCHMARKS.md -python $(PYTHON)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./storage/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./report/
 
