@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -89,6 +91,10 @@ func runDesktop(g cli.Global) (code int) {
 	w.StartStatus(2 * time.Second)
 	defer w.Stop()
 	log.Info("started", "data", dataDir, "budget_mb", budget/watchdog.MB, "threads", g.Threads)
+	if path := os.Getenv("DERMAL_HEAP_PROFILE"); path != "" {
+		// Diagnosis of memory use at rest (see BENCHMARKS.md): a heap profile 10 s after start.
+		time.AfterFunc(10*time.Second, func() { writeHeapProfile(path, log) })
+	}
 	w.Window().ShowAndRun()
 	log.Info("closed")
 	return 0
@@ -121,4 +127,17 @@ func fail(a fyne.App, err error) int {
 	w.Resize(fyne.NewSize(560, 240))
 	w.ShowAndRun()
 	return 1
+}
+
+func writeHeapProfile(path string, log *slog.Logger) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		log.Error("heap profile", "err", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Error("heap profile", "err", err)
+	}
 }
