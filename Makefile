@@ -17,7 +17,8 @@ build: deps
 run: build
 	./$(BIN)
 
-test: deps
+test:
+	@scripts/deps.sh --test
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 

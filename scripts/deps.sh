@@ -10,6 +10,8 @@ ORT_LIB=lib/libonnxruntime.so.1
 
 APT_PACKAGES="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
 libxi-dev libxxf86vm-dev xvfb xauth imagemagick poppler-utils time"
+# `deps.sh --test` adds what only the tests need: Chromium drives the phone capture page.
+[ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium"
 # npm fetches the ONNX Runtime build; take Debian's only where the machine has none.
 command -v npm >/dev/null || APT_PACKAGES="$APT_PACKAGES npm"
 

@@ -110,3 +110,9 @@ func (s *Store) AuditTrail(ctx context.Context, entity string, id int64) ([]Audi
 	}
 	return out, rows.Err()
 }
+
+// RecordCapture notes in the audit trail that a photo arrived from a camera (the phone page,
+// a USB camera) for the open assessment, before it is analysed or saved.
+func (s *Store) RecordCapture(ctx context.Context, detail string) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "create", "capture", 0, NFC(detail)) })
+}

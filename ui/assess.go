@@ -41,6 +41,8 @@ type assessScreen struct {
 	siteDetail *widget.Entry
 	open       *widget.Button
 	pasteBtn   *widget.Button
+	phoneBtn   *widget.Button
+	usbBtn     *widget.Button
 	analyseBtn *widget.Button
 	saveBtn    *widget.Button
 	progress   *widget.ProgressBarInfinite
@@ -103,6 +105,8 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 
 	a.open = widget.NewButtonWithIcon(lang.L("Open photo… (Ctrl+O)"), theme.FolderOpenIcon(), a.openFile)
 	a.pasteBtn = widget.NewButtonWithIcon(lang.L("Paste (Ctrl+V)"), theme.ContentPasteIcon(), a.paste)
+	a.phoneBtn = widget.NewButtonWithIcon(lang.L("Capture with phone"), theme.MediaPhotoIcon(), func() { a.capturePhone() })
+	a.usbBtn = widget.NewButtonWithIcon(lang.L("USB camera"), theme.MediaVideoIcon(), a.captureUSB)
 	a.analyseBtn = widget.NewButtonWithIcon(lang.L("Analyse (Ctrl+Enter)"), theme.MediaPlayIcon(), a.analyse)
 	a.analyseBtn.Importance = widget.HighImportance
 	a.analyseBtn.Disable()
@@ -131,7 +135,7 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 		widget.NewFormItem(lang.L("Body site"), container.NewGridWithColumns(2, a.site, a.siteDetail)),
 	)
 	left := container.NewBorder(
-		container.NewVBox(where, container.NewHBox(a.open, a.pasteBtn)),
+		container.NewVBox(where, container.NewGridWithColumns(2, a.open, a.pasteBtn, a.phoneBtn, a.usbBtn)),
 		container.NewVBox(a.progress, a.state, a.analyseBtn),
 		nil, nil, a.photoView.img)
 	findings := widget.NewForm(

@@ -41,7 +41,8 @@ type UI struct {
 	model    *widget.Label
 
 	stopStatus context.CancelFunc
-	lastError  error // the last error shown (tests check what the clinician was told)
+	lastError  error  // the last error shown (tests check what the clinician was told)
+	lastInfo   string // the last information dialog text
 }
 
 // screen is whatever fills the right-hand side.

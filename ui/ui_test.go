@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -361,4 +364,53 @@ func storageURI(t *testing.T, path string) fyne.URI {
 		t.Fatal(err)
 	}
 	return fynestorage.NewFileURI(abs)
+}
+
+// Phone capture from the assessment screen: the photo sent to the one-time URL appears in the
+// assessment and in the audit trail; closing the dialog stops the server.
+func TestPhoneCaptureIntoAssessment(t *testing.T) {
+	phoneAddr = "127.0.0.1:0"
+	u, c := newTestUI(t)
+	addPatient(t, u, "Bùi Thị Xuân", "BN-7")
+	u.screen.(*patientScreen).newAssessment(0)
+	as := u.screen.(*assessScreen)
+	pd := as.capturePhone()
+	if pd == nil {
+		t.Fatalf("phone capture did not start: %v", u.lastError)
+	}
+	photo, err := os.ReadFile(clinictest.Fixture("ISIC_0024318.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("photo", "IMG_0001.png")
+	fw.Write(photo)
+	mw.Close()
+	resp, err := http.Post(pd.session.URL+"upload", mw.FormDataContentType(), &body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %v %v", resp, err)
+	}
+	u.jobs.Wait()
+	if as.photo == nil || !bytes.Equal(as.photo.Bytes, photo) || as.analyseBtn.Disabled() {
+		t.Fatal("the phone photo is not in the assessment")
+	}
+	trail, err := c.Store.AuditTrail(context.Background(), "capture", 0)
+	if err != nil || len(trail) != 1 || !strings.Contains(trail[0].Detail, "IMG_0001.png") {
+		t.Errorf("capture audit %+v %v", trail, err)
+	}
+	pd.dialog.Hide()
+	if _, err := http.Get(pd.session.URL); err == nil {
+		t.Error("the capture server still answers after the dialog closed")
+	}
+}
+
+func TestUSBCameraExplainsItself(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Lý Thường Kiệt", "BN-8")
+	u.screen.(*patientScreen).newAssessment(0)
+	u.screen.(*assessScreen).captureUSB()
+	if !strings.Contains(u.lastInfo, "cannot take photos directly from a USB camera") {
+		t.Errorf("USB dialog says %q", u.lastInfo)
+	}
 }

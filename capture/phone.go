@@ -1,0 +1,284 @@
+// Package capture brings photos into the open assessment from a camera: the clinic's phone over
+// the local network (a one-time web page behind a random token, no app and no internet), and
+// USB cameras (frame conversion; see usb.go). It knows nothing of Fyne, the model or SQL: it
+// hands the received bytes to a callback.
+package capture
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"image"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skip2/go-qrcode"
+)
+
+// Limits of a phone session.
+const (
+	DefaultTTL      = 10 * time.Minute
+	MaxUploadBytes  = 25 << 20
+	tokenBytes      = 24 // 192 bits
+	multipartMemory = 1 << 20
+)
+
+// PhoneOptions configure a phone session.
+type PhoneOptions struct {
+	// Addr is where to listen; "" means this laptop's LAN address on a free port. Tests use
+	// "127.0.0.1:0".
+	Addr string
+	// TTL is how long the link works (DefaultTTL if 0).
+	TTL time.Duration
+	// OnPhoto receives each accepted upload. An error is shown on the phone (the photo is then
+	// not in the assessment), so its text should say what to do.
+	OnPhoto func(name string, data []byte) error
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+// PhoneSession is one running capture server: it listens only until Close.
+type PhoneSession struct {
+	URL     string // what the QR code encodes
+	token   string
+	expires time.Time
+	opts    PhoneOptions
+	srv     *http.Server
+	ln      net.Listener
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// ErrNoNetwork means the laptop has no local network address a phone could reach.
+var ErrNoNetwork = errors.New("this laptop is not connected to a local network (Wi-Fi or cable); connect it to the same network as the phone")
+
+// LANAddress is this laptop's first private IPv4 address on an interface that is up.
+func LANAddress() (net.IP, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip4 := n.IP.To4(); ip4 != nil && ip4.IsPrivate() {
+					return ip4, nil
+				}
+			}
+		}
+	}
+	return nil, ErrNoNetwork
+}
+
+// StartPhone starts the capture server and returns its one-time URL.
+func StartPhone(opts PhoneOptions) (*PhoneSession, error) {
+	if opts.OnPhoto == nil {
+		return nil, errors.New("capture: no receiver for photos")
+	}
+	if opts.TTL == 0 {
+		opts.TTL = DefaultTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	addr := opts.Addr
+	if addr == "" {
+		ip, err := LANAddress()
+		if err != nil {
+			return nil, err
+		}
+		addr = net.JoinHostPort(ip.String(), "0")
+	}
+	raw := make([]byte, tokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	s := &PhoneSession{token: base64.RawURLEncoding.EncodeToString(raw), expires: opts.Now().Add(opts.TTL), opts: opts, ln: ln}
+	s.URL = fmt.Sprintf("http://%s/c/%s/", ln.Addr().String(), s.token)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /c/{token}/{$}", s.guard(s.page))
+	mux.HandleFunc("POST /c/{token}/upload", s.guard(s.upload))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.reply(w, r, http.StatusForbidden, "forbidden")
+	})
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 30 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Expires is when the link stops working.
+func (s *PhoneSession) Expires() time.Time { return s.expires }
+
+// Close stops the server at once; the link stops working.
+func (s *PhoneSession) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// QRCode is a PNG of the URL, size pixels square.
+func (s *PhoneSession) QRCode(size int) ([]byte, error) {
+	return qrcode.Encode(s.URL, qrcode.Medium, size)
+}
+
+// guard admits only requests with the session's token, before it expires.
+func (s *PhoneSession) guard(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(s.token)) != 1 {
+			s.reply(w, r, http.StatusForbidden, "forbidden")
+			return
+		}
+		if !s.opts.Now().Before(s.expires) {
+			s.reply(w, r, http.StatusGone, "expired")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+multipartMemory)
+	file, header, err := r.FormFile("photo")
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.reply(w, r, http.StatusRequestEntityTooLarge, "too_large")
+		return
+	case err != nil:
+		s.reply(w, r, http.StatusBadRequest, "no_photo")
+		return
+	}
+	defer file.Close()
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
+	}
+	data, err := io.ReadAll(io.LimitReader(file, MaxUploadBytes+1))
+	if errors.As(err, &tooBig) || len(data) > MaxUploadBytes {
+		s.reply(w, r, http.StatusRequestEntityTooLarge, "too_large")
+		return
+	}
+	if err != nil {
+		s.reply(w, r, http.StatusBadRequest, "no_photo")
+		return
+	}
+	if _, _, err := image.DecodeConfig(bytes.NewReader(data)); err != nil {
+		s.reply(w, r, http.StatusUnsupportedMediaType, "not_image")
+		return
+	}
+	if err := s.opts.OnPhoto(header.Filename, data); err != nil {
+		s.replyText(w, r, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	s.reply(w, r, http.StatusOK, "sent")
+}
+
+//go:embed phone.html
+var pageFS embed.FS
+
+var pageTmpl = template.Must(template.ParseFS(pageFS, "phone.html"))
+
+// phoneLang picks the page language from the phone's Accept-Language.
+func phoneLang(r *http.Request) string {
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		if strings.HasPrefix(tag, "vi") {
+			return "vi"
+		}
+		if strings.HasPrefix(tag, "en") {
+			return "en"
+		}
+	}
+	return "en"
+}
+
+type pageData struct {
+	Lang   string
+	T      map[string]string
+	Status int
+	Result string // message after an upload ("" on the capture page)
+	OK     bool
+}
+
+func headers(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src blob:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+}
+
+func (s *PhoneSession) page(w http.ResponseWriter, r *http.Request) {
+	headers(w)
+	lang := phoneLang(r)
+	pageTmpl.Execute(w, pageData{Lang: lang, T: texts[lang]})
+}
+
+// reply answers with a page carrying one of the texts' messages.
+func (s *PhoneSession) reply(w http.ResponseWriter, r *http.Request, status int, key string) {
+	lang := phoneLang(r)
+	s.replyText(w, r, status, texts[lang]["msg_"+key])
+}
+
+func (s *PhoneSession) replyText(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	headers(w)
+	w.WriteHeader(status)
+	lang := phoneLang(r)
+	pageTmpl.Execute(w, pageData{Lang: lang, T: texts[lang], Status: status, Result: msg, OK: status == http.StatusOK})
+}
+
+// texts of the phone page. The phone page is served to a browser, not drawn by Fyne, so its
+// strings live here rather than in locale/.
+var texts = map[string]map[string]string{
+	"en": {
+		"title":         "Dermal — send a photo",
+		"intro":         "Take a sharp, close photo of the lesion in good light, then send it to the laptop.",
+		"take":          "Take photo",
+		"send":          "Send to the laptop",
+		"again":         "Take another photo",
+		"msg_sent":      "Photo sent. It is now in the assessment on the laptop.",
+		"msg_forbidden": "This link is not valid. Scan the QR code on the laptop again.",
+		"msg_expired":   "This link has expired. On the laptop, close the phone dialog and open it again for a new QR code.",
+		"msg_too_large": "The photo is larger than 25 MB. Use the camera's normal photo size.",
+		"msg_not_image": "That file is not a photo. Take a photo with the camera.",
+		"msg_no_photo":  "No photo was received. Take a photo first, then press Send.",
+	},
+	"vi": {
+		"title":         "Dermal — gửi ảnh",
+		"intro":         "Chụp ảnh tổn thương thật rõ, ở gần và đủ sáng, rồi gửi sang máy tính.",
+		"take":          "Chụp ảnh",
+		"send":          "Gửi sang máy tính",
+		"again":         "Chụp ảnh khác",
+		"msg_sent":      "Đã gửi ảnh. Ảnh đã có trong lần đánh giá trên máy tính.",
+		"msg_forbidden": "Liên kết không hợp lệ. Hãy quét lại mã QR trên máy tính.",
+		"msg_expired":   "Liên kết đã hết hạn. Trên máy tính, đóng hộp thoại điện thoại rồi mở lại để có mã QR mới.",
+		"msg_too_large": "Ảnh lớn hơn 25 MB. Hãy dùng cỡ ảnh thường của máy ảnh.",
+		"msg_not_image": "Tệp này không phải ảnh. Hãy chụp ảnh bằng máy ảnh.",
+		"msg_no_photo":  "Chưa nhận được ảnh. Hãy chụp ảnh trước, rồi bấm Gửi.",
+	},
+}

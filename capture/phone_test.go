@@ -1,0 +1,271 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const fixture = "../inference/testdata/fixtures/ISIC_0024367.png"
+
+type received struct {
+	mu    sync.Mutex
+	names []string
+	data  [][]byte
+}
+
+func (r *received) onPhoto(name string, data []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.names, r.data = append(r.names, name), append(r.data, data)
+	return nil
+}
+
+func (r *received) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.data)
+}
+
+// clock is a movable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func start(t *testing.T) (*PhoneSession, *received, *clock) {
+	t.Helper()
+	rec := &received{}
+	clk := &clock{t: time.Now()}
+	s, err := StartPhone(PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: rec.onPhoto, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
+		t.Fatalf("URL %s is not on 127.0.0.1", s.URL)
+	}
+	return s, rec, clk
+}
+
+func post(t *testing.T, url, field, name string, data []byte, lang string) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if field != "" {
+		fw, _ := mw.CreateFormFile(field, name)
+		fw.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", url, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Accept-Language", lang)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestTokenHasEnoughEntropy(t *testing.T) {
+	s, _, _ := start(t)
+	if len(s.token)*6 < 128 {
+		t.Errorf("token %q carries fewer than 128 bits", s.token)
+	}
+	s2, _, _ := start(t)
+	if s.token == s2.token {
+		t.Error("two sessions got the same token")
+	}
+}
+
+func TestUploadsAreCheckedAndNothingBadIsKept(t *testing.T) {
+	s, rec, clk := start(t)
+	photo, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := strings.Replace(s.URL, s.token, strings.Repeat("A", len(s.token)), 1)
+	cases := []struct {
+		name   string
+		url    string
+		field  string
+		data   []byte
+		lang   string
+		status int
+		msg    string
+	}{
+		{"wrong token", wrong + "upload", "photo", photo, "en", 403, "not valid"},
+		{"not an image", s.URL + "upload", "photo", []byte("%PDF-1.4 not a photo"), "en", 415, "not a photo"},
+		{"too large", s.URL + "upload", "photo", bytes.Repeat([]byte{0xff}, MaxUploadBytes+10), "en", 413, "larger than 25 MB"},
+		{"no file", s.URL + "upload", "", nil, "vi", 400, "Chưa nhận được ảnh"},
+	}
+	for _, tc := range cases {
+		status, body := post(t, tc.url, tc.field, "x.jpg", tc.data, tc.lang)
+		if status != tc.status || !strings.Contains(body, tc.msg) {
+			t.Errorf("%s: %d %q, want %d with %q", tc.name, status, firstText(body), tc.status, tc.msg)
+		}
+	}
+	if rec.count() != 0 {
+		t.Fatalf("%d refused uploads reached the assessment", rec.count())
+	}
+	if status, body := post(t, s.URL+"upload", "photo", "lesion.png", photo, "vi"); status != 200 || !strings.Contains(body, "Đã gửi ảnh") {
+		t.Fatalf("good upload: %d %s", status, firstText(body))
+	}
+	if rec.count() != 1 || !bytes.Equal(rec.data[0], photo) || rec.names[0] != "lesion.png" {
+		t.Fatal("the photo did not arrive intact")
+	}
+	// Expired: refused, nothing kept.
+	clk.add(DefaultTTL + time.Second)
+	if status, body := post(t, s.URL+"upload", "photo", "late.png", photo, "en"); status != 410 || !strings.Contains(body, "expired") {
+		t.Errorf("after expiry: %d %s", status, firstText(body))
+	}
+	if resp, err := http.Get(s.URL); err != nil || resp.StatusCode != 410 {
+		t.Errorf("page after expiry: %v %v", resp, err)
+	}
+	// Closed: nothing listens any more.
+	s.Close()
+	if _, err := http.Get(s.URL); err == nil {
+		t.Error("the server still answers after Close")
+	}
+	if rec.count() != 1 {
+		t.Error("a refused upload was kept")
+	}
+}
+
+func TestReceiverErrorIsShownOnThePhone(t *testing.T) {
+	s, err := StartPhone(PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: func(string, []byte) error {
+		return errors.New("The laptop has no assessment open.")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	photo, _ := os.ReadFile(fixture)
+	if status, body := post(t, s.URL+"upload", "photo", "a.png", photo, "en"); status != 422 || !strings.Contains(body, "no assessment open") {
+		t.Errorf("%d %s", status, firstText(body))
+	}
+}
+
+func TestQRCode(t *testing.T) {
+	s, _, _ := start(t)
+	b, err := s.QRCode(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil || img.Bounds().Dx() != 256 {
+		t.Fatalf("QR code: %v %v", err, img.Bounds())
+	}
+}
+
+func firstText(body string) string {
+	if i := strings.Index(body, "<p"); i >= 0 {
+		return body[i:min(len(body), i+200)]
+	}
+	return body[:min(len(body), 200)]
+}
+
+// The phone page in headless Chromium (Debian's; `make test` installs it): open the URL, attach
+// a real HAM10000 photo, send, and the laptop side gets the same bytes. Set
+// DERMAL_PHONE_SCREENSHOT=FILE.png to also save the page in a phone-sized viewport.
+func TestPhonePageInChromium(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: `make test` installs it (scripts/deps.sh --chromium)")
+	}
+	s, rec, _ := start(t)
+	abs, _ := filepath.Abs(fixture)
+	want, _ := os.ReadFile(abs)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("lang", "vi"), chromedp.Flag("accept-lang", "vi-VN,vi"), chromedp.Flag("proxy-server", "direct://"), chromedp.Flag("proxy-bypass-list", "*"))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL)); err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(`#photo`, []string{abs})); err != nil {
+		t.Fatal(err)
+	}
+	// The page's own script shows the preview and enables Send once a photo is chosen.
+	state := eval(t, ctx, `[document.getElementById('photo').files.length, document.getElementById('send').disabled, document.getElementById('preview').style.display].join(' ')`)
+	if state != "1 false block" {
+		t.Fatalf("after choosing a photo: files, send disabled, preview = %q", state)
+	}
+	waitFor(t, ctx, `document.getElementById('preview').complete && document.getElementById('preview').naturalWidth > 0`)
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval(t, ctx, `document.getElementById('send').click(); 'clicked'`)
+	waitFor(t, ctx, `document.getElementById('result') !== null`)
+	result := eval(t, ctx, `document.getElementById('result').textContent`)
+	if !strings.Contains(title, "gửi ảnh") {
+		t.Errorf("page title %q is not in the phone's language (vi)", title)
+	}
+	if !strings.Contains(result, "Đã gửi ảnh") {
+		t.Errorf("phone shows %q", result)
+	}
+	if rec.count() != 1 || !bytes.Equal(rec.data[0], want) {
+		t.Fatalf("laptop received %d photos; same bytes: %v", rec.count(), rec.count() == 1 && bytes.Equal(rec.data[0], want))
+	}
+	if out := os.Getenv("DERMAL_PHONE_SCREENSHOT"); out != "" {
+		if err := os.WriteFile(out, shot, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func eval(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return fmt.Sprint(v)
+}
+
+// waitFor polls a JavaScript condition (page loads after a form post, image decoding).
+func waitFor(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	for ctx.Err() == nil {
+		if v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && v {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", js)
+}
