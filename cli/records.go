@@ -21,6 +21,20 @@ func (env *Env) openStore() (*storage.Store, error) {
 	return clinic.OpenStore(dir, "cli")
 }
 
+// openClinic opens the model and the records together; close releases both.
+func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
+	eng, err := env.Engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := env.openStore()
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	return &clinic.Clinic{Engine: eng, Store: s}, func() { s.Close(); eng.Close() }, nil
+}
+
 // runPatients: patients add|list|search.
 func runPatients(env *Env, args []string) error {
 	if len(args) == 0 {
@@ -131,22 +145,16 @@ func runAssess(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, err := env.Engine()
+	c, closeClinic, err := env.openClinic()
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
-	s, err := env.openStore()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	c := clinic.Clinic{Engine: eng, Store: s}
+	defer closeClinic()
 	r, err := c.Assess(context.Background(), *patient, *lesion, *site, photo)
 	if err != nil {
 		return err
 	}
-	card := eng.Card()
+	card := c.Engine.Card()
 	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
 		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: ModelRef{card.Name, card.Version, card.SHA256}, Warnings: []inference.Warning{}}}
 	fillResult(&out.ClassifyResult, r.Analysis)

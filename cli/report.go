@@ -28,17 +28,11 @@ func runReport(env *Env, args []string) error {
 	if locale.Supported(*lang) != *lang {
 		return fmt.Errorf("%w: --lang %q: reports are in en or vi", ErrUsage, *lang)
 	}
-	eng, err := env.Engine()
+	c, closeClinic, err := env.openClinic()
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
-	s, err := env.openStore()
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	c := clinic.Clinic{Engine: eng, Store: s}
+	defer closeClinic()
 	req := clinic.ReportRequest{AssessmentID: *id, History: *history, Language: *lang, Clinic: *clinicName, Printed: time.Now()}
 	if err := c.WriteReport(context.Background(), req, *out); err != nil {
 		return err

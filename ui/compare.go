@@ -92,12 +92,7 @@ func (c *compareScreen) load(s *compareSide) {
 				u.showError(lang.L("Could not show the photo."), err)
 				return
 			}
-			if an != nil {
-				heat, _ := an.GradCAM(an.Top)
-				s.photo.setAnalysed(photo.Image, heat)
-			} else {
-				s.photo.setPhoto(photo.Image)
-			}
+			s.photo.setStored(photo, an)
 			s.photo.draw(c.overlay.Checked, 0.45)
 		})
 	}()

@@ -116,12 +116,7 @@ func (d *detailScreen) load() {
 				u.showError(lang.L("Could not show the photo."), err)
 				return
 			}
-			if an != nil {
-				heat, _ := an.GradCAM(an.Top)
-				d.photoView.setAnalysed(photo.Image, heat)
-			} else {
-				d.photoView.setPhoto(photo.Image)
-			}
+			d.photoView.setStored(photo, an)
 			d.result.show(a.Probabilities, a.RiskTier, a.Warnings, an != nil, d.u.prefs.GradCAMDefault(), note)
 		})
 	}()

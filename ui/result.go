@@ -49,6 +49,17 @@ func (v *photoView) setAnalysed(img image.Image, heat *inference.Heatmap) {
 	v.base = heat.Overlay(imaging.Fit(img, displaySide, displaySide, imaging.Lanczos), 0)
 }
 
+// setStored shows a stored photo: with its recomputed map when there is one (an is nil when the
+// assessment came from another model).
+func (v *photoView) setStored(photo *inference.Photo, an *inference.Assessment) {
+	if an == nil {
+		v.setPhoto(photo.Image)
+		return
+	}
+	heat, _ := an.GradCAM(an.Top)
+	v.setAnalysed(photo.Image, heat)
+}
+
 func (v *photoView) draw(overlay bool, opacity float64) {
 	if v.base == nil {
 		return

@@ -46,7 +46,7 @@ func readSmaps(pid int) (smaps, error) {
 // startXvfb starts a private X server and returns its DISPLAY and a stop function.
 func startXvfb() (string, func(), error) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
-		return "", nil, fmt.Errorf("Xvfb is not installed (make deps)")
+		return "", nil, fmt.Errorf("the X server Xvfb is not installed (make deps)")
 	}
 	for n := 150 + os.Getpid()%50; n < 250; n++ {
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
