@@ -117,8 +117,10 @@ type EvalReport struct {
 type evalDump struct {
 	IDs    []string    `json:"ids"`
 	Labels []string    `json:"labels"`
-	Logits [][]float32 `json:"logits"`
-	OOD    []float64   `json:"ood"`
+	Logits [][]float32 `json:"logits"` // what the result comes from (averaged test-time views)
+	// IdentityLogits are one forward pass of the picture as it is (compared with training).
+	IdentityLogits [][]float32 `json:"logits_identity"`
+	OOD            []float64   `json:"ood"`
 }
 
 func runEval(env *Env, args []string) error {
@@ -176,6 +178,7 @@ func runEval(env *Env, args []string) error {
 					d.IDs = append(d.IDs, it.ID)
 					d.Labels = append(d.Labels, it.Label)
 					d.Logits = append(d.Logits, a.Raw.Logits)
+					d.IdentityLogits = append(d.IdentityLogits, a.Identity.Logits)
 					d.OOD = append(d.OOD, a.OODScore)
 				}
 			}

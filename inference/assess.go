@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
+
+	"github.com/disintegration/imaging"
 )
 
 // Tier is the risk tier shown to the clinician, derived from calibrated probabilities.
@@ -97,7 +100,8 @@ type Assessment struct {
 	Tier          Tier
 	Warnings      []Warning
 	OODScore      float64
-	Raw           *Raw
+	Raw           *Raw // averaged over the card's test-time views: what the result comes from
+	Identity      *Raw // the picture as it is, one forward pass (parity checks, debugging)
 	Canonical     *image.NRGBA // the 200x150 picture the model saw
 	card          Card
 }
@@ -131,11 +135,98 @@ func (a *Assessment) GradCAM(class int) (*Heatmap, error) {
 	return GradCAMFromRaw(a.Raw, class), nil
 }
 
+// Test-time views (card "test_time_augmentation").
+const (
+	ViewIdentity = "identity"
+	ViewFlipH    = "flip_h"
+	ViewFlipV    = "flip_v"
+	ViewFlipHV   = "flip_hv"
+)
+
+// KnownViews lists the views a card may name.
+var KnownViews = []string{ViewIdentity, ViewFlipH, ViewFlipV, ViewFlipHV}
+
+func flips(view string) (h, v bool) {
+	return view == ViewFlipH || view == ViewFlipHV, view == ViewFlipV || view == ViewFlipHV
+}
+
+// viewOf returns the picture as the view shows it.
+func viewOf(pic *image.NRGBA, view string) *image.NRGBA {
+	h, v := flips(view)
+	if h {
+		pic = imaging.FlipH(pic)
+	}
+	if v {
+		pic = imaging.FlipV(pic)
+	}
+	return pic
+}
+
+// unflipCAM turns a view's class maps ([k][h][w]) back to the picture's orientation, in place.
+func unflipCAM(cam []float32, k, h, w int, view string) {
+	fh, fv := flips(view)
+	for c := 0; c < k; c++ {
+		m := cam[c*h*w : (c+1)*h*w]
+		if fh {
+			for y := 0; y < h; y++ {
+				slices.Reverse(m[y*w : (y+1)*w])
+			}
+		}
+		if fv {
+			for y := 0; y < h/2; y++ {
+				a, b := m[y*w:(y+1)*w], m[(h-1-y)*w:(h-y)*w]
+				for x := range a {
+					a[x], b[x] = b[x], a[x]
+				}
+			}
+		}
+	}
+}
+
+// runViews runs every test-time view of the canonical picture and averages logits and
+// (turned-back) class maps; the embedding is the identity view's. It also returns the identity
+// view's own output.
+func (e *Engine) runViews(pic *image.NRGBA) (avg, identity *Raw, err error) {
+	views := e.model.Card.Views
+	if len(views) == 0 {
+		views = []string{ViewIdentity}
+	}
+	for _, view := range views {
+		r, err := e.Run(viewOf(pic, view))
+		if err != nil {
+			return nil, nil, err
+		}
+		if view == ViewIdentity {
+			identity = &Raw{Logits: slices.Clone(r.Logits), CAM: slices.Clone(r.CAM), CAMWidth: r.CAMWidth, CAMHeight: r.CAMHeight, Embedding: r.Embedding}
+		}
+		unflipCAM(r.CAM, len(r.Logits), r.CAMHeight, r.CAMWidth, view)
+		if avg == nil {
+			avg = r
+			continue
+		}
+		for i, v := range r.Logits {
+			avg.Logits[i] += v
+		}
+		for i, v := range r.CAM {
+			avg.CAM[i] += v
+		}
+	}
+	n := float32(len(views))
+	for i := range avg.Logits {
+		avg.Logits[i] /= n
+	}
+	for i := range avg.CAM {
+		avg.CAM[i] /= n
+	}
+	avg.Embedding = identity.Embedding
+	return avg, identity, nil
+}
+
 // Assess runs the whole analysis of one decoded photo.
 func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 	card := e.model.Card
 	pic := Canonical(p.Image, card.Input.Width, card.Input.Height)
-	raw, err := e.Run(pic)
+	raw, identity, err := e.runViews(pic)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +245,7 @@ func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 		Warnings:      warnings,
 		OODScore:      ood,
 		Raw:           raw,
+		Identity:      identity,
 		Canonical:     pic,
 		card:          card,
 	}, nil

@@ -24,7 +24,12 @@ type Card struct {
 	Temperature float64           `json:"temperature"`
 	// LogitBias is added to the logits before the temperature: a logit adjustment that moves
 	// decisions from the training sampler's class mix towards balanced ones (see the card).
-	LogitBias []float64   `json:"logit_bias,omitempty"`
+	LogitBias []float64 `json:"logit_bias,omitempty"`
+	// Views are the test-time augmentation: the picture is analysed as each of these views and
+	// the logits and Grad-CAM maps (turned back) are averaged. Dermoscopy has no up or down, so
+	// flips change nothing a clinician sees; averaging them steadies the result. Empty: one
+	// view. The embedding for the out-of-distribution check is the identity view's.
+	Views []string `json:"test_time_augmentation,omitempty"`
 	OOD       OODSpec     `json:"ood"`
 	Quality   QualitySpec `json:"quality"`
 	License   string      `json:"data_license"`
@@ -134,6 +139,14 @@ func (c Card) Validate() error {
 	}
 	if c.OOD.Dim <= 0 || c.OOD.Components <= 0 || len(c.OOD.SHA256) != 64 {
 		errs = append(errs, errors.New("out-of-distribution subspace not described"))
+	}
+	for _, v := range c.Views {
+		if !slices.Contains(KnownViews, v) {
+			errs = append(errs, fmt.Errorf("test-time view %q is not one of %v", v, KnownViews))
+		}
+	}
+	if len(c.Views) > 0 && !slices.Contains(c.Views, ViewIdentity) {
+		errs = append(errs, errors.New("test-time views lack the identity view"))
 	}
 	if len(c.SHA256) != 64 {
 		errs = append(errs, fmt.Errorf("sha256 %q", c.SHA256))

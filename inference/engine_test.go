@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/disintegration/imaging"
+
 	"dermal/assets"
 	"dermal/inference"
 )
@@ -103,15 +105,13 @@ func maxDiff(got []float32, want []float64) float64 {
 	return d
 }
 
-// camDiff compares Grad-CAM maps of the given classes with the autograd fixtures.
+// camDiff compares Grad-CAM maps of the given classes of the picture as it is (the fixtures
+// come from one autograd pass, no test-time views) with the autograd fixtures.
 func camDiff(t *testing.T, a *inference.Assessment, want [][][]float64, classes []int) float64 {
 	t.Helper()
 	var d float64
 	for _, c := range classes {
-		h, err := a.GradCAM(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := inference.GradCAMFromRaw(a.Identity, c)
 		if h.Height != len(want[c]) || h.Width != len(want[c][0]) {
 			t.Fatalf("Grad-CAM is %dx%d, fixture %dx%d", h.Width, h.Height, len(want[c][0]), len(want[c]))
 		}
@@ -148,7 +148,7 @@ func TestParityWithTraining(t *testing.T) {
 			var worstLogit, worstCAM float64
 			for _, f := range fixtures {
 				a := runFixture(t, e, f)
-				worstLogit = math.Max(worstLogit, maxDiff(a.Raw.Logits, tc.logits(f)))
+				worstLogit = math.Max(worstLogit, maxDiff(a.Identity.Logits, tc.logits(f)))
 				classes := []int{a.Top}
 				if tc.allClasses {
 					classes = []int{0, 1, 2, 3, 4, 5, 6}
@@ -223,4 +223,84 @@ func TestModelChecksumMismatchIsRefused(t *testing.T) {
 	if _, err := inference.LoadModel(assets.ModelCardJSON, bad, assets.OODSubspace); err == nil {
 		t.Fatal("a model whose bytes differ from the card was accepted")
 	}
+}
+
+// The result comes from the card's test-time views: logits are the mean of the views' logits,
+// and the Grad-CAM maps are the mean of the views' maps turned back to the picture's
+// orientation. Computed here independently, view by view.
+func TestAssessAveragesTestTimeViews(t *testing.T) {
+	m := int8Model(t)
+	if len(m.Card.Views) != 4 {
+		t.Fatalf("the shipped card has views %v", m.Card.Views)
+	}
+	e := newEngine(t, m)
+	p, err := inference.ReadPhotoFile(filepath.Join(fixtureDir, "ISIC_0024367.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.Assess(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pic := inference.Canonical(p.Image, m.Card.Input.Width, m.Card.Input.Height)
+	k := len(m.Card.Labels)
+	var logits []float64
+	var cam []float64
+	for _, view := range m.Card.Views {
+		v := pic
+		flipH, flipV := view == "flip_h" || view == "flip_hv", view == "flip_v" || view == "flip_hv"
+		if flipH {
+			v = imaging.FlipH(v)
+		}
+		if flipV {
+			v = imaging.FlipV(v)
+		}
+		r, err := e.Run(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if view == "identity" {
+			if maxDiff(a.Identity.Logits, float64s(r.Logits)) != 0 {
+				t.Error("Identity is not the plain forward pass")
+			}
+		}
+		if logits == nil {
+			logits, cam = make([]float64, k), make([]float64, len(r.CAM))
+		}
+		for i := range k {
+			logits[i] += float64(r.Logits[i]) / 4
+		}
+		h, w := r.CAMHeight, r.CAMWidth
+		for c := range k {
+			for y := range h {
+				for x := range w {
+					sy, sx := y, x
+					if flipH {
+						sx = w - 1 - x
+					}
+					if flipV {
+						sy = h - 1 - y
+					}
+					cam[c*h*w+y*w+x] += float64(r.CAM[c*h*w+sy*w+sx]) / 4
+				}
+			}
+		}
+	}
+	if d := maxDiff(a.Raw.Logits, logits); d > 1e-5 {
+		t.Errorf("averaged logits differ by %g", d)
+	}
+	if d := maxDiff(a.Raw.CAM, cam); d > 1e-5 {
+		t.Errorf("averaged Grad-CAM maps differ by %g", d)
+	}
+	if d := maxDiff(a.Raw.Embedding, float64s(a.Identity.Embedding)); d != 0 {
+		t.Error("the out-of-distribution check does not use the identity view's embedding")
+	}
+}
+
+func float64s(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }
