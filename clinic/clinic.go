@@ -151,7 +151,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 		warnings = append(warnings, w.Code)
 	}
 	rec := storage.Assessment{
-		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: card.Name + " " + card.Version, ModelSHA256: card.SHA256,
+		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: ModelName(card), ModelSHA256: card.SHA256,
 		Probabilities: a.ProbabilityMap(), RiskTier: string(a.Tier), Warnings: warnings,
 		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
 	}
@@ -167,6 +167,9 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	}
 	return &Result{AssessmentID: id, LesionID: lesionID, Patient: p, Analysis: a}, nil
 }
+
+// ModelName is how assessments name the model that made them: card name and version.
+func ModelName(card inference.Card) string { return card.Name + " " + card.Version }
 
 // StoredPhoto decodes a stored photo or thumbnail (verified against its SHA-256 on read).
 func (c *Clinic) StoredPhoto(ctx context.Context, sha string) (*inference.Photo, error) {
@@ -185,7 +188,10 @@ func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inferenc
 	if err != nil {
 		return nil, nil, err
 	}
-	if a.ModelSHA256 != c.Engine.Card().SHA256 {
+	card := c.Engine.Card()
+	// The same network file with another card (version) can give other results (views,
+	// calibration), so both must match.
+	if a.ModelSHA256 != card.SHA256 || a.ModelName != ModelName(card) {
 		return photo, nil, fmt.Errorf("%w: assessment %d was made by model %s", ErrOtherModel, a.ID, a.ModelName)
 	}
 	an, err := c.Analyse(photo)

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"dermal/assets"
 	"dermal/clinic"
 	"dermal/clinic/clinictest"
+	"dermal/inference"
 	"dermal/storage"
 )
 
@@ -104,5 +106,35 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("left-over files in the report folder: %v", entries)
+	}
+}
+
+// An assessment made under another model version is not re-analysed with this one: the report
+// says so instead of showing a Grad-CAM map for a result this model did not give.
+func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P3", "Lê Văn Tám")
+	r, err := c.Assess(ctx, p.Code, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Card.Version = "9.9.9"
+	newer := &clinic.Clinic{Engine: inference.NewEngine(m, inference.Options{}), Store: c.Store}
+	defer newer.Engine.Close()
+	e, _ := c.Store.Entry(ctx, r.AssessmentID)
+	if _, an, err := newer.Reanalyse(ctx, e.Assessment); !errors.Is(err, clinic.ErrOtherModel) || an != nil {
+		t.Fatalf("re-analysis under another version: %v", err)
+	}
+	rc, err := newer.ReportCase(ctx, clinic.ReportRequest{AssessmentID: r.AssessmentID, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Current.Overlay != nil || rc.Current.Photo == nil || rc.Current.OverlayNote == "" {
+		t.Errorf("report of an older assessment: overlay %v, note %q", rc.Current.Overlay != nil, rc.Current.OverlayNote)
 	}
 }

@@ -43,7 +43,7 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 		Language: req.Language, Clinic: req.Clinic, Printed: req.Printed,
 		Patient: patient, Lesion: entry.Lesion,
 		Labels: card.Labels, LabelNames: card.LabelNames,
-		ModelName: card.Name + " " + card.Version, ModelSHA: card.SHA256,
+		ModelName: ModelName(card), ModelSHA: card.SHA256,
 	}
 	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)
 	visit := report.Visit{Assessment: entry.Assessment}

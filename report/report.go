@@ -408,7 +408,7 @@ func (r *renderer) model() {
 	p.SetTextColor(90, 90, 90)
 	a := r.c.Current.Assessment
 	p.MultiCell(contentW, 3.6, fmt.Sprintf("%s: %s · SHA-256 %s", r.t("Model"), a.ModelName, a.ModelSHA256), "", "L", false)
-	if r.c.ModelSHA != "" && a.ModelSHA256 != r.c.ModelSHA {
+	if r.c.ModelSHA != "" && (a.ModelSHA256 != r.c.ModelSHA || a.ModelName != r.c.ModelName) {
 		p.MultiCell(contentW, 3.6, fmt.Sprintf("%s %s (%s).", r.t("report.other_model"), r.c.ModelName, r.c.ModelSHA[:12]), "", "L", false)
 	}
 	p.SetTextColor(0, 0, 0)

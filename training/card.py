@@ -106,7 +106,7 @@ def main():
         raise SystemExit("assets/ model is not the one the draft card describes")
     split_counts = collections.Counter((r[3], r[2]) for r in split)
     card.update({
-        "version": "1.0.0",
+        "version": "1.1.0",  # 1.1: four test-time views, recalibrated
         "temperature": temperature,
         "logit_bias": [float(b) for b in bias],
         "logit_adjustment": {"tau": tau, "sampling_power": power, "train_counts": counts.astype(int).tolist()},
