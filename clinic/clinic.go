@@ -77,6 +77,8 @@ type Analysis struct {
 	// then Note says why (empty when simply not wanted).
 	GradCAMAllowed bool
 	Note           string
+	// Plan is the watchdog's decision (zero without a watchdog).
+	Plan watchdog.Decision
 }
 
 // AnalyseGuarded waits its turn (one analysis at a time), asks the watchdog for a plan, and
@@ -103,7 +105,7 @@ func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wan
 	if err != nil {
 		return nil, err
 	}
-	return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM && d.Verdict == watchdog.Run, Note: d.Reason}, nil
+	return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM && d.Verdict == watchdog.Run, Note: d.Reason, Plan: d}, nil
 }
 
 // ReadPhoto reads a photo file, asking the watchdog before decoding it.

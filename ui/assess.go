@@ -22,6 +22,7 @@ import (
 	"dermal/inference"
 	"dermal/locale"
 	"dermal/storage"
+	"dermal/watchdog"
 )
 
 func layoutSpacer() fyne.CanvasObject { return layout.NewSpacer() }
@@ -282,7 +283,11 @@ func (a *assessScreen) analyse() {
 			a.analysis = an
 			heat, _ := an.GradCAM(an.Top)
 			a.photoView.setAnalysed(photo.Image, heat)
-			a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), an.Note)
+			note := ""
+			if an.Plan.Verdict == watchdog.RunWithoutGradCAM {
+				note = gradcamSkipped(an.Plan)
+			}
+			a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
 			a.setBusy(false, "")
 			a.state.SetText(fmt.Sprintf(lang.L("Analysed in %.1f s. Record your findings and save."), took.Seconds()))
 			a.u.updateStatus()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -31,12 +32,20 @@ func IdleUnload(s *Settings) time.Duration { return time.Duration(s.IdleUnloadMi
 
 func storageNFC(s string) string { return storage.NFC(s) }
 
+// gradcamSkipped words the watchdog's "without Grad-CAM" decision for the result panel.
+func gradcamSkipped(d watchdog.Decision) string {
+	return fmt.Sprintf(lang.L("Grad-CAM was skipped to stay within memory: the analysis needs about %d MB with it, and %d MB is allowed."),
+		d.WithGradCAM/watchdog.MB, d.Limit/watchdog.MB)
+}
+
 // explain turns an error into words for the clinic: what happened and what to do.
 func explain(err error) string {
 	var refused *watchdog.RefusedError
 	switch {
 	case errors.As(err, &refused):
-		return refused.Error()
+		d := refused.Decision
+		return fmt.Sprintf(lang.L("Not enough memory to analyse this photo: it needs about %d MB, %d MB is allowed (%d MB in use, %d MB free on this computer). Close other programs, or use a smaller photo."),
+			d.Peak/watchdog.MB, d.Limit/watchdog.MB, d.Sample.RSS/watchdog.MB, d.Sample.Available/watchdog.MB)
 	case errors.Is(err, inference.ErrUnsupportedFormat):
 		return lang.L("This file is not a photo Dermal can read. Use a JPEG, PNG, WebP, BMP or TIFF photo.")
 	case errors.Is(err, inference.ErrFileTooLarge), errors.Is(err, inference.ErrTooManyPixels):

@@ -49,8 +49,13 @@ const (
 // Decision is a verdict with the numbers behind it, worded for the clinic.
 type Decision struct {
 	Verdict Verdict
-	Reason  string
+	Reason  string // English, for the log; the GUI words it from the numbers below
 	Peak    uint64 // expected peak resident memory of the chosen plan
+	// WithGradCAM is the expected peak with the overlay; Limit what is allowed now (the budget,
+	// or less when the system is short); Sample the reading the decision was made on.
+	WithGradCAM uint64
+	Limit       uint64
+	Sample      memory.Sample
 }
 
 // Policy holds the budget and costs.
@@ -73,10 +78,10 @@ func (p Policy) Decide(s memory.Sample, sessionLoaded, wantGradCAM bool, pixels 
 		}
 	}
 	if wantGradCAM && base+p.Costs.GradCAM <= limit {
-		return Decision{Run, "", base + p.Costs.GradCAM}
+		return Decision{Verdict: Run, Peak: base + p.Costs.GradCAM, WithGradCAM: base + p.Costs.GradCAM, Limit: limit, Sample: s}
 	}
 	if base <= limit {
-		d := Decision{Verdict: RunWithoutGradCAM, Peak: base}
+		d := Decision{Verdict: RunWithoutGradCAM, Peak: base, WithGradCAM: base + p.Costs.GradCAM, Limit: limit, Sample: s}
 		if wantGradCAM {
 			d.Reason = fmt.Sprintf("Grad-CAM was skipped to stay within memory: the analysis needs about %d MB with it, and %d MB is allowed.",
 				(base+p.Costs.GradCAM)/MB, limit/MB)
@@ -85,6 +90,6 @@ func (p Policy) Decide(s memory.Sample, sessionLoaded, wantGradCAM bool, pixels 
 		}
 		return d
 	}
-	return Decision{Refuse, fmt.Sprintf("Not enough memory to analyse this photo: it needs about %d MB, %d MB is allowed (%d MB in use, %d MB free on this computer). Close other programs, or use a smaller photo.",
-		base/MB, limit/MB, s.RSS/MB, s.Available/MB), base}
+	return Decision{Verdict: Refuse, Reason: fmt.Sprintf("Not enough memory to analyse this photo: it needs about %d MB, %d MB is allowed (%d MB in use, %d MB free on this computer). Close other programs, or use a smaller photo.",
+		base/MB, limit/MB, s.RSS/MB, s.Available/MB), Peak: base, WithGradCAM: base + p.Costs.GradCAM, Limit: limit, Sample: s}
 }
