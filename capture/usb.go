@@ -18,13 +18,6 @@ type Device struct {
 	Name string // what the device calls itself
 }
 
-// ErrLiveUSBUnavailable says why this build cannot stream from a USB camera yet: frames are
-// converted (tested with recorded MJPEG and YUYV frames), but reading them from the device
-// needs a V4L2 library, and the maintained Go one (github.com/vladimirvivien/go4vl) was not
-// obtainable from the module proxy when this was built. Hand-written ioctls that no device here
-// could test would be worse than saying so.
-var ErrLiveUSBUnavailable = errors.New("live capture from USB cameras is not available in this version of Dermal; save a photo on the camera or phone and open it, or use phone capture")
-
 // Devices lists video capture devices from sysfs (Linux). Other systems return an empty list.
 func Devices() ([]Device, error) {
 	return devicesUnder("/sys/class/video4linux")

@@ -107,7 +107,7 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 	a.open = widget.NewButtonWithIcon(lang.L("Open photo… (Ctrl+O)"), theme.FolderOpenIcon(), a.openFile)
 	a.pasteBtn = widget.NewButtonWithIcon(lang.L("Paste (Ctrl+V)"), theme.ContentPasteIcon(), a.paste)
 	a.phoneBtn = widget.NewButtonWithIcon(lang.L("Capture with phone"), theme.MediaPhotoIcon(), func() { a.capturePhone() })
-	a.usbBtn = widget.NewButtonWithIcon(lang.L("USB camera"), theme.MediaVideoIcon(), a.captureUSB)
+	a.usbBtn = widget.NewButtonWithIcon(lang.L("USB camera"), theme.MediaVideoIcon(), func() { a.captureUSB() })
 	a.analyseBtn = widget.NewButtonWithIcon(lang.L("Analyse (Ctrl+Enter)"), theme.MediaPlayIcon(), a.analyse)
 	a.analyseBtn.Importance = widget.HighImportance
 	a.analyseBtn.Disable()

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/capture"
@@ -100,27 +103,147 @@ func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) e
 	return nil
 }
 
-// captureUSB explains what USB cameras can do in this version instead of failing silently.
-func (a *assessScreen) captureUSB() {
+// listCameras lists video devices (tests replace it).
+var listCameras = capture.Devices
+
+// usbDialog is the USB camera dialog: pick a device, watch the live preview, take the photo.
+type usbDialog struct {
+	devices []capture.Device
+	pick    *widget.Select
+	preview *canvas.Image
+	status  *widget.Label
+	take    *widget.Button
+	dialog  dialog.Dialog
+
+	mu     sync.Mutex
+	cam    *capture.Camera
+	last   []byte // the latest frame as JPEG
+	stop   chan struct{}
+	closed bool
+}
+
+// captureUSB opens the USB camera dialog, or explains why there is nothing to open.
+func (a *assessScreen) captureUSB() *usbDialog {
 	u := a.u
-	devices, err := capture.Devices()
+	devices, err := listCameras()
 	if err != nil {
 		u.showError(lang.L("Could not list the cameras."), err)
+		return nil
+	}
+	if len(devices) == 0 {
+		msg := lang.L("No USB camera or dermatoscope is connected.") + "\n\n" + lang.L("usb.none")
+		l := widget.NewLabel(msg)
+		l.Wrapping = fyne.TextWrapWord
+		d := dialog.NewCustom(lang.L("USB camera"), lang.L("Close"), l, u.win)
+		d.Resize(fyne.NewSize(480, 240))
+		d.Show()
+		u.lastInfo = msg
+		return nil
+	}
+	ud := &usbDialog{devices: devices, status: widget.NewLabel(""), preview: canvas.NewImageFromImage(nil)}
+	ud.preview.FillMode = canvas.ImageFillContain
+	ud.preview.SetMinSize(fyne.NewSize(480, 360))
+	ud.status.Wrapping = fyne.TextWrapWord
+	var names []string
+	for _, d := range devices {
+		names = append(names, fmt.Sprintf("%s (%s)", d.Name, d.Path))
+	}
+	ud.take = widget.NewButtonWithIcon(lang.L("Take photo"), theme.MediaPhotoIcon(), func() { a.takeUSB(ud) })
+	ud.take.Importance = widget.HighImportance
+	ud.take.Disable()
+	ud.pick = widget.NewSelect(names, func(string) { a.openUSB(ud, devices[ud.pick.SelectedIndex()]) })
+	body := container.NewBorder(ud.pick, container.NewVBox(ud.status, ud.take), nil, nil, ud.preview)
+	ud.dialog = dialog.NewCustom(lang.L("USB camera"), lang.L("Close"), body, u.win)
+	ud.dialog.SetOnClosed(func() { ud.close(u) })
+	ud.dialog.Resize(fyne.NewSize(560, 560))
+	ud.dialog.Show()
+	ud.pick.SetSelectedIndex(0)
+	return ud
+}
+
+// openUSB starts a device and a background reader that shows its frames (about 10 a second).
+func (a *assessScreen) openUSB(ud *usbDialog, d capture.Device) {
+	u := a.u
+	ud.stopCamera()
+	ud.status.SetText(lang.L("Starting the camera…"))
+	ud.take.Disable()
+	cam, err := capture.OpenCamera(d)
+	if err != nil {
+		ud.status.SetText(err.Error())
+		u.lastInfo = err.Error()
+		u.log.Warn("USB camera", "device", d.Path, "err", err)
 		return
 	}
-	msg := lang.L("No USB camera or dermatoscope is connected.") + "\n\n"
-	if len(devices) > 0 {
-		msg = lang.L("Cameras found:") + "\n"
-		for _, d := range devices {
-			msg += "• " + d.Name + " (" + d.Path + ")\n"
+	w, h := cam.Size()
+	ud.mu.Lock()
+	ud.cam, ud.stop = cam, make(chan struct{})
+	stop := ud.stop
+	ud.mu.Unlock()
+	ud.status.SetText(fmt.Sprintf("%s — %d × %d", d.Name, w, h))
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			img, jpegBytes, err := cam.Frame(2)
+			if err != nil {
+				fyne.Do(func() { ud.status.SetText(err.Error()) })
+				continue
+			}
+			ud.mu.Lock()
+			ud.last = jpegBytes
+			ud.mu.Unlock()
+			fyne.Do(func() {
+				ud.preview.Image = img
+				ud.preview.Refresh()
+				ud.take.Enable()
+			})
 		}
-		msg += "\n"
+	}()
+}
+
+// takeUSB puts the latest frame into the assessment, as a phone photo would arrive.
+func (a *assessScreen) takeUSB(ud *usbDialog) {
+	ud.mu.Lock()
+	frame := ud.last
+	dev := ud.cam.Device
+	ud.mu.Unlock()
+	if frame == nil {
+		return
 	}
-	msg += lang.L("usb.unavailable")
-	l := widget.NewLabel(msg)
-	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustom(lang.L("USB camera"), lang.L("Close"), l, u.win)
-	d.Resize(fyne.NewSize(480, 280))
-	d.Show()
-	u.lastInfo = msg
+	photo, err := a.u.clinic.DecodePhoto("usb:"+dev.Path, frame)
+	if err != nil {
+		a.u.showError(lang.L("Could not open the photo."), err)
+		return
+	}
+	sum := sha256.Sum256(frame)
+	if err := a.u.clinic.Store.RecordCapture(context.Background(), fmt.Sprintf("USB camera photo from %s %s (%d bytes, sha256 %x) for patient %s",
+		dev.Name, dev.Path, len(frame), sum[:8], a.patient.Code)); err != nil {
+		a.u.showError(lang.L("Could not open the photo."), err)
+		return
+	}
+	a.setPhoto(photo)
+	ud.dialog.Hide()
+}
+
+func (ud *usbDialog) stopCamera() {
+	ud.mu.Lock()
+	defer ud.mu.Unlock()
+	if ud.stop != nil {
+		close(ud.stop)
+		ud.stop = nil
+	}
+	if ud.cam != nil {
+		ud.cam.Close()
+		ud.cam = nil
+	}
+}
+
+func (ud *usbDialog) close(u *UI) {
+	ud.stopCamera()
+	u.log.Info("USB camera closed")
 }

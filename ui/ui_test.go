@@ -17,6 +17,7 @@ import (
 	fynestorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
+	"dermal/capture"
 	"dermal/clinic"
 	"dermal/clinic/clinictest"
 	"dermal/inference"
@@ -409,8 +410,24 @@ func TestUSBCameraExplainsItself(t *testing.T) {
 	u, _ := newTestUI(t)
 	addPatient(t, u, "Lý Thường Kiệt", "BN-8")
 	u.screen.(*patientScreen).newAssessment(0)
-	u.screen.(*assessScreen).captureUSB()
-	if !strings.Contains(u.lastInfo, "cannot take photos directly from a USB camera") {
-		t.Errorf("USB dialog says %q", u.lastInfo)
+	as := u.screen.(*assessScreen)
+	defer func(f func() ([]capture.Device, error)) { listCameras = f }(listCameras)
+
+	// Nothing plugged in: the dialog says so and what to do.
+	listCameras = func() ([]capture.Device, error) { return nil, nil }
+	if as.captureUSB() != nil || !strings.Contains(u.lastInfo, "No USB camera") {
+		t.Errorf("no camera: %q", u.lastInfo)
+	}
+	// A device that is not a camera: the dialog opens, names the problem, offers no photo.
+	fake := filepath.Join(t.TempDir(), "video7")
+	os.WriteFile(fake, []byte("x"), 0o644)
+	listCameras = func() ([]capture.Device, error) { return []capture.Device{{Path: fake, Name: "Fake"}}, nil }
+	ud := as.captureUSB()
+	if ud == nil || !strings.Contains(ud.status.Text, fake) || !ud.take.Disabled() {
+		t.Fatalf("bad device: %+v", ud)
+	}
+	ud.dialog.Hide()
+	if as.photo != nil {
+		t.Error("a photo appeared from a broken camera")
 	}
 }
