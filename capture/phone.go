@@ -1,7 +1,7 @@
 // Package capture brings photos into the open assessment from a camera: the clinic's phone over
 // the local network (a one-time web page behind a random token, no app and no internet), and
-// USB cameras (V4L2 on Linux: camera_linux.go; frame conversion: usb.go). It knows nothing of Fyne, the model or SQL: it
-// hands the received bytes to a callback.
+// USB cameras (V4L2 on Linux: camera_linux.go; frame conversion: usb.go). It knows nothing of
+// Fyne, the model or SQL: it hands the received bytes to a callback.
 package capture
 
 import (

@@ -100,8 +100,8 @@ type Assessment struct {
 	Tier          Tier
 	Warnings      []Warning
 	OODScore      float64
-	Raw           *Raw // averaged over the card's test-time views: what the result comes from
-	Identity      *Raw // the picture as it is, one forward pass (parity checks, debugging)
+	Raw           *Raw         // averaged over the card's test-time views: what the result comes from
+	Identity      *Raw         // the picture as it is, one forward pass (parity checks, debugging)
 	Canonical     *image.NRGBA // the 200x150 picture the model saw
 	card          Card
 }

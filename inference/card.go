@@ -29,10 +29,10 @@ type Card struct {
 	// the logits and Grad-CAM maps (turned back) are averaged. Dermoscopy has no up or down, so
 	// flips change nothing a clinician sees; averaging them steadies the result. Empty: one
 	// view. The embedding for the out-of-distribution check is the identity view's.
-	Views []string `json:"test_time_augmentation,omitempty"`
-	OOD       OODSpec     `json:"ood"`
-	Quality   QualitySpec `json:"quality"`
-	License   string      `json:"data_license"`
+	Views   []string    `json:"test_time_augmentation,omitempty"`
+	OOD     OODSpec     `json:"ood"`
+	Quality QualitySpec `json:"quality"`
+	License string      `json:"data_license"`
 	// Metrics holds the test-split numbers by model variant ("fp32", "int8").
 	Metrics map[string]Metrics `json:"metrics"`
 }
