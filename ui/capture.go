@@ -115,11 +115,10 @@ type usbDialog struct {
 	take    *widget.Button
 	dialog  dialog.Dialog
 
-	mu     sync.Mutex
-	cam    *capture.Camera
-	last   []byte // the latest frame as JPEG
-	stop   chan struct{}
-	closed bool
+	mu   sync.Mutex
+	cam  *capture.Camera
+	last []byte // the latest frame as JPEG
+	stop chan struct{}
 }
 
 // captureUSB opens the USB camera dialog, or explains why there is nothing to open.
