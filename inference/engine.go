@@ -251,11 +251,16 @@ func (e *Engine) destroy() error {
 	return errors.Join(errs...)
 }
 
-// Unload frees the session; the next run loads it again.
+// Unload frees the session and gives its memory back to the OS; the next run loads it again.
 func (e *Engine) Unload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.destroy()
+	loaded := e.session != nil
+	err := e.destroy()
+	if loaded {
+		trimCHeap()
+	}
+	return err
 }
 
 // Close is Unload; the engine stays usable.
