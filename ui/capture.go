@@ -237,7 +237,8 @@ func (ud *usbDialog) stopCamera() {
 		ud.stop = nil
 	}
 	if ud.cam != nil {
-		ud.cam.Close()
+		// Closing waits for a frame read in progress (up to 2 s); not on the UI thread.
+		go ud.cam.Close()
 		ud.cam = nil
 	}
 }
