@@ -65,6 +65,9 @@ func Open(path, actor string) (*Store, error) {
 		}()
 	}
 	if err := s.migrate(); err != nil {
+		// The background check reads the file; let it finish, so nothing touches the folder
+		// after Open has returned its error.
+		<-s.checked
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
