@@ -5,6 +5,9 @@ GO ?= go
 PYTHON ?= /usr/bin/python3
 HAM ?= ../shared/data/ham10000
 BIN := bin/dermal
+# Fyne's colour-emoji font is parsed once per text style and costs ~14 MB of resident memory at
+# rest (BENCHMARKS.md); a clinical app shows no emoji.
+export GOFLAGS += -tags=no_emoji
 
 .PHONY: deps build run test lint bench screenshots model model-train model-package clean
 

@@ -146,7 +146,6 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 	)
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	disclaimer.TextStyle.Italic = true
 	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), findings,
 		container.NewHBox(layoutSpacer(), a.saveBtn), disclaimer))
 	body := container.NewHSplit(left, right)

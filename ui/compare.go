@@ -108,7 +108,7 @@ func (c *compareScreen) summary(a storage.Assessment) string {
 		s += fmt.Sprintf("%s: %.1f %%\n", lang.L(card.LabelNames[code]), 100*a.Probabilities[code])
 	}
 	for _, w := range a.Warnings {
-		s += "⚠ " + lang.L("warning."+w) + "\n"
+		s += "! " + lang.L("warning."+w) + "\n"
 	}
 	if a.Diagnosis != "" {
 		s += lang.L("Diagnosis") + ": " + a.Diagnosis + "\n"

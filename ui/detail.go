@@ -88,7 +88,6 @@ func newDetailScreen(u *UI, p storage.Patient, e storage.HistoryEntry) *detailSc
 	model.Importance = widget.LowImportance
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	disclaimer.TextStyle.Italic = true
 	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), findings,
 		container.NewHBox(layoutSpacer(), d.saveBtn), container.NewHBox(d.report, d.history), disclaimer))
 	body := container.NewHSplit(d.photoView.img, right)

@@ -149,7 +149,7 @@ func (r *resultPanel) show(probs map[string]float64, tier string, warnings []str
 	r.advice.SetText(lang.L("advice." + tier))
 	var ws string
 	for _, w := range warnings {
-		ws += "⚠ " + lang.L("warning."+w) + "\n"
+		ws += lang.L("warning."+w) + "\n"
 	}
 	r.warnings.SetText(ws)
 	if ws == "" {

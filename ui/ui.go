@@ -124,7 +124,6 @@ func (u *UI) welcome() screen {
 	l.Wrapping = fyne.TextWrapWord
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	disclaimer.TextStyle.Italic = true
 	return staticScreen{container.NewVBox(l, disclaimer)}
 }
 
