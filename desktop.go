@@ -84,6 +84,7 @@ func runDesktop(g cli.Global) (code int) {
 	go guard.Watch(ctx, 30*time.Second)
 
 	c := &clinic.Clinic{Engine: eng, Store: store, Guard: guard}
+	defer c.Close()
 	w := ui.New(a, c, prefs, log)
 	if g.OpenAssessment > 0 {
 		w.OpenAssessment(g.OpenAssessment)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -94,6 +95,10 @@ func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	// soft limit makes the GC return the full-size decode of a phone photo before the analysis
 	// allocates. Measured, 12 MP JPEG with Grad-CAM: peak RSS 145 MB without, 113 MB with.
 	debug.SetMemoryLimit(CommandGoHeapLimit)
+	// Commands run the model from this goroutine: keep it on one OS thread (see
+	// inference.Engine). Run is called once per process.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "dermal: no command")
 		return 2

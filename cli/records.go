@@ -32,7 +32,8 @@ func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
 		eng.Close()
 		return nil, nil, err
 	}
-	return &clinic.Clinic{Engine: eng, Store: s}, func() { s.Close(); eng.Close() }, nil
+	c = &clinic.Clinic{Engine: eng, Store: s}
+	return c, func() { c.Close(); s.Close(); eng.Close() }, nil
 }
 
 // runPatients: patients add|list|search.

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"dermal/inference"
 	"dermal/storage"
@@ -22,6 +24,39 @@ type Clinic struct {
 	Store  *storage.Store
 	// Guard keeps analyses inside the memory budget; nil runs without a budget (tests, eval).
 	Guard *watchdog.Guard
+
+	workerMu sync.Mutex
+	work     chan func()
+}
+
+// onWorker runs fn on the clinic's analysis goroutine, which stays locked to one OS thread so
+// ONNX Runtime's per-thread state stays warm (see inference.Engine). One hop per analysis.
+func (c *Clinic) onWorker(fn func()) {
+	done := make(chan struct{})
+	c.workerMu.Lock()
+	if c.work == nil {
+		c.work = make(chan func())
+		go func(work chan func()) {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			for f := range work {
+				f()
+			}
+		}(c.work)
+	}
+	c.work <- func() { defer close(done); fn() }
+	c.workerMu.Unlock()
+	<-done
+}
+
+// Close ends the analysis goroutine (a later analysis starts a new one). The engine and the
+// store belong to the caller.
+func (c *Clinic) Close() {
+	c.workerMu.Lock()
+	defer c.workerMu.Unlock()
+	if c.work != nil {
+		close(c.work)
+		c.work = nil
+	}
 }
 
 // DatabaseFile is the database's name inside the data folder.
@@ -84,8 +119,12 @@ type Analysis struct {
 // AnalyseGuarded waits its turn (one analysis at a time), asks the watchdog for a plan, and
 // runs the model. A refusal is a *watchdog.RefusedError with the reason in clinic words.
 func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wantGradCAM bool) (*Analysis, error) {
+	assess := func() (a *inference.Assessment, err error) {
+		c.onWorker(func() { a, err = c.Engine.Assess(photo) })
+		return a, err
+	}
 	if c.Guard == nil {
-		a, err := c.Engine.Assess(photo)
+		a, err := assess()
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +140,7 @@ func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wan
 	if d.Verdict == watchdog.Refuse {
 		return nil, &watchdog.RefusedError{Decision: d}
 	}
-	a, err := c.Engine.Assess(photo)
+	a, err := assess()
 	if err != nil {
 		return nil, err
 	}

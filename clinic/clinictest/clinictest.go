@@ -39,7 +39,9 @@ func New(t testing.TB) *clinic.Clinic {
 	if err := store.Verify(); err != nil {
 		t.Fatal(err)
 	}
+	c := &clinic.Clinic{Engine: eng, Store: store}
 	t.Cleanup(func() {
+		c.Close()
 		if err := eng.Close(); err != nil {
 			t.Error(err)
 		}
@@ -47,7 +49,7 @@ func New(t testing.TB) *clinic.Clinic {
 			t.Error(err)
 		}
 	})
-	return &clinic.Clinic{Engine: eng, Store: store}
+	return c
 }
 
 // Patient adds a patient and returns it.

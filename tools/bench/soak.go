@@ -106,6 +106,7 @@ func soakChild() error {
 	budget := watchdog.DefaultBudget(s.Total)
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, 0, nil)
 	c := &clinic.Clinic{Engine: eng, Guard: guard}
+	defer c.Close()
 	res := soakResult{Budget: budget}
 	start := time.Now()
 	for _, path := range paths {
