@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image/png"
@@ -81,13 +80,8 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 // audit trail, then hand it to the screen through fyne.Do. An error goes back to the phone.
 func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) error {
 	u := a.u
-	photo, err := u.clinic.DecodePhoto("phone:"+name, data)
+	photo, err := u.clinic.ReceiveCapture(context.Background(), "phone photo "+name, "phone:"+name, data, a.patient.Code)
 	if err != nil {
-		return errors.New(explain(err))
-	}
-	sum := sha256.Sum256(data)
-	detail := fmt.Sprintf("phone photo %s (%d bytes, sha256 %x) for patient %s", name, len(data), sum[:8], a.patient.Code)
-	if err := u.clinic.Store.RecordCapture(context.Background(), detail); err != nil {
 		return errors.New(explain(err))
 	}
 	u.jobs.Add(1)
@@ -214,14 +208,8 @@ func (a *assessScreen) takeUSB(ud *usbDialog) {
 	if frame == nil {
 		return
 	}
-	photo, err := a.u.clinic.DecodePhoto("usb:"+dev.Path, frame)
+	photo, err := a.u.clinic.ReceiveCapture(context.Background(), "USB camera photo from "+dev.Name+" "+dev.Path, "usb:"+dev.Path, frame, a.patient.Code)
 	if err != nil {
-		a.u.showError(lang.L("Could not open the photo."), err)
-		return
-	}
-	sum := sha256.Sum256(frame)
-	if err := a.u.clinic.Store.RecordCapture(context.Background(), fmt.Sprintf("USB camera photo from %s %s (%d bytes, sha256 %x) for patient %s",
-		dev.Name, dev.Path, len(frame), sum[:8], a.patient.Code)); err != nil {
 		a.u.showError(lang.L("Could not open the photo."), err)
 		return
 	}
