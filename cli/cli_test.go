@@ -192,7 +192,7 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, stderr)
 	}
-	for _, want := range []string{"onnxruntime", "version 1.", "matches its card", "memory", "data folder"} {
+	for _, want := range []string{"onnxruntime", "version 1.", "matches its card", "memory", "data folder", "translations   en, vi", "memory budget"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}

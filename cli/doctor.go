@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"dermal/inference"
+	"dermal/locale"
 	"dermal/memory"
+	"dermal/watchdog"
 )
 
 // runDoctor is the old web app's /health and /memory pages for the command line: it checks
@@ -56,6 +59,18 @@ func runDoctor(env *Env, args []string) error {
 		bad("data folder", fmt.Errorf("%s exists and is not a folder", dir))
 	} else {
 		ok("data folder", dir+" (not created yet; made when the first record is saved)")
+	}
+	if err := locale.Check(); err != nil {
+		bad("translations", err)
+	} else {
+		ok("translations", strings.Join(locale.Languages, ", "))
+	}
+	if s, err := memory.Read(); err == nil && s.Total > 0 {
+		budget := watchdog.DefaultBudget(s.Total)
+		if env.MemoryBudgetMB > 0 {
+			budget = uint64(env.MemoryBudgetMB) * watchdog.MB
+		}
+		ok("memory budget", fmt.Sprintf("%d MB (default: min(400 MB, 25%% of RAM); the app's setting may differ)", budget/watchdog.MB))
 	}
 	if len(problems) > 0 {
 		return errors.Join(problems...)
