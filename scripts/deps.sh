@@ -9,7 +9,7 @@ ORT_SHA256=53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
 ORT_LIB=lib/libonnxruntime.so.1
 
 APT_PACKAGES="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
-libxi-dev libxxf86vm-dev xvfb xauth imagemagick poppler-utils time"
+libxi-dev libxxf86vm-dev libgl1-mesa-dri xvfb xauth imagemagick poppler-utils time"
 # `deps.sh --test` adds what only the tests need: Chromium drives the phone capture page.
 [ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium"
 # npm fetches the ONNX Runtime build; take Debian's only where the machine has none.
