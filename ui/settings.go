@@ -1,13 +1,16 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/locale"
@@ -132,6 +135,7 @@ func (u *UI) settingsForm() *settingsForm {
 		widget.NewFormItem(lang.L("Unload the model after idle minutes"), f.idle),
 		widget.NewFormItem(lang.L("Inference threads"), f.threads),
 		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
+		widget.NewFormItem(lang.L("Records"), widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog)),
 	}
 	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
 	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
@@ -174,4 +178,44 @@ func (u *UI) applySettings(f *settingsForm) {
 	}
 	u.build()
 	u.updateStatus()
+}
+
+// backupDialog asks where to write a backup of the records (a USB stick, another disk).
+func (u *UI) backupDialog() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			u.showError(lang.L("Could not back up the records."), err)
+			return
+		}
+		if w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		// The dialog created the file; the backup must write a new one.
+		os.Remove(path)
+		u.backup(path)
+	}, u.win)
+	d.SetFileName("dermal-backup-" + time.Now().Format("2006-01-02") + ".db")
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// backup writes a consistent copy of the records (while the app keeps running) and says where.
+func (u *UI) backup(path string) {
+	u.jobs.Add(1)
+	go func() {
+		err := u.clinic.Store.Backup(context.Background(), path)
+		fyne.Do(func() {
+			defer u.jobs.Done()
+			if err != nil {
+				u.showError(lang.L("Could not back up the records."), err)
+				return
+			}
+			u.log.Info("backup written", "file", path)
+			msg := lang.L("The records are backed up to:") + "\n" + path
+			u.lastInfo = msg
+			dialog.ShowInformation(lang.L("Backup done"), msg, u.win)
+		})
+	}()
 }

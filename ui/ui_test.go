@@ -431,3 +431,33 @@ func TestUSBCameraExplainsItself(t *testing.T) {
 		t.Error("a photo appeared from a broken camera")
 	}
 }
+
+func TestBackupFromSettings(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Đinh Bộ Lĩnh", "BN-9")
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	u.backup(dest)
+	u.jobs.Wait()
+	if u.lastError != nil || !strings.Contains(u.lastInfo, dest) {
+		t.Fatalf("backup: %v %q", u.lastError, u.lastInfo)
+	}
+	restored := filepath.Join(t.TempDir(), "dermal.db")
+	if _, err := storage.Restore(dest, restored); err != nil {
+		t.Fatalf("the backup does not restore: %v", err)
+	}
+	s, err := storage.Open(restored, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p, err := s.Patient(context.Background(), "BN-9"); err != nil || p.FullName != "Đinh Bộ Lĩnh" {
+		t.Errorf("restored patient %+v %v", p, err)
+	}
+	// Backing up over an existing file is refused, and says so.
+	u.lastError = nil
+	u.backup(dest)
+	u.jobs.Wait()
+	if u.lastError == nil {
+		t.Error("a backup overwrote an existing file")
+	}
+}
