@@ -242,15 +242,16 @@ func (a *assessScreen) setBusy(busy bool, msg string) {
 		a.progress.Start()
 		a.state.SetText(msg)
 		a.analyseBtn.Disable()
-		a.open.Disable()
-		a.pasteBtn.Disable()
-		a.saveBtn.Disable()
+		for _, b := range []*widget.Button{a.open, a.pasteBtn, a.phoneBtn, a.usbBtn, a.saveBtn} {
+			b.Disable()
+		}
 		return
 	}
 	a.progress.Stop()
 	a.progress.Hide()
-	a.open.Enable()
-	a.pasteBtn.Enable()
+	for _, b := range []*widget.Button{a.open, a.pasteBtn, a.phoneBtn, a.usbBtn} {
+		b.Enable()
+	}
 	if a.photo != nil {
 		a.analyseBtn.Enable()
 	}
