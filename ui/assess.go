@@ -206,6 +206,10 @@ func (a *assessScreen) loadFile(path string) {
 	a.u.jobs.Add(1)
 	go func() {
 		photo, err := a.u.clinic.ReadPhoto(path)
+		var shown shownPhoto
+		if err == nil {
+			shown = preparePhoto(photo.Image, nil)
+		}
 		fyne.Do(func() {
 			defer a.u.jobs.Done()
 			a.setBusy(false, "")
@@ -214,14 +218,15 @@ func (a *assessScreen) loadFile(path string) {
 				a.u.showError(lang.L("Could not open the photo."), err)
 				return
 			}
-			a.setPhoto(photo)
+			a.setPhoto(photo, shown)
 		})
 	}()
 }
 
-func (a *assessScreen) setPhoto(p *inference.Photo) {
+// setPhoto puts a decoded photo (prepared for the screen) into the assessment.
+func (a *assessScreen) setPhoto(p *inference.Photo, shown shownPhoto) {
 	a.photo, a.analysis = p, nil
-	a.photoView.setPhoto(p.Image)
+	a.photoView.set(shown)
 	a.result.box.Hide()
 	a.saveBtn.Disable()
 	a.analyseBtn.Enable()
@@ -272,6 +277,10 @@ func (a *assessScreen) analyse() {
 		start := time.Now()
 		an, err := a.u.clinic.AnalyseGuarded(context.Background(), photo, true)
 		took := time.Since(start)
+		var shown shownPhoto
+		if err == nil {
+			shown = preparePhoto(photo.Image, an.Assessment)
+		}
 		fyne.Do(func() {
 			defer a.u.jobs.Done()
 			if err != nil {
@@ -281,8 +290,7 @@ func (a *assessScreen) analyse() {
 				return
 			}
 			a.analysis = an
-			heat, _ := an.GradCAM(an.Top)
-			a.photoView.setAnalysed(photo.Image, heat)
+			a.photoView.set(shown)
 			note := ""
 			if an.Plan.Verdict == watchdog.RunWithoutGradCAM {
 				note = gradcamSkipped(an.Plan)

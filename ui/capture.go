@@ -84,6 +84,7 @@ func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) e
 	if err != nil {
 		return errors.New(explain(err))
 	}
+	shown := preparePhoto(photo.Image, nil)
 	u.jobs.Add(1)
 	fyne.Do(func() {
 		defer u.jobs.Done()
@@ -91,7 +92,7 @@ func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) e
 			pd.status.SetText(lang.L("The laptop is busy; send the photo again in a moment."))
 			return
 		}
-		a.setPhoto(photo)
+		a.setPhoto(photo, shown)
 		pd.status.SetText(fmt.Sprintf(lang.L("Photo received (%d × %d). Close this window to analyse it, or send another."), photo.Width, photo.Height))
 	})
 	return nil
@@ -213,7 +214,8 @@ func (a *assessScreen) takeUSB(ud *usbDialog) {
 		a.u.showError(lang.L("Could not open the photo."), err)
 		return
 	}
-	a.setPhoto(photo)
+	// On the UI thread, but a USB frame is only about 1280 px wide.
+	a.setPhoto(photo, preparePhoto(photo.Image, nil))
 	ud.dialog.Hide()
 }
 

@@ -86,13 +86,17 @@ func (c *compareScreen) load(s *compareSide) {
 	u.jobs.Add(1)
 	go func() {
 		photo, an, err := u.clinic.Reanalyse(context.Background(), a)
+		var shown shownPhoto
+		if photo != nil {
+			shown = preparePhoto(photo.Image, an)
+		}
 		fyne.Do(func() {
 			defer u.jobs.Done()
 			if err != nil && !errors.Is(err, clinic.ErrOtherModel) {
 				u.showError(lang.L("Could not show the photo."), err)
 				return
 			}
-			s.photo.setStored(photo, an)
+			s.photo.set(shown)
 			s.photo.draw(c.overlay.Checked, 0.45)
 		})
 	}()

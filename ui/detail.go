@@ -105,6 +105,10 @@ func (d *detailScreen) load() {
 	u.jobs.Add(1)
 	go func() {
 		photo, an, err := u.clinic.Reanalyse(context.Background(), a)
+		var shown shownPhoto
+		if photo != nil {
+			shown = preparePhoto(photo.Image, an)
+		}
 		fyne.Do(func() {
 			defer u.jobs.Done()
 			note := ""
@@ -115,7 +119,7 @@ func (d *detailScreen) load() {
 				u.showError(lang.L("Could not show the photo."), err)
 				return
 			}
-			d.photoView.setStored(photo, an)
+			d.photoView.set(shown)
 			d.result.show(a.Probabilities, a.RiskTier, a.Warnings, an != nil, d.u.prefs.GradCAMDefault(), note)
 		})
 	}()

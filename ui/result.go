@@ -36,28 +36,28 @@ func newPhotoView(minW, minH float32) *photoView {
 	return v
 }
 
-// setPhoto shows a photo without overlay.
-func (v *photoView) setPhoto(img image.Image) {
-	v.heat = nil
-	v.base = imaging.Fit(img, displaySide, displaySide, imaging.Lanczos)
-	v.draw(false, 0)
+// shownPhoto is a photo made ready for the screen: scaled to displaySide and, once analysed,
+// cropped to the 4:3 region the model saw, with its Grad-CAM map. Preparing it resamples up to
+// a 1600 px photo, so it is done off the UI thread (preparePhoto) and only handed over there.
+type shownPhoto struct {
+	base image.Image
+	heat *inference.Heatmap
 }
 
-// setAnalysed shows the region the model saw, ready for an overlay.
-func (v *photoView) setAnalysed(img image.Image, heat *inference.Heatmap) {
-	v.heat = heat
-	v.base = heat.Overlay(imaging.Fit(img, displaySide, displaySide, imaging.Lanczos), 0)
-}
-
-// setStored shows a stored photo: with its recomputed map when there is one (an is nil when the
-// assessment came from another model).
-func (v *photoView) setStored(photo *inference.Photo, an *inference.Assessment) {
+// preparePhoto runs in background goroutines; an is nil for a photo not (or not re-) analysed.
+func preparePhoto(img image.Image, an *inference.Assessment) shownPhoto {
+	fit := imaging.Fit(img, displaySide, displaySide, imaging.Lanczos)
 	if an == nil {
-		v.setPhoto(photo.Image)
-		return
+		return shownPhoto{base: fit}
 	}
 	heat, _ := an.GradCAM(an.Top)
-	v.setAnalysed(photo.Image, heat)
+	return shownPhoto{base: heat.Overlay(fit, 0), heat: heat}
+}
+
+// set shows a prepared photo, without overlay until the result panel asks for one.
+func (v *photoView) set(p shownPhoto) {
+	v.base, v.heat = p.base, p.heat
+	v.draw(false, 0)
 }
 
 func (v *photoView) draw(overlay bool, opacity float64) {
