@@ -42,7 +42,7 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	rc := report.Case{
 		Language: req.Language, Clinic: req.Clinic, Printed: req.Printed,
 		Patient: patient, Lesion: entry.Lesion,
-		Labels: card.Labels, LabelNames: card.LabelNames,
+		Labels: card.Labels, LabelNames: card.LabelNames, Malignant: card.Malignant,
 		ModelName: ModelName(card), ModelSHA: card.SHA256,
 	}
 	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)

@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ type Case struct {
 	Lesion     storage.Lesion
 	Labels     []string          // class codes in model order
 	LabelNames map[string]string // English class names by code (translated when printed)
+	Malignant  []string          // class codes counted as malignant (starred, drawn red)
 	ModelName  string
 	ModelSHA   string
 	Current    Visit
@@ -351,18 +353,18 @@ func (r *renderer) result() {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].p > rows[j].p })
 	const nameW, pctW = 100.0, 14.0
 	barW := contentW - nameW - pctW
-	malignant := map[string]bool{"mel": true, "bcc": true, "akiec": true}
 	for _, rw := range rows {
 		y := p.GetY()
 		p.SetFont(font, "", 8)
 		name := r.t(r.c.LabelNames[rw.code])
-		if malignant[rw.code] {
+		malignant := slices.Contains(r.c.Malignant, rw.code)
+		if malignant {
 			name += " *"
 		}
 		p.CellFormat(nameW, 4.6, name, "", 0, "L", false, 0, "")
 		p.SetFillColor(230, 230, 230)
 		p.Rect(marginL+nameW, y+1, barW, 3, "F")
-		if malignant[rw.code] {
+		if malignant {
 			p.SetFillColor(190, 60, 50)
 		} else {
 			p.SetFillColor(60, 110, 170)

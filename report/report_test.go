@@ -49,7 +49,7 @@ func testCase(t testing.TB, lang string) Case {
 		// The name arrives decomposed (NFD), as some keyboards and file names produce it.
 		Patient: storage.Patient{ID: 1, Code: "P001", FullName: norm.NFD.String("Nguyễn Thị Hồng"), Sex: "F", BirthYear: 1961},
 		Lesion:  storage.Lesion{ID: 1, BodySite: "back", SiteDetail: "bả vai trái"},
-		Labels:  labels, LabelNames: labelNames, ModelName: "dermal-test 1.0", ModelSHA: sha,
+		Labels:  labels, LabelNames: labelNames, Malignant: []string{"akiec", "bcc", "mel"}, ModelName: "dermal-test 1.0", ModelSHA: sha,
 		Current: Visit{
 			Assessment: storage.Assessment{ID: 7, TakenAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), ModelName: "dermal-test 1.0", ModelSHA256: sha,
 				Probabilities: map[string]float64{"akiec": 0.05, "bcc": 0.04, "bkl": 0.1, "df": 0.01, "mel": 0.62, "nv": 0.17, "vasc": 0.01},

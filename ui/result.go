@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"sort"
 
 	"fyne.io/fyne/v2"
@@ -174,7 +175,7 @@ func (r *resultPanel) show(probs map[string]float64, tier string, warnings []str
 		p := rw.p
 		bar.TextFormatter = func() string { return fmt.Sprintf("%.1f %%", 100*p) }
 		name := lang.L(card.LabelNames[rw.code])
-		if isMalignant(card, rw.code) {
+		if slices.Contains(card.Malignant, rw.code) {
 			name += " *"
 		}
 		label := widget.NewLabel(name)
@@ -196,13 +197,4 @@ func (r *resultPanel) show(probs map[string]float64, tier string, warnings []str
 	}
 	r.box.Show()
 	r.redraw()
-}
-
-func isMalignant(card inference.Card, code string) bool {
-	for _, m := range card.Malignant {
-		if m == code {
-			return true
-		}
-	}
-	return false
 }
