@@ -77,13 +77,26 @@ func (u *UI) Window() fyne.Window { return u.win }
 
 // SetLanguage makes fyne/lang translate into lang ("en" or "vi"). fyne/lang picks the language
 // from the environment's locale when translations are added, so Dermal sets LANGUAGE to the
-// chosen language and re-adds its translations.
+// chosen language and re-adds its translations — only when the language changes, since every
+// call parses both files again (start-up calls it from desktop.go and from New).
 func SetLanguage(l string) {
-	setLocaleEnv(locale.Supported(l))
+	l = locale.Supported(l)
+	languageMu.Lock()
+	defer languageMu.Unlock()
+	if l == language {
+		return
+	}
+	language = l
+	setLocaleEnv(l)
 	if err := lang.AddTranslationsFS(locale.Translations, locale.Dir); err != nil {
 		fyne.LogError("loading translations", err)
 	}
 }
+
+var (
+	languageMu sync.Mutex
+	language   string // what fyne/lang translates into now ("" before the first SetLanguage)
+)
 
 // build lays out the window from scratch (also after a language change).
 func (u *UI) build() {
