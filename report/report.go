@@ -163,15 +163,6 @@ func (r *renderer) header() {
 	p.CellFormat(contentW, 7, title, "", 1, "L", false, 0, "")
 }
 
-// Age is the patient's age in whole years at the given date, from the birth year (0: unknown).
-// Only the year is recorded, so it may be one year more than the true age.
-func Age(birthYear int, at time.Time) int {
-	if birthYear <= 0 {
-		return 0
-	}
-	return at.Year() - birthYear
-}
-
 func (r *renderer) patientBlock() {
 	p := r.pdf
 	r.heading(r.t("Patient"))
@@ -181,7 +172,7 @@ func (r *renderer) patientBlock() {
 		sex = r.t("not recorded")
 	}
 	age := r.t("not recorded")
-	if a := Age(pt.BirthYear, r.c.Current.Assessment.TakenAt); a > 0 {
+	if a := pt.AgeAt(r.c.Current.Assessment.TakenAt); a > 0 {
 		age = fmt.Sprintf("%d (%s %d)", a, r.t("born"), pt.BirthYear)
 	}
 	site := r.t("site." + r.c.Lesion.BodySite)

@@ -196,15 +196,6 @@ func TestIncompleteCaseIsRefused(t *testing.T) {
 	}
 }
 
-func TestAge(t *testing.T) {
-	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	for _, tc := range []struct{ born, want int }{{1961, 65}, {2026, 0}, {0, 0}} {
-		if got := Age(tc.born, at); got != tc.want {
-			t.Errorf("Age(%d) = %d, want %d", tc.born, got, tc.want)
-		}
-	}
-}
-
 func BenchmarkRender(b *testing.B) {
 	c := testCase(b, "vi")
 	c.Current.Photo = imaging.Resize(c.Current.Photo, 1600, 1200, imaging.Lanczos)

@@ -184,6 +184,15 @@ type Patient struct {
 	Notes     string
 }
 
+// AgeAt is the patient's age in whole years at the given date, from the birth year (0:
+// unknown). Only the year is recorded, so it may be one year more than the true age.
+func (p Patient) AgeAt(at time.Time) int {
+	if p.BirthYear <= 0 {
+		return 0
+	}
+	return at.Year() - p.BirthYear
+}
+
 // validate normalizes and checks a patient before it is written.
 func (p *Patient) validate(now time.Time) error {
 	p.Code, p.FullName = NFC(p.Code), NFC(p.FullName)

@@ -527,3 +527,12 @@ func TestUpdatesAreValidatedAndAudited(t *testing.T) {
 		t.Errorf("%d update audit rows, want 2", updates)
 	}
 }
+
+func TestAge(t *testing.T) {
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ born, want int }{{1961, 65}, {2026, 0}, {0, 0}} {
+		if got := (Patient{BirthYear: tc.born}).AgeAt(at); got != tc.want {
+			t.Errorf("Age(%d) = %d, want %d", tc.born, got, tc.want)
+		}
+	}
+}

@@ -58,8 +58,8 @@ func newPatientScreen(u *UI, p storage.Patient) *patientScreen {
 
 	name := widget.NewLabelWithStyle(p.FullName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	details := patientLine(p)
-	if p.BirthYear > 0 {
-		details += fmt.Sprintf(" · %s %d", lang.L("age"), time.Now().Year()-p.BirthYear)
+	if age := p.AgeAt(time.Now()); age > 0 {
+		details += fmt.Sprintf(" · %s %d", lang.L("age"), age)
 	}
 	if p.Phone != "" {
 		details += " · " + p.Phone
