@@ -63,10 +63,10 @@ func explain(err error) string {
 	case errors.Is(err, storage.ErrDuplicateCode):
 		return lang.L("Another patient already has this clinic code. Use a different code, or search for the existing patient.")
 	case errors.Is(err, storage.ErrInvalid):
-		// The storage message says which field is wrong; show it without the prefix.
+		// The storage message says which field is wrong; show what follows "invalid value: ".
 		msg := err.Error()
-		if i := strings.Index(msg, ": "); i >= 0 {
-			msg = msg[i+2:]
+		if _, detail, ok := strings.Cut(msg, storage.ErrInvalid.Error()+": "); ok {
+			msg = detail
 		}
 		return lang.L("Please correct this and try again:") + " " + msg
 	case errors.Is(err, storage.ErrNotFound):
