@@ -141,9 +141,13 @@ func (s *PhoneSession) Close() error {
 	return s.srv.Shutdown(ctx)
 }
 
-// QRCode is a PNG of the URL, size pixels square.
-func (s *PhoneSession) QRCode(size int) ([]byte, error) {
-	return qrcode.Encode(s.URL, qrcode.Medium, size)
+// QRCode is the URL as a QR code image, size pixels square.
+func (s *PhoneSession) QRCode(size int) (image.Image, error) {
+	q, err := qrcode.New(s.URL, qrcode.Medium)
+	if err != nil {
+		return nil, err
+	}
+	return q.Image(size), nil
 }
 
 // guard admits only requests with the session's token, before it expires.

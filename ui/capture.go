@@ -1,11 +1,9 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image/png"
 	"sync"
 	"time"
 
@@ -46,13 +44,12 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 		return nil
 	}
 	pd.session = s
-	qr, err := s.QRCode(280)
+	img, err := s.QRCode(280)
 	if err != nil {
 		s.Close()
 		u.showError(lang.L("Could not start phone capture."), err)
 		return nil
 	}
-	img, _ := png.Decode(bytes.NewReader(qr))
 	code := canvas.NewImageFromImage(img)
 	code.FillMode = canvas.ImageFillOriginal
 	code.ScaleMode = canvas.ImageScalePixels
