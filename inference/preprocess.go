@@ -10,8 +10,8 @@ import (
 // input aspect (4:3) and resized to the card's size (200x150) with Lanczos filtering.
 //
 // HAM10000 images are already 200x150 and pass through unresampled, which is what makes the
-// Go logits match training exactly; the network's own 200x150 -> 160x120 resize runs inside
-// the ONNX graph. Portrait photos are turned a quarter first: a lesion has no up or down (the
+// Go logits match training exactly (model 2.x runs at 200x150 itself; 1.x resized to 160x120
+// inside its graph). Portrait photos are turned a quarter first: a lesion has no up or down (the
 // model was trained with random rotations), and turning keeps far more of the photo than
 // cropping a landscape strip out of it.
 func Canonical(img image.Image, width, height int) *image.NRGBA {

@@ -72,7 +72,7 @@ def quantize(model, lo, hi, weight_bits=8, float_tail=0, float_convs=(), signed=
     cam_conv = [n for n in g.node if n.op_type == "Conv"][-1]  # the CAM projection, kept float
     convs = [n for n in g.node if n.op_type == "Conv" and n is not cam_conv]
     # The last float_tail convolutions stay float (int8 weights would still be smaller, but
-    # these 1x1 convs on a 4x5 map cost nothing and carry the features the logits read).
+    # these 1x1 convs on the last, smallest map cost nothing and carry the features the logits read).
     backbone = [c for i, c in enumerate(convs[: len(convs) - float_tail]) if i not in set(float_convs)]
 
     # Drop each Clip that only follows a backbone conv; its range goes to the conv output.
