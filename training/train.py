@@ -197,3 +197,7 @@ def main():
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump(log, f, indent=1)
     print(f"kept the last epoch; validation: {json.dumps(log['epochs'][-1])}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
