@@ -126,7 +126,7 @@ def main():
             "data": "HAM10000 (Tschandl et al. 2018, doi:10.1038/sdata.2018.161), 10,015 dermoscopic images",
             "init": "ImageNet MobileNetV2 1.0 from the ONNX Model Zoo (mobilenetv2-12-int8, Apache-2.0), dequantized",
             "args": train_log["args"],
-            "selected": train_log.get("selected") or "epoch %d" % max(train_log["epochs"], key=lambda e: e["val_bacc"])["epoch"],
+            "selected": train_log["selected"],
             "epochs": train_log["epochs"],
             "torch_packaging": torch.__version__,
             "torch_training": train_log.get("torch", "not recorded"),
@@ -233,7 +233,7 @@ def write_markdown(card):
     ]
     for e in card["training"]["epochs"]:
         if "val_bacc_adjusted" not in e:
-            continue  # logs from before 2.0 have no adjusted numbers
+            continue  # an epoch not scored on validation (train.py --score-from)
         lines.append(f"| {e['epoch']} | {e['loss']:.3f} | {e['val_bacc']:.4f} | {e['val_bacc_adjusted']:.4f} | "
                      f"{e['val_acc']:.4f} | {e['val_mel_auc']:.4f} |")
     lines.append("")

@@ -1,4 +1,4 @@
-"""Exports build/model/best.pt to build/model/dermal-fp32.onnx and checks the graph against torch.
+"""Exports build/model/weights.pt to build/model/dermal-fp32.onnx and checks the graph against torch.
 
 Outputs of the graph:
   logits    [N, 7]        class scores (before temperature)
@@ -19,7 +19,7 @@ OPSET = 13  # per-channel DequantizeLinear (axis) needs 13
 
 def load_trained():
     net = common.DermalNet()
-    net.load_state_dict(torch.load(os.path.join(common.BUILD, "best.pt"), map_location="cpu"))
+    net.load_state_dict(torch.load(os.path.join(common.BUILD, "weights.pt"), map_location="cpu"))
     return net.eval()
 
 

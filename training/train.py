@@ -1,7 +1,7 @@
 """Fine-tunes the pretrained MobileNetV2 on the HAM10000 training split.
 
-Writes build/model/epoch-NN.pt (every epoch), best.pt (the last epoch: see training/README.md
-for why not the best-scoring one) and build/model/train_log.json. Run by `make model`.
+Writes build/model/weights.pt (the last epoch: see training/README.md for why not the
+best-scoring one) and build/model/train_log.json. Run by `make model`.
 """
 import argparse
 import json
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import common
-from metrics import auc, balanced_accuracy
+from metrics import auc, balanced_accuracy, softmax
 
 
 def augment(batch_uint8, gen):
@@ -72,8 +72,7 @@ def score(logits, y, adjustment):
     """Validation numbers of one epoch: balanced accuracy as the network decides and after the
     balanced-prior logit adjustment (the app adjusts), plus the melanoma-vs-rest AUC."""
     adjusted = logits + adjustment
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    p_mel = e[:, common.LABELS.index("mel")] / e.sum(1)
+    p_mel = softmax(logits)[:, common.LABELS.index("mel")]
     k = len(common.LABELS)
     return {"val_bacc": balanced_accuracy(y, logits.argmax(1), k),
             "val_bacc_adjusted": balanced_accuracy(y, adjusted.argmax(1), k),
@@ -97,7 +96,7 @@ def main():
                    help="first epoch scored on validation, for the log and the card (0: the second half); "
                         "scoring takes ~45 s an epoch on 2 cores")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default=common.BUILD, help="folder for best.pt and train_log.json")
+    p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     common.seed_everything()
@@ -188,11 +187,9 @@ def main():
                  "seconds": time.time() - t0}
         log["epochs"].append(entry)
         print(json.dumps(entry), flush=True)
-        # Kept for analysis (9 MB each); not used by the rest of the pipeline.
-        torch.save({k: v.cpu() for k, v in eval_net.state_dict().items()}, os.path.join(args.out, f"epoch-{epoch + 1:02d}.pt"))
         with open(os.path.join(args.out, "train_log.json"), "w") as f:
             json.dump(log, f, indent=1)
-    torch.save({k: v.cpu() for k, v in eval_net.state_dict().items()}, os.path.join(args.out, "best.pt"))
+    torch.save({k: v.cpu() for k, v in eval_net.state_dict().items()}, os.path.join(args.out, "weights.pt"))
     log["selected"] = f"epoch {args.epochs} (the last)"
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
         json.dump(log, f, indent=1)

@@ -1,6 +1,6 @@
 """Peer benchmark: the fp32 network under Debian's PyTorch (the kind of stack the old web app
 ran). Same architecture as the shipped model (training/common.py DermalNet); weights from
-build/model/best.pt when present, else random (same shapes: same memory and latency).
+build/model/weights.pt when present, else random (same shapes: same memory and latency).
 
 usage: torch_peer.py latency THREADS RUNS        -> JSON {p50_ms, p95_ms}
        torch_peer.py classify THREADS IMAGE OUT  -> JSON {top, ms}: decode, preprocess, forward,
@@ -22,7 +22,7 @@ from common import DermalNet, to_input  # noqa: E402
 
 def net():
     n = DermalNet().eval()
-    ckpt = os.path.join(os.path.dirname(__file__), "..", "..", "build", "model", "best.pt")
+    ckpt = os.path.join(os.path.dirname(__file__), "..", "..", "build", "model", "weights.pt")
     if os.path.exists(ckpt):
         state = torch.load(ckpt, map_location="cpu")
         n.load_state_dict(state.get("model", state) if isinstance(state, dict) else state, strict=False)
