@@ -9,7 +9,7 @@ BIN := bin/dermal
 # rest (BENCHMARKS.md); a clinical app shows no emoji.
 export GOFLAGS += -tags=no_emoji
 
-.PHONY: deps build run test lint bench screenshots model model-train model-package clean
+.PHONY: deps build run test lint bench screenshots model model-deps model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -49,18 +49,27 @@ screenshots: build
 	scripts/screenshot.sh docs/screenshot-en.png en build/demo --open 2
 	scripts/screenshot.sh docs/screenshot-vi.png vi build/demo --open 2
 
-# The model: from ../shared/data/ham10000 to the committed files in assets/ (CPU, about an hour
+# The model: from ../shared/data/ham10000 to the committed files in assets/ (CPU, ~48 minutes
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.
 model: deps model-train model-package
 
-model-train:
-	$(PYTHON) training/split.py
-	$(PYTHON) training/train.py
+# PyTorch frees and re-allocates its big activation buffers every step; glibc hands them back to
+# the kernel and, on a VM that reports free pages to its host, every re-touch is a slow fault
+# (a training step measured 0.56 s with glibc, 0.49 s with jemalloc set never to return memory;
+# one glibc run spent 30-40% of its CPU in the kernel, 570 s an epoch instead of ~100). Peak ~3.3 GB.
+TRAIN_PYTHON = LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 $(PYTHON)
 
-model-package: deps
-	$(PYTHON) training/export.py
-	$(PYTHON) training/quantize.py
-	$(PYTHON) training/evaluate.py
+model-deps:
+	@scripts/deps.sh --model
+
+model-train: model-deps
+	$(PYTHON) training/split.py
+	$(TRAIN_PYTHON) training/train.py
+
+model-package: deps model-deps
+	$(TRAIN_PYTHON) training/export.py
+	$(TRAIN_PYTHON) training/quantize.py
+	$(TRAIN_PYTHON) training/evaluate.py
 	cp build/model/dermal-int8.onnx build/model/ood-pca.bin assets/
 	cp build/model/card-draft.json assets/model.json
 	$(GO) build -o build/model/dermal-draft .

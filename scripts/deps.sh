@@ -12,6 +12,8 @@ APT_PACKAGES="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr
 libxi-dev libxxf86vm-dev libgl1-mesa-dri xvfb xauth imagemagick poppler-utils time"
 # `deps.sh --test` adds what only the tests need: Chromium drives the phone capture page.
 [ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium"
+# `deps.sh --model` adds what `make model` needs: Debian's PyTorch stack, and jemalloc (Makefile).
+[ "${1:-}" = "--model" ] && APT_PACKAGES="$APT_PACKAGES python3-torch python3-torchvision python3-onnx python3-pil python3-numpy libjemalloc2"
 # npm fetches the ONNX Runtime build; take Debian's only where the machine has none.
 command -v npm >/dev/null || APT_PACKAGES="$APT_PACKAGES npm"
 

@@ -106,7 +106,7 @@ def main():
         raise SystemExit("assets/ model is not the one the draft card describes")
     split_counts = collections.Counter((r[3], r[2]) for r in split)
     card.update({
-        # 2.0: native 200x150 resolution, every block fine-tuned, weight averaging, CPU-trained
+        # 2.0: native 200x150 resolution, every block fine-tuned, the last epoch kept, CPU-trained
         # (1.1: four test-time views, recalibrated; 1.0: 160x120)
         "version": "2.0.0",
         "temperature": temperature,

@@ -140,7 +140,8 @@ def main():
     learned_prior = counts ** (1 - args.sampling_power)
     adjustment = -torch.log(learned_prior / learned_prior.sum()).numpy()
 
-    log = {"args": vars(args), "torch": torch.__version__,
+    # the folder relative to the repository, so the card names no machine's paths
+    log = {"args": {**vars(args), "out": os.path.relpath(args.out, common.ROOT)}, "torch": torch.__version__,
            "device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "epochs": []}
     # The moving average smooths the last epochs' noise (a cheap stand-in for averaging
     # checkpoints); its batch-norm statistics are averaged with the weights.
