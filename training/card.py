@@ -27,10 +27,10 @@ TAUS = [0.0, 0.25, 0.5, 0.75, 1.0]
 ECE_LIMIT = 0.05
 
 
-def load_go(variant, part, key="logits"):
+def load_go(variant, part, key="logits", folder=common.BUILD):
     """Logits the app computed: "logits" (averaged test-time views, what results come from) or
     "logits_identity" (one pass of the picture as it is)."""
-    with open(os.path.join(common.BUILD, f"{variant}_{part}.json")) as f:
+    with open(os.path.join(folder, f"{variant}_{part}.json")) as f:
         d = json.load(f)
     return np.array(d[key], dtype=np.float64), np.array([common.LABELS.index(c) for c in d["labels"]]), d["ids"]
 

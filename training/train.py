@@ -94,7 +94,7 @@ def main():
     p.add_argument("--ema", type=float, default=0.0, help="evaluate and keep an exponential moving average of the weights with this decay (0: off)")
     p.add_argument("--score-from", type=int, default=0,
                    help="first epoch scored on validation, for the log and the card (0: the second half); "
-                        "scoring takes ~45 s an epoch on 2 cores")
+                        "scoring takes 10-45 s an epoch on 2 cores")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
@@ -178,14 +178,10 @@ def main():
                             ema[k].copy_(v)
         if ema is not None:
             eval_net.load_state_dict(ema)
-        if epoch + 1 < score_from:
-            entry = {"epoch": epoch + 1, "loss": running / steps_per_epoch, "seconds": time.time() - t0}
-            log["epochs"].append(entry)
-            print(json.dumps(entry), flush=True)
-            continue
-        val_logits = predict(eval_net, xva, device).numpy()
-        entry = {"epoch": epoch + 1, "loss": running / steps_per_epoch, **score(val_logits, yva, adjustment),
-                 "seconds": time.time() - t0}
+        entry = {"epoch": epoch + 1, "loss": running / steps_per_epoch}
+        if epoch + 1 >= score_from:
+            entry.update(score(predict(eval_net, xva, device).numpy(), yva, adjustment))
+        entry["seconds"] = time.time() - t0
         log["epochs"].append(entry)
         print(json.dumps(entry), flush=True)
         with open(os.path.join(args.out, "train_log.json"), "w") as f:

@@ -2,9 +2,9 @@
 
 Usage: /usr/bin/python3 training/valscore.py BUILD_FOLDER CARD_JSON
 (e.g. build/model assets/model.json after `make model-package`). Reads the logits the app computed
-(`dermal eval --logits-out`: int8_val.json, fp32_val.json) and applies the card's logit bias and
-temperature; prints balanced accuracy, accuracy and melanoma AUC for four views and one view, and
-the int8/fp32 top-class agreement.
+(`dermal eval --logits-out`: int8_val.json, fp32_val.json), applies the card's logit bias and
+temperature, and prints the card's metrics for four views and one view, and the int8/fp32
+top-class agreement.
 """
 import json
 import sys
@@ -13,6 +13,7 @@ import numpy as np
 
 import common
 import metrics
+from card import load_go
 
 
 def main():
@@ -20,18 +21,15 @@ def main():
     with open(card_path) as f:
         card = json.load(f)
     bias, temperature = np.array(card["logit_bias"]), card["temperature"]
-    mel = common.LABELS.index("mel")
     top = {}
     for variant in ("int8", "fp32"):
-        with open(f"{folder}/{variant}_val.json") as f:
-            d = json.load(f)
-        y = np.array([common.LABELS.index(label) for label in d["labels"]])
-        top[variant] = np.array(d["logits"]).argmax(1)
         for key, views in (("logits", "four views"), ("logits_identity", "one view")):
-            adjusted = np.array(d[key]) + bias
-            p = metrics.softmax(adjusted / temperature)
-            print(f"{variant} {views}: balanced accuracy {metrics.balanced_accuracy(y, adjusted.argmax(1), len(common.LABELS)):.4f}"
-                  f" accuracy {(adjusted.argmax(1) == y).mean():.4f} melanoma AUC {metrics.auc(p[:, mel], y == mel):.4f}")
+            logits, y, _ = load_go(variant, "val", key, folder)
+            if key == "logits":
+                top[variant] = logits.argmax(1)
+            r = metrics.report(logits + bias, y, common.LABELS, common.MALIGNANT, temperature)
+            print(f"{variant} {views}: balanced accuracy {r['balanced_accuracy']:.4f} accuracy {r['accuracy']:.4f} "
+                  f"melanoma AUC {r['melanoma_auc']:.4f} ECE {r['ece_calibrated']:.4f}")
     print(f"int8/fp32 top-class agreement {(top['int8'] == top['fp32']).mean():.4f}")
 
 
