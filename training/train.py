@@ -95,11 +95,14 @@ def main():
     p.add_argument("--score-from", type=int, default=0,
                    help="first epoch scored on validation, for the log and the card (0: the second half); "
                         "scoring takes 10-45 s an epoch on 2 cores")
+    p.add_argument("--seed", type=int, default=common.SEED,
+                   help="seed of the training's randomness (head init, sampling, augmentation, dropout); "
+                        "the split has its own, fixed seed")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    common.seed_everything()
+    common.seed_everything(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
     split = common.read_split()
@@ -113,7 +116,7 @@ def main():
     print(f"loaded {len(train)} train, {len(val)} val images in {time.time()-t0:.0f}s", flush=True)
 
     net = common.load_pretrained(common.DermalNet())
-    gen = torch.Generator().manual_seed(common.SEED)
+    gen = torch.Generator().manual_seed(args.seed)
     calib = xtr[torch.randperm(len(xtr), generator=gen)[:512]]
     common.reparametrize_batchnorm(net, calib)
     device = torch.device(args.device)
