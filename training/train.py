@@ -80,6 +80,11 @@ def score(logits, y, adjustment):
             "val_mel_auc": auc(p_mel, y == common.LABELS.index("mel"))}
 
 
+def write_log(log, folder):
+    with open(os.path.join(folder, "train_log.json"), "w") as f:
+        json.dump(log, f, indent=1)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=14)
@@ -187,12 +192,10 @@ def main():
         entry["seconds"] = time.time() - t0
         log["epochs"].append(entry)
         print(json.dumps(entry), flush=True)
-        with open(os.path.join(args.out, "train_log.json"), "w") as f:
-            json.dump(log, f, indent=1)
+        write_log(log, args.out)  # after every epoch, so a stopped run still shows its progress
     torch.save({k: v.cpu() for k, v in eval_net.state_dict().items()}, os.path.join(args.out, "weights.pt"))
     log["selected"] = f"epoch {args.epochs} (the last)"
-    with open(os.path.join(args.out, "train_log.json"), "w") as f:
-        json.dump(log, f, indent=1)
+    write_log(log, args.out)
     print(f"kept the last epoch; validation: {json.dumps(log['epochs'][-1])}", flush=True)
 
 
