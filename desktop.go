@@ -21,6 +21,7 @@ import (
 	"dermal/cli"
 	"dermal/clinic"
 	"dermal/memory"
+	"dermal/storage"
 	"dermal/ui"
 	"dermal/watchdog"
 )
@@ -87,7 +88,7 @@ func runDesktop(g cli.Global) (code int) {
 	defer c.Close()
 	w := ui.New(a, c, prefs, log)
 	if g.OpenAssessment > 0 {
-		w.OpenAssessment(g.OpenAssessment)
+		w.OpenAssessment(storage.AssessmentID(g.OpenAssessment))
 	}
 	w.StartStatus(2 * time.Second)
 	defer w.Stop()

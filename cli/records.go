@@ -3,10 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"dermal/clinic"
 	"dermal/inference"
@@ -36,6 +40,29 @@ func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
 	return c, func() { c.Close(); s.Close(); eng.Close() }, nil
 }
 
+// openRecords opens the records alone (no model) behind the application layer.
+func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
+	s, err := env.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &clinic.Clinic{Store: s}, func() { s.Close() }, nil
+}
+
+// terminalSafe shows control and invisible characters as \u escapes: a name stored before
+// they were refused must not move the cursor or clear the screen of whoever lists it.
+func terminalSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // runPatients: patients add|list|search.
 func runPatients(env *Env, args []string) error {
 	if len(args) == 0 {
@@ -54,15 +81,20 @@ func runPatients(env *Env, args []string) error {
 		fs.StringVar(&p.Phone, "phone", "", "phone number")
 		fs.StringVar(&p.Address, "address", "", "village / address")
 		fs.StringVar(&p.Notes, "notes", "", "notes")
+		allowSimilar := fs.Bool("allow-similar", false, "register even if a patient with the same name and birth year, or the same phone, exists")
 		if err := fs.Parse(args[1:]); err != nil {
 			return fmt.Errorf("%w: %v", ErrUsage, err)
 		}
-		s, err := env.openStore()
+		c, closeRecords, err := env.openRecords()
 		if err != nil {
 			return err
 		}
-		defer s.Close()
-		id, err := s.AddPatient(ctx, p)
+		defer closeRecords()
+		id, err := c.AddPatient(ctx, p, *allowSimilar)
+		var similar *clinic.SimilarPatientsError
+		if errors.As(err, &similar) {
+			return fmt.Errorf("%s; nothing was added — use that record, or add --allow-similar if this is another person", terminalSafe(similar.Error()))
+		}
 		if err != nil {
 			return err
 		}
@@ -90,7 +122,7 @@ func runPatients(env *Env, args []string) error {
 			if p.BirthYear != 0 {
 				by = strconv.Itoa(p.BirthYear)
 			}
-			fmt.Fprintf(env.Stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Code, p.FullName, p.Sex, by, p.Phone)
+			fmt.Fprintf(env.Stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, terminalSafe(p.Code), terminalSafe(p.FullName), p.Sex, by, terminalSafe(p.Phone))
 		}
 		return nil
 	case "delete", "undelete":
@@ -113,19 +145,19 @@ func runPatients(env *Env, args []string) error {
 		}
 		defer s.Close()
 		if args[0] == "undelete" {
-			return s.UndeletePatient(ctx, id)
+			return s.UndeletePatient(ctx, storage.PatientID(id))
 		}
-		return s.DeletePatient(ctx, id, *hard)
+		return s.DeletePatient(ctx, storage.PatientID(id), *hard)
 	}
 	return fmt.Errorf("%w: unknown patients command %q", ErrUsage, args[0])
 }
 
 // AssessOutput is `dermal assess --json`: the classify result plus where it was stored.
 type AssessOutput struct {
-	AssessmentID int64  `json:"assessment_id"`
-	LesionID     int64  `json:"lesion_id"`
-	PatientID    int64  `json:"patient_id"`
-	PatientCode  string `json:"patient_code"`
+	AssessmentID storage.AssessmentID `json:"assessment_id"`
+	LesionID     storage.LesionID     `json:"lesion_id"`
+	PatientID    storage.PatientID    `json:"patient_id"`
+	PatientCode  string               `json:"patient_code"`
 	ClassifyResult
 }
 
@@ -133,7 +165,7 @@ func runAssess(env *Env, args []string) error {
 	fs := flag.NewFlagSet("assess", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	patient := fs.String("patient", "", "patient id or clinic code")
+	patient := fs.String("patient", "", "patient: clinic code or id (code:X or id:N when a number could be both)")
 	site := fs.String("site", "other", "body site of a new lesion")
 	lesion := fs.Int64("lesion", 0, "add to this existing lesion instead of a new one")
 	if err := fs.Parse(args); err != nil {
@@ -142,16 +174,22 @@ func runAssess(env *Env, args []string) error {
 	if *patient == "" || fs.NArg() != 1 {
 		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", ErrUsage)
 	}
-	photo, err := inference.ReadPhotoFile(fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	c, closeClinic, err := env.openClinic()
 	if err != nil {
 		return err
 	}
 	defer closeClinic()
-	r, err := c.Assess(context.Background(), *patient, *lesion, *site, photo)
+	ctx := context.Background()
+	// "id or code" is resolved here, once; everything after goes by the record id.
+	p, err := c.ResolvePatient(ctx, *patient)
+	if err != nil {
+		return err
+	}
+	photo, err := c.ReadPhoto(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo)
 	if err != nil {
 		return err
 	}
@@ -162,15 +200,15 @@ func runAssess(env *Env, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(out)
 	}
-	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, r.Patient.Code, r.Patient.FullName)
+	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, terminalSafe(r.Patient.Code), terminalSafe(r.Patient.FullName))
 	printResult(env, card, &out.ClassifyResult)
 	return nil
 }
 
 // HistoryItem is one line of `dermal history --json`.
 type HistoryItem struct {
-	AssessmentID  int64              `json:"assessment_id"`
-	LesionID      int64              `json:"lesion_id"`
+	AssessmentID  storage.AssessmentID `json:"assessment_id"`
+	LesionID      storage.LesionID     `json:"lesion_id"`
 	BodySite      string             `json:"body_site"`
 	TakenAt       string             `json:"taken_at"`
 	RiskTier      string             `json:"risk_tier"`
@@ -178,6 +216,7 @@ type HistoryItem struct {
 	Warnings      []string           `json:"warnings"`
 	Model         string             `json:"model"`
 	ModelSHA256   string             `json:"model_sha256"`
+	ModelCard     string             `json:"model_card_sha256"`
 	PhotoSHA256   string             `json:"photo_sha256"`
 	Diagnosis     string             `json:"diagnosis"`
 	Notes         string             `json:"notes"`
@@ -191,19 +230,19 @@ func runHistory(env *Env, args []string) error {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: history ID_OR_CODE", ErrUsage)
+		return fmt.Errorf("%w: history CODE_OR_ID", ErrUsage)
 	}
-	s, err := env.openStore()
+	c, closeRecords, err := env.openRecords()
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeRecords()
 	ctx := context.Background()
-	p, err := s.Patient(ctx, fs.Arg(0))
+	p, err := c.ResolvePatient(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	hs, err := s.History(ctx, p.ID)
+	hs, err := c.Store.History(ctx, p.ID)
 	if err != nil {
 		return err
 	}
@@ -211,12 +250,12 @@ func runHistory(env *Env, args []string) error {
 	for _, h := range hs {
 		a := h.Assessment
 		items = append(items, HistoryItem{a.ID, h.Lesion.ID, h.Lesion.BodySite, a.TakenAt.Format("2006-01-02T15:04:05Z07:00"),
-			a.RiskTier, a.Probabilities, a.Warnings, a.ModelName, a.ModelSHA256, a.PhotoSHA256, a.Diagnosis, a.Notes})
+			a.RiskTier, a.Probabilities, a.Warnings, a.ModelName, a.ModelSHA256, a.ModelCardSHA256, a.PhotoSHA256, a.Diagnosis, a.Notes})
 	}
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(map[string]any{"patient_id": p.ID, "patient_code": p.Code, "name": p.FullName, "assessments": items})
 	}
-	fmt.Fprintf(env.Stdout, "%s %s: %d assessments\n", p.Code, p.FullName, len(items))
+	fmt.Fprintf(env.Stdout, "%s %s: %d assessments\n", terminalSafe(p.Code), terminalSafe(p.FullName), len(items))
 	for _, it := range items {
 		fmt.Fprintf(env.Stdout, "  #%d lesion %d (%s) %s  %s\n", it.AssessmentID, it.LesionID, it.BodySite, it.TakenAt, it.RiskTier)
 	}
@@ -232,7 +271,15 @@ func runBackup(env *Env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.Backup(context.Background(), args[0]); err != nil {
+	err = s.Backup(context.Background(), args[0])
+	var noAudit *storage.AuditNotRecordedError
+	if errors.As(err, &noAudit) {
+		// The copy is complete and usable: say so, and say what is missing.
+		fmt.Fprintln(env.Stdout, "backed up to", args[0])
+		fmt.Fprintln(env.Stderr, "dermal backup: warning:", err)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "backed up to", args[0])

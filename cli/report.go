@@ -9,6 +9,7 @@ import (
 
 	"dermal/clinic"
 	"dermal/locale"
+	"dermal/storage"
 )
 
 func runReport(env *Env, args []string) error {
@@ -33,7 +34,7 @@ func runReport(env *Env, args []string) error {
 		return err
 	}
 	defer closeClinic()
-	req := clinic.ReportRequest{AssessmentID: *id, History: *history, Language: *lang, Clinic: *clinicName, Printed: time.Now()}
+	req := clinic.ReportRequest{AssessmentID: storage.AssessmentID(*id), History: *history, Language: *lang, Clinic: *clinicName, Printed: time.Now()}
 	if err := c.WriteReport(context.Background(), req, *out); err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"dermal/inference"
@@ -72,16 +74,82 @@ func OpenStore(dataDir, actor string) (*storage.Store, error) {
 
 // Result is a stored assessment with the analysis behind it.
 type Result struct {
-	AssessmentID int64
-	LesionID     int64
+	AssessmentID storage.AssessmentID
+	LesionID     storage.LesionID
 	Patient      storage.Patient
 	Analysis     *inference.Assessment
 }
 
-// Assess analyses a photo and stores it for the patient: on the given lesion, or on a new
-// lesion at site when lesionID is 0. Nothing is stored if any step fails.
-func (c *Clinic) Assess(ctx context.Context, patient string, lesionID int64, site string, photo *inference.Photo) (*Result, error) {
-	p, err := c.Store.Patient(ctx, patient)
+// ResolvePatient turns what a person typed to name a patient into one patient: "id:N" is a
+// record id, "code:X" a clinic code, and plain text either — refused as ambiguous when it is
+// one patient's code and another's id (clinics use plain numbers as codes). It is for the edge
+// where text is typed (the command line); inside the program patients go by storage.PatientID.
+func (c *Clinic) ResolvePatient(ctx context.Context, ref string) (storage.Patient, error) {
+	if rest, ok := strings.CutPrefix(ref, "code:"); ok {
+		return c.Store.PatientByCode(ctx, rest)
+	}
+	if rest, ok := strings.CutPrefix(ref, "id:"); ok {
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			return storage.Patient{}, fmt.Errorf("%w: patient id %q is not a number", storage.ErrInvalid, rest)
+		}
+		return c.Store.PatientByID(ctx, storage.PatientID(id))
+	}
+	byCode, codeErr := c.Store.PatientByCode(ctx, ref)
+	if codeErr != nil && !errors.Is(codeErr, storage.ErrNotFound) {
+		return storage.Patient{}, codeErr
+	}
+	id, numErr := strconv.ParseInt(ref, 10, 64)
+	if numErr != nil {
+		return byCode, codeErr
+	}
+	byID, idErr := c.Store.PatientByID(ctx, storage.PatientID(id))
+	switch {
+	case idErr != nil && !errors.Is(idErr, storage.ErrNotFound):
+		return storage.Patient{}, idErr
+	case codeErr == nil && idErr == nil && byCode.ID != byID.ID:
+		return storage.Patient{}, fmt.Errorf("%w: %q is the clinic code of %s (id %d) and the id of %s (code %s); say code:%s or id:%s",
+			storage.ErrAmbiguous, ref, byCode.FullName, byCode.ID, byID.FullName, byID.Code, ref, ref)
+	case codeErr == nil:
+		return byCode, nil
+	case idErr == nil:
+		return byID, nil
+	}
+	return storage.Patient{}, fmt.Errorf("%w: no patient with clinic code or id %q", storage.ErrNotFound, ref)
+}
+
+// SimilarPatientsError means a new patient looks like one already registered (same name and
+// birth year, or same phone): registering them again would split their history in two.
+type SimilarPatientsError struct{ Similar []storage.Patient }
+
+func (e *SimilarPatientsError) Error() string {
+	var names []string
+	for _, p := range e.Similar {
+		names = append(names, fmt.Sprintf("%s %s (id %d, born %d, phone %s)", p.Code, p.FullName, p.ID, p.BirthYear, p.Phone))
+	}
+	return "this may be a patient already registered: " + strings.Join(names, "; ")
+}
+
+// AddPatient registers a patient. Unless allowSimilar, a patient who looks like an existing
+// one is refused with *SimilarPatientsError, so the clinician can open the existing record.
+func (c *Clinic) AddPatient(ctx context.Context, p storage.Patient, allowSimilar bool) (storage.PatientID, error) {
+	if !allowSimilar {
+		similar, err := c.Store.SimilarPatients(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		if len(similar) > 0 {
+			return 0, &SimilarPatientsError{similar}
+		}
+	}
+	return c.Store.AddPatient(ctx, p)
+}
+
+// Assess analyses a photo and stores it for the patient: on the given lesion (which must be
+// the patient's), or on a new lesion at site when lesionID is 0. Nothing is stored if any
+// step fails.
+func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo) (*Result, error) {
+	p, err := c.Store.PatientByID(ctx, patient)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +234,8 @@ func (c *Clinic) admit() inference.Admit {
 
 // Visit is an analysed photo with the clinician's findings, ready to be stored.
 type Visit struct {
-	PatientID  int64
-	LesionID   int64  // 0: a new lesion at Site
+	PatientID  storage.PatientID
+	LesionID   storage.LesionID // 0: a new lesion at Site
 	Site       string // body site of a new lesion (storage.BodySites)
 	SiteDetail string
 	Photo      *inference.Photo
@@ -181,7 +249,13 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	if v.Photo == nil || v.Analysis == nil {
 		return nil, fmt.Errorf("%w: nothing analysed to save", storage.ErrInvalid)
 	}
-	p, err := c.Store.Patient(ctx, fmt.Sprint(v.PatientID))
+	p, err := c.Store.PatientByID(ctx, v.PatientID)
+	if err != nil {
+		return nil, err
+	}
+	// The thumbnail comes from the picture already decoded for the analysis: a stored photo
+	// is never decoded a second time (outside the watchdog) to save it.
+	thumb, err := storage.Thumbnail(v.Photo.Image)
 	if err != nil {
 		return nil, err
 	}
@@ -192,16 +266,16 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 		warnings = append(warnings, w.Code)
 	}
 	rec := storage.Assessment{
-		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: ModelName(card), ModelSHA256: card.SHA256,
+		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: ModelName(card), ModelSHA256: card.SHA256, ModelCardSHA256: card.DocSHA256,
 		Probabilities: a.ProbabilityMap(), RiskTier: string(a.Tier), Warnings: warnings,
 		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
 	}
-	var id int64
+	var id storage.AssessmentID
 	lesionID := v.LesionID
 	if lesionID == 0 {
-		lesionID, id, err = c.Store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec)
+		lesionID, id, err = c.Store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec, thumb)
 	} else {
-		id, err = c.Store.SaveAssessment(ctx, rec)
+		id, err = c.Store.SaveAssessment(ctx, p.ID, rec, thumb)
 	}
 	if err != nil {
 		return nil, err
@@ -218,7 +292,9 @@ func (c *Clinic) StoredPhoto(ctx context.Context, sha string) (*inference.Photo,
 	if err != nil {
 		return nil, err
 	}
-	return inference.DecodePhoto(sha[:12]+".jpg", data)
+	// Under the watchdog like any other decode: a report must not decode a stored photo
+	// beside an analysis.
+	return inference.DecodePhotoAdmit(sha[:12]+".jpg", data, c.admit())
 }
 
 // Reanalyse recomputes the analysis of a stored assessment (for its Grad-CAM map, which is not
@@ -232,7 +308,7 @@ func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inferenc
 	card := c.Engine.Card()
 	// The same network file with another card (version) can give other results (views,
 	// calibration), so both must match.
-	if a.ModelSHA256 != card.SHA256 || a.ModelName != ModelName(card) {
+	if a.ModelSHA256 != card.SHA256 || a.ModelName != ModelName(card) || (a.ModelCardSHA256 != "" && a.ModelCardSHA256 != card.DocSHA256) {
 		return photo, nil, fmt.Errorf("%w: assessment %d was made by model %s", ErrOtherModel, a.ID, a.ModelName)
 	}
 	an, err := c.Analyse(photo)

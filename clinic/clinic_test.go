@@ -60,11 +60,11 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P2", "Đặng Văn Lâm")
-	first, err := c.Assess(ctx, p.Code, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"))
+	first, err := c.Assess(ctx, p.ID, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Assess(ctx, p.Code, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"))
+	second, err := c.Assess(ctx, p.ID, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	trail, err := c.Store.AuditTrail(ctx, "assessment", second.AssessmentID)
+	trail, err := c.Store.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 	if _, err := os.Stat(bad); err == nil {
 		t.Error("a report file appeared despite the error")
 	}
-	after, _ := c.Store.AuditTrail(ctx, "assessment", second.AssessmentID)
+	after, _ := c.Store.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
 	if len(after) != len(trail) {
 		t.Error("a failed export was audited")
 	}
@@ -115,7 +115,7 @@ func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P3", "Lê Văn Tám")
-	r, err := c.Assess(ctx, p.Code, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"))
+	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"))
 	if err != nil {
 		t.Fatal(err)
 	}

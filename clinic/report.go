@@ -17,7 +17,7 @@ import (
 
 // ReportRequest says which report to make.
 type ReportRequest struct {
-	AssessmentID int64
+	AssessmentID storage.AssessmentID
 	History      bool   // add the earlier assessments of the same lesion
 	Language     string // "en" or "vi"
 	Clinic       string // clinic name printed at the top
@@ -34,7 +34,7 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	if err != nil {
 		return report.Case{}, err
 	}
-	patient, err := c.Store.Patient(ctx, fmt.Sprint(entry.Lesion.PatientID))
+	patient, err := c.Store.PatientByID(ctx, entry.Lesion.PatientID)
 	if err != nil {
 		return report.Case{}, err
 	}
@@ -113,7 +113,7 @@ func (c *Clinic) WriteReport(ctx context.Context, req ReportRequest, path string
 	if req.History {
 		kind = "history report"
 	}
-	return c.Store.RecordExport(ctx, "assessment", req.AssessmentID, kind+" "+path)
+	return c.Store.RecordExport(ctx, "assessment", int64(req.AssessmentID), kind+" "+path)
 }
 
 // Thumbnail decodes a stored thumbnail for lists and timelines.

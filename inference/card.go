@@ -35,6 +35,11 @@ type Card struct {
 	License string      `json:"data_license"`
 	// Metrics holds the test-split numbers by model variant ("fp32", "int8").
 	Metrics map[string]Metrics `json:"metrics"`
+
+	// DocSHA256 is the SHA-256 of the card file itself (set by ParseCard): the card decides
+	// as much of a result as the network does (labels, calibration, views, thresholds), so a
+	// result names both.
+	DocSHA256 string `json:"-"`
 }
 
 // InputSpec says how a photo becomes the input tensor.
@@ -106,6 +111,7 @@ func ParseCard(data []byte) (Card, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return c, fmt.Errorf("%w: %v", ErrBadCard, err)
 	}
+	c.DocSHA256 = SHA256Hex(data)
 	return c, c.Validate()
 }
 

@@ -138,7 +138,7 @@ func TestReportEmbedsPhotoAndOverlayUndistorted(t *testing.T) {
 func TestHistoryReportListsEarlierAssessments(t *testing.T) {
 	c := testCase(t, "vi")
 	for i, d := range []time.Time{time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC), time.Date(2026, 7, 14, 8, 5, 0, 0, time.UTC)} {
-		c.Earlier = append(c.Earlier, Visit{Thumb: photo(t, "ISIC_0024318.png"), Assessment: storage.Assessment{ID: int64(i + 1), TakenAt: d,
+		c.Earlier = append(c.Earlier, Visit{Thumb: photo(t, "ISIC_0024318.png"), Assessment: storage.Assessment{ID: storage.AssessmentID(i + 1), TakenAt: d,
 			Probabilities: map[string]float64{"nv": 0.8, "mel": 0.2}, RiskTier: "review", Diagnosis: "Theo dõi"}})
 	}
 	pdf := render(t, c)

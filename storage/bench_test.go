@@ -158,7 +158,7 @@ func BenchmarkHistory(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		h, err := s.History(ctx, int64(1+i*7919%100_000))
+		h, err := s.History(ctx, PatientID(1+i*7919%100_000))
 		if err != nil || len(h) != 3 {
 			b.Fatalf("%d entries, %v", len(h), err)
 		}

@@ -13,10 +13,6 @@ import (
 	"time"
 
 	"github.com/disintegration/imaging"
-	_ "golang.org/x/image/bmp"
-	_ "golang.org/x/image/tiff"
-	_ "golang.org/x/image/webp"
-	_ "image/png" // photos arrive in any format inference/ accepts
 )
 
 // BodySites is the fixed list of body sites (HAM10000's localizations); free text goes in
@@ -26,24 +22,17 @@ var BodySites = []string{"abdomen", "acral", "back", "chest", "ear", "face", "fo
 
 // Lesion is one lesion of a patient.
 type Lesion struct {
-	ID         int64
-	PatientID  int64
+	ID         LesionID
+	PatientID  PatientID
 	BodySite   string
 	SiteDetail string
 	FirstSeen  time.Time
 }
 
 // AddLesion records a lesion of a patient.
-func (s *Store) AddLesion(ctx context.Context, l Lesion) (id int64, err error) {
-	l.SiteDetail = NFC(l.SiteDetail)
-	if !slices.Contains(BodySites, l.BodySite) {
-		return 0, fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
-	}
-	if len(l.SiteDetail) > 200 {
-		return 0, fmt.Errorf("%w: site detail is longer than 200 characters", ErrInvalid)
-	}
-	if l.FirstSeen.IsZero() {
-		l.FirstSeen = s.now()
+func (s *Store) AddLesion(ctx context.Context, l Lesion) (id LesionID, err error) {
+	if err := s.cleanLesion(&l); err != nil {
+		return 0, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) (err error) {
 		id, err = s.addLesion(tx, l)
@@ -55,7 +44,21 @@ func (s *Store) AddLesion(ctx context.Context, l Lesion) (id int64, err error) {
 	return id, nil
 }
 
-func (s *Store) addLesion(tx *sql.Tx, l Lesion) (int64, error) {
+// cleanLesion normalizes and checks a new lesion.
+func (s *Store) cleanLesion(l *Lesion) (err error) {
+	if !slices.Contains(BodySites, l.BodySite) {
+		return fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
+	}
+	if l.SiteDetail, err = FieldSiteDetail.Clean(l.SiteDetail); err != nil {
+		return err
+	}
+	if l.FirstSeen.IsZero() {
+		l.FirstSeen = s.now()
+	}
+	return nil
+}
+
+func (s *Store) addLesion(tx *sql.Tx, l Lesion) (LesionID, error) {
 	var alive int
 	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE id = ? AND deleted_at IS NULL`, l.PatientID).Scan(&alive); err != nil {
 		return 0, err
@@ -68,20 +71,23 @@ func (s *Store) addLesion(tx *sql.Tx, l Lesion) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	id, _ := res.LastInsertId()
-	return id, s.audit(tx, "create", "lesion", id, l.BodySite)
+	n, _ := res.LastInsertId()
+	return LesionID(n), s.audit(tx, "create", "lesion", n, l.BodySite)
 }
 
 // Assessment is one analysed photo of a lesion with the clinician's findings.
 type Assessment struct {
-	ID            int64
-	LesionID      int64
+	ID            AssessmentID
+	LesionID      LesionID
 	TakenAt       time.Time
 	Photo         []byte // as captured; stored once per content
 	PhotoSHA256   string
 	ThumbSHA256   string
 	ModelName     string
 	ModelSHA256   string
+	// ModelCardSHA256 is the SHA-256 of the model card that ran (labels, calibration, views,
+	// thresholds): the network alone does not decide the result. "" before schema 3.
+	ModelCardSHA256 string
 	Probabilities map[string]float64
 	RiskTier      string
 	Warnings      []string
@@ -94,58 +100,55 @@ type Assessment struct {
 // ThumbnailSide is the long side of stored thumbnails.
 const ThumbnailSide = 160
 
-func thumbnail(photo []byte) ([]byte, error) {
-	img, _, err := image.Decode(bytes.NewReader(photo))
-	if err != nil {
-		return nil, fmt.Errorf("%w: the photo is not a readable image: %v", ErrInvalid, err)
+// Thumbnail encodes the stored thumbnail of a photo from its decoded picture (the caller has
+// it already: a photo is never decoded twice for one save).
+func Thumbnail(img image.Image) ([]byte, error) {
+	if img == nil || img.Bounds().Empty() {
+		return nil, fmt.Errorf("%w: no picture to make a thumbnail of", ErrInvalid)
 	}
 	var b bytes.Buffer
-	err = jpeg.Encode(&b, imaging.Fit(img, ThumbnailSide, ThumbnailSide, imaging.Lanczos), &jpeg.Options{Quality: 85})
+	err := jpeg.Encode(&b, imaging.Fit(img, ThumbnailSide, ThumbnailSide, imaging.Lanczos), &jpeg.Options{Quality: 85})
 	return b.Bytes(), err
 }
 
-// SaveAssessment stores the photo, its thumbnail and the result in one transaction: after a
-// crash either all of it is there or none of it.
-func (s *Store) SaveAssessment(ctx context.Context, a Assessment) (int64, error) {
-	return s.saveAssessment(ctx, nil, a)
+// SaveAssessment stores the photo, its thumbnail and the result on an existing lesion of the
+// patient, in one transaction: after a crash either all of it is there or none of it. A
+// lesion of another patient is refused (ErrWrongPatient), never filed under its owner.
+func (s *Store) SaveAssessment(ctx context.Context, patient PatientID, a Assessment, thumb []byte) (AssessmentID, error) {
+	return s.saveAssessment(ctx, patient, nil, a, thumb)
 }
 
 // SaveAssessmentOfNewLesion records a new lesion and its first assessment in one transaction.
-func (s *Store) SaveAssessmentOfNewLesion(ctx context.Context, l Lesion, a Assessment) (lesionID, assessmentID int64, err error) {
-	if !slices.Contains(BodySites, l.BodySite) {
-		return 0, 0, fmt.Errorf("%w: body site %q is not one of %v", ErrInvalid, l.BodySite, BodySites)
+func (s *Store) SaveAssessmentOfNewLesion(ctx context.Context, l Lesion, a Assessment, thumb []byte) (lesionID LesionID, assessmentID AssessmentID, err error) {
+	if err := s.cleanLesion(&l); err != nil {
+		return 0, 0, err
 	}
-	l.SiteDetail = NFC(l.SiteDetail)
-	if l.FirstSeen.IsZero() {
-		l.FirstSeen = s.now()
-	}
-	id, err := s.saveAssessment(ctx, &l, a)
+	id, err := s.saveAssessment(ctx, l.PatientID, &l, a, thumb)
 	return l.ID, id, err
 }
 
-func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessment) (id int64, err error) {
-	a.Diagnosis, a.Notes = NFC(a.Diagnosis), NFC(a.Notes)
+func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion *Lesion, a Assessment, thumb []byte) (id AssessmentID, err error) {
+	if a.Diagnosis, err = FieldDiagnosis.Clean(a.Diagnosis); err != nil {
+		return 0, err
+	}
+	if a.Notes, err = FieldNotes.Clean(a.Notes); err != nil {
+		return 0, err
+	}
 	switch {
 	case len(a.Photo) == 0:
 		return 0, fmt.Errorf("%w: no photo", ErrInvalid)
-	case len(a.ModelSHA256) != 64 || a.ModelName == "":
+	case len(thumb) == 0:
+		return 0, fmt.Errorf("%w: no thumbnail", ErrInvalid)
+	case len(a.ModelSHA256) != 64 || a.ModelName == "" || len(a.ModelCardSHA256) != 64:
 		return 0, fmt.Errorf("%w: the model that judged the photo is not named", ErrInvalid)
 	case len(a.Probabilities) == 0 || a.RiskTier == "":
 		return 0, fmt.Errorf("%w: no result", ErrInvalid)
-	case len(a.Notes) > 20000:
-		return 0, fmt.Errorf("%w: notes are %d characters; the limit is 20000", ErrInvalid, len(a.Notes))
-	case len(a.Diagnosis) > 500:
-		return 0, fmt.Errorf("%w: diagnosis is longer than 500 characters", ErrInvalid)
 	}
 	if a.TakenAt.IsZero() {
 		a.TakenAt = s.now()
 	}
 	if a.FollowUp != nil && (a.FollowUp.Before(a.TakenAt.AddDate(0, 0, -1)) || a.FollowUp.After(a.TakenAt.AddDate(10, 0, 0))) {
 		return 0, fmt.Errorf("%w: follow-up date %s is not within 10 years after the photo", ErrInvalid, a.FollowUp.Format("2006-01-02"))
-	}
-	thumb, err := thumbnail(a.Photo)
-	if err != nil {
-		return 0, err
 	}
 	probs, _ := json.Marshal(a.Probabilities)
 	if a.Warnings == nil {
@@ -163,12 +166,18 @@ func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessm
 			}
 			newLesion.ID = a.LesionID
 		}
-		var alive int
-		if err := tx.QueryRow(`SELECT count(*) FROM lesions WHERE id = ? AND deleted_at IS NULL`, a.LesionID).Scan(&alive); err != nil {
+		var owner PatientID
+		err = tx.QueryRow(`SELECT patient_id FROM lesions WHERE id = ? AND deleted_at IS NULL`, a.LesionID).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: lesion %d", ErrNotFound, a.LesionID)
+		}
+		if err != nil {
 			return err
 		}
-		if alive == 0 {
-			return fmt.Errorf("%w: lesion %d", ErrNotFound, a.LesionID)
+		if owner != patient {
+			var code, name string
+			tx.QueryRow(`SELECT code, full_name FROM patients WHERE id = ?`, owner).Scan(&code, &name)
+			return fmt.Errorf("%w: lesion %d is %s %s's (patient id %d), not patient id %d's; nothing was saved", ErrWrongPatient, a.LesionID, code, name, owner, patient)
 		}
 		b := s.Blobs()
 		if a.PhotoSHA256, err = b.Put(ctx, tx, a.Photo); err != nil {
@@ -177,16 +186,17 @@ func (s *Store) saveAssessment(ctx context.Context, newLesion *Lesion, a Assessm
 		if a.ThumbSHA256, err = b.Put(ctx, tx, thumb); err != nil {
 			return err
 		}
-		res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256,
+		res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256, model_card_sha256,
 			probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256, a.ModelCardSHA256,
 			string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp())
 		if err != nil {
 			return err
 		}
-		id, _ = res.LastInsertId()
-		return s.audit(tx, "create", "assessment", id, a.RiskTier)
+		n, _ := res.LastInsertId()
+		id = AssessmentID(n)
+		return s.audit(tx, "create", "assessment", n, a.RiskTier)
 	})
 	if err != nil {
 		return 0, err
@@ -201,17 +211,17 @@ type HistoryEntry struct {
 }
 
 const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_seen,
-	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.probabilities,
+	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
 	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, '')`
 
 // History lists a patient's assessments, by lesion and then time.
-func (s *Store) History(ctx context.Context, patientID int64) ([]HistoryEntry, error) {
+func (s *Store) History(ctx context.Context, patientID PatientID) ([]HistoryEntry, error) {
 	return s.queryHistory(ctx, `WHERE l.patient_id = ? AND l.deleted_at IS NULL AND a.deleted_at IS NULL
 		ORDER BY l.id, a.taken_at`, patientID)
 }
 
 // Entry returns one assessment with its lesion (photo bytes not loaded).
-func (s *Store) Entry(ctx context.Context, assessmentID int64) (HistoryEntry, error) {
+func (s *Store) Entry(ctx context.Context, assessmentID AssessmentID) (HistoryEntry, error) {
 	hs, err := s.queryHistory(ctx, `WHERE a.id = ? AND l.deleted_at IS NULL AND a.deleted_at IS NULL`, assessmentID)
 	if err != nil {
 		return HistoryEntry{}, err
@@ -235,7 +245,7 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 		var first, taken, probs, warns, follow string
 		a := &h.Assessment
 		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
-			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow); err != nil {
+			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow); err != nil {
 			return nil, err
 		}
 		a.LesionID = h.Lesion.ID

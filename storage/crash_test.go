@@ -2,6 +2,9 @@ package storage
 
 import (
 	"bufio"
+	"bytes"
+	"image"
+	_ "image/png"
 	"context"
 	"fmt"
 	"math/rand"
@@ -36,8 +39,18 @@ func crashChild(path string) {
 		fmt.Println("ERR", err)
 		os.Exit(3)
 	}
+	img, _, err := image.Decode(bytes.NewReader(photo))
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	thumb, err := Thumbnail(img)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
 	ps, _ := s.SearchPatients(ctx, "", 1)
-	var pid int64
+	var pid PatientID
 	if len(ps) == 0 {
 		pid, err = s.AddPatient(ctx, Patient{Code: "CRASH", FullName: "Crash Test"})
 	} else {
@@ -51,8 +64,8 @@ func crashChild(path string) {
 		p := append([]byte{}, photo...)
 		p = append(p, []byte(strconv.Itoa(rand.Int()))...) // a new photo each time (trailing bytes after PNG IEND are ignored)
 		_, id, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "back"}, Assessment{
-			Photo: p, ModelName: "m", ModelSHA256: strings.Repeat("b", 64),
-			Probabilities: map[string]float64{"nv": 1}, RiskTier: "routine"})
+			Photo: p, ModelName: "m", ModelSHA256: strings.Repeat("b", 64), ModelCardSHA256: strings.Repeat("e", 64),
+			Probabilities: map[string]float64{"nv": 1}, RiskTier: "routine"}, thumb)
 		if err != nil {
 			fmt.Println("ERR", err)
 			os.Exit(3)

@@ -8,11 +8,11 @@ import (
 
 // DeletePatient hides a patient and everything under them (recoverable with
 // UndeletePatient). hard removes the records and the photos no other record uses, for good.
-func (s *Store) DeletePatient(ctx context.Context, id int64, hard bool) error {
+func (s *Store) DeletePatient(ctx context.Context, id PatientID, hard bool) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return s.deletePatient(ctx, tx, id, hard) })
 }
 
-func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id int64, hard bool) error {
+func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id PatientID, hard bool) error {
 	var code string
 	if err := tx.QueryRow(`SELECT code FROM patients WHERE id = ?`, id).Scan(&code); err != nil {
 		return fmt.Errorf("%w: patient %d", ErrNotFound, id)
@@ -21,7 +21,7 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id int64, hard bo
 		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, s.stamp(), id); err != nil {
 			return err
 		}
-		return s.audit(tx, "delete", "patient", id, code)
+		return s.audit(tx, "delete", "patient", int64(id), code)
 	}
 	steps := []string{
 		`CREATE TEMP TABLE doomed AS SELECT photo_sha256 AS sha FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)
@@ -38,11 +38,11 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id int64, hard bo
 			return fmt.Errorf("deleting patient %s: %w", code, err)
 		}
 	}
-	return s.audit(tx, "delete", "patient", id, code+" (permanently, with photos)")
+	return s.audit(tx, "delete", "patient", int64(id), code+" (permanently, with photos)")
 }
 
 // UndeletePatient brings back a soft-deleted patient.
-func (s *Store) UndeletePatient(ctx context.Context, id int64) error {
+func (s *Store) UndeletePatient(ctx context.Context, id PatientID) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE patients SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL`, id)
 		if err != nil {
@@ -51,6 +51,6 @@ func (s *Store) UndeletePatient(ctx context.Context, id int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: no deleted patient %d", ErrNotFound, id)
 		}
-		return s.audit(tx, "restore", "patient", id, "")
+		return s.audit(tx, "restore", "patient", int64(id), "")
 	})
 }

@@ -6,18 +6,98 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-
+	"slices"
+	"strings"
+	"syscall"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ErrCorrupt means the database file failed SQLite's integrity check or is not a Dermal
 // database. It is never written to or replaced automatically.
 var ErrCorrupt = errors.New("the database is damaged or not a Dermal database")
 
-// checkFile runs a quick integrity check on an existing file before anything writes to it:
-// the header and the schema always, the record tables too when full is set.
+// isBusy reports whether err is SQLite saying another connection holds a lock: a reason to
+// wait or retry, never a sign of damage.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// isReadOnly reports whether err is the system or SQLite refusing to write.
+func isReadOnly(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN:
+			return true
+		}
+	}
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
+}
+
+func isDiskFull(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
+}
+
+// classify gives an SQLite error the cause a clinician or IT volunteer can act on.
+func classify(path string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrReadOnly), errors.Is(err, ErrCorrupt):
+		return err
+	case isBusy(err):
+		return fmt.Errorf("%w (waited %s): %v", ErrBusy, BusyTimeout, err)
+	case isDiskFull(err):
+		return fmt.Errorf("the disk holding %s is full; nothing was written — free some space: %w", filepath.Dir(path), err)
+	case isReadOnly(err):
+		return fmt.Errorf("%w: %s: %v", ErrReadOnly, filepath.Dir(path), err)
+	}
+	return err
+}
+
+// probeWritable makes sure the data folder (and the database file, if it exists) can be
+// written before SQLite opens it: SQLite's own answer for a read-only folder is "unable to
+// open database file", which reads like damage.
+func probeWritable(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".dermal-write-test-*")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("the data folder %s does not exist", dir)
+		}
+		return fmt.Errorf("%w: %s (%v); Dermal keeps its records there and must be able to write them — give this user write access, or choose another folder with --data",
+			ErrReadOnly, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	if _, err := os.Stat(path); err == nil {
+		g, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("%w: the database %s cannot be opened for writing (%v)", ErrReadOnly, path, errors.Unwrap(err))
+		}
+		g.Close()
+	}
+	return nil
+}
+
+// checkFile runs an integrity check on an existing file before anything writes to it: the
+// header and the schema always, the record tables and their indexes too when full is set.
+// A check that cannot get at the file because another process holds it returns ErrBusy.
 func checkFile(path string, full bool) error {
 	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -35,46 +115,65 @@ func checkFile(path string, full bool) error {
 	head := make([]byte, 16)
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return classify(path, err)
 	}
 	_, err = f.Read(head)
 	f.Close()
 	if err != nil || string(head) != "SQLite format 3\x00" {
 		return fmt.Errorf("%w: %s is not an SQLite database; it was left untouched", ErrCorrupt, path)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)", path, BusyTimeout.Milliseconds()))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// Check the record tables and their indexes, not the photo blobs: those are most of the
-	// file (checking them made opening a 100,000-patient database take 0.6 s) and every photo
-	// is verified against its SHA-256 when read anyway.
+	// integrity_check of the record tables, not quick_check: only it compares every index
+	// with its table (a damaged index entry makes a patient unfindable while writes go on).
+	// Not the photo blobs: they are most of the file, and every photo is verified against its
+	// SHA-256 when read anyway.
 	tables := []string{"sqlite_schema"}
 	var rows *sql.Rows
-	if !full {
-		rows, err = db.Query(`SELECT name FROM sqlite_schema WHERE 0`)
-	} else {
+	if full {
 		rows, err = db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('patients', 'lesions', 'assessments', 'audit')`)
-	}
-	if err == nil {
-		for rows.Next() {
-			var n string
-			if rows.Scan(&n) == nil {
-				tables = append(tables, n)
+		if err == nil {
+			for rows.Next() {
+				var n string
+				if rows.Scan(&n) == nil {
+					tables = append(tables, n)
+				}
 			}
+			err = rows.Err()
+			rows.Close()
 		}
-		err = rows.Err()
-		rows.Close()
 	}
+	var problems []string
 	for _, t := range tables {
 		if err != nil {
 			break
 		}
-		var res string
-		if err = db.QueryRow(fmt.Sprintf("PRAGMA quick_check(%q)", t)).Scan(&res); err == nil && res != "ok" {
-			err = errors.New(res)
+		var r *sql.Rows
+		if r, err = db.Query(fmt.Sprintf("PRAGMA integrity_check(%q)", t)); err != nil {
+			break
 		}
+		for r.Next() {
+			var res string
+			if r.Scan(&res) == nil && res != "ok" {
+				problems = append(problems, res)
+			}
+		}
+		err = r.Err()
+		r.Close()
+	}
+	switch {
+	case err != nil && isBusy(err):
+		return fmt.Errorf("%w: the integrity check of %s could not read it: %v", ErrBusy, path, err)
+	case err != nil && isReadOnly(err):
+		return classify(path, err)
+	case err == nil && len(problems) > 0:
+		if len(problems) > 3 {
+			problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
+		}
+		err = errors.New(strings.Join(problems, "; "))
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s failed the integrity check (%v); it was left untouched — restore a backup with `dermal restore`", ErrCorrupt, path, err)
@@ -82,70 +181,195 @@ func checkFile(path string, full bool) error {
 	return nil
 }
 
+// AuditNotRecordedError means a backup is complete and usable but the audit trail could not
+// record it (the disk holding the records is full, or another process held them too long).
+type AuditNotRecordedError struct {
+	Dest string
+	Err  error
+}
+
+func (e *AuditNotRecordedError) Error() string {
+	return fmt.Sprintf("the backup %s is complete, but the audit trail could not record it: %v", e.Dest, e.Err)
+}
+
+func (e *AuditNotRecordedError) Unwrap() error { return e.Err }
+
 // Backup writes a consistent copy of the database to dest (VACUUM INTO: a snapshot even while
-// the app is writing). dest must not exist.
+// the app is writing). dest must not exist. A failed copy leaves no file behind, so trying
+// again works; a complete copy whose audit row could not be written returns
+// *AuditNotRecordedError (the copy is good).
 func (s *Store) Backup(ctx context.Context, dest string) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	if _, err := os.Stat(dest); err == nil {
+	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%s already exists; choose a new file name", dest)
 	}
 	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
-		return fmt.Errorf("backing up to %s: %w", dest, err)
+		os.Remove(dest)
+		return fmt.Errorf("backing up to %s: %w", dest, classify(dest, err))
 	}
-	return s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", "backup", 0, dest) })
+	if err := s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", "backup", 0, dest) }); err != nil {
+		return &AuditNotRecordedError{Dest: dest, Err: err}
+	}
+	return nil
 }
 
-// Restore replaces the database at path with the backup at src, after checking that src is
-// intact and of a schema this program can read. The previous database is kept beside it as
-// path.before-restore-TIMESTAMP. The store at path must be closed.
-func Restore(src, path string) (kept string, err error) {
-	if err := checkFile(src, true); err != nil {
-		return "", fmt.Errorf("backup %s: %w", src, err)
+// schemaRows is a database's schema, one "type name table: sql" line per object.
+func schemaRows(db *sql.DB) ([]string, error) {
+	rows, err := db.Query(`SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`)
+	if err != nil {
+		return nil, err
 	}
-	if st, err := os.Stat(src); err != nil || st.Size() == 0 {
-		return "", fmt.Errorf("backup %s is missing or empty", src)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var typ, name, tbl, text string
+		if err := rows.Scan(&typ, &name, &tbl, &text); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("%s %s on %s: %s", typ, name, tbl, strings.Join(strings.Fields(text), " ")))
+	}
+	return out, rows.Err()
+}
+
+// expectedSchema is the schema that migrations 1..version make.
+func expectedSchema(version int) ([]string, error) {
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for i := 0; i < version; i++ {
+		if _, err := db.Exec(migrations[i]); err != nil {
+			return nil, fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return schemaRows(db)
+}
+
+// checkBackup refuses a file that is not an intact Dermal database of a schema this
+// program made: the whole schema is compared, not the table names.
+func checkBackup(src string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", src, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() == 0 {
+		return fmt.Errorf("backup %s is empty or not a file", src)
+	}
+	if err := checkFile(src, true); err != nil {
+		return fmt.Errorf("backup %s: %w", src, err)
 	}
 	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro")
 	if err != nil {
-		return "", err
+		return err
 	}
+	defer db.Close()
 	var v int
-	var tables int
-	err = db.QueryRow("PRAGMA user_version").Scan(&v)
-	if err == nil {
-		err = db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('patients', 'audit', 'blobs')`).Scan(&tables)
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("backup %s: %w", src, err)
 	}
-	db.Close()
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("backup %s: %w", src, err)
-	case tables != 3 || v == 0:
-		return "", fmt.Errorf("%w: %s has no Dermal tables", ErrCorrupt, src)
-	case v > len(migrations):
-		return "", fmt.Errorf("backup %s: %w (schema %d, this program knows %d)", src, ErrTooNew, v, len(migrations))
+	if v > len(migrations) {
+		return fmt.Errorf("backup %s: %w (schema %d, this program knows %d)", src, ErrTooNew, v, len(migrations))
 	}
-	tmp := path + ".restoring"
-	if err := copyFile(src, tmp); err != nil {
+	if v == 0 {
+		return fmt.Errorf("%w: %s is not a Dermal database (no schema version)", ErrCorrupt, src)
+	}
+	got, err := schemaRows(db)
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", src, err)
+	}
+	want, err := expectedSchema(v)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(got, want) {
+		var diff []string
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				diff = append(diff, "missing or different: "+w)
+			}
+		}
+		for _, g := range got {
+			if !slices.Contains(want, g) {
+				diff = append(diff, "not Dermal's: "+g)
+			}
+		}
+		if len(diff) > 3 {
+			diff = append(diff[:3], fmt.Sprintf("and %d more", len(diff)-3))
+		}
+		return fmt.Errorf("%w: %s says schema %d but its tables differ from Dermal's (%s)", ErrCorrupt, src, v, strings.Join(diff, "; "))
+	}
+	return nil
+}
+
+// Restore replaces the database at path with the backup at src, after checking that src is
+// intact and of a schema this program made. The previous database is kept beside it as
+// path.before-restore-TIMESTAMP (never overwritten). It refuses while any process has the
+// records open (an app would go on writing into the renamed file); the data folder is
+// created if it does not exist (a restore onto a new laptop).
+func Restore(src, path string) (kept string, err error) {
+	if err := checkBackup(src); err != nil {
 		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", classify(path, fmt.Errorf("creating the data folder: %w", err))
+	}
+	lock, err := lockExclusive(path)
+	if err != nil {
+		return "", err
+	}
+	defer lock.release()
+	tmp := path + ".restoring"
+	os.Remove(tmp) // left by a restore that was killed; never the records themselves
+	if err := copyFile(src, tmp); err != nil {
+		os.Remove(tmp)
+		return "", classify(path, err)
 	}
 	if _, err := os.Stat(path); err == nil {
-		kept = fmt.Sprintf("%s.before-restore-%s", path, time.Now().UTC().Format("20060102T150405Z"))
+		kept, err = keptName(path, time.Now())
+		if err != nil {
+			os.Remove(tmp)
+			return "", err
+		}
 		if err := os.Rename(path, kept); err != nil {
 			os.Remove(tmp)
 			return "", err
 		}
 		for _, suffix := range []string{"-wal", "-shm"} {
 			if _, err := os.Stat(path + suffix); err == nil {
-				os.Rename(path+suffix, kept+suffix)
+				if err := os.Rename(path+suffix, kept+suffix); err != nil {
+					// Put the records back as they were: a WAL left beside the restored file
+					// would be replayed into it.
+					os.Rename(kept, path)
+					os.Remove(tmp)
+					return "", fmt.Errorf("moving %s aside: %w", path+suffix, err)
+				}
 			}
 		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return kept, err
 	}
+	syncDir(filepath.Dir(path))
 	return kept, nil
+}
+
+// keptName is a name for the previous database that no earlier restore used.
+func keptName(path string, now time.Time) (string, error) {
+	base := fmt.Sprintf("%s.before-restore-%s", path, now.UTC().Format("20060102T150405.000000000Z"))
+	for i := 0; i < 1000; i++ {
+		name := base
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("no free name to keep the previous database beside %s", path)
 }
 
 // copyFile streams src to a new dst and syncs it (a database with photos can be large; a
@@ -171,10 +395,14 @@ func copyFile(src, dst string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(dst))
+	syncDir(filepath.Dir(dst))
+	return nil
+}
+
+func syncDir(dir string) {
+	d, err := os.Open(dir)
 	if err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
 }

@@ -1,5 +1,10 @@
 package storage
 
+import (
+	"database/sql"
+	"fmt"
+)
+
 // migrations are applied in order, each in its own transaction; PRAGMA user_version records
 // how many have run. Never edit a released migration: add a new one.
 var migrations = []string{
@@ -64,4 +69,53 @@ var migrations = []string{
 		deleted_at     TEXT
 	);
 	CREATE INDEX assessments_lesion ON assessments (lesion_id, taken_at);`,
+	// 3: codes compared as CodeKey (case and width folded), and the model card that judged
+	// each assessment (its SHA-256; '' for assessments made before it was recorded).
+	`ALTER TABLE patients ADD COLUMN code_key TEXT;
+	CREATE INDEX patients_code_key ON patients (code_key);
+	ALTER TABLE assessments ADD COLUMN model_card_sha256 TEXT NOT NULL DEFAULT '';`,
+}
+
+// backfills run in the same transaction right after the migration of the same index, for
+// what SQL alone cannot compute (Unicode case folding).
+var backfills = map[int]func(tx *sql.Tx) error{
+	2: func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT id, code FROM patients`)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id   int64
+			code string
+		}
+		var all []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.code); err != nil {
+				rows.Close()
+				return err
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range all {
+			if _, err := tx.Exec(`UPDATE patients SET code_key = ? WHERE id = ?`, CodeKey(r.code), r.id); err != nil {
+				return fmt.Errorf("patient %d: %w", r.id, err)
+			}
+		}
+		return nil
+	},
+}
+
+func applyMigration(tx *sql.Tx, i int) error {
+	if _, err := tx.Exec(migrations[i]); err != nil {
+		return err
+	}
+	if b := backfills[i]; b != nil {
+		return b(tx)
+	}
+	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -17,12 +19,17 @@ import (
 // Store is an open case database.
 type Store struct {
 	db    *sql.DB
+	path  string
+	lock  *fileLock
 	actor string
 	now   func() time.Time
-	// checked is closed when the integrity check of the record tables has finished, with
-	// checkErr its verdict. Reads go ahead at once; writes wait for it, so a damaged database
-	// is never written to, and opening stays fast (the check takes ~0.4 s at 100,000 patients).
+
+	// checked is closed when the first integrity check of the record tables has finished.
+	// Reads go ahead at once; writes wait for it, so a damaged database is never written to,
+	// and opening stays fast. A check that could not read the file because another process
+	// held it (busy, not damaged) is run again before the next write.
 	checked  chan struct{}
+	checkMu  sync.Mutex
 	checkErr error
 }
 
@@ -32,27 +39,62 @@ var (
 	ErrInvalid       = errors.New("invalid value")
 	ErrNotFound      = errors.New("not found")
 	ErrTooNew        = errors.New("the database was written by a newer Dermal")
+	ErrWrongPatient  = errors.New("the lesion belongs to another patient")
+	ErrReadOnly      = errors.New("the data folder cannot be written")
+	ErrBusy          = errors.New("the records are busy in another Dermal process")
 )
 
+// PatientID is a patient's record id. It is never a clinic code: a clinic may use plain
+// numbers as codes, so "2" can be one patient's code and another's id. Text that may be
+// either is resolved once, where it is typed (the command line), never inside the program.
+type PatientID int64
+
+// LesionID is a lesion's record id.
+type LesionID int64
+
+// AssessmentID is an assessment's record id.
+type AssessmentID int64
+
 // Open opens (creating if needed) the database at path and brings its schema up to date.
+// It holds the data folder's shared lock until Close, so a restore cannot swap the file
+// under it.
 func Open(path, actor string) (*Store, error) {
 	if err := checkFile(path, false); err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	// journal_mode is set by migrate, after the integrity check: switching it writes the file.
-	for _, p := range []string{"foreign_keys(1)", "busy_timeout(5000)", "synchronous(FULL)"} {
-		q.Add("_pragma", p)
+	if err := probeWritable(path); err != nil {
+		return nil, err
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	lock, err := lockShared(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, actor: actor, now: time.Now, checked: make(chan struct{})}
+	q := url.Values{}
+	// journal_mode is set by migrate, after the integrity check: switching it writes the file.
+	for _, p := range []string{"foreign_keys(1)", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()), "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	// Every transaction here writes: take the write lock at BEGIN, so a transaction never
+	// has to upgrade from reading to writing (an upgrade that meets another writer fails with
+	// SQLITE_BUSY at once, whatever the busy timeout).
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s := &Store{db: db, path: path, lock: lock, actor: actor, now: time.Now, checked: make(chan struct{})}
+	fail := func(err error) (*Store, error) {
+		db.Close()
+		lock.release()
+		return nil, err
+	}
 	v, err := s.SchemaVersion()
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+		if isBusy(err) {
+			return fail(fmt.Errorf("%w: %s: %v", ErrBusy, path, err))
+		}
+		return fail(fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err))
 	}
 	if v < len(migrations) && v > 0 {
 		// An upgrade writes: check everything first.
@@ -60,7 +102,10 @@ func Open(path, actor string) (*Store, error) {
 		close(s.checked)
 	} else {
 		go func() {
-			s.checkErr = checkFile(path, true)
+			err := checkFile(path, true)
+			s.checkMu.Lock()
+			s.checkErr = err
+			s.checkMu.Unlock()
 			close(s.checked)
 		}()
 	}
@@ -68,11 +113,13 @@ func Open(path, actor string) (*Store, error) {
 		// The background check reads the file; let it finish, so nothing touches the folder
 		// after Open has returned its error.
 		<-s.checked
-		db.Close()
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return fail(fmt.Errorf("opening %s: %w", path, err))
 	}
 	return s, nil
 }
+
+// BusyTimeout is how long a write waits for another process's write to finish.
+const BusyTimeout = 10 * time.Second
 
 // write runs fn in one transaction, once the start-up integrity check has passed; fn's error
 // rolls everything back.
@@ -82,13 +129,13 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return classify(s.path, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return classify(s.path, err)
 	}
-	return tx.Commit()
+	return classify(s.path, tx.Commit())
 }
 
 // Verify waits for the integrity check started by Open and returns its verdict.
@@ -96,14 +143,26 @@ func (s *Store) Verify() error { return s.writable() }
 
 func (s *Store) writable() error {
 	<-s.checked
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if errors.Is(s.checkErr, ErrBusy) {
+		// The check met another process's lock, which says nothing about damage: check again.
+		s.checkErr = checkFile(s.path, true)
+	}
 	return s.checkErr
 }
 
-// Close closes the database (after the integrity check, which reads it, has finished).
+// Close closes the database (after the integrity check, which reads it, has finished) and
+// releases the data folder's lock.
 func (s *Store) Close() error {
 	<-s.checked
-	return s.db.Close()
+	err := s.db.Close()
+	s.lock.release()
+	return err
 }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
 
 // SchemaVersion is the number of migrations applied.
 func (s *Store) SchemaVersion() (int, error) {
@@ -132,7 +191,7 @@ func (s *Store) migrate() error {
 	}
 	if mode != "wal" {
 		if err := s.db.QueryRow("PRAGMA journal_mode = WAL").Scan(&mode); err != nil || mode != "wal" {
-			return fmt.Errorf("could not switch to WAL journaling (%s): %v", mode, err)
+			return classify(s.path, fmt.Errorf("could not switch to WAL journaling (%s): %w", mode, err))
 		}
 	}
 	if v == 0 {
@@ -147,9 +206,19 @@ func (s *Store) migrate() error {
 	for i := v; i < len(migrations); i++ {
 		tx, err := s.db.Begin()
 		if err != nil {
+			return classify(s.path, err)
+		}
+		// A migration only reads what it changes; if another process migrated first, it is done.
+		var now int
+		if err := tx.QueryRow("PRAGMA user_version").Scan(&now); err != nil {
+			tx.Rollback()
 			return err
 		}
-		if _, err := tx.Exec(migrations[i]); err != nil {
+		if now > i {
+			tx.Rollback()
+			continue
+		}
+		if err := applyMigration(tx, i); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
@@ -158,7 +227,7 @@ func (s *Store) migrate() error {
 			return err
 		}
 		if err := tx.Commit(); err != nil {
-			return err
+			return classify(s.path, err)
 		}
 	}
 	return nil
@@ -174,7 +243,7 @@ func (s *Store) audit(tx *sql.Tx, action, entity string, id int64, detail string
 
 // Patient is one patient record.
 type Patient struct {
-	ID        int64
+	ID        PatientID
 	Code      string
 	FullName  string
 	Sex       string // "F", "M" or ""
@@ -195,31 +264,25 @@ func (p Patient) AgeAt(at time.Time) int {
 
 // validate normalizes and checks a patient before it is written.
 func (p *Patient) validate(now time.Time) error {
-	p.Code, p.FullName = NFC(p.Code), NFC(p.FullName)
-	p.Phone, p.Address, p.Notes = NFC(p.Phone), NFC(p.Address), NFC(p.Notes)
 	var errs []string
-	if p.Code == "" || len(p.Code) > 64 {
-		errs = append(errs, "clinic code must be 1 to 64 characters")
+	clean := func(f TextField, v *string) {
+		c, err := f.Clean(*v)
+		if err != nil {
+			errs = append(errs, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+			return
+		}
+		*v = c
 	}
-	if p.FullName == "" {
-		errs = append(errs, "name is empty")
-	} else if len(p.FullName) > 200 {
-		errs = append(errs, "name is longer than 200 characters")
-	}
+	clean(FieldCode, &p.Code)
+	clean(FieldName, &p.FullName)
+	clean(FieldPhone, &p.Phone)
+	clean(FieldAddress, &p.Address)
+	clean(FieldNotes, &p.Notes)
 	if p.Sex != "" && p.Sex != "F" && p.Sex != "M" {
 		errs = append(errs, fmt.Sprintf("sex %q is not F or M", p.Sex))
 	}
 	if p.BirthYear != 0 && (p.BirthYear < 1880 || p.BirthYear > now.Year()) {
 		errs = append(errs, fmt.Sprintf("birth year %d is not between 1880 and %d", p.BirthYear, now.Year()))
-	}
-	if len(p.Phone) > 40 {
-		errs = append(errs, "phone is longer than 40 characters")
-	}
-	if len(p.Address) > 500 {
-		errs = append(errs, "address is longer than 500 characters")
-	}
-	if len(p.Notes) > 20000 {
-		errs = append(errs, fmt.Sprintf("notes are %d characters; the limit is 20000", len(p.Notes)))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
@@ -242,34 +305,51 @@ func nullStr(v string) any {
 }
 
 // AddPatient stores a new patient and returns its id; nothing is written if it fails.
-func (s *Store) AddPatient(ctx context.Context, p Patient) (id int64, err error) {
+func (s *Store) AddPatient(ctx context.Context, p Patient) (id PatientID, err error) {
 	if err := p.validate(s.now()); err != nil {
 		return 0, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE code = ?`, p.Code).Scan(&exists); err != nil {
+		if err := codeFree(tx, p.Code, 0); err != nil {
 			return err
 		}
-		if exists > 0 {
-			return fmt.Errorf("%w: %s", ErrDuplicateCode, p.Code)
-		}
 		now := s.stamp()
-		res, err := tx.Exec(`INSERT INTO patients (code, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Code, p.FullName, Fold(p.FullName+" "+p.Code+" "+p.Phone), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now)
+		res, err := tx.Exec(`INSERT INTO patients (code, code_key, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now)
 		if err != nil {
 			return err
 		}
-		if id, err = res.LastInsertId(); err != nil {
+		n, err := res.LastInsertId()
+		if err != nil {
 			return err
 		}
-		return s.audit(tx, "create", "patient", id, p.Code)
+		id = PatientID(n)
+		return s.audit(tx, "create", "patient", int64(id), p.Code)
 	})
 	if err != nil {
 		return 0, err
 	}
 	return id, nil
+}
+
+func searchKey(p Patient) string { return Fold(p.FullName + " " + p.Code + " " + p.Phone) }
+
+// codeFree refuses a code that is, by CodeKey, another patient's (deleted ones included: a
+// deleted patient can be brought back). except is the patient being changed.
+func codeFree(tx *sql.Tx, code string, except PatientID) error {
+	var other string
+	err := tx.QueryRow(`SELECT code FROM patients WHERE code_key = ? AND id != ? LIMIT 1`, CodeKey(code), except).Scan(&other)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case other == code:
+		return fmt.Errorf("%w: %s", ErrDuplicateCode, code)
+	default:
+		return fmt.Errorf("%w: %s (as %s, which differs only in case or width)", ErrDuplicateCode, code, other)
+	}
 }
 
 const patientColumns = `id, code, full_name, coalesce(sex, ''), coalesce(birth_year, 0), phone, address, notes`
@@ -280,16 +360,89 @@ func scanPatient(row interface{ Scan(...any) error }) (Patient, error) {
 	return p, err
 }
 
-// Patient returns a patient by id or clinic code.
-func (s *Store) Patient(ctx context.Context, idOrCode string) (Patient, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+patientColumns+` FROM patients
-		WHERE deleted_at IS NULL AND (code = ? OR CAST(id AS TEXT) = ?) ORDER BY code = ? DESC LIMIT 1`,
-		NFC(idOrCode), idOrCode, NFC(idOrCode))
-	p, err := scanPatient(row)
+// PatientByID returns a patient by record id.
+func (s *Store) PatientByID(ctx context.Context, id PatientID) (Patient, error) {
+	p, err := scanPatient(s.db.QueryRowContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE id = ? AND deleted_at IS NULL`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("%w: patient %s", ErrNotFound, idOrCode)
+		return p, fmt.Errorf("%w: no patient with id %d", ErrNotFound, id)
 	}
 	return p, err
+}
+
+// PatientByCode returns a patient by clinic code (as CodeKey compares codes). Two patients
+// whose codes differ only in case can exist in records made before codes were compared that
+// way: then it names both and picks neither.
+func (s *Store) PatientByCode(ctx context.Context, code string) (Patient, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE code_key = ? AND deleted_at IS NULL LIMIT 2`, CodeKey(code))
+	if err != nil {
+		return Patient{}, err
+	}
+	defer rows.Close()
+	var found []Patient
+	for rows.Next() {
+		p, err := scanPatient(rows)
+		if err != nil {
+			return Patient{}, err
+		}
+		found = append(found, p)
+	}
+	if err := rows.Err(); err != nil {
+		return Patient{}, err
+	}
+	switch len(found) {
+	case 0:
+		return Patient{}, fmt.Errorf("%w: no patient with clinic code %q", ErrNotFound, NFC(code))
+	case 1:
+		return found[0], nil
+	}
+	return Patient{}, fmt.Errorf("%w: clinic code %q is used by patient id %d (%s) and patient id %d (%s), which differ only in case; give the id",
+		ErrAmbiguous, NFC(code), found[0].ID, found[0].Code, found[1].ID, found[1].Code)
+}
+
+// ErrAmbiguous means a patient reference could name more than one patient.
+var ErrAmbiguous = errors.New("ambiguous patient")
+
+// SimilarPatients lists the living patients that may be the same person as p: the same name
+// (ignoring case and diacritics) and birth year, or the same phone number (digits only, at
+// least 6). p itself (by ID) is left out. A clinic that registers a returning patient a second
+// time splits their history in two.
+func (s *Store) SimilarPatients(ctx context.Context, p Patient) ([]Patient, error) {
+	name := Fold(NFC(p.FullName))
+	phone := phoneDigits(p.Phone)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE deleted_at IS NULL AND id != ?
+		AND ((birth_year = ? AND instr(search_key, ?) = 1) OR (? != '' AND phone != ''))`, p.ID, p.BirthYear, name, phone)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Patient
+	for rows.Next() {
+		q, err := scanPatient(rows)
+		if err != nil {
+			return nil, err
+		}
+		sameName := p.BirthYear != 0 && q.BirthYear == p.BirthYear && Fold(q.FullName) == name
+		samePhone := len(phone) >= 6 && phoneDigits(q.Phone) == phone
+		if sameName || samePhone {
+			out = append(out, q)
+		}
+	}
+	return out, rows.Err()
+}
+
+func phoneDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	d := b.String()
+	// +84 912 ... and 0912 ... are one Vietnamese number.
+	if strings.HasPrefix(d, "84") && len(d) >= 11 {
+		d = "0" + d[2:]
+	}
+	return d
 }
 
 // SearchPatients finds patients whose name, code or phone contain every word of the query,

@@ -16,23 +16,19 @@ func (s *Store) UpdatePatient(ctx context.Context, p Patient) error {
 }
 
 func (s *Store) updatePatient(tx *sql.Tx, p Patient) error {
-	var clash int
-	if err := tx.QueryRow(`SELECT count(*) FROM patients WHERE code = ? AND id != ?`, p.Code, p.ID).Scan(&clash); err != nil {
+	if err := codeFree(tx, p.Code, p.ID); err != nil {
 		return err
 	}
-	if clash > 0 {
-		return fmt.Errorf("%w: %s", ErrDuplicateCode, p.Code)
-	}
-	res, err := tx.Exec(`UPDATE patients SET code = ?, full_name = ?, search_key = ?, sex = ?, birth_year = ?, phone = ?, address = ?,
+	res, err := tx.Exec(`UPDATE patients SET code = ?, code_key = ?, full_name = ?, search_key = ?, sex = ?, birth_year = ?, phone = ?, address = ?,
 		notes = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`,
-		p.Code, p.FullName, Fold(p.FullName+" "+p.Code+" "+p.Phone), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, s.stamp(), p.ID)
+		p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, s.stamp(), p.ID)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: patient %d", ErrNotFound, p.ID)
 	}
-	return s.audit(tx, "update", "patient", p.ID, p.Code)
+	return s.audit(tx, "update", "patient", int64(p.ID), p.Code)
 }
 
 // Findings are what the clinician records about an assessment, possibly after saving it.
@@ -43,14 +39,19 @@ type Findings struct {
 	GradCAMShown bool
 }
 
-// RecordFindings sets the clinician's diagnosis, notes and follow-up date of an assessment.
-func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findings) error {
-	f.Diagnosis, f.Notes = NFC(f.Diagnosis), NFC(f.Notes)
-	if len(f.Diagnosis) > 500 {
-		return fmt.Errorf("%w: diagnosis is longer than 500 characters", ErrInvalid)
+// clean normalizes the findings' text and checks it against the field rules.
+func (f *Findings) clean() (err error) {
+	if f.Diagnosis, err = FieldDiagnosis.Clean(f.Diagnosis); err != nil {
+		return err
 	}
-	if len(f.Notes) > 20000 {
-		return fmt.Errorf("%w: notes are %d characters; the limit is 20000", ErrInvalid, len(f.Notes))
+	f.Notes, err = FieldNotes.Clean(f.Notes)
+	return err
+}
+
+// RecordFindings sets the clinician's diagnosis, notes and follow-up date of an assessment.
+func (s *Store) RecordFindings(ctx context.Context, assessmentID AssessmentID, f Findings) error {
+	if err := f.clean(); err != nil {
+		return err
 	}
 	now := s.now()
 	var follow any
@@ -69,7 +70,7 @@ func (s *Store) RecordFindings(ctx context.Context, assessmentID int64, f Findin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: assessment %d", ErrNotFound, assessmentID)
 		}
-		return s.audit(tx, "update", "assessment", assessmentID, "findings")
+		return s.audit(tx, "update", "assessment", int64(assessmentID), "findings")
 	})
 }
 

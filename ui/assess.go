@@ -75,7 +75,7 @@ func lesionTitle(l storage.Lesion) string {
 }
 
 // newAssessScreen opens a new assessment for a patient, on lesionID (0: a new lesion).
-func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionID int64) *assessScreen {
+func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionID storage.LesionID) *assessScreen {
 	a := &assessScreen{u: u, patient: p, lesions: lesions}
 	choices := []string{newLesionChoice()}
 	selected := choices[0]

@@ -40,17 +40,17 @@ type detailScreen struct {
 func (d *detailScreen) view() fyne.CanvasObject { return d.root }
 
 // OpenAssessment opens a saved assessment (the --open flag).
-func (u *UI) OpenAssessment(id int64) { u.showAssessment(id) }
+func (u *UI) OpenAssessment(id storage.AssessmentID) { u.showAssessment(id) }
 
 // showAssessment opens a saved assessment.
-func (u *UI) showAssessment(id int64) {
+func (u *UI) showAssessment(id storage.AssessmentID) {
 	ctx := context.Background()
 	e, err := u.clinic.Store.Entry(ctx, id)
 	if err != nil {
 		u.showError(lang.L("Could not open the assessment."), err)
 		return
 	}
-	p, err := u.clinic.Store.Patient(ctx, itoa(e.Lesion.PatientID))
+	p, err := u.clinic.Store.PatientByID(ctx, e.Lesion.PatientID)
 	if err != nil {
 		u.showError(lang.L("Could not open the assessment."), err)
 		return

@@ -41,15 +41,15 @@ type patientScreen struct {
 	patient storage.Patient
 	lesions []lesionHistory
 	newBtn  *widget.Button
-	tiles   map[int64]*widget.Button // assessment id -> its tile's button (tests tap them)
-	compare map[int64]*widget.Button // lesion id -> compare button
+	tiles   map[storage.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
+	compare map[storage.LesionID]*widget.Button // lesion id -> compare button
 	root    fyne.CanvasObject
 }
 
 func (s *patientScreen) view() fyne.CanvasObject { return s.root }
 
 func newPatientScreen(u *UI, p storage.Patient) *patientScreen {
-	s := &patientScreen{u: u, patient: p, tiles: map[int64]*widget.Button{}, compare: map[int64]*widget.Button{}}
+	s := &patientScreen{u: u, patient: p, tiles: map[storage.AssessmentID]*widget.Button{}, compare: map[storage.LesionID]*widget.Button{}}
 	hs, err := u.clinic.Store.History(context.Background(), p.ID)
 	if err != nil {
 		u.showError(lang.L("Could not read the patient's history."), err)
@@ -88,7 +88,7 @@ func (s *patientScreen) lesions2() []storage.Lesion {
 	return out
 }
 
-func (s *patientScreen) newAssessment(lesionID int64) {
+func (s *patientScreen) newAssessment(lesionID storage.LesionID) {
 	s.u.show(newAssessScreen(s.u, s.patient, s.lesions2(), lesionID))
 }
 

@@ -224,8 +224,8 @@ func (u *UI) updateStatus() {
 }
 
 // openPatient shows a patient's lesions and assessments.
-func (u *UI) openPatient(id int64) {
-	p, err := u.clinic.Store.Patient(context.Background(), itoa(id))
+func (u *UI) openPatient(id storage.PatientID) {
+	p, err := u.clinic.Store.PatientByID(context.Background(), id)
 	if err != nil {
 		u.showError(lang.L("Could not open the patient."), err)
 		return

@@ -450,7 +450,7 @@ func TestBackupFromSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if p, err := s.Patient(context.Background(), "BN-9"); err != nil || p.FullName != "Đinh Bộ Lĩnh" {
+	if p, err := s.PatientByCode(context.Background(), "BN-9"); err != nil || p.FullName != "Đinh Bộ Lĩnh" {
 		t.Errorf("restored patient %+v %v", p, err)
 	}
 	// Backing up over an existing file is refused, and says so.

@@ -56,10 +56,11 @@ func New(t testing.TB) *clinic.Clinic {
 func Patient(t testing.TB, c *clinic.Clinic, code, name string) storage.Patient {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := c.Store.AddPatient(ctx, storage.Patient{Code: code, FullName: name, Sex: "F", BirthYear: 1961}); err != nil {
+	id, err := c.Store.AddPatient(ctx, storage.Patient{Code: code, FullName: name, Sex: "F", BirthYear: 1961})
+	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := c.Store.Patient(ctx, code)
+	p, err := c.Store.PatientByID(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
