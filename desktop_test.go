@@ -1,6 +1,7 @@
 package main
 
 import (
+	"dermal/internal/testtool"
 	"image"
 	"image/png"
 	"os"
@@ -12,11 +13,7 @@ import (
 // The real binary opens its window under Xvfb and draws something: a screenshot of the screen
 // is not one flat colour, and the window shows a saved assessment (photo, bars) when asked.
 func TestDesktopSmokeUnderXvfb(t *testing.T) {
-	for _, tool := range []string{"xvfb-run", "import", "convert"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: run `make deps` (xvfb, imagemagick)", tool)
-		}
-	}
+	testtool.Need(t, "xvfb-run", "import", "convert")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "dermal")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

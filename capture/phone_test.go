@@ -3,13 +3,13 @@ package capture
 import (
 	"bytes"
 	"context"
+	"dermal/internal/testtool"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,10 +187,7 @@ func firstText(body string) string {
 // a real HAM10000 photo, send, and the laptop side gets the same bytes. Set
 // DERMAL_PHONE_SCREENSHOT=FILE.png to also save the page in a phone-sized viewport.
 func TestPhonePageInChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium not found: `make test` installs it (scripts/deps.sh --chromium)")
-	}
+	browser := testtool.Need(t, "chromium")[0]
 	s, rec, _ := start(t)
 	abs, _ := filepath.Abs(fixture)
 	want, _ := os.ReadFile(abs)

@@ -209,17 +209,17 @@ func runAssess(env *Env, args []string) error {
 type HistoryItem struct {
 	AssessmentID  storage.AssessmentID `json:"assessment_id"`
 	LesionID      storage.LesionID     `json:"lesion_id"`
-	BodySite      string             `json:"body_site"`
-	TakenAt       string             `json:"taken_at"`
-	RiskTier      string             `json:"risk_tier"`
-	Probabilities map[string]float64 `json:"probabilities"`
-	Warnings      []string           `json:"warnings"`
-	Model         string             `json:"model"`
-	ModelSHA256   string             `json:"model_sha256"`
-	ModelCard     string             `json:"model_card_sha256"`
-	PhotoSHA256   string             `json:"photo_sha256"`
-	Diagnosis     string             `json:"diagnosis"`
-	Notes         string             `json:"notes"`
+	BodySite      string               `json:"body_site"`
+	TakenAt       string               `json:"taken_at"`
+	RiskTier      string               `json:"risk_tier"`
+	Probabilities map[string]float64   `json:"probabilities"`
+	Warnings      []string             `json:"warnings"`
+	Model         string               `json:"model"`
+	ModelSHA256   string               `json:"model_sha256"`
+	ModelCard     string               `json:"model_card_sha256"`
+	PhotoSHA256   string               `json:"photo_sha256"`
+	Diagnosis     string               `json:"diagnosis"`
+	Notes         string               `json:"notes"`
 }
 
 func runHistory(env *Env, args []string) error {

@@ -236,7 +236,7 @@ func (c *Clinic) admit() inference.Admit {
 type Visit struct {
 	PatientID  storage.PatientID
 	LesionID   storage.LesionID // 0: a new lesion at Site
-	Site       string // body site of a new lesion (storage.BodySites)
+	Site       string           // body site of a new lesion (storage.BodySites)
 	SiteDetail string
 	Photo      *inference.Photo
 	Analysis   *inference.Assessment

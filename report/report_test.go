@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"dermal/internal/testtool"
 	"flag"
 	"image"
 	"image/color"
@@ -72,9 +73,7 @@ func render(t testing.TB, c Case) []byte {
 // poppler runs a poppler-utils tool (installed by `make deps`) on a PDF and returns its output.
 func poppler(t *testing.T, tool string, pdf []byte, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Fatalf("%s not found: run `make deps` (poppler-utils)", tool)
-	}
+	testtool.Need(t, tool)
 	f := filepath.Join(t.TempDir(), "r.pdf")
 	if err := os.WriteFile(f, pdf, 0o644); err != nil {
 		t.Fatal(err)

@@ -77,24 +77,24 @@ func (s *Store) addLesion(tx *sql.Tx, l Lesion) (LesionID, error) {
 
 // Assessment is one analysed photo of a lesion with the clinician's findings.
 type Assessment struct {
-	ID            AssessmentID
-	LesionID      LesionID
-	TakenAt       time.Time
-	Photo         []byte // as captured; stored once per content
-	PhotoSHA256   string
-	ThumbSHA256   string
-	ModelName     string
-	ModelSHA256   string
+	ID          AssessmentID
+	LesionID    LesionID
+	TakenAt     time.Time
+	Photo       []byte // as captured; stored once per content
+	PhotoSHA256 string
+	ThumbSHA256 string
+	ModelName   string
+	ModelSHA256 string
 	// ModelCardSHA256 is the SHA-256 of the model card that ran (labels, calibration, views,
 	// thresholds): the network alone does not decide the result. "" before schema 3.
 	ModelCardSHA256 string
-	Probabilities map[string]float64
-	RiskTier      string
-	Warnings      []string
-	GradCAMShown  bool
-	Diagnosis     string
-	Notes         string
-	FollowUp      *time.Time
+	Probabilities   map[string]float64
+	RiskTier        string
+	Warnings        []string
+	GradCAMShown    bool
+	Diagnosis       string
+	Notes           string
+	FollowUp        *time.Time
 }
 
 // ThumbnailSide is the long side of stored thumbnails.

@@ -3,10 +3,10 @@ package storage
 import (
 	"bufio"
 	"bytes"
-	"image"
-	_ "image/png"
 	"context"
 	"fmt"
+	"image"
+	_ "image/png"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -22,6 +22,14 @@ import (
 func TestMain(m *testing.M) {
 	if path := os.Getenv("DERMAL_CRASH_CHILD"); path != "" {
 		crashChild(path)
+		return
+	}
+	if path := os.Getenv("DERMAL_HOLD_CHILD"); path != "" {
+		holdChild(path)
+		return
+	}
+	if path := os.Getenv("DERMAL_OPEN_CHILD"); path != "" {
+		openChild(path)
 		return
 	}
 	os.Exit(m.Run())

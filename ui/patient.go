@@ -42,7 +42,7 @@ type patientScreen struct {
 	lesions []lesionHistory
 	newBtn  *widget.Button
 	tiles   map[storage.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
-	compare map[storage.LesionID]*widget.Button // lesion id -> compare button
+	compare map[storage.LesionID]*widget.Button     // lesion id -> compare button
 	root    fyne.CanvasObject
 }
 
