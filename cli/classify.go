@@ -21,6 +21,13 @@ type ModelRef struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	// CardSHA256 is the model card's own SHA-256: the card's calibration, views and
+	// thresholds shape the result as much as the network does.
+	CardSHA256 string `json:"card_sha256"`
+}
+
+func modelRef(card inference.Card) ModelRef {
+	return ModelRef{card.Name, card.Version, card.SHA256, card.DocSHA256}
 }
 
 // ClassifyResult is one line of `dermal classify --json` (JSON Lines: one object per image).
@@ -81,7 +88,7 @@ func runClassify(env *Env, args []string) error {
 	failed := 0
 	enc := json.NewEncoder(env.Stdout)
 	for _, path := range fs.Args() {
-		res := ClassifyResult{File: path, Model: ModelRef{card.Name, card.Version, card.SHA256}, Warnings: []inference.Warning{}}
+		res := ClassifyResult{File: path, Model: modelRef(card), Warnings: []inference.Warning{}}
 		err := classifyOne(eng, path, *class, *gradcam, several, *opacity, &res)
 		if err != nil {
 			failed++

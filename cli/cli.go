@@ -132,7 +132,11 @@ func (g Global) Model() (inference.Model, error) {
 		if g.ModelPath == "" || g.CardPath == "" {
 			return inference.Model{}, fmt.Errorf("%w: --model and --card go together", ErrUsage)
 		}
-		return inference.LoadModelFiles(g.CardPath, g.ModelPath)
+		m, err := inference.LoadModelFiles(g.CardPath, g.ModelPath)
+		if err != nil {
+			return m, err
+		}
+		return m, assets.CheckNotPosingAsShipped(m.Card)
 	}
 	return inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
 }

@@ -155,7 +155,7 @@ func runEval(env *Env, args []string) error {
 	var truth []int
 	var tiers []inference.Tier
 	var d evalDump
-	report := EvalReport{Model: ModelRef{card.Name, card.Version, card.SHA256}}
+	report := EvalReport{Model: modelRef(card)}
 	progress := isTerminal(env.Stderr)
 	for i, it := range items {
 		if progress && (i%25 == 0 || i == len(items)-1) {

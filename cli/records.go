@@ -195,7 +195,7 @@ func runAssess(env *Env, args []string) error {
 	}
 	card := c.Engine.Card()
 	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
-		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: ModelRef{card.Name, card.Version, card.SHA256}, Warnings: []inference.Warning{}}}
+		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: modelRef(card), Warnings: []inference.Warning{}}}
 	fillResult(&out.ClassifyResult, r.Analysis)
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(out)

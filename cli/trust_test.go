@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"dermal/inference"
 	"dermal/internal/testtool"
 	"encoding/json"
 	"os"
@@ -180,4 +181,69 @@ func pdftotext(t *testing.T, pdf string) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// Item 12: an edited card under the shipped model's name is refused; under a name of its own
+// it runs, and the records name what really ran (its name and the card's own SHA-256).
+func TestEditedModelCardCannotPoseAsTheShippedOne(t *testing.T) {
+	dir := t.TempDir()
+	ood, err := os.ReadFile("../assets/ood-pca.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "ood-pca.bin"), ood, 0o644)
+	shipped, err := os.ReadFile("../assets/model.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(name string, f func(map[string]any)) string {
+		var c map[string]any
+		if err := json.Unmarshal(shipped, &c); err != nil {
+			t.Fatal(err)
+		}
+		f(c)
+		b, _ := json.Marshal(c)
+		path := filepath.Join(dir, name+".json")
+		os.WriteFile(path, b, 0o644)
+		return path
+	}
+	edits := map[string]func(map[string]any){
+		"temperature x8": func(c map[string]any) { c["temperature"] = c["temperature"].(float64) * 8 },
+		"malignant bias": func(c map[string]any) {
+			bias := c["logit_bias"].([]any)
+			for i, l := range c["labels"].([]any) {
+				if l == "mel" || l == "bcc" || l == "akiec" {
+					bias[i] = bias[i].(float64) - 50
+				}
+			}
+		},
+		"permuted labels": func(c map[string]any) { l := c["labels"].([]any); l[0], l[4] = l[4], l[0] },
+		"OOD threshold":   func(c map[string]any) { c["ood"].(map[string]any)["threshold"] = 99.0 },
+	}
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	for name, f := range edits {
+		card := edit("posing", f)
+		code, _, stderr := run(t, "--model", "../assets/dermal-int8.onnx", "--card", card, "classify", photo)
+		if code != 1 || !strings.Contains(stderr, "shipped") {
+			t.Errorf("%s under the shipped name: exit %d %s", name, code, stderr)
+		}
+	}
+	// The shipped card itself, from a file, is the shipped model.
+	if code, _, stderr := run(t, "--model", "../assets/dermal-int8.onnx", "--card", "../assets/model.json", "classify", photo); code != 0 {
+		t.Errorf("the shipped card from its file: %s", stderr)
+	}
+	renamed := edit("experiment", func(c map[string]any) { edits["temperature x8"](c); c["name"] = "clinic-experiment" })
+	cardBytes, _ := os.ReadFile(renamed)
+	data := t.TempDir()
+	mustRun(t, "--data", data, "patients", "add", "--name", "Thử Nghiệm", "--code", "E1")
+	a := assessJSON(t, "--data", data, "--model", "../assets/dermal-int8.onnx", "--card", renamed, "assess", "--json", "--patient", "E1", photo)
+	if a.Model.Name != "clinic-experiment" {
+		t.Errorf("assessment names model %+v", a.Model)
+	}
+	var h struct{ Assessments []HistoryItem }
+	json.Unmarshal([]byte(mustRun(t, "--data", data, "history", "--json", "E1")), &h)
+	if len(h.Assessments) != 1 || !strings.HasPrefix(h.Assessments[0].Model, "clinic-experiment ") ||
+		h.Assessments[0].ModelCard != inference.SHA256Hex(cardBytes) {
+		t.Errorf("stored: %+v, want the card's own sha256 %s", h.Assessments, inference.SHA256Hex(cardBytes))
+	}
 }
