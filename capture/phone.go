@@ -43,20 +43,26 @@ type PhoneOptions struct {
 	// OnPhoto receives each accepted upload. An error is shown on the phone (the photo is then
 	// not in the assessment), so its text should say what to do.
 	OnPhoto func(name string, data []byte) error
+	// OnNewLink is called with the new link after a photo was accepted: a link takes one
+	// photo, and the next needs the new QR code. It runs on the server's goroutine.
+	OnNewLink func(url string)
 	// Now is the clock (tests move it).
 	Now func() time.Time
 }
 
-// PhoneSession is one running capture server: it listens only until Close.
+// PhoneSession is one running capture server: it listens only until Close. Its link takes
+// one photo: after an accepted upload the token changes (a new QR code), so a link seen over
+// a shoulder or left in a phone's history cannot send photos into later assessments.
 type PhoneSession struct {
-	URL     string // what the QR code encodes
-	token   string
 	expires time.Time
 	opts    PhoneOptions
 	srv     *http.Server
 	ln      net.Listener
+	// receiving admits one upload at a time: each may hold up to 25 MB while it is checked.
+	receiving chan struct{}
 
 	mu     sync.Mutex
+	token  string
 	closed bool
 }
 
@@ -104,16 +110,15 @@ func StartPhone(opts PhoneOptions) (*PhoneSession, error) {
 		}
 		addr = net.JoinHostPort(ip.String(), "0")
 	}
-	raw := make([]byte, tokenBytes)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := newToken()
+	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
-	s := &PhoneSession{token: base64.RawURLEncoding.EncodeToString(raw), expires: opts.Now().Add(opts.TTL), opts: opts, ln: ln}
-	s.URL = fmt.Sprintf("http://%s/c/%s/", ln.Addr().String(), s.token)
+	s := &PhoneSession{token: token, expires: opts.Now().Add(opts.TTL), opts: opts, ln: ln, receiving: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /c/{token}/{$}", s.guard(s.page))
 	mux.HandleFunc("POST /c/{token}/upload", s.guard(s.upload))
@@ -123,6 +128,37 @@ func StartPhone(opts PhoneOptions) (*PhoneSession, error) {
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 30 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
+}
+
+func newToken() (string, error) {
+	raw := make([]byte, tokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// URL is the current link: what the QR code encodes.
+func (s *PhoneSession) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urlLocked()
+}
+
+func (s *PhoneSession) urlLocked() string {
+	return fmt.Sprintf("http://%s/c/%s/", s.ln.Addr().String(), s.token)
+}
+
+// rotate retires the current token for a new one and returns the new link.
+func (s *PhoneSession) rotate() (string, error) {
+	t, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = t
+	return s.urlLocked(), nil
 }
 
 // Expires is when the link stops working.
@@ -138,26 +174,39 @@ func (s *PhoneSession) Close() error {
 	s.closed = true
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	if err := s.srv.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+		// An upload still trickling in after 2 s is cut off: the link dies with the dialog.
+		return s.srv.Close()
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // QRCode is the URL as a QR code image, size pixels square.
 func (s *PhoneSession) QRCode(size int) (image.Image, error) {
-	q, err := qrcode.New(s.URL, qrcode.Medium)
+	q, err := qrcode.New(s.URL(), qrcode.Medium)
 	if err != nil {
 		return nil, err
 	}
 	return q.Image(size), nil
 }
 
-// guard admits only requests with the session's token, before it expires.
+// guard admits only requests with the session's current token, before it expires. Refusals
+// are answered at once and close the connection: the server does not wait for (or read) the
+// body of a request it will not take.
 func (s *PhoneSession) guard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(s.token)) != 1 {
+		s.mu.Lock()
+		token := s.token
+		s.mu.Unlock()
+		if subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(token)) != 1 {
+			w.Header().Set("Connection", "close")
 			s.reply(w, r, http.StatusForbidden, "forbidden")
 			return
 		}
 		if !s.opts.Now().Before(s.expires) {
+			w.Header().Set("Connection", "close")
 			s.reply(w, r, http.StatusGone, "expired")
 			return
 		}
@@ -166,6 +215,14 @@ func (s *PhoneSession) guard(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.receiving <- struct{}{}:
+		defer func() { <-s.receiving }()
+	default:
+		w.Header().Set("Connection", "close")
+		s.reply(w, r, http.StatusServiceUnavailable, "busy")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+multipartMemory)
 	file, header, err := r.FormFile("photo")
 	var tooBig *http.MaxBytesError
@@ -195,8 +252,20 @@ func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.opts.OnPhoto(header.Filename, data); err != nil {
+		// Refused photos do not spend the link: the phone may try again with a better one.
 		s.replyText(w, r, http.StatusUnprocessableEntity, err.Error())
 		return
+	}
+	// The link is spent once a photo is in. Uploads are taken one at a time, so none can
+	// slip in with the old token between the photo and the change.
+	next, err := s.rotate()
+	if err != nil {
+		s.Close()
+		s.replyText(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if s.opts.OnNewLink != nil {
+		s.opts.OnNewLink(next)
 	}
 	s.reply(w, r, http.StatusOK, "sent")
 }
@@ -265,8 +334,9 @@ var texts = map[string]map[string]string{
 		"take":          "Take photo",
 		"send":          "Send to the laptop",
 		"again":         "Take another photo",
-		"msg_sent":      "Photo sent. It is now in the assessment on the laptop.",
-		"msg_forbidden": "This link is not valid. Scan the QR code on the laptop again.",
+		"msg_sent":      "Photo sent. It is now in the assessment on the laptop. For another photo, scan the new QR code on the laptop.",
+		"msg_busy":      "The laptop is receiving another photo. Send this one again in a moment.",
+		"msg_forbidden": "This link is not valid or was already used. Scan the QR code on the laptop again.",
 		"msg_expired":   "This link has expired. On the laptop, close the phone dialog and open it again for a new QR code.",
 		"msg_too_large": "The photo is larger than 25 MB. Use the camera's normal photo size.",
 		"msg_not_image": "That file is not a photo. Take a photo with the camera.",
@@ -278,8 +348,9 @@ var texts = map[string]map[string]string{
 		"take":          "Chụp ảnh",
 		"send":          "Gửi sang máy tính",
 		"again":         "Chụp ảnh khác",
-		"msg_sent":      "Đã gửi ảnh. Ảnh đã có trong lần đánh giá trên máy tính.",
-		"msg_forbidden": "Liên kết không hợp lệ. Hãy quét lại mã QR trên máy tính.",
+		"msg_sent":      "Đã gửi ảnh. Ảnh đã có trong lần đánh giá trên máy tính. Để gửi ảnh khác, hãy quét mã QR mới trên máy tính.",
+		"msg_busy":      "Máy tính đang nhận một ảnh khác. Hãy gửi lại ảnh này sau giây lát.",
+		"msg_forbidden": "Liên kết không hợp lệ hoặc đã được dùng. Hãy quét lại mã QR trên máy tính.",
 		"msg_expired":   "Liên kết đã hết hạn. Trên máy tính, đóng hộp thoại điện thoại rồi mở lại để có mã QR mới.",
 		"msg_too_large": "Ảnh lớn hơn 25 MB. Hãy dùng cỡ ảnh thường của máy ảnh.",
 		"msg_not_image": "Tệp này không phải ảnh. Hãy chụp ảnh bằng máy ảnh.",

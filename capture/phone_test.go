@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"dermal/internal/testtool"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,8 +64,8 @@ func start(t *testing.T) (*PhoneSession, *received, *clock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
-		t.Fatalf("URL %s is not on 127.0.0.1", s.URL)
+	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") {
+		t.Fatalf("URL %s is not on 127.0.0.1", s.URL())
 	}
 	return s, rec, clk
 }
@@ -106,7 +108,7 @@ func TestUploadsAreCheckedAndNothingBadIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong := strings.Replace(s.URL, s.token, strings.Repeat("A", len(s.token)), 1)
+	wrong := strings.Replace(s.URL(), s.token, strings.Repeat("A", len(s.token)), 1)
 	cases := []struct {
 		name   string
 		url    string
@@ -117,9 +119,9 @@ func TestUploadsAreCheckedAndNothingBadIsKept(t *testing.T) {
 		msg    string
 	}{
 		{"wrong token", wrong + "upload", "photo", photo, "en", 403, "not valid"},
-		{"not an image", s.URL + "upload", "photo", []byte("%PDF-1.4 not a photo"), "en", 415, "not a photo"},
-		{"too large", s.URL + "upload", "photo", bytes.Repeat([]byte{0xff}, MaxUploadBytes+10), "en", 413, "larger than 25 MB"},
-		{"no file", s.URL + "upload", "", nil, "vi", 400, "Chưa nhận được ảnh"},
+		{"not an image", s.URL() + "upload", "photo", []byte("%PDF-1.4 not a photo"), "en", 415, "not a photo"},
+		{"too large", s.URL() + "upload", "photo", bytes.Repeat([]byte{0xff}, MaxUploadBytes+10), "en", 413, "larger than 25 MB"},
+		{"no file", s.URL() + "upload", "", nil, "vi", 400, "Chưa nhận được ảnh"},
 	}
 	for _, tc := range cases {
 		status, body := post(t, tc.url, tc.field, "x.jpg", tc.data, tc.lang)
@@ -130,7 +132,7 @@ func TestUploadsAreCheckedAndNothingBadIsKept(t *testing.T) {
 	if rec.count() != 0 {
 		t.Fatalf("%d refused uploads reached the assessment", rec.count())
 	}
-	if status, body := post(t, s.URL+"upload", "photo", "lesion.png", photo, "vi"); status != 200 || !strings.Contains(body, "Đã gửi ảnh") {
+	if status, body := post(t, s.URL()+"upload", "photo", "lesion.png", photo, "vi"); status != 200 || !strings.Contains(body, "Đã gửi ảnh") {
 		t.Fatalf("good upload: %d %s", status, firstText(body))
 	}
 	if rec.count() != 1 || !bytes.Equal(rec.data[0], photo) || rec.names[0] != "lesion.png" {
@@ -138,15 +140,15 @@ func TestUploadsAreCheckedAndNothingBadIsKept(t *testing.T) {
 	}
 	// Expired: refused, nothing kept.
 	clk.add(DefaultTTL + time.Second)
-	if status, body := post(t, s.URL+"upload", "photo", "late.png", photo, "en"); status != 410 || !strings.Contains(body, "expired") {
+	if status, body := post(t, s.URL()+"upload", "photo", "late.png", photo, "en"); status != 410 || !strings.Contains(body, "expired") {
 		t.Errorf("after expiry: %d %s", status, firstText(body))
 	}
-	if resp, err := http.Get(s.URL); err != nil || resp.StatusCode != 410 {
+	if resp, err := http.Get(s.URL()); err != nil || resp.StatusCode != 410 {
 		t.Errorf("page after expiry: %v %v", resp, err)
 	}
 	// Closed: nothing listens any more.
 	s.Close()
-	if _, err := http.Get(s.URL); err == nil {
+	if _, err := http.Get(s.URL()); err == nil {
 		t.Error("the server still answers after Close")
 	}
 	if rec.count() != 1 {
@@ -163,7 +165,7 @@ func TestReceiverErrorIsShownOnThePhone(t *testing.T) {
 	}
 	defer s.Close()
 	photo, _ := os.ReadFile(fixture)
-	if status, body := post(t, s.URL+"upload", "photo", "a.png", photo, "en"); status != 422 || !strings.Contains(body, "no assessment open") {
+	if status, body := post(t, s.URL()+"upload", "photo", "a.png", photo, "en"); status != 422 || !strings.Contains(body, "no assessment open") {
 		t.Errorf("%d %s", status, firstText(body))
 	}
 }
@@ -202,7 +204,7 @@ func TestPhonePageInChromium(t *testing.T) {
 	}
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL())); err != nil {
 		t.Fatal(err)
 	}
 	title, err := chromedp.Run(ctx, chromedp.Title())
@@ -260,4 +262,75 @@ func waitFor(t *testing.T, ctx context.Context, js string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", js)
+}
+
+// Item 13: a link takes one photo; the next one needs the new QR code.
+func TestLinkIsSingleUse(t *testing.T) {
+	rec := &received{}
+	links := make(chan string, 4)
+	s, err := StartPhone(PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: rec.onPhoto, OnNewLink: func(u string) { links <- u }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	photo, _ := os.ReadFile(fixture)
+	first := s.URL()
+	if status, _ := post(t, first+"upload", "photo", "a.png", photo, "en"); status != 200 {
+		t.Fatalf("first upload: %d", status)
+	}
+	next := <-links
+	if next == first || next != s.URL() {
+		t.Fatalf("new link %q (old %q, now %q)", next, first, s.URL())
+	}
+	if status, body := post(t, first+"upload", "photo", "b.png", photo, "en"); status != 403 || !strings.Contains(body, "already used") {
+		t.Errorf("second upload with the used link: %d %s", status, firstText(body))
+	}
+	if status, _ := post(t, next+"upload", "photo", "c.png", photo, "en"); status != 200 {
+		t.Errorf("upload with the new link: %d", status)
+	}
+	if rec.count() != 2 {
+		t.Errorf("%d photos arrived, want 2", rec.count())
+	}
+}
+
+// slowUpload starts a request that declares a 20 MB body and sends only its first kilobyte,
+// and returns how long the server took to answer (and the status line).
+func slowUpload(t *testing.T, url string) (time.Duration, string) {
+	t.Helper()
+	host := strings.TrimPrefix(url, "http://")
+	path := host[strings.Index(host, "/"):]
+	host = host[:strings.Index(host, "/")]
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST %supload HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n", path, host, 20<<20)
+	c.Write(bytes.Repeat([]byte("a"), 1024))
+	t0 := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return time.Since(t0), strings.TrimSpace(line)
+}
+
+// Item 13: a wrong token is answered at once, not after the body's read timeout; while one
+// upload is being received, others are turned away at once instead of piling up in memory.
+func TestRefusalsDoNotWaitForTheBody(t *testing.T) {
+	s, _, _ := start(t)
+	wrong := strings.Replace(s.URL(), s.token, strings.Repeat("B", len(s.token)), 1)
+	if d, status := slowUpload(t, wrong); d > time.Second || !strings.Contains(status, "403") {
+		t.Errorf("wrong token with a slow body: %q after %s", status, d)
+	}
+	// One slow upload holds the receiver; a second is refused with 503 at once.
+	hold := make(chan struct{})
+	go func() {
+		defer close(hold)
+		slowUpload(t, s.URL())
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if d, status := slowUpload(t, s.URL()); d > time.Second || !strings.Contains(status, "503") {
+		t.Errorf("a second upload beside a slow one: %q after %s", status, d)
+	}
+	s.Close()
+	<-hold
 }

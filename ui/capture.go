@@ -23,6 +23,7 @@ import (
 // while the dialog is open.
 type phoneDialog struct {
 	session *capture.PhoneSession
+	link    *widget.Label // the current one-photo link, under its QR code
 	status  *widget.Label
 	dialog  dialog.Dialog
 }
@@ -36,8 +37,22 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 	u := a.u
 	pd := &phoneDialog{status: widget.NewLabel(lang.L("Waiting for the phone…"))}
 	pd.status.Wrapping = fyne.TextWrapWord
+	var code *canvas.Image
+	var url *widget.Label
 	s, err := capture.StartPhone(capture.PhoneOptions{Addr: phoneAddr, OnPhoto: func(name string, data []byte) error {
 		return a.receivePhone(pd, name, data)
+	}, OnNewLink: func(link string) {
+		// A link takes one photo: show the new QR code for the next.
+		img, err := pd.session.QRCode(280)
+		fyne.Do(func() {
+			if err != nil {
+				u.showError(lang.L("Could not start phone capture."), err)
+				return
+			}
+			code.Image = img
+			code.Refresh()
+			url.SetText(link)
+		})
 	}})
 	if err != nil {
 		u.showError(lang.L("Could not start phone capture."), err)
@@ -50,10 +65,11 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 		u.showError(lang.L("Could not start phone capture."), err)
 		return nil
 	}
-	code := canvas.NewImageFromImage(img)
+	code = canvas.NewImageFromImage(img)
 	code.FillMode = canvas.ImageFillOriginal
 	code.ScaleMode = canvas.ImageScalePixels
-	url := widget.NewLabel(s.URL)
+	url = widget.NewLabel(s.URL())
+	pd.link = url
 	url.TextStyle.Monospace = true
 	url.Wrapping = fyne.TextWrapBreak
 	help := widget.NewLabel(fmt.Sprintf(lang.L("phone.help"), locale.DateTime(u.lang, s.Expires())))

@@ -388,11 +388,16 @@ func TestPhoneCaptureIntoAssessment(t *testing.T) {
 	fw, _ := mw.CreateFormFile("photo", "IMG_0001.png")
 	fw.Write(photo)
 	mw.Close()
-	resp, err := http.Post(pd.session.URL+"upload", mw.FormDataContentType(), &body)
+	first := pd.session.URL()
+	resp, err := http.Post(first+"upload", mw.FormDataContentType(), &body)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("upload: %v %v", resp, err)
 	}
 	u.jobs.Wait()
+	waitUntil(t, func() bool { return pd.link.Text == pd.session.URL() })
+	if pd.link.Text == first {
+		t.Error("the dialog still shows the used link")
+	}
 	if as.photo == nil || !bytes.Equal(as.photo.Bytes, photo) || as.analyseBtn.Disabled() {
 		t.Fatal("the phone photo is not in the assessment")
 	}
@@ -401,7 +406,7 @@ func TestPhoneCaptureIntoAssessment(t *testing.T) {
 		t.Errorf("capture audit %+v %v", trail, err)
 	}
 	pd.dialog.Hide()
-	if _, err := http.Get(pd.session.URL); err == nil {
+	if _, err := http.Get(pd.session.URL()); err == nil {
 		t.Error("the capture server still answers after the dialog closed")
 	}
 }
@@ -460,4 +465,15 @@ func TestBackupFromSettings(t *testing.T) {
 	if u.lastError == nil {
 		t.Error("a backup overwrote an existing file")
 	}
+}
+
+// waitUntil polls cond (set through fyne.Do by a background goroutine) for up to 5 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("timed out waiting")
 }
