@@ -79,6 +79,7 @@ func runDesktop(g cli.Global) (code int) {
 	if g.MemoryBudgetMB > 0 {
 		budget = uint64(g.MemoryBudgetMB) * watchdog.MB
 	}
+	debug.SetMemoryLimit(watchdog.GoHeapLimit(budget))
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, ui.IdleUnload(prefs), log)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

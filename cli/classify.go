@@ -13,6 +13,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"dermal/clinic"
 	"dermal/inference"
 )
 
@@ -75,6 +76,10 @@ func runClassify(env *Env, args []string) error {
 		return err
 	}
 	defer eng.Close()
+	// Photos are read under the watchdog like the app's: priced before decoding, so a small
+	// file that decodes to gigabytes is refused instead of taking the laptop down.
+	c := &clinic.Clinic{Engine: eng, Guard: env.guard(eng)}
+	defer c.Close()
 	card := eng.Card()
 	if *class != "" && card.LabelIndex(*class) < 0 {
 		return fmt.Errorf("%w: --class %q is not one of %s", ErrUsage, *class, strings.Join(card.Labels, ", "))
@@ -89,7 +94,7 @@ func runClassify(env *Env, args []string) error {
 	enc := json.NewEncoder(env.Stdout)
 	for _, path := range fs.Args() {
 		res := ClassifyResult{File: path, Model: modelRef(card), Warnings: []inference.Warning{}}
-		err := classifyOne(eng, path, *class, *gradcam, several, *opacity, &res)
+		err := classifyOne(c, eng, path, *class, *gradcam, several, *opacity, &res)
 		if err != nil {
 			failed++
 			res.Error = err.Error()
@@ -112,8 +117,8 @@ func runClassify(env *Env, args []string) error {
 	return nil
 }
 
-func classifyOne(eng *inference.Engine, path, class, gradcam string, several bool, opacity float64, res *ClassifyResult) error {
-	photo, err := inference.ReadPhotoFile(path)
+func classifyOne(c *clinic.Clinic, eng *inference.Engine, path, class, gradcam string, several bool, opacity float64, res *ClassifyResult) error {
+	photo, err := c.ReadPhoto(path)
 	if err != nil {
 		return err
 	}

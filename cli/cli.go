@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -15,6 +16,8 @@ import (
 
 	"dermal/assets"
 	"dermal/inference"
+	"dermal/memory"
+	"dermal/watchdog"
 )
 
 // Global flags shared by every command.
@@ -139,6 +142,26 @@ func (g Global) Model() (inference.Model, error) {
 		return m, assets.CheckNotPosingAsShipped(m.Card)
 	}
 	return inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
+}
+
+// Budget is the memory budget of a command: --memory-budget, else the default for this
+// computer's memory.
+func (g Global) Budget() uint64 {
+	if g.MemoryBudgetMB > 0 {
+		return uint64(g.MemoryBudgetMB) * watchdog.MB
+	}
+	s, err := memory.Read()
+	if err != nil || s.Total == 0 {
+		return watchdog.DefaultBudget(4 << 30)
+	}
+	return watchdog.DefaultBudget(s.Total)
+}
+
+// guard is the memory watchdog of a command: one decode or analysis at a time within the
+// budget. The Go heap limit stays the command's own (CommandGoHeapLimit).
+func (g Global) guard(eng *inference.Engine) *watchdog.Guard {
+	return watchdog.NewGuard(watchdog.Policy{Budget: g.Budget(), Costs: watchdog.DefaultCosts}, eng, memory.Read, 0,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // Engine builds the inference engine for the chosen model.

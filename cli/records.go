@@ -36,7 +36,7 @@ func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
 		eng.Close()
 		return nil, nil, err
 	}
-	c = &clinic.Clinic{Engine: eng, Store: s}
+	c = &clinic.Clinic{Engine: eng, Store: s, Guard: env.guard(eng)}
 	return c, func() { c.Close(); s.Close(); eng.Close() }, nil
 }
 

@@ -229,7 +229,9 @@ func (c *Clinic) admit() inference.Admit {
 	if c.Guard == nil {
 		return nil
 	}
-	return c.Guard.Admit
+	return func(cost inference.DecodeCost) (func(), error) {
+		return c.Guard.AdmitDecode(context.Background(), cost.Bytes, cost.What)
+	}
 }
 
 // Visit is an analysed photo with the clinician's findings, ready to be stored.

@@ -67,8 +67,9 @@ type Photo struct {
 }
 
 // Admit is asked, after the header is read and before the pixels are decoded, whether a photo
-// of this many pixels may be decoded now (the memory watchdog's question). nil admits all.
-type Admit func(pixels int) error
+// whose decode costs this much may be decoded now (the memory watchdog's question). Admitted,
+// it returns the release to call when the decode is over. nil admits all.
+type Admit func(cost DecodeCost) (release func(), err error)
 
 // ReadPhotoFile reads and decodes a photo from disk with the intake limits.
 func ReadPhotoFile(path string) (*Photo, error) { return ReadPhotoFileAdmit(path, nil) }
@@ -134,13 +135,18 @@ func DecodePhotoAdmit(name string, data []byte, admit Admit) (p *Photo, err erro
 	if format == "gif" {
 		return nil, &IntakeError{Name: name, Err: ErrUnsupportedFormat, Detail: "GIF"}
 	}
+	cost, err := decodeCost(format, cfg, data)
+	if err != nil {
+		return nil, &IntakeError{Name: name, Err: err}
+	}
 	if admit != nil {
-		if err := admit(cfg.Width * cfg.Height); err != nil {
+		release, err := admit(cost)
+		if err != nil {
 			return nil, &IntakeError{Name: name, Err: err}
 		}
+		defer release()
 	}
-	// imaging applies the EXIF orientation tag, so a phone photo taken sideways is upright.
-	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, &IntakeError{Name: name, Err: ErrCorruptImage, Detail: err.Error()}
 	}
@@ -153,6 +159,14 @@ func DecodePhotoAdmit(name string, data []byte, admit Admit) (p *Photo, err erro
 		// 12 MP JPEG: peak RSS of `dermal classify --gradcam` 145 -> see BENCHMARKS.md.
 		img = nil
 		runtime.GC()
+	}
+	// A phone photo taken sideways is made upright by its EXIF orientation, turned after
+	// scaling down so the full-size picture is never copied.
+	if o := orientation(format, data); o != 1 {
+		p.Image = orient(p.Image, o)
+		if o >= 5 {
+			p.Width, p.Height = p.Height, p.Width
+		}
 	}
 	return p, nil
 }

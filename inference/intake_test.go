@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/disintegration/imaging"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 
@@ -178,6 +179,30 @@ func TestIntakeAppliesEXIFOrientation(t *testing.T) {
 		}
 		if b := p.Image.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
 			t.Errorf("orientation %d: %dx%d, want %dx%d", tc.orientation, b.Dx(), b.Dy(), tc.w, tc.h)
+		}
+	}
+}
+
+// The turn applied after scaling down is the one imaging's own EXIF handling applies to the
+// full picture, for each of the eight orientations.
+func TestOrientationMatchesImaging(t *testing.T) {
+	jpg := encodeJPEG(t, testPicture(48, 24))
+	for o := uint16(1); o <= 8; o++ {
+		data := withOrientation(jpg, o)
+		p, err := inference.DecodePhoto("phone.jpg", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, exp := imaging.Clone(p.Image), imaging.Clone(want)
+		if !got.Rect.Eq(exp.Rect) || !bytes.Equal(got.Pix, exp.Pix) {
+			t.Errorf("orientation %d: %v differs from imaging's %v", o, got.Rect, exp.Rect)
+		}
+		if p.Width != exp.Rect.Dx() || p.Height != exp.Rect.Dy() {
+			t.Errorf("orientation %d: full size %dx%d, want %v", o, p.Width, p.Height, exp.Rect)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -169,6 +170,7 @@ func (u *UI) applySettings(f *settingsForm) {
 	p.SetInt(prefIdleMin, idle)
 	if g := u.clinic.Guard; g != nil {
 		g.SetBudget(BudgetBytes(u.prefs))
+		debug.SetMemoryLimit(watchdog.GoHeapLimit(BudgetBytes(u.prefs)))
 		g.SetIdleUnload(IdleUnload(u.prefs))
 	}
 	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)

@@ -27,10 +27,12 @@ type Guard struct {
 	log    *slog.Logger
 	idle   time.Duration
 
-	turn chan struct{} // one analysis at a time: holding the token is the right to run
+	// turn admits one piece of heavy work at a time, an analysis or a decode: holding the
+	// token is the right to run. Two decodes side by side would each be priced against the
+	// same free memory.
+	turn chan struct{}
 
-	mu   sync.Mutex
-	last Decision
+	mu sync.Mutex
 }
 
 // GoHeapShare is the part of the budget Go's own heap may use (debug.SetMemoryLimit): the rest
@@ -38,23 +40,24 @@ type Guard struct {
 const GoHeapShare = 0.6
 
 // NewGuard makes a guard. read is the memory source (memory.Read in the app, a fake in tests);
-// idleUnload 0 keeps the model loaded. It sets Go's soft memory limit from the budget.
+// idleUnload 0 keeps the model loaded. The process-wide Go heap limit is the program's to set
+// (GoHeapLimit), not the guard's.
 func NewGuard(p Policy, m Model, read func() (memory.Sample, error), idleUnload time.Duration, log *slog.Logger) *Guard {
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &Guard{policy: p, model: m, read: read, log: log, idle: idleUnload, turn: make(chan struct{}, 1)}
-	g.SetBudget(p.Budget)
-	return g
+	return &Guard{policy: p, model: m, read: read, log: log, idle: idleUnload, turn: make(chan struct{}, 1)}
 }
 
-// SetBudget changes the budget (settings) and the Go heap limit that follows it.
+// GoHeapLimit is the Go soft memory limit (debug.SetMemoryLimit) that goes with a budget.
+func GoHeapLimit(budget uint64) int64 { return int64(float64(budget) * GoHeapShare) }
+
+// SetBudget changes the budget (settings).
 func (g *Guard) SetBudget(budget uint64) {
 	g.mu.Lock()
 	g.policy.Budget = budget
 	g.mu.Unlock()
-	debug.SetMemoryLimit(int64(float64(budget) * GoHeapShare))
-	g.log.Info("memory budget", "budget_mb", budget/MB, "go_heap_limit_mb", uint64(float64(budget)*GoHeapShare)/MB)
+	g.log.Info("memory budget", "budget_mb", budget/MB)
 }
 
 // Budget is the current budget in bytes.
@@ -75,9 +78,6 @@ func (g *Guard) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// Busy reports whether an analysis holds the turn.
-func (g *Guard) Busy() bool { return len(g.turn) > 0 }
-
 // Plan decides how to analyse a photo of the given pixel count, from a fresh memory reading.
 // A platform without readings gets the budget check on the estimate alone.
 func (g *Guard) Plan(pixels int, wantGradCAM bool) Decision {
@@ -89,9 +89,6 @@ func (g *Guard) Plan(pixels int, wantGradCAM bool) Decision {
 	p := g.policy
 	g.mu.Unlock()
 	d := p.Decide(s, g.model.Loaded(), wantGradCAM, pixels)
-	g.mu.Lock()
-	g.last = d
-	g.mu.Unlock()
 	switch d.Verdict {
 	case RunWithoutGradCAM:
 		if wantGradCAM {
@@ -173,10 +170,27 @@ func (e *RefusedError) Error() string { return e.Decision.Reason }
 // Is makes errors.Is(err, ErrNoMemory) true.
 func (e *RefusedError) Is(target error) bool { return target == ErrNoMemory }
 
-// Admit is the intake question "may a photo of this many pixels be decoded now?".
-func (g *Guard) Admit(pixels int) error {
-	if d := g.Plan(pixels, false); d.Verdict == Refuse {
-		return &RefusedError{d}
+// AdmitDecode is the intake question "may this photo be decoded now?": it waits for the turn
+// (decodes and analyses run one at a time), then prices the decode — cost bytes, as the
+// decoder will allocate them — against the budget from a fresh reading. Admitted, it returns
+// the release to call once the decode is done; refused, a *RefusedError whose reason names
+// what (the photo) and the numbers.
+func (g *Guard) AdmitDecode(ctx context.Context, cost uint64, what string) (release func(), err error) {
+	release, err = g.Acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	s, err := g.read()
+	if err != nil {
+		s = memory.Sample{}
+	}
+	g.mu.Lock()
+	p := g.policy
+	g.mu.Unlock()
+	if d := p.DecideDecode(s, cost, what); d.Verdict == Refuse {
+		release()
+		g.log.Warn("decode refused", "reason", d.Reason, "rss_mb", s.RSS/MB)
+		return nil, &RefusedError{d}
+	}
+	return release, nil
 }

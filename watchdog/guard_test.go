@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,15 +38,15 @@ func reader(s memory.Sample) func() (memory.Sample, error) {
 	return func() (memory.Sample, error) { return s, nil }
 }
 
-func TestGuardSetsGoHeapLimitFromBudget(t *testing.T) {
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+func TestGuardLeavesTheGoHeapLimitToTheProgram(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
 	g := NewGuard(Policy{Budget: 300 * MB, Costs: DefaultCosts}, &fakeModel{}, reader(memory.Sample{}), 0, quiet)
-	if got := debug.SetMemoryLimit(-1); got != int64(180*MB) {
-		t.Errorf("Go heap limit %d MB, want 180 (60%% of 300)", got/MB)
-	}
 	g.SetBudget(200 * MB)
-	if got := debug.SetMemoryLimit(-1); got != int64(120*MB) {
-		t.Errorf("after SetBudget: %d MB", got/MB)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("the guard changed the process's Go heap limit: %d -> %d", before, got)
+	}
+	if g.Budget() != 200*MB || GoHeapLimit(300*MB) != int64(180*MB) {
+		t.Errorf("budget %d MB, heap limit for 300 MB: %d MB", g.Budget()/MB, GoHeapLimit(300*MB)/MB)
 	}
 }
 
@@ -112,15 +113,23 @@ func TestGuardUnloadsOnlyWhenIdle(t *testing.T) {
 
 func TestGuardAdmitRefusesWithReason(t *testing.T) {
 	g := NewGuard(Policy{Budget: 140 * MB, Costs: DefaultCosts}, &fakeModel{loaded: true}, reader(memory.Sample{RSS: 100 * MB, Available: 4000 * MB}), 0, quiet)
-	if err := g.Admit(200 * 150); err != nil {
-		t.Errorf("small photo refused: %v", err)
+	release, err := g.AdmitDecode(context.Background(), 200*150*4, "200×150 PNG")
+	if err != nil {
+		t.Fatalf("small photo refused: %v", err)
 	}
-	err := g.Admit(12_000_000)
+	// Decodes are admitted one at a time: a second waits for the first to be released.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if _, err := g.AdmitDecode(ctx, 1, "tiny"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a second decode beside the first: %v", err)
+	}
+	cancel()
+	release()
+	_, err = g.AdmitDecode(context.Background(), 1200*MB, "7071×7071 progressive CMYK JPEG")
 	var refused *RefusedError
 	if !errors.Is(err, ErrNoMemory) || !errors.As(err, &refused) || refused.Decision.Verdict != Refuse {
-		t.Fatalf("12 MP at 100 of 140 MB: %v", err)
+		t.Fatalf("a 1200 MB decode at 100 of 140 MB: %v", err)
 	}
-	if refused.Error() == "" {
-		t.Error("no reason given")
+	if !strings.Contains(refused.Error(), "progressive CMYK JPEG") || !strings.Contains(refused.Error(), "1200 MB") {
+		t.Errorf("the reason does not name the photo and its cost: %s", refused.Error())
 	}
 }

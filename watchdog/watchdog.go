@@ -93,3 +93,22 @@ func (p Policy) Decide(s memory.Sample, sessionLoaded, wantGradCAM bool, pixels 
 	return Decision{Verdict: Refuse, Reason: fmt.Sprintf("Not enough memory to analyse this photo: it needs about %d MB, %d MB is allowed (%d MB in use, %d MB free on this computer). Close other programs, or use a smaller photo.",
 		base/MB, limit/MB, s.RSS/MB, s.Available/MB), Peak: base, WithGradCAM: base + p.Costs.GradCAM, Limit: limit, Sample: s}
 }
+
+// DecideDecode decides whether a photo whose decode allocates cost bytes (priced from its
+// header) may be decoded now. what names the photo for the reason ("7071×7071 progressive
+// CMYK JPEG").
+func (p Policy) DecideDecode(s memory.Sample, cost uint64, what string) Decision {
+	peak := s.RSS + cost
+	limit := p.Budget
+	if s.Available > 0 {
+		if room := s.RSS + s.Available*9/10; room < limit {
+			limit = room
+		}
+	}
+	if peak <= limit {
+		return Decision{Verdict: Run, Peak: peak, Limit: limit, Sample: s}
+	}
+	return Decision{Verdict: Refuse, Peak: peak, Limit: limit, Sample: s,
+		Reason: fmt.Sprintf("Not enough memory to open this photo: decoding a %s needs about %d MB, and %d MB is allowed (%d MB in use). Use the camera's normal photo format and size (a JPEG of up to about 20 megapixels).",
+			what, cost/MB, limit/MB, s.RSS/MB)}
+}

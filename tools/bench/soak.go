@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -104,6 +105,7 @@ func soakChild() error {
 	eng := newEngine(m)
 	defer eng.Close()
 	budget := watchdog.DefaultBudget(s.Total)
+	debug.SetMemoryLimit(watchdog.GoHeapLimit(budget))
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, 0, nil)
 	c := &clinic.Clinic{Engine: eng, Guard: guard}
 	defer c.Close()
