@@ -291,4 +291,3 @@ func orient(img image.Image, o int) image.Image {
 	}
 	return img
 }
-

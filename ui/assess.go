@@ -39,7 +39,7 @@ type assessScreen struct {
 
 	lesion     *widget.Select
 	site       *widget.Select
-	siteDetail *widget.Entry
+	siteDetail *formEntry
 	open       *widget.Button
 	pasteBtn   *widget.Button
 	phoneBtn   *widget.Button
@@ -50,8 +50,8 @@ type assessScreen struct {
 	state      *widget.Label
 	photoView  *photoView
 	result     *resultPanel
-	diagnosis  *widget.Entry
-	notes      *widget.Entry
+	diagnosis  *formEntry
+	notes      *formEntry
 	followUp   *widget.DateEntry
 
 	photo    *inference.Photo
@@ -62,6 +62,11 @@ type assessScreen struct {
 }
 
 func (a *assessScreen) view() fyne.CanvasObject { return a.root }
+
+// unsaved: a photo loaded (analysed or not) or findings typed, and not saved.
+func (a *assessScreen) unsaved() bool {
+	return a.saved == nil && (a.photo != nil || a.diagnosis.Text != "" || a.notes.Text != "" || a.followUp.Date != nil)
+}
 
 // newLesionChoice is the first entry of the lesion list.
 func newLesionChoice() string { return lang.L("New lesion") }
@@ -91,7 +96,7 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 	}
 	a.site = widget.NewSelect(siteNames, nil)
 	a.site.PlaceHolder = lang.L("Body site")
-	a.siteDetail = widget.NewEntry()
+	a.siteDetail = newFormEntry(false, a.save)
 	a.siteDetail.SetPlaceHolder(lang.L("Where exactly (optional)"))
 	a.lesion = widget.NewSelect(choices, func(s string) {
 		if s == newLesionChoice() {
@@ -122,14 +127,14 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 
 	a.photoView = newPhotoView(420, 315)
 	a.result = newResultPanel(u, a.photoView)
-	a.diagnosis = widget.NewEntry()
+	a.diagnosis = newFormEntry(false, a.save)
 	a.diagnosis.SetPlaceHolder(lang.L("Your diagnosis"))
-	a.notes = widget.NewMultiLineEntry()
+	a.notes = newFormEntry(true, a.save)
 	a.notes.SetPlaceHolder(lang.L("Notes"))
 	a.notes.SetMinRowsVisible(3)
 	a.followUp = widget.NewDateEntry()
 
-	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.openPatient(p.ID) })
+	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.leave(func() { u.openPatient(p.ID) }, nil) })
 	head := widget.NewLabelWithStyle(lang.L("New assessment")+" — "+p.FullName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	where := widget.NewForm(
 		widget.NewFormItem(lang.L("Lesion"), a.lesion),
@@ -336,4 +341,7 @@ func (a *assessScreen) save() {
 	a.saved = r
 	a.u.log.Info("assessment saved", "assessment", r.AssessmentID, "tier", a.analysis.Tier)
 	a.u.showAssessment(r.AssessmentID)
+	if d, ok := a.u.screen.(*detailScreen); ok {
+		d.markSaved()
+	}
 }

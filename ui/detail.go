@@ -28,10 +28,11 @@ type detailScreen struct {
 	patient   storage.Patient
 	photoView *photoView
 	result    *resultPanel
-	diagnosis *widget.Entry
-	notes     *widget.Entry
+	diagnosis *formEntry
+	notes     *formEntry
 	followUp  *widget.DateEntry
 	saveBtn   *widget.Button
+	savedNote *widget.Label // "Saved" once the findings are in the records
 	report    *widget.Button
 	history   *widget.Button
 	root      fyne.CanvasObject
@@ -63,9 +64,9 @@ func newDetailScreen(u *UI, p storage.Patient, e storage.HistoryEntry) *detailSc
 	a := e.Assessment
 	d.photoView = newPhotoView(420, 315)
 	d.result = newResultPanel(u, d.photoView)
-	d.diagnosis = widget.NewEntry()
+	d.diagnosis = newFormEntry(false, d.saveFindings)
 	d.diagnosis.SetText(a.Diagnosis)
-	d.notes = widget.NewMultiLineEntry()
+	d.notes = newFormEntry(true, d.saveFindings)
 	d.notes.SetText(a.Notes)
 	d.notes.SetMinRowsVisible(3)
 	d.followUp = widget.NewDateEntry()
@@ -76,7 +77,10 @@ func newDetailScreen(u *UI, p storage.Patient, e storage.HistoryEntry) *detailSc
 	d.report = widget.NewButtonWithIcon(lang.L("Export report (PDF)…"), theme.DocumentPrintIcon(), func() { d.exportDialog(false) })
 	d.history = widget.NewButtonWithIcon(lang.L("Export lesion history (PDF)…"), theme.DocumentPrintIcon(), func() { d.exportDialog(true) })
 
-	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.openPatient(p.ID) })
+	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.leave(func() { u.openPatient(p.ID) }, nil) })
+	d.savedNote = widget.NewLabelWithStyle(lang.L("Saved"), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+	d.savedNote.Importance = widget.SuccessImportance
+	d.savedNote.Hide()
 	head := widget.NewLabelWithStyle(fmt.Sprintf("%s — %s — %s", p.FullName, lesionTitle(e.Lesion), locale.DateTime(u.lang, a.TakenAt.Local())),
 		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	findings := widget.NewForm(
@@ -89,7 +93,7 @@ func newDetailScreen(u *UI, p storage.Patient, e storage.HistoryEntry) *detailSc
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
 	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), findings,
-		container.NewHBox(layoutSpacer(), d.saveBtn), container.NewHBox(d.report, d.history), disclaimer))
+		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), container.NewHBox(d.report, d.history), disclaimer))
 	body := container.NewHSplit(d.photoView.img, right)
 	body.Offset = 0.48
 	d.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)
@@ -132,7 +136,19 @@ func (d *detailScreen) saveFindings() {
 		return
 	}
 	d.entry.Assessment.Diagnosis, d.entry.Assessment.Notes, d.entry.Assessment.FollowUp = storage.NFC(f.Diagnosis), storage.NFC(f.Notes), f.FollowUp
-	dialog.ShowInformation(lang.L("Saved"), lang.L("The findings are saved."), d.u.win)
+	d.markSaved()
+}
+
+// markSaved shows "Saved" beside the save button until the findings change again.
+func (d *detailScreen) markSaved() {
+	d.savedNote.SetText(lang.L("Saved") + " " + time.Now().Format("15:04"))
+	d.savedNote.Show()
+}
+
+// unsaved: findings typed but not saved.
+func (d *detailScreen) unsaved() bool {
+	a := d.entry.Assessment
+	return storage.NFC(d.diagnosis.Text) != a.Diagnosis || storage.NFC(d.notes.Text) != a.Notes
 }
 
 // reportName is a default file name: patient code, date, assessment id.

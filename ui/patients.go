@@ -47,7 +47,8 @@ func newPatientList(u *UI) *patientList {
 		})
 	pl.list.OnSelected = func(i widget.ListItemID) {
 		if i < len(pl.items) {
-			pl.u.openPatient(pl.items[i].ID)
+			id := pl.items[i].ID
+			pl.u.leave(func() { pl.u.openPatient(id) }, func() { pl.list.UnselectAll() })
 		}
 	}
 	pl.view = container.NewBorder(pl.search, nil, nil, nil, pl.list)

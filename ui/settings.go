@@ -174,12 +174,20 @@ func (u *UI) applySettings(f *settingsForm) {
 		g.SetIdleUnload(IdleUnload(u.prefs))
 	}
 	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)
-	if newLang != u.lang {
-		u.lang = newLang
-		SetLanguage(newLang)
-	}
-	u.build()
 	u.updateStatus()
+	if newLang == u.lang && u.clinicTitle() == u.title {
+		return // nothing on screen changes: the open screen (and any draft on it) stays
+	}
+	// A new language or clinic name redraws the window, which closes the open screen.
+	u.leave(func() {
+		if newLang != u.lang {
+			u.lang = newLang
+			SetLanguage(newLang)
+		}
+		u.build()
+	}, func() {
+		p.SetString(prefLanguage, u.lang) // kept with the draft; change it again after saving
+	})
 }
 
 // backupDialog asks where to write a backup of the records (a USB stick, another disk).

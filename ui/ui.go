@@ -35,6 +35,7 @@ type UI struct {
 	jobs sync.WaitGroup
 
 	patients *patientList
+	title    string          // the window's heading, as drawn
 	content  *fyne.Container // right-hand side: the current screen
 	screen   screen
 	status   *widget.Label
@@ -69,6 +70,8 @@ func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
 	u.lang = prefs.Language()
 	u.build()
 	u.shortcuts()
+	// Closing the window with an unsaved assessment asks first, as leaving its screen does.
+	u.win.SetCloseIntercept(func() { u.leave(u.win.Close, nil) })
 	return u
 }
 
@@ -107,7 +110,8 @@ func (u *UI) build() {
 	newPatient := widget.NewButtonWithIcon(lang.L("New patient"), theme.ContentAddIcon(), func() { u.editPatient(nil) })
 	newPatient.Importance = widget.HighImportance
 	settings := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), u.showSettings)
-	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle(u.clinicTitle(), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+	u.title = u.clinicTitle()
+	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle(u.title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(newPatient, settings))
 	left := container.NewBorder(nil, nil, nil, nil, u.patients.view)
 	split := container.NewHSplit(left, u.content)
@@ -233,8 +237,9 @@ func (u *UI) openPatient(id storage.PatientID) {
 	u.show(newPatientScreen(u, p))
 }
 
-// patientChanged refreshes the list (and the open patient) after an edit.
+// patientChanged refreshes the list (and opens the patient, unless that would lose unsaved
+// work the clinician wants to keep) after an edit.
 func (u *UI) patientChanged(p storage.Patient) {
 	u.patients.refresh(u.patients.search.Text)
-	u.openPatient(p.ID)
+	u.leave(func() { u.openPatient(p.ID) }, nil)
 }

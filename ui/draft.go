@@ -1,0 +1,71 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+)
+
+// unsavedScreen is a screen that can hold work not yet in the records.
+type unsavedScreen interface {
+	screen
+	unsaved() bool
+}
+
+// unsaved reports whether the open screen holds work that leaving it would lose.
+func (u *UI) unsaved() bool {
+	s, ok := u.screen.(unsavedScreen)
+	return ok && s.unsaved()
+}
+
+// leave runs then when nothing unsaved would be lost: at once, or once the clinician has
+// chosen to discard the unsaved work. If they keep it, stay runs instead (nil: nothing).
+func (u *UI) leave(then, stay func()) {
+	if !u.unsaved() {
+		then()
+		return
+	}
+	d := dialog.NewConfirm(lang.L("Discard the unsaved assessment?"),
+		lang.L("The photo, result and findings on this screen are not saved yet. Save them first (Ctrl+S), or discard them."),
+		func(discard bool) {
+			if discard {
+				u.log.Info("unsaved assessment discarded")
+				then()
+			} else if stay != nil {
+				stay()
+			}
+		}, u.win)
+	d.SetConfirmText(lang.L("Discard"))
+	d.SetDismissText(lang.L("Keep editing"))
+	d.Show()
+}
+
+// formEntry is a text field in which Ctrl+S saves: a focused Fyne entry takes every shortcut
+// itself, so the window's Ctrl+S never fires while the clinician is typing.
+type formEntry struct {
+	widget.Entry
+	onSave func()
+}
+
+func newFormEntry(multiLine bool, onSave func()) *formEntry {
+	e := &formEntry{onSave: onSave}
+	e.MultiLine = multiLine
+	if multiLine {
+		e.Wrapping = fyne.TextWrapWord
+	}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedShortcut saves on Ctrl+S (Cmd+S) and leaves every other shortcut to the entry.
+func (e *formEntry) TypedShortcut(s fyne.Shortcut) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && cs.KeyName == fyne.KeyS && cs.Modifier == fyne.KeyModifierShortcutDefault {
+		if e.onSave != nil {
+			e.onSave()
+		}
+		return
+	}
+	e.Entry.TypedShortcut(s)
+}
