@@ -20,10 +20,13 @@ build: deps
 run: build
 	./$(BIN)
 
+# The whole suite under the race detector (every package: the cgo ones run, their C is just
+# not instrumented), after vet and staticcheck. DERMAL_REQUIRE_TOOLS makes a missing Chromium,
+# Xvfb, ImageMagick or poppler a failure here (a plain `go test ./...` skips those tests).
 test:
 	@scripts/deps.sh --test
-	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory lint
+	DERMAL_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 30m ./...
 
 lint:
 	$(GO) vet ./...
@@ -32,7 +35,7 @@ lint:
 # Measures Dermal against onnxruntime-node and PyTorch on this machine and writes BENCHMARKS.md
 # (about 2 minutes; fetches onnxruntime-node into build/bench the first time), then the storage
 # and report benchmarks.
-bench: build
+bench: build model-deps
 	$(GO) build -o build/bench/bench ./tools/bench
 	build/bench/bench -bin $(BIN) -out BENCHMARKS.md -python $(PYTHON)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./storage/

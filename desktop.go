@@ -26,6 +26,20 @@ import (
 	"dermal/watchdog"
 )
 
+// installCrashLog sends the runtime's report of any fatal panic or error, in any goroutine,
+// to dataDir/crash.log as well as to standard error.
+func installCrashLog(dataDir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dataDir, "crash.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // runDesktop opens the window and returns the exit code when it closes.
 func runDesktop(g cli.Global) (code int) {
 	a := app.NewWithID("org.dermal.app")
@@ -46,7 +60,14 @@ func runDesktop(g cli.Global) (code int) {
 		return fail(a, fmt.Errorf("creating the data folder %s: %w", dataDir, err))
 	}
 	log := openLog(dataDir)
-	// A crash must leave a trace for whoever maintains the laptop.
+	// A crash must leave a trace for whoever maintains the laptop: a panic in any goroutine
+	// (an image decoder, a capture server, a timer) goes to crash.log through the runtime,
+	// and one in this goroutine is also caught below.
+	if f, err := installCrashLog(dataDir); err != nil {
+		log.Error("crash log", "err", err)
+	} else {
+		defer f.Close()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			crash := filepath.Join(dataDir, "crash.log")

@@ -68,8 +68,6 @@ func setLocaleEnv(l string) {
 
 func mb(b uint64) string { return fmt.Sprintf("%d MB", b/watchdog.MB) }
 
-func itoa(i int64) string { return strconv.FormatInt(i, 10) }
-
 // settingsForm holds the settings dialog's fields (tests fill them directly).
 type settingsForm struct {
 	language *widget.Select
