@@ -9,7 +9,7 @@ BIN := bin/dermal
 # rest (BENCHMARKS.md); a clinical app shows no emoji.
 export GOFLAGS += -tags=no_emoji
 
-.PHONY: deps build run test lint bench screenshots model model-deps model-train model-package clean
+.PHONY: deps build run test lint bench faults screenshots model model-deps model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -40,6 +40,12 @@ bench: build model-deps
 	build/bench/bench -bin $(BIN) -out BENCHMARKS.md -python $(PYTHON)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./storage/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./report/
+
+# The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
+# uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).
+faults: build
+	$(GO) build -o build/faults/faults ./tools/faults
+	build/faults/faults -bin $(BIN) -out FAULTS.md
 
 # README screenshots from the real app under Xvfb, on demo records (look at them before committing).
 screenshots: build

@@ -285,6 +285,24 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	return &Result{AssessmentID: id, LesionID: lesionID, Patient: p, Analysis: a}, nil
 }
 
+// Restore puts a backup in place of the open records, from inside the app: it closes the
+// store (a restore never swaps the file under an open store), checks and replaces the file,
+// and opens the restored records. If the restore fails, the records as they were are opened
+// again. The caller must not use the store while it runs.
+func (c *Clinic) Restore(src string) (kept string, err error) {
+	path, actor := c.Store.Path(), c.Store.Actor()
+	if err := c.Store.Close(); err != nil {
+		return "", fmt.Errorf("closing the records before the restore: %w", err)
+	}
+	kept, restoreErr := storage.Restore(src, path)
+	s, openErr := storage.Open(path, actor)
+	if openErr != nil {
+		return kept, errors.Join(restoreErr, fmt.Errorf("opening the records after the restore: %w", openErr))
+	}
+	c.Store = s
+	return kept, restoreErr
+}
+
 // ModelName is how assessments name the model that made them: card name and version.
 func ModelName(card inference.Card) string { return card.Name + " " + card.Version }
 

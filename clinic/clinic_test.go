@@ -138,3 +138,37 @@ func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
 		t.Errorf("report of an older assessment: overlay %v, note %q", rc.Current.Overlay != nil, rc.Current.OverlayNote)
 	}
 }
+
+// Item 3: a restore from inside the app closes the records, replaces them and reopens them;
+// the app's next save lands in the restored records, not in the file kept aside.
+func TestRestoreFromInsideTheApp(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "R1", "Trần Văn Minh")
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if err := c.Store.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	clinictest.Patient(t, c, "R2", "Only Before The Restore")
+	kept, err := c.Restore(backup)
+	if err != nil || kept == "" {
+		t.Fatalf("restore: kept %q, %v", kept, err)
+	}
+	if _, err := c.Store.PatientByCode(ctx, "R2"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("R2 after restoring a backup without it: %v", err)
+	}
+	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png")); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := c.Store.History(ctx, p.ID)
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("the save after the restore is not in the restored records: %d %v", len(hs), err)
+	}
+	// A bad backup leaves the records open and as they were.
+	if _, err := c.Restore(filepath.Join(t.TempDir(), "missing.db")); err == nil {
+		t.Error("restoring a missing file succeeded")
+	}
+	if hs, _ := c.Store.History(ctx, p.ID); len(hs) != 1 {
+		t.Error("a failed restore changed the records")
+	}
+}

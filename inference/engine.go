@@ -195,6 +195,15 @@ func (e *Engine) load() (err error) {
 	if err := so.SetCpuMemArena(false); err != nil {
 		return err
 	}
+	// On x86-64 CPUs without VNNI (most clinic laptops: AVX2 only), ONNX Runtime's default
+	// u8×s8 kernels add pairs of 8-bit products in 16 bits (vpmaddubsw), which saturates
+	// (255·127·2 > 32767) and moved logits by 0.18 on an AVX2 CPU. This option has ONNX Runtime
+	// shift the weights to u8 and use its u8×u8 kernels there, whose pairs are summed in 32
+	// bits: the integer sums are then exact, as they are on VNNI CPUs, so the two kernel paths
+	// give the same result. VNNI CPUs ignore it.
+	if err := so.AddSessionConfigEntry("session.x64quantprecision", "1"); err != nil {
+		return err
+	}
 	if err := so.SetIntraOpNumThreads(e.opts.Threads); err != nil {
 		return err
 	}

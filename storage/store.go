@@ -164,6 +164,9 @@ func (s *Store) Close() error {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
+// Actor is who the audit trail names for this store's writes.
+func (s *Store) Actor() string { return s.actor }
+
 // SchemaVersion is the number of migrations applied.
 func (s *Store) SchemaVersion() (int, error) {
 	var v int

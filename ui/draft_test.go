@@ -142,3 +142,26 @@ func TestCtrlSInATextFieldSaves(t *testing.T) {
 		t.Error("Ctrl+S in a saved assessment's diagnosis did not save")
 	}
 }
+
+// Item 2: a new patient like a registered one (same name and birth year) is not added
+// until the clinician says so; "Cancel" adds nothing, "Add as a new patient" adds them.
+func TestSimilarPatientAsksBeforeASecondRecord(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	f := u.editPatient(nil)
+	test.Type(f.name, "nguyen thi hong")
+	test.Type(f.code, "BN-2")
+	test.Type(f.birthYear, "1961")
+	test.Tap(f.save)
+	if f.similar == nil {
+		t.Fatal("no 'already registered?' question")
+	}
+	count := func() int { ps, _ := c.Store.SearchPatients(t.Context(), "", 10); return len(ps) }
+	if count() != 1 {
+		t.Fatalf("%d patients before the answer", count())
+	}
+	test.Tap(dialogButton(t, u, "Add as a new patient"))
+	if count() != 2 {
+		t.Errorf("%d patients after 'Add as a new patient'", count())
+	}
+}

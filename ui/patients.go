@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"dermal/clinic"
 	"dermal/storage"
 )
 
@@ -97,6 +99,7 @@ type patientForm struct {
 	save                                  *widget.Button
 	dialog                                dialog.Dialog
 	editing                               *storage.Patient
+	similar                               dialog.Dialog // "already registered?", when shown
 }
 
 // editPatient opens the patient form: a new patient when p is nil.
@@ -157,13 +160,28 @@ func (u *UI) savePatient(f *patientForm) {
 		}
 		p.BirthYear = y
 	}
+	u.storePatient(f, p, false)
+}
+
+// storePatient adds or updates the patient. A new patient who looks like one already
+// registered (same name and birth year, or same phone) is not added until the clinician has
+// seen the existing record and said this is another person.
+func (u *UI) storePatient(f *patientForm, p storage.Patient, allowSimilar bool) {
 	ctx := context.Background()
 	var err error
 	if f.editing != nil {
 		p.ID = f.editing.ID
 		err = u.clinic.Store.UpdatePatient(ctx, p)
 	} else {
-		p.ID, err = u.clinic.Store.AddPatient(ctx, p)
+		p.ID, err = u.clinic.AddPatient(ctx, p, allowSimilar)
+	}
+	var similar *clinic.SimilarPatientsError
+	if errors.As(err, &similar) {
+		f.similar = u.similarDialog(similar.Similar, func() { u.storePatient(f, p, true) }, func(existing storage.Patient) {
+			f.dialog.Hide()
+			u.leave(func() { u.openPatient(existing.ID) }, nil)
+		})
+		return
 	}
 	if err != nil {
 		u.showError(lang.L("Could not save the patient."), err)
@@ -171,4 +189,25 @@ func (u *UI) savePatient(f *patientForm) {
 	}
 	f.dialog.Hide()
 	u.patientChanged(p)
+}
+
+// similarDialog lists the registered patients a new one may be, offering to open one of them
+// or to add the new patient anyway.
+func (u *UI) similarDialog(similar []storage.Patient, addAnyway func(), open func(storage.Patient)) dialog.Dialog {
+	rows := container.NewVBox(widget.NewLabel(lang.L("This may be a patient who is already registered:")))
+	var d dialog.Dialog
+	for _, p := range similar {
+		p := p
+		rows.Add(widget.NewButton(fmt.Sprintf("%s — %s · %s", p.FullName, patientLine(p), p.Phone), func() {
+			d.Hide()
+			open(p)
+		}))
+	}
+	d = dialog.NewCustomConfirm(lang.L("Already registered?"), lang.L("Add as a new patient"), lang.L("Cancel"), rows, func(add bool) {
+		if add {
+			addAnyway()
+		}
+	}, u.win)
+	d.Show()
+	return d
 }

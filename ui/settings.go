@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -9,12 +10,14 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/locale"
+	"dermal/storage"
 	"dermal/watchdog"
 )
 
@@ -134,7 +137,9 @@ func (u *UI) settingsForm() *settingsForm {
 		widget.NewFormItem(lang.L("Unload the model after idle minutes"), f.idle),
 		widget.NewFormItem(lang.L("Inference threads"), f.threads),
 		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
-		widget.NewFormItem(lang.L("Records"), widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog)),
+		widget.NewFormItem(lang.L("Records"), container.NewHBox(
+			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
+			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
 	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
 	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
@@ -214,6 +219,12 @@ func (u *UI) backup(path string) {
 	u.jobs.Add(1)
 	go func() {
 		err := u.clinic.Store.Backup(context.Background(), path)
+		var noAudit *storage.AuditNotRecordedError
+		if errors.As(err, &noAudit) {
+			// The copy is complete: say so, with what is missing.
+			u.log.Warn("backup not audited", "err", err)
+			err = nil
+		}
 		fyne.Do(func() {
 			defer u.jobs.Done()
 			if err != nil {
@@ -224,6 +235,58 @@ func (u *UI) backup(path string) {
 			msg := lang.L("The records are backed up to:") + "\n" + path
 			u.lastInfo = msg
 			dialog.ShowInformation(lang.L("Backup done"), msg, u.win)
+		})
+	}()
+}
+
+// restoreDialog picks a backup and, once the clinician has confirmed, puts it in place of the
+// records from inside the app (clinic.Restore closes, replaces and reopens them).
+func (u *UI) restoreDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			u.showError(lang.L("Could not restore the backup."), err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		msg := fmt.Sprintf(lang.L("Replace the records with the backup %s? The records as they are now are kept beside it, not deleted."), path)
+		dialog.ShowConfirm(lang.L("Restore a backup"), msg, func(ok bool) {
+			if ok {
+				u.leave(func() { u.restore(path) }, nil)
+			}
+		}, u.win)
+	}, u.win)
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// restore replaces the records with a backup. Nothing on screen may read the records while
+// they are closed: a modal dialog covers the window, the welcome screen replaces the open one,
+// and the restore starts once the background readers (thumbnails, photos) have finished.
+func (u *UI) restore(path string) {
+	busy := dialog.NewCustomWithoutButtons(lang.L("Restore a backup"), widget.NewProgressBarInfinite(), u.win)
+	busy.Show()
+	u.show(u.welcome())
+	go func() {
+		u.jobs.Wait()
+		kept, err := u.clinic.Restore(path)
+		fyne.Do(func() {
+			busy.Hide()
+			u.build()
+			if err != nil {
+				u.showError(lang.L("Could not restore the backup."), err)
+				return
+			}
+			u.log.Info("backup restored", "file", path, "kept", kept)
+			msg := lang.L("The backup is restored.")
+			if kept != "" {
+				msg += "\n" + lang.L("The records as they were are kept at:") + "\n" + kept
+			}
+			u.lastInfo = msg
+			dialog.ShowInformation(lang.L("Restore a backup"), msg, u.win)
 		})
 	}()
 }

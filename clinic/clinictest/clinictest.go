@@ -45,7 +45,7 @@ func New(t testing.TB) *clinic.Clinic {
 		if err := eng.Close(); err != nil {
 			t.Error(err)
 		}
-		if err := store.Close(); err != nil {
+		if err := c.Store.Close(); err != nil { // the store open now (a restore replaces it)
 			t.Error(err)
 		}
 	})
