@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"strings"
 
 	"github.com/disintegration/imaging"
 )
@@ -36,7 +37,7 @@ type DecodeCost struct {
 // decodeCost prices the decode of data, whose header DecodeConfig read as cfg.
 func decodeCost(format string, cfg image.Config, data []byte) (DecodeCost, error) {
 	px := uint64(cfg.Width) * uint64(cfg.Height)
-	what := fmt.Sprintf("%d×%d %s", cfg.Width, cfg.Height, format)
+	what := fmt.Sprintf("%d×%d %s%s", cfg.Width, cfg.Height, modelName(cfg.ColorModel), strings.ToUpper(format))
 	var perPixel float64
 	switch format {
 	case "jpeg":
@@ -100,6 +101,19 @@ func decodeCost(format string, cfg image.Config, data []byte) (DecodeCost, error
 	// fault test holds every format's price above what its decode really allocates.
 	bytes = bytes + bytes/8 + 4<<20
 	return DecodeCost{Bytes: bytes + uint64(len(data)), What: what}, nil
+}
+
+// modelName describes a decoded colour model for messages ("16-bit RGBA ").
+func modelName(m color.Model) string {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return "16-bit RGBA "
+	case color.Gray16Model:
+		return "16-bit grayscale "
+	case color.GrayModel:
+		return "grayscale "
+	}
+	return ""
 }
 
 // bytesPerPixel is the size of one pixel of a decoded picture of that colour model.

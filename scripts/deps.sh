@@ -10,8 +10,9 @@ ORT_LIB=lib/libonnxruntime.so.1
 
 APT_PACKAGES="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
 libxi-dev libxxf86vm-dev libgl1-mesa-dri xvfb xauth imagemagick poppler-utils time"
-# `deps.sh --test` adds what only the tests need: Chromium drives the phone capture page.
-[ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium"
+# `deps.sh --test` adds what only the tests need: Chromium drives the phone capture page, and
+# QEMU's user-mode emulator runs the int8 parity test on an AVX2-only CPU (inference tests).
+[ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium qemu-user"
 # `deps.sh --model` adds what `make model` needs: Debian's PyTorch stack, and jemalloc (Makefile).
 [ "${1:-}" = "--model" ] && APT_PACKAGES="$APT_PACKAGES python3-torch python3-torchvision python3-onnx python3-pil python3-numpy libjemalloc2"
 # npm fetches the ONNX Runtime build; take Debian's only where the machine has none.
