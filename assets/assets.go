@@ -17,7 +17,8 @@ import (
 var ErrPosingAsShipped = fmt.Errorf("%w: it names itself as the shipped model but is not the shipped card", inference.ErrBadCard)
 
 // CheckNotPosingAsShipped allows a card from a file only as a named, non-shipped model: one
-// whose name differs from the shipped card's, or the shipped card itself, byte for byte.
+// whose name or version differs from the shipped card's (records name a model by both), or
+// the shipped card itself, byte for byte. (make model's draft cards carry no version.)
 func CheckNotPosingAsShipped(c inference.Card) error {
 	var shipped struct {
 		Name    string `json:"name"`
@@ -26,7 +27,7 @@ func CheckNotPosingAsShipped(c inference.Card) error {
 	if err := json.Unmarshal(ModelCardJSON, &shipped); err != nil {
 		return err
 	}
-	if c.Name != shipped.Name || c.DocSHA256 == inference.SHA256Hex(ModelCardJSON) {
+	if c.Name != shipped.Name || c.Version != shipped.Version || c.DocSHA256 == inference.SHA256Hex(ModelCardJSON) {
 		return nil
 	}
 	return fmt.Errorf("%w (card sha256 %s, the shipped %s %s card is %s); give a changed card a name of its own",

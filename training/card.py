@@ -40,6 +40,23 @@ def load_torch(part):
     return d["logits"].astype(np.float64), d["y"], list(d["ids"])
 
 
+def choose_calibration(vl, vy, counts, power):
+    """The logit adjustment and temperature, chosen on validation logits vl (labels vy): the
+    largest balanced accuracy among the strengths whose calibrated ECE stays within ECE_LIMIT."""
+    learned_prior = counts ** (1 - power)
+    learned_prior /= learned_prior.sum()
+    choices = []
+    for tau in TAUS:
+        bias = -tau * np.log(learned_prior)
+        t = metrics.fit_temperature(vl + bias, vy)
+        p = metrics.softmax(vl + bias, t)
+        choices.append((tau, bias, t, metrics.balanced_accuracy(vy, p.argmax(1), len(common.LABELS)), metrics.ece(p, vy)))
+        print(f"tau {tau}: T={t:.3f} val balanced accuracy {choices[-1][3]:.4f} ECE {choices[-1][4]:.4f}")
+    ok = [c for c in choices if c[4] <= ECE_LIMIT] or choices[:1]
+    tau, bias, temperature, _, _ = max(ok, key=lambda c: c[3])
+    return tau, bias, temperature
+
+
 def main():
     with open(os.path.join(common.BUILD, "card-draft.json")) as f:
         card = json.load(f)
@@ -65,18 +82,8 @@ def main():
     # n_c^(1-p); adding -tau * log(that mix) moves it towards balanced decisions.
     counts = np.array([sum(1 for r in split if r[3] == "train" and r[2] == c) for c in common.LABELS], float)
     power = train_log["args"]["sampling_power"]
-    learned_prior = counts ** (1 - power)
-    learned_prior /= learned_prior.sum()
     vl, vy, _ = q["val"]
-    choices = []
-    for tau in TAUS:
-        bias = -tau * np.log(learned_prior)
-        t = metrics.fit_temperature(vl + bias, vy)
-        p = metrics.softmax(vl + bias, t)
-        choices.append((tau, bias, t, metrics.balanced_accuracy(vy, p.argmax(1), len(common.LABELS)), metrics.ece(p, vy)))
-        print(f"tau {tau}: T={t:.3f} val balanced accuracy {choices[-1][3]:.4f} ECE {choices[-1][4]:.4f}")
-    ok = [c for c in choices if c[4] <= ECE_LIMIT] or choices[:1]
-    tau, bias, temperature, _, _ = max(ok, key=lambda c: c[3])
+    tau, bias, temperature = choose_calibration(vl, vy, counts, power)
     fp_temperature = metrics.fit_temperature(fp["val"][0] + bias, fp["val"][1])
     print(f"chose tau {tau}, temperature {temperature:.4f} (int8), {fp_temperature:.4f} (fp32)")
 

@@ -32,7 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("DERMAL_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 HAM = os.path.join(SHARED, "data", "ham10000")
 PRETRAINED = os.path.join(SHARED, "pretrained", "mobilenetv2-12-int8.onnx")
-SPLIT_CSV = os.path.join(ROOT, "training", "split.csv")
+# DERMAL_SPLIT names another split (training/shift.py: one acquisition source held out).
+SPLIT_CSV = os.environ.get("DERMAL_SPLIT", os.path.join(ROOT, "training", "split.csv"))
+SOURCES_CSV = os.path.join(HAM, "sources.csv")
 BUILD = os.environ.get("DERMAL_BUILD", os.path.join(ROOT, "build", "model"))
 
 

@@ -1,0 +1,141 @@
+"""`make model-shift`: how a recipe does on an acquisition source it never saw.
+
+For each held-out source (training/shift.py SOURCE...; default vidir_modern and rosendahl), every
+lesion with a photo from that source is held out whole; the other lesions keep their split from
+training/split.csv. The recipe of `make model` (train.py with its defaults, export, quantize,
+evaluate) runs on what is left into build/shift/SOURCE, calibration (logit adjustment and
+temperature) is chosen on the remaining validation split exactly as card.py does, and then the
+app's own Go path (`dermal eval`: Go decoding, int8 ONNX Runtime, test-time views, calibration,
+tiers) scores the held-out photos and the in-source test split. Results: build/shift/results.json
+and build/shift/RESULTS.md. Nothing here touches assets/.
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import common
+
+SOURCES = ["vidir_modern", "rosendahl"]
+PY = os.environ.get("TRAIN_PYTHON", sys.executable)
+BIN = os.path.join(common.ROOT, "build", "shift", "dermal")
+
+
+def sources():
+    with open(common.SOURCES_CSV, newline="") as f:
+        return {r["image_id"]: r["source"] for r in csv.DictReader(f)}
+
+
+def write_split(held, folder):
+    src = sources()
+    split = common.read_split()
+    held_lesions = {r[1] for r in split if src.get(r[0]) == held}
+    rows = [(i, l, dx, "heldout" if l in held_lesions else s) for i, l, dx, s in split]
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "split.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["image_id", "lesion_id", "dx", "split"])
+        w.writerows(sorted(rows))
+    counts = {s: sum(1 for r in rows if r[3] == s) for s in ("train", "val", "test", "heldout")}
+    print(f"{held}: {counts}", flush=True)
+    return path, counts
+
+
+def run(cmd, env):
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, env=env, check=True, cwd=common.ROOT)
+
+
+def go_eval(card, split, part, folder, env, logits=None):
+    cmd = [BIN, "--model", os.path.join(folder, "dermal-int8.onnx"), "--card", card, "eval", "--json",
+           "--labels", split, "--split", part]
+    if logits:
+        cmd += ["--logits-out", logits]
+    cmd.append(os.path.join(common.HAM, "images"))
+    out = subprocess.run(cmd, env=env, check=True, cwd=common.ROOT, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def summary(rep):
+    m = rep["metrics"]
+    return {"n": m["n"], "balanced_accuracy": m["balanced_accuracy"], "melanoma_auc": m["melanoma_auc"],
+            "malignant_auc": m["malignant_auc"], "ece": m["ece_calibrated"],
+            "malignant_to_urgent_or_review": rep["malignant_by_tier"].get("urgent", 0) + rep["malignant_by_tier"].get("review", 0),
+            "benign_referred": rep["benign_referred"]}
+
+
+def one(held, recipe, tag=""):
+    import card as cardlib  # card.py: the calibration rule of make model
+
+    folder = os.path.join(common.ROOT, "build", "shift", held + tag)
+    split, counts = write_split(held, folder)
+    env = dict(os.environ, DERMAL_SPLIT=split, DERMAL_BUILD=folder)
+    t0 = time.time()
+    if not os.path.exists(os.path.join(folder, "weights.pt")):
+        run([PY, "training/train.py", "--out", folder] + recipe, env)
+    trained = time.time() - t0
+    for step in ("export.py", "quantize.py", "evaluate.py"):
+        run([PY, "training/" + step], env)
+    draft = os.path.join(folder, "card-draft.json")
+    with open(draft) as f:
+        card = json.load(f)
+    # A card of its own name: never mistaken for (or refused as posing as) the shipped model.
+    card["name"], card["version"] = "shift-heldout-" + held, "0"
+    with open(draft, "w") as f:
+        json.dump(card, f)
+    go_eval(draft, split, "val", folder, env, os.path.join(folder, "int8_val.json"))
+    with open(os.path.join(folder, "train_log.json")) as f:
+        power = json.load(f)["args"]["sampling_power"]
+    with open(split) as f:
+        rows = list(csv.DictReader(f))
+    n = np.array([sum(1 for r in rows if r["split"] == "train" and r["dx"] == c) for c in common.LABELS], float)
+    vl, vy, _ = cardlib.load_go("int8", "val", folder=folder)
+    tau, bias, temperature = cardlib.choose_calibration(vl, vy, n, power)
+    with open(os.path.join(folder, "int8_val.json")) as f:
+        card["ood"]["threshold"] = float(np.percentile(np.array(json.load(f)["ood"]), 99.5))
+    card["temperature"], card["logit_bias"] = temperature, [float(b) for b in bias]
+    final = os.path.join(folder, "card-shift.json")
+    with open(final, "w") as f:
+        json.dump(card, f)
+    return {"held_out": held, "counts": counts, "tau": tau, "temperature": temperature, "training_seconds": round(trained),
+            "held_out_source": summary(go_eval(final, split, "heldout", folder, env)),
+            "in_source_test": summary(go_eval(final, split, "test", folder, env))}
+
+
+def table(results):
+    lines = ["| held out | photos | balanced acc. | melanoma AUC | malignant AUC | ECE | malignant → urgent/review | benign referred | in-source test bal. acc. / mel. AUC |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        h, t = r["held_out_source"], r["in_source_test"]
+        lines.append(f"| {r['held_out']} | {h['n']} | {h['balanced_accuracy']:.3f} | {h['melanoma_auc']:.3f} | {h['malignant_auc']:.3f} | "
+                     f"{h['ece']:.3f} | {h['malignant_to_urgent_or_review']:.1%} | {h['benign_referred']:.1%} | "
+                     f"{t['balanced_accuracy']:.3f} / {t['melanoma_auc']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    held = sys.argv[1:] or SOURCES
+    # SHIFT_SMOKE=1: a 1-epoch run of the whole pipeline, to check it before the real one.
+    smoke = os.environ.get("SHIFT_SMOKE") == "1"
+    recipe, tag = (["--epochs", "1", "--samples-per-epoch", "64", "--score-from", "2"], "-smoke") if smoke else ([], "")
+    os.makedirs(os.path.dirname(BIN), exist_ok=True)
+    subprocess.run(["go", "build", "-o", BIN, "."], check=True, cwd=common.ROOT)
+    results = []
+    out = os.path.join(common.ROOT, "build", "shift" + tag)
+    os.makedirs(out, exist_ok=True)
+    for s in held:
+        results.append(one(s, recipe, tag))
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        with open(os.path.join(out, "RESULTS.md"), "w") as f:
+            f.write(table(results))
+        print(table(results), flush=True)
+
+
+if __name__ == "__main__":
+    main()
