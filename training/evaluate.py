@@ -19,8 +19,12 @@ import common
 import onnxeval
 from export import load_trained
 
-FIXTURES = os.path.join(common.ROOT, "inference", "testdata", "fixtures")
-FP32_DIR = os.path.join(common.ROOT, "inference", "testdata", "fp32")
+# make model writes the Go parity tests' fixtures into the source tree; a run on another split
+# (make model-shift sets DERMAL_SPLIT) keeps its own in its build folder, never the tree's.
+TESTDATA = (os.path.join(common.BUILD, "testdata") if "DERMAL_SPLIT" in os.environ
+            else os.path.join(common.ROOT, "inference", "testdata"))
+FIXTURES = os.path.join(TESTDATA, "fixtures")
+FP32_DIR = os.path.join(TESTDATA, "fp32")
 # One test-split image per class, the first of each class in split order (deterministic).
 FIXTURE_CLASSES = common.LABELS
 
