@@ -53,12 +53,12 @@ screenshots: build
 	./$(BIN) --data build/demo patients add --name "Nguyễn Thị Hồng" --code BN-0142 --sex F --birth-year 1961 >/dev/null
 	./$(BIN) --data build/demo patients add --name "Trần Văn Minh" --code BN-0143 --sex M --birth-year 1975 >/dev/null
 	./$(BIN) --data build/demo patients add --name "Đặng Thị Lan" --code BN-0151 --sex F --birth-year 1988 >/dev/null
-	./$(BIN) --data build/demo assess --patient BN-0142 --site back inference/testdata/fixtures/ISIC_0024311.png >/dev/null
-	./$(BIN) --data build/demo assess --patient BN-0142 --lesion 1 inference/testdata/fixtures/ISIC_0024367.png >/dev/null
+	./$(BIN) --data build/demo assess --patient BN-0142 --site back internal/inference/testdata/fixtures/ISIC_0024311.png >/dev/null
+	./$(BIN) --data build/demo assess --patient BN-0142 --lesion 1 internal/inference/testdata/fixtures/ISIC_0024367.png >/dev/null
 	scripts/screenshot.sh docs/screenshot-en.png en build/demo --open 2
 	scripts/screenshot.sh docs/screenshot-vi.png vi build/demo --open 2
 
-# The model: from ../shared/data/ham10000 to the committed files in assets/ (CPU, ~48 minutes
+# The model: from ../shared/data/ham10000 to the committed files in internal/assets/ (CPU, ~48 minutes
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.
 model: deps model-train model-package
 
@@ -85,8 +85,8 @@ model-package: deps model-deps
 	$(TRAIN_PYTHON) training/export.py
 	$(TRAIN_PYTHON) training/quantize.py
 	$(TRAIN_PYTHON) training/evaluate.py
-	cp build/model/dermal-int8.onnx build/model/ood-pca.bin assets/
-	cp build/model/card-draft.json assets/model.json
+	cp build/model/dermal-int8.onnx build/model/ood-pca.bin internal/assets/
+	cp build/model/card-draft.json internal/assets/model.json
 	$(GO) build -o build/model/dermal-draft .
 	for v in int8:card-draft fp32:card-fp32; do for s in val test; do \
 		build/model/dermal-draft --model build/model/dermal-$${v%%:*}.onnx --card build/model/$${v##*:}.json \

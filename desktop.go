@@ -18,12 +18,12 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
 
-	"dermal/cli"
-	"dermal/clinic"
-	"dermal/memory"
-	"dermal/storage"
-	"dermal/ui"
-	"dermal/watchdog"
+	"dermal/internal/cli"
+	"dermal/internal/clinic"
+	"dermal/internal/memory"
+	"dermal/internal/storage"
+	"dermal/internal/ui"
+	"dermal/internal/watchdog"
 )
 
 // installCrashLog sends the runtime's report of any fatal panic or error, in any goroutine,

@@ -22,7 +22,7 @@ func TestDesktopSmokeUnderXvfb(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	for _, args := range [][]string{
 		{"patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1", "--sex", "F", "--birth-year", "1961"},
-		{"assess", "--patient", "BN-1", "--site", "back", "inference/testdata/fixtures/ISIC_0024367.png"},
+		{"assess", "--patient", "BN-1", "--site", "back", "internal/inference/testdata/fixtures/ISIC_0024367.png"},
 	} {
 		if out, err := exec.Command(bin, append([]string{"--data", data}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)

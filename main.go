@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"dermal/cli"
+	"dermal/internal/cli"
 	_ "dermal/internal/localeenv" // before Fyne reads the locale
 )
 

@@ -3,7 +3,7 @@
 Reads the fp32 logits (torch, build/model/fp32_*.npz) and the int8 logits that ONNX Runtime
 produced through the Go code (`dermal eval --logits-out`, build/model/int8_*.json), chooses the
 logit adjustment and fits the temperature on validation, checks int8 against fp32, and writes
-assets/model.json (the app reads it) and assets/MODEL_CARD.md (people read it). Test-split
+internal/assets/model.json (the app reads it) and internal/assets/MODEL_CARD.md (people read it). Test-split
 numbers are computed once, here, for the card; nothing is tuned on them.
 """
 import collections
@@ -18,7 +18,7 @@ import torch
 import common
 import metrics
 
-ASSETS = os.path.join(common.ROOT, "assets")
+ASSETS = os.path.join(common.ROOT, "internal", "assets")
 # Logit adjustment strengths tried on validation; the largest balanced accuracy wins among
 # those whose calibrated validation ECE stays at or below ECE_LIMIT, the project's calibration
 # target. (It was 0.03 for the single-view model; averaging test-time views moved every
@@ -110,7 +110,7 @@ def main():
     model_path = os.path.join(ASSETS, card["file"])
     sha = hashlib.sha256(open(model_path, "rb").read()).hexdigest()
     if sha != card["sha256"]:
-        raise SystemExit("assets/ model is not the one the draft card describes")
+        raise SystemExit("internal/assets/ model is not the one the draft card describes")
     split_counts = collections.Counter((r[3], r[2]) for r in split)
     card.update({
         # 2.0: native 200x150 resolution, every block fine-tuned, the last epoch kept, CPU-trained

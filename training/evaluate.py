@@ -2,7 +2,7 @@
 embedding centroids and the out-of-distribution threshold, photo-quality thresholds, the Go
 parity fixtures, the fp32 test model, and a draft card the Go side uses to score the int8 model.
 
-Writes build/model/fp32_{val,test}.npz, build/model/card-draft.json, inference/testdata/fixtures/*.
+Writes build/model/fp32_{val,test}.npz, build/model/card-draft.json, internal/inference/testdata/fixtures/*.
 """
 import hashlib
 import json
@@ -22,7 +22,7 @@ from export import load_trained
 # make model writes the Go parity tests' fixtures into the source tree; a run on another split
 # (make model-shift sets DERMAL_SPLIT) keeps its own in its build folder, never the tree's.
 TESTDATA = (os.path.join(common.BUILD, "testdata") if "DERMAL_SPLIT" in os.environ
-            else os.path.join(common.ROOT, "inference", "testdata"))
+            else os.path.join(common.ROOT, "internal", "inference", "testdata"))
 FIXTURES = os.path.join(TESTDATA, "fixtures")
 FP32_DIR = os.path.join(TESTDATA, "fp32")
 # One test-split image per class, the first of each class in split order (deterministic).

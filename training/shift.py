@@ -7,7 +7,7 @@ evaluate) runs on what is left into build/shift/SOURCE, calibration (logit adjus
 temperature) is chosen on the remaining validation split exactly as card.py does, and then the
 app's own Go path (`dermal eval`: Go decoding, int8 ONNX Runtime, test-time views, calibration,
 tiers) scores the held-out photos and the in-source test split. Results: build/shift/results.json
-and build/shift/RESULTS.md. Nothing here touches assets/.
+and build/shift/RESULTS.md. Nothing here touches internal/assets/ or the tree's test fixtures.
 """
 import csv
 import json

@@ -1,7 +1,7 @@
 """Validation numbers of a packaged model, for comparing candidates without touching the test split.
 
 Usage: /usr/bin/python3 training/valscore.py BUILD_FOLDER CARD_JSON
-(e.g. build/model assets/model.json after `make model-package`). Reads the logits the app computed
+(e.g. build/model internal/assets/model.json after `make model-package`). Reads the logits the app computed
 (`dermal eval --logits-out`: int8_val.json, fp32_val.json), applies the card's logit bias and
 temperature, and prints the card's metrics for four views and one view, and the int8/fp32
 top-class agreement.

@@ -24,8 +24,8 @@ import (
 
 	"github.com/disintegration/imaging"
 
-	"dermal/assets"
-	"dermal/inference"
+	"dermal/internal/assets"
+	"dermal/internal/inference"
 )
 
 var (
@@ -39,8 +39,8 @@ var (
 	soakMode = flag.Bool("soak-child", false, "internal: run the soak in this process")
 )
 
-const fixtures = "inference/testdata/fixtures"
-const fp32Model = "inference/testdata/fp32/dermal-fp32.onnx"
+const fixtures = "internal/inference/testdata/fixtures"
+const fp32Model = "internal/inference/testdata/fp32/dermal-fp32.onnx"
 
 func main() {
 	flag.Parse()
@@ -205,7 +205,7 @@ func run() error {
 	r.line("")
 	r.line("| model | threads | Dermal p50 | Dermal p95 | onnxruntime-node p50 | p95 | Dermal / node (p50) |")
 	r.line("|---|---|---|---|---|---|---|")
-	models := []struct{ name, path string }{{"int8 (shipped)", filepath.Join("assets", "dermal-int8.onnx")}, {"fp32", fp32Model}}
+	models := []struct{ name, path string }{{"int8 (shipped)", filepath.Join("internal", "assets", "dermal-int8.onnx")}, {"fp32", fp32Model}}
 	var latencyRatios []float64
 	// This machine is shared and noisy: Dermal and node take turns, three rounds each, and each
 	// column is the median of the rounds' p50 (and p95).
@@ -370,7 +370,7 @@ func imageSource() string {
 
 func loadModel(path string) (inference.Model, error) {
 	m, err := inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
-	if err != nil || path == filepath.Join("assets", "dermal-int8.onnx") {
+	if err != nil || path == filepath.Join("internal", "assets", "dermal-int8.onnx") {
 		return m, err
 	}
 	data, err := os.ReadFile(path)

@@ -14,9 +14,9 @@ import (
 
 	"github.com/disintegration/imaging"
 
-	"dermal/clinic"
-	"dermal/memory"
-	"dermal/watchdog"
+	"dermal/internal/clinic"
+	"dermal/internal/memory"
+	"dermal/internal/watchdog"
 )
 
 type soakResult struct {
@@ -94,7 +94,7 @@ func soakChild() error {
 		return err
 	}
 	paths := strings.Split(string(b), "\n")
-	m, err := loadModel(filepath.Join("assets", "dermal-int8.onnx"))
+	m, err := loadModel(filepath.Join("internal", "assets", "dermal-int8.onnx"))
 	if err != nil {
 		return err
 	}

@@ -22,13 +22,13 @@ import (
 	"sync"
 	"time"
 
-	"dermal/assets"
-	"dermal/capture"
-	"dermal/clinic"
-	"dermal/inference"
+	"dermal/internal/assets"
+	"dermal/internal/capture"
+	"dermal/internal/clinic"
+	"dermal/internal/inference"
 	"dermal/internal/hostile"
-	"dermal/memory"
-	"dermal/watchdog"
+	"dermal/internal/memory"
+	"dermal/internal/watchdog"
 )
 
 var (

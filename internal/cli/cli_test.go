@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const fixtures = "../inference/testdata/fixtures"
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	g, rest, err := ParseGlobal(args, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := Run(g, rest, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func fixtureFiles(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join(fixtures, "*.png"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	return files
+}
+
+func TestClassifyJSONKeepsGoingPastABadFile(t *testing.T) {
+	files := fixtureFiles(t)
+	bad := filepath.Join(t.TempDir(), "notes.jpg")
+	if err := os.WriteFile(bad, []byte("not a photo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"classify", "--json", files[0], bad}, files[1:3]...)
+	code, out, stderr := run(t, args...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (one bad file); stderr %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "notes.jpg") || !strings.Contains(stderr, "not a supported image format") {
+		t.Errorf("stderr does not name the bad file and why: %s", stderr)
+	}
+	var results []ClassifyResult
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var r ClassifyResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		results = append(results, r)
+	}
+	if len(results) != 4 {
+		t.Fatalf("%d results for 4 files", len(results))
+	}
+	for i, r := range results {
+		if r.File != args[2+i] {
+			t.Errorf("result %d is for %s, want %s", i, r.File, args[2+i])
+		}
+		if len(r.Model.SHA256) != 64 {
+			t.Errorf("%s: model sha256 %q", r.File, r.Model.SHA256)
+		}
+		if r.File == bad {
+			if r.Error == "" || r.Probabilities != nil {
+				t.Errorf("bad file result: %+v", r)
+			}
+			continue
+		}
+		var sum float64
+		for _, c := range []string{"akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"} {
+			p, ok := r.Probabilities[c]
+			if !ok {
+				t.Errorf("%s: no probability for %s", r.File, c)
+			}
+			sum += p
+		}
+		if math.Abs(sum-1) > 1e-9 || r.Probabilities[r.TopClass] != r.TopProbability || r.RiskTier == "" || r.Error != "" {
+			t.Errorf("%s: inconsistent result %+v", r.File, r)
+		}
+	}
+}
+
+func TestClassifyWritesGradCAM(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cam.png")
+	f := fixtureFiles(t)[0]
+	code, stdout, stderr := run(t, "classify", "--json", "--gradcam", out, "--class", "mel", f)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r ClassifyResult
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.GradCAM == nil || r.GradCAM.Class != "mel" || r.GradCAM.File != out {
+		t.Fatalf("gradcam %+v", r.GradCAM)
+	}
+	fh, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 200 || b.Dy() != 150 {
+		t.Errorf("overlay is %v, want the photo's 200x150", b)
+	}
+	if code, _, _ := run(t, "classify", "--class", "cancer", f); code != 2 {
+		t.Errorf("unknown --class: exit %d, want 2", code)
+	}
+}
+
+func TestEvalReadsBothLabelFormats(t *testing.T) {
+	files := fixtureFiles(t)
+	dir := t.TempDir()
+	var ham, isic strings.Builder
+	ham.WriteString("lesion_id,image_id,dx\n")
+	isic.WriteString("image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\n")
+	cols := []string{"mel", "nv", "bcc", "akiec", "bkl", "df", "vasc"}
+	var fx struct {
+		Fixtures []struct{ File, Dx string }
+	}
+	b, err := os.ReadFile(filepath.Join(fixtures, "fixtures.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fx.Fixtures {
+		id := strings.TrimSuffix(f.File, ".png")
+		ham.WriteString("L," + id + "," + f.Dx + "\n")
+		row := []string{id}
+		for _, c := range cols {
+			v := "0.0"
+			if c == f.Dx {
+				v = "1.0"
+			}
+			row = append(row, v)
+		}
+		isic.WriteString(strings.Join(row, ",") + "\n")
+	}
+	var reports []EvalReport
+	for name, body := range map[string]string{"ham.csv": ham.String(), "isic.csv": isic.String()} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, stderr := run(t, "eval", "--json", "--labels", p, fixtures)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		var r EvalReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Metrics.N != len(files) {
+			t.Errorf("%s: scored %d of %d", name, r.Metrics.N, len(files))
+		}
+		total := 0
+		for i, row := range r.Metrics.ConfusionMatrix {
+			n := 0
+			for _, v := range row {
+				n += v
+			}
+			if n != 1 {
+				t.Errorf("%s: class %d has %d images, the fixtures have one each", name, i, n)
+			}
+			total += n
+		}
+		reports = append(reports, r)
+	}
+	if reports[0].Metrics.Accuracy != reports[1].Metrics.Accuracy {
+		t.Errorf("the two label formats scored differently: %v vs %v", reports[0].Metrics.Accuracy, reports[1].Metrics.Accuracy)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("name,diagnosis\nx,mel\n"), 0o644)
+	if code, _, stderr := run(t, "eval", "--labels", bad, fixtures); code != 1 || !strings.Contains(stderr, "unknown labels format") {
+		t.Errorf("unknown format: exit %d, %s", code, stderr)
+	}
+}
+
+func TestDoctor(t *testing.T) {
+	code, out, stderr := run(t, "doctor")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, stderr)
+	}
+	for _, want := range []string{"onnxruntime", "version 1.", "matches its card", "memory", "data folder", "translations   en, vi", "memory budget"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "records")
+	os.WriteFile(file, nil, 0o644)
+	if code, out, _ := run(t, "--data", file, "doctor"); code != 1 || !strings.Contains(out, "is not a folder") {
+		t.Errorf("data folder that is a file: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, "--ort-lib", "/nonexistent/libonnxruntime.so.1", "doctor")
+	if code != 1 || !strings.Contains(out, "ONNX Runtime library not found") {
+		t.Errorf("missing library: exit %d\n%s", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"classify"}, {"eval", "dir"}, {"doctor", "x"}} {
+		if code, _, _ := run(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestCardMetricsAreWhatTheModelScores re-scores the HAM10000 test split with the shipped
+// model and compares with the model card. Needs the data set beside the checkout.
+func TestCardMetricsAreWhatTheModelScores(t *testing.T) {
+	images := "../../../shared/data/ham10000/images"
+	if _, err := os.Stat(images); err != nil {
+		t.Skipf("HAM10000 is not at %s (only the full data set can check the card's numbers): %v", images, err)
+	}
+	code, out, stderr := run(t, "eval", "--json", "--labels", "../../training/split.csv", "--split", "test", images)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r EvalReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Global{}.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := m.Card.Metrics["int8"]
+	got := r.Metrics
+	for name, pair := range map[string][2]float64{
+		"accuracy":          {got.Accuracy, card.Accuracy},
+		"balanced accuracy": {got.BalancedAccuracy, card.BalancedAccuracy},
+		"melanoma AUC":      {got.MelanomaAUC, card.MelanomaAUC},
+		"malignant AUC":     {got.MalignantAUC, card.MalignantAUC},
+		"ECE":               {got.ECECalibrated, card.ECECalibrated},
+	} {
+		if math.Abs(pair[0]-pair[1]) > 1e-6 {
+			t.Errorf("%s: scored %.6f, the card says %.6f", name, pair[0], pair[1])
+		}
+	}
+	if got.N != card.N {
+		t.Errorf("scored %d images, card %d", got.N, card.N)
+	}
+}

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"dermal/internal/inference"
+	"dermal/internal/locale"
+	"dermal/internal/memory"
+	"dermal/internal/watchdog"
+)
+
+// runDoctor is the old web app's /health and /memory pages for the command line: it checks
+// each part and says what to do about what is wrong. Exit code 1 if anything is.
+func runDoctor(env *Env, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: doctor takes no arguments", ErrUsage)
+	}
+	w := env.Stdout
+	var problems []error
+	ok := func(name, detail string) { fmt.Fprintf(w, "ok    %-14s %s\n", name, detail) }
+	bad := func(name string, err error) {
+		fmt.Fprintf(w, "FAIL  %-14s %v\n", name, err)
+		problems = append(problems, fmt.Errorf("%s: %w", name, err))
+	}
+	if path, version, err := inference.RuntimeInfo(env.ORTLib); err != nil {
+		bad("onnxruntime", err)
+	} else {
+		ok("onnxruntime", fmt.Sprintf("version %s at %s", version, path))
+	}
+	m, err := env.Model()
+	if err != nil {
+		bad("model", err)
+	} else {
+		ok("model", fmt.Sprintf("%s %s, sha256 %s matches its card", m.Card.Name, m.Card.Version, m.Card.SHA256))
+		eng := inference.NewEngine(m, inference.Options{LibraryPath: env.ORTLib, Threads: env.Threads})
+		if err := eng.Load(); err != nil {
+			bad("model session", err)
+		} else {
+			ok("model session", "loads and is ready")
+		}
+		if err := eng.Close(); err != nil {
+			bad("model session", err)
+		}
+	}
+	if s, err := memory.Read(); err != nil {
+		bad("memory", err)
+	} else {
+		ok("memory", fmt.Sprintf("this process %d MB now, %d MB peak; system %d MB available of %d MB",
+			s.RSS>>20, s.PeakRSS>>20, s.Available>>20, s.Total>>20))
+	}
+	if dir, err := env.DataDirectory(); err != nil {
+		bad("data folder", err)
+	} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		ok("data folder", dir)
+	} else if err == nil {
+		bad("data folder", fmt.Errorf("%s exists and is not a folder", dir))
+	} else {
+		ok("data folder", dir+" (not created yet; made when the first record is saved)")
+	}
+	if err := locale.Check(); err != nil {
+		bad("translations", err)
+	} else {
+		ok("translations", strings.Join(locale.Languages, ", "))
+	}
+	if s, err := memory.Read(); err == nil && s.Total > 0 {
+		budget := watchdog.DefaultBudget(s.Total)
+		if env.MemoryBudgetMB > 0 {
+			budget = uint64(env.MemoryBudgetMB) * watchdog.MB
+		}
+		ok("memory budget", fmt.Sprintf("%d MB (default: min(400 MB, 25%% of RAM); the app's setting may differ)", budget/watchdog.MB))
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	return nil
+}

@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"dermal/internal/clinic"
+	"dermal/internal/inference"
+	"dermal/internal/storage"
+)
+
+func (env *Env) openStore() (*storage.Store, error) {
+	dir, err := env.DataDirectory()
+	if err != nil {
+		return nil, err
+	}
+	return clinic.OpenStore(dir, "cli")
+}
+
+// openClinic opens the model and the records together; close releases both.
+func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
+	eng, err := env.Engine()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := env.openStore()
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	c = &clinic.Clinic{Engine: eng, Store: s, Guard: env.guard(eng)}
+	return c, func() { c.Close(); s.Close(); eng.Close() }, nil
+}
+
+// openRecords opens the records alone (no model) behind the application layer.
+func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
+	s, err := env.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &clinic.Clinic{Store: s}, func() { s.Close() }, nil
+}
+
+// terminalSafe shows control and invisible characters as \u escapes: a name stored before
+// they were refused must not move the cursor or clear the screen of whoever lists it.
+func terminalSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// runPatients: patients add|list|search.
+func runPatients(env *Env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: patients add|list|search", ErrUsage)
+	}
+	ctx := context.Background()
+	switch args[0] {
+	case "add":
+		fs := flag.NewFlagSet("patients add", flag.ContinueOnError)
+		fs.SetOutput(env.Stderr)
+		var p storage.Patient
+		fs.StringVar(&p.FullName, "name", "", "full name")
+		fs.StringVar(&p.Code, "code", "", "clinic code (unique)")
+		fs.StringVar(&p.Sex, "sex", "", "F or M")
+		fs.IntVar(&p.BirthYear, "birth-year", 0, "year of birth")
+		fs.StringVar(&p.Phone, "phone", "", "phone number")
+		fs.StringVar(&p.Address, "address", "", "village / address")
+		fs.StringVar(&p.Notes, "notes", "", "notes")
+		allowSimilar := fs.Bool("allow-similar", false, "register even if a patient with the same name and birth year, or the same phone, exists")
+		if err := fs.Parse(args[1:]); err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		c, closeRecords, err := env.openRecords()
+		if err != nil {
+			return err
+		}
+		defer closeRecords()
+		id, err := c.AddPatient(ctx, p, *allowSimilar)
+		var similar *clinic.SimilarPatientsError
+		if errors.As(err, &similar) {
+			return fmt.Errorf("%s; nothing was added — use that record, or add --allow-similar if this is another person", terminalSafe(similar.Error()))
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, id)
+		return nil
+	case "list", "search":
+		q := ""
+		if args[0] == "search" {
+			if len(args) != 2 {
+				return fmt.Errorf("%w: patients search QUERY", ErrUsage)
+			}
+			q = args[1]
+		}
+		s, err := env.openStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		ps, err := s.SearchPatients(ctx, q, 1000)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			by := ""
+			if p.BirthYear != 0 {
+				by = strconv.Itoa(p.BirthYear)
+			}
+			fmt.Fprintf(env.Stdout, "%d\t%s\t%s\t%s\t%s\t%s\n", p.ID, terminalSafe(p.Code), terminalSafe(p.FullName), p.Sex, by, terminalSafe(p.Phone))
+		}
+		return nil
+	case "delete", "undelete":
+		fs := flag.NewFlagSet("patients "+args[0], flag.ContinueOnError)
+		fs.SetOutput(env.Stderr)
+		hard := fs.Bool("hard", false, "delete permanently, photos included (delete only)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("%w: patients %s [--hard] ID", ErrUsage, args[0])
+		}
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: patient id %q is not a number", ErrUsage, fs.Arg(0))
+		}
+		s, err := env.openStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if args[0] == "undelete" {
+			return s.UndeletePatient(ctx, storage.PatientID(id))
+		}
+		return s.DeletePatient(ctx, storage.PatientID(id), *hard)
+	}
+	return fmt.Errorf("%w: unknown patients command %q", ErrUsage, args[0])
+}
+
+// AssessOutput is `dermal assess --json`: the classify result plus where it was stored.
+type AssessOutput struct {
+	AssessmentID storage.AssessmentID `json:"assessment_id"`
+	LesionID     storage.LesionID     `json:"lesion_id"`
+	PatientID    storage.PatientID    `json:"patient_id"`
+	PatientCode  string               `json:"patient_code"`
+	ClassifyResult
+}
+
+func runAssess(env *Env, args []string) error {
+	fs := flag.NewFlagSet("assess", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	patient := fs.String("patient", "", "patient: clinic code or id (code:X or id:N when a number could be both)")
+	site := fs.String("site", "other", "body site of a new lesion")
+	lesion := fs.Int64("lesion", 0, "add to this existing lesion instead of a new one")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if *patient == "" || fs.NArg() != 1 {
+		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", ErrUsage)
+	}
+	c, closeClinic, err := env.openClinic()
+	if err != nil {
+		return err
+	}
+	defer closeClinic()
+	ctx := context.Background()
+	// "id or code" is resolved here, once; everything after goes by the record id.
+	p, err := c.ResolvePatient(ctx, *patient)
+	if err != nil {
+		return err
+	}
+	photo, err := c.ReadPhoto(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo)
+	if err != nil {
+		return err
+	}
+	card := c.Engine.Card()
+	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
+		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: modelRef(card), Warnings: []inference.Warning{}}}
+	fillResult(&out.ClassifyResult, r.Analysis)
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(out)
+	}
+	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, terminalSafe(r.Patient.Code), terminalSafe(r.Patient.FullName))
+	printResult(env, card, &out.ClassifyResult)
+	return nil
+}
+
+// HistoryItem is one line of `dermal history --json`.
+type HistoryItem struct {
+	AssessmentID  storage.AssessmentID `json:"assessment_id"`
+	LesionID      storage.LesionID     `json:"lesion_id"`
+	BodySite      string               `json:"body_site"`
+	TakenAt       string               `json:"taken_at"`
+	RiskTier      string               `json:"risk_tier"`
+	Probabilities map[string]float64   `json:"probabilities"`
+	Warnings      []string             `json:"warnings"`
+	Model         string               `json:"model"`
+	ModelSHA256   string               `json:"model_sha256"`
+	ModelCard     string               `json:"model_card_sha256"`
+	PhotoSHA256   string               `json:"photo_sha256"`
+	Diagnosis     string               `json:"diagnosis"`
+	Notes         string               `json:"notes"`
+}
+
+func runHistory(env *Env, args []string) error {
+	fs := flag.NewFlagSet("history", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: history CODE_OR_ID", ErrUsage)
+	}
+	c, closeRecords, err := env.openRecords()
+	if err != nil {
+		return err
+	}
+	defer closeRecords()
+	ctx := context.Background()
+	p, err := c.ResolvePatient(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	hs, err := c.Store.History(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	items := []HistoryItem{}
+	for _, h := range hs {
+		a := h.Assessment
+		items = append(items, HistoryItem{a.ID, h.Lesion.ID, h.Lesion.BodySite, a.TakenAt.Format("2006-01-02T15:04:05Z07:00"),
+			a.RiskTier, a.Probabilities, a.Warnings, a.ModelName, a.ModelSHA256, a.ModelCardSHA256, a.PhotoSHA256, a.Diagnosis, a.Notes})
+	}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{"patient_id": p.ID, "patient_code": p.Code, "name": p.FullName, "assessments": items})
+	}
+	fmt.Fprintf(env.Stdout, "%s %s: %d assessments\n", terminalSafe(p.Code), terminalSafe(p.FullName), len(items))
+	for _, it := range items {
+		fmt.Fprintf(env.Stdout, "  #%d lesion %d (%s) %s  %s\n", it.AssessmentID, it.LesionID, it.BodySite, it.TakenAt, it.RiskTier)
+	}
+	return nil
+}
+
+func runBackup(env *Env, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: backup FILE", ErrUsage)
+	}
+	s, err := env.openStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	err = s.Backup(context.Background(), args[0])
+	var noAudit *storage.AuditNotRecordedError
+	if errors.As(err, &noAudit) {
+		// The copy is complete and usable: say so, and say what is missing.
+		fmt.Fprintln(env.Stdout, "backed up to", args[0])
+		fmt.Fprintln(env.Stderr, "dermal backup: warning:", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "backed up to", args[0])
+	return nil
+}
+
+func runRestore(env *Env, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: restore FILE", ErrUsage)
+	}
+	dir, err := env.DataDirectory()
+	if err != nil {
+		return err
+	}
+	kept, err := storage.Restore(args[0], filepath.Join(dir, clinic.DatabaseFile))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "restored from", args[0])
+	if kept != "" {
+		fmt.Fprintln(env.Stdout, "the previous database is kept at", kept)
+	}
+	return nil
+}

@@ -1,0 +1,339 @@
+// Package clinic is the application layer: "assess this photo for this patient", "show this
+// patient's history". It owns the one inference engine and the case store, and is what the
+// command line and the GUI call; neither talks to SQL or ONNX Runtime directly.
+package clinic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"dermal/internal/inference"
+	"dermal/internal/storage"
+	"dermal/internal/watchdog"
+)
+
+// Clinic joins the model and the records.
+type Clinic struct {
+	Engine *inference.Engine
+	Store  *storage.Store
+	// Guard keeps analyses inside the memory budget; nil runs without a budget (tests, eval).
+	Guard *watchdog.Guard
+
+	workerMu sync.Mutex
+	work     chan func()
+}
+
+// onWorker runs fn on the clinic's analysis goroutine, which stays locked to one OS thread so
+// ONNX Runtime's per-thread state stays warm (see inference.Engine). One hop per analysis.
+func (c *Clinic) onWorker(fn func()) {
+	done := make(chan struct{})
+	c.workerMu.Lock()
+	if c.work == nil {
+		c.work = make(chan func())
+		go func(work chan func()) {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			for f := range work {
+				f()
+			}
+		}(c.work)
+	}
+	c.work <- func() { defer close(done); fn() }
+	c.workerMu.Unlock()
+	<-done
+}
+
+// Close ends the analysis goroutine (a later analysis starts a new one). The engine and the
+// store belong to the caller.
+func (c *Clinic) Close() {
+	c.workerMu.Lock()
+	defer c.workerMu.Unlock()
+	if c.work != nil {
+		close(c.work)
+		c.work = nil
+	}
+}
+
+// DatabaseFile is the database's name inside the data folder.
+const DatabaseFile = "dermal.db"
+
+// OpenStore opens (creating if needed) the case database in dataDir.
+func OpenStore(dataDir, actor string) (*storage.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data folder: %w", err)
+	}
+	return storage.Open(filepath.Join(dataDir, DatabaseFile), actor)
+}
+
+// Result is a stored assessment with the analysis behind it.
+type Result struct {
+	AssessmentID storage.AssessmentID
+	LesionID     storage.LesionID
+	Patient      storage.Patient
+	Analysis     *inference.Assessment
+}
+
+// ResolvePatient turns what a person typed to name a patient into one patient: "id:N" is a
+// record id, "code:X" a clinic code, and plain text either — refused as ambiguous when it is
+// one patient's code and another's id (clinics use plain numbers as codes). It is for the edge
+// where text is typed (the command line); inside the program patients go by storage.PatientID.
+func (c *Clinic) ResolvePatient(ctx context.Context, ref string) (storage.Patient, error) {
+	if rest, ok := strings.CutPrefix(ref, "code:"); ok {
+		return c.Store.PatientByCode(ctx, rest)
+	}
+	if rest, ok := strings.CutPrefix(ref, "id:"); ok {
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			return storage.Patient{}, fmt.Errorf("%w: patient id %q is not a number", storage.ErrInvalid, rest)
+		}
+		return c.Store.PatientByID(ctx, storage.PatientID(id))
+	}
+	byCode, codeErr := c.Store.PatientByCode(ctx, ref)
+	if codeErr != nil && !errors.Is(codeErr, storage.ErrNotFound) {
+		return storage.Patient{}, codeErr
+	}
+	id, numErr := strconv.ParseInt(ref, 10, 64)
+	if numErr != nil {
+		return byCode, codeErr
+	}
+	byID, idErr := c.Store.PatientByID(ctx, storage.PatientID(id))
+	switch {
+	case idErr != nil && !errors.Is(idErr, storage.ErrNotFound):
+		return storage.Patient{}, idErr
+	case codeErr == nil && idErr == nil && byCode.ID != byID.ID:
+		return storage.Patient{}, fmt.Errorf("%w: %q is the clinic code of %s (id %d) and the id of %s (code %s); say code:%s or id:%s",
+			storage.ErrAmbiguous, ref, byCode.FullName, byCode.ID, byID.FullName, byID.Code, ref, ref)
+	case codeErr == nil:
+		return byCode, nil
+	case idErr == nil:
+		return byID, nil
+	}
+	return storage.Patient{}, fmt.Errorf("%w: no patient with clinic code or id %q", storage.ErrNotFound, ref)
+}
+
+// SimilarPatientsError means a new patient looks like one already registered (same name and
+// birth year, or same phone): registering them again would split their history in two.
+type SimilarPatientsError struct{ Similar []storage.Patient }
+
+func (e *SimilarPatientsError) Error() string {
+	var names []string
+	for _, p := range e.Similar {
+		names = append(names, fmt.Sprintf("%s %s (id %d, born %d, phone %s)", p.Code, p.FullName, p.ID, p.BirthYear, p.Phone))
+	}
+	return "this may be a patient already registered: " + strings.Join(names, "; ")
+}
+
+// AddPatient registers a patient. Unless allowSimilar, a patient who looks like an existing
+// one is refused with *SimilarPatientsError, so the clinician can open the existing record.
+func (c *Clinic) AddPatient(ctx context.Context, p storage.Patient, allowSimilar bool) (storage.PatientID, error) {
+	if !allowSimilar {
+		similar, err := c.Store.SimilarPatients(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		if len(similar) > 0 {
+			return 0, &SimilarPatientsError{similar}
+		}
+	}
+	return c.Store.AddPatient(ctx, p)
+}
+
+// Assess analyses a photo and stores it for the patient: on the given lesion (which must be
+// the patient's), or on a new lesion at site when lesionID is 0. Nothing is stored if any
+// step fails.
+func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo) (*Result, error) {
+	p, err := c.Store.PatientByID(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	if lesionID == 0 && !slices.Contains(storage.BodySites, site) {
+		return nil, fmt.Errorf("%w: body site %q is not one of %v", storage.ErrInvalid, site, storage.BodySites)
+	}
+	an, err := c.AnalyseGuarded(ctx, photo, false)
+	if err != nil {
+		return nil, err
+	}
+	a := an.Assessment
+	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a})
+}
+
+// Analyse runs the model on a photo without storing anything, with Grad-CAM allowed.
+func (c *Clinic) Analyse(photo *inference.Photo) (*inference.Assessment, error) {
+	an, err := c.AnalyseGuarded(context.Background(), photo, true)
+	if err != nil {
+		return nil, err
+	}
+	return an.Assessment, nil
+}
+
+// Analysis is an assessment with what the memory watchdog allowed.
+type Analysis struct {
+	*inference.Assessment
+	// GradCAMAllowed is false when the overlay was not wanted or the watchdog ruled it out;
+	// then Note says why (empty when simply not wanted).
+	GradCAMAllowed bool
+	Note           string
+	// Plan is the watchdog's decision (zero without a watchdog).
+	Plan watchdog.Decision
+}
+
+// AnalyseGuarded waits its turn (one analysis at a time), asks the watchdog for a plan, and
+// runs the model. A refusal is a *watchdog.RefusedError with the reason in clinic words.
+func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wantGradCAM bool) (*Analysis, error) {
+	assess := func() (a *inference.Assessment, err error) {
+		c.onWorker(func() { a, err = c.Engine.Assess(photo) })
+		return a, err
+	}
+	if c.Guard == nil {
+		a, err := assess()
+		if err != nil {
+			return nil, err
+		}
+		return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM}, nil
+	}
+	release, err := c.Guard.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	b := photo.Image.Bounds()
+	d := c.Guard.Plan(b.Dx()*b.Dy(), wantGradCAM)
+	if d.Verdict == watchdog.Refuse {
+		return nil, &watchdog.RefusedError{Decision: d}
+	}
+	a, err := assess()
+	if err != nil {
+		return nil, err
+	}
+	return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM && d.Verdict == watchdog.Run, Note: d.Reason, Plan: d}, nil
+}
+
+// ReadPhoto reads a photo file, asking the watchdog before decoding it.
+func (c *Clinic) ReadPhoto(path string) (*inference.Photo, error) {
+	return inference.ReadPhotoFileAdmit(path, c.admit())
+}
+
+// DecodePhoto decodes photo bytes (paste, phone), asking the watchdog before decoding them.
+func (c *Clinic) DecodePhoto(name string, data []byte) (*inference.Photo, error) {
+	return inference.DecodePhotoAdmit(name, data, c.admit())
+}
+
+func (c *Clinic) admit() inference.Admit {
+	if c.Guard == nil {
+		return nil
+	}
+	return func(cost inference.DecodeCost) (func(), error) {
+		return c.Guard.AdmitDecode(context.Background(), cost.Bytes, cost.What)
+	}
+}
+
+// Visit is an analysed photo with the clinician's findings, ready to be stored.
+type Visit struct {
+	PatientID  storage.PatientID
+	LesionID   storage.LesionID // 0: a new lesion at Site
+	Site       string           // body site of a new lesion (storage.BodySites)
+	SiteDetail string
+	Photo      *inference.Photo
+	Analysis   *inference.Assessment
+	Findings   storage.Findings
+}
+
+// Save stores an analysed photo with the clinician's findings (and the new lesion, if any) in
+// one transaction.
+func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
+	if v.Photo == nil || v.Analysis == nil {
+		return nil, fmt.Errorf("%w: nothing analysed to save", storage.ErrInvalid)
+	}
+	p, err := c.Store.PatientByID(ctx, v.PatientID)
+	if err != nil {
+		return nil, err
+	}
+	// The thumbnail comes from the picture already decoded for the analysis: a stored photo
+	// is never decoded a second time (outside the watchdog) to save it.
+	thumb, err := storage.Thumbnail(v.Photo.Image)
+	if err != nil {
+		return nil, err
+	}
+	card := c.Engine.Card()
+	a := v.Analysis
+	var warnings []string
+	for _, w := range a.Warnings {
+		warnings = append(warnings, w.Code)
+	}
+	rec := storage.Assessment{
+		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: ModelName(card), ModelSHA256: card.SHA256, ModelCardSHA256: card.DocSHA256,
+		Probabilities: a.ProbabilityMap(), RiskTier: string(a.Tier), Warnings: warnings,
+		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
+	}
+	var id storage.AssessmentID
+	lesionID := v.LesionID
+	if lesionID == 0 {
+		lesionID, id, err = c.Store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec, thumb)
+	} else {
+		id, err = c.Store.SaveAssessment(ctx, p.ID, rec, thumb)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{AssessmentID: id, LesionID: lesionID, Patient: p, Analysis: a}, nil
+}
+
+// Restore puts a backup in place of the open records, from inside the app: it closes the
+// store (a restore never swaps the file under an open store), checks and replaces the file,
+// and opens the restored records. If the restore fails, the records as they were are opened
+// again. The caller must not use the store while it runs.
+func (c *Clinic) Restore(src string) (kept string, err error) {
+	path, actor := c.Store.Path(), c.Store.Actor()
+	if err := c.Store.Close(); err != nil {
+		return "", fmt.Errorf("closing the records before the restore: %w", err)
+	}
+	kept, restoreErr := storage.Restore(src, path)
+	s, openErr := storage.Open(path, actor)
+	if openErr != nil {
+		return kept, errors.Join(restoreErr, fmt.Errorf("opening the records after the restore: %w", openErr))
+	}
+	c.Store = s
+	return kept, restoreErr
+}
+
+// ModelName is how assessments name the model that made them: card name and version.
+func ModelName(card inference.Card) string { return card.Name + " " + card.Version }
+
+// StoredPhoto decodes a stored photo or thumbnail (verified against its SHA-256 on read).
+func (c *Clinic) StoredPhoto(ctx context.Context, sha string) (*inference.Photo, error) {
+	data, err := c.Store.Blobs().Get(ctx, sha)
+	if err != nil {
+		return nil, err
+	}
+	// Under the watchdog like any other decode: a report must not decode a stored photo
+	// beside an analysis.
+	return inference.DecodePhotoAdmit(sha[:12]+".jpg", data, c.admit())
+}
+
+// Reanalyse recomputes the analysis of a stored assessment (for its Grad-CAM map, which is not
+// stored). It refuses when the assessment was made by another model than the loaded one, since
+// the map would then explain a result that model never gave.
+func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inference.Photo, *inference.Assessment, error) {
+	photo, err := c.StoredPhoto(ctx, a.PhotoSHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	card := c.Engine.Card()
+	// The same network file with another card (version) can give other results (views,
+	// calibration), so both must match.
+	if a.ModelSHA256 != card.SHA256 || a.ModelName != ModelName(card) || (a.ModelCardSHA256 != "" && a.ModelCardSHA256 != card.DocSHA256) {
+		return photo, nil, fmt.Errorf("%w: assessment %d was made by model %s", ErrOtherModel, a.ID, a.ModelName)
+	}
+	an, err := c.Analyse(photo)
+	return photo, an, err
+}
+
+// ErrOtherModel means a stored result came from a different model than the one loaded.
+var ErrOtherModel = errors.New("the assessment was made by a different model")

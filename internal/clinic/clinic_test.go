@@ -1,0 +1,174 @@
+package clinic_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dermal/internal/assets"
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+	"dermal/internal/inference"
+	"dermal/internal/storage"
+)
+
+func TestAnalyseThenSaveKeepsFindings(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P1", "Nguyễn Thị Hồng")
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	a, err := c.Analyse(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := time.Now().AddDate(0, 3, 0).Truncate(24 * time.Hour).UTC()
+	r, err := c.Save(ctx, clinic.Visit{PatientID: p.ID, Site: "back", SiteDetail: "left shoulder", Photo: photo, Analysis: a,
+		Findings: storage.Findings{Diagnosis: "naevus", Notes: "stable", FollowUp: &follow, GradCAMShown: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.Store.Entry(ctx, r.AssessmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Assessment
+	if got.Diagnosis != "naevus" || got.Notes != "stable" || !got.GradCAMShown || got.FollowUp == nil ||
+		got.FollowUp.Format("2006-01-02") != follow.Format("2006-01-02") || e.Lesion.SiteDetail != "left shoulder" {
+		t.Errorf("stored %+v / %+v", got, e.Lesion)
+	}
+	if got.RiskTier != string(a.Tier) || got.Probabilities[a.TopLabel()] != a.Probabilities[a.Top] {
+		t.Errorf("stored result %v %v differs from the analysis %v", got.RiskTier, got.Probabilities, a.Tier)
+	}
+	// An invalid follow-up stores nothing, not even the new lesion.
+	past := time.Now().AddDate(-1, 0, 0)
+	if _, err := c.Save(ctx, clinic.Visit{PatientID: p.ID, Site: "face", Photo: photo, Analysis: a,
+		Findings: storage.Findings{FollowUp: &past}}); !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("past follow-up: %v", err)
+	}
+	hs, _ := c.Store.History(ctx, p.ID)
+	if len(hs) != 1 {
+		t.Errorf("%d assessments after a refused save, want 1", len(hs))
+	}
+}
+
+func TestWriteReportRecordsExportAndHistory(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P2", "Đặng Văn Lâm")
+	first, err := c.Assess(ctx, p.ID, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Assess(ctx, p.ID, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report.pdf")
+	req := clinic.ReportRequest{AssessmentID: second.AssessmentID, History: true, Language: "vi", Clinic: "Trạm Y tế", Printed: time.Now()}
+	if err := c.WriteReport(ctx, req, out); err != nil {
+		t.Fatal(err)
+	}
+	txt, err := exec.Command("pdftotext", out, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (make deps installs poppler-utils): %v", err)
+	}
+	s := string(txt)
+	for _, want := range []string{"Đặng Văn Lâm", "Các lần đánh giá trước", "Mặt"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	trail, err := c.Store.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := trail[len(trail)-1]; last.Action != "export" || !strings.Contains(last.Detail, out) {
+		t.Errorf("export not audited: %+v", trail)
+	}
+	// A folder that does not exist: a clear error, no file, no audit row.
+	bad := filepath.Join(dir, "missing", "r.pdf")
+	if err := c.WriteReport(ctx, req, bad); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("report into a missing folder: %v", err)
+	}
+	if _, err := os.Stat(bad); err == nil {
+		t.Error("a report file appeared despite the error")
+	}
+	after, _ := c.Store.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
+	if len(after) != len(trail) {
+		t.Error("a failed export was audited")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("left-over files in the report folder: %v", entries)
+	}
+}
+
+// An assessment made under another model version is not re-analysed with this one: the report
+// says so instead of showing a Grad-CAM map for a result this model did not give.
+func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P3", "Lê Văn Tám")
+	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Card.Version = "9.9.9"
+	newer := &clinic.Clinic{Engine: inference.NewEngine(m, inference.Options{}), Store: c.Store}
+	defer newer.Engine.Close()
+	e, _ := c.Store.Entry(ctx, r.AssessmentID)
+	if _, an, err := newer.Reanalyse(ctx, e.Assessment); !errors.Is(err, clinic.ErrOtherModel) || an != nil {
+		t.Fatalf("re-analysis under another version: %v", err)
+	}
+	rc, err := newer.ReportCase(ctx, clinic.ReportRequest{AssessmentID: r.AssessmentID, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Current.Overlay != nil || rc.Current.Photo == nil || rc.Current.OverlayNote == "" {
+		t.Errorf("report of an older assessment: overlay %v, note %q", rc.Current.Overlay != nil, rc.Current.OverlayNote)
+	}
+}
+
+// Item 3: a restore from inside the app closes the records, replaces them and reopens them;
+// the app's next save lands in the restored records, not in the file kept aside.
+func TestRestoreFromInsideTheApp(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "R1", "Trần Văn Minh")
+	backup := filepath.Join(t.TempDir(), "b.db")
+	if err := c.Store.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	clinictest.Patient(t, c, "R2", "Only Before The Restore")
+	kept, err := c.Restore(backup)
+	if err != nil || kept == "" {
+		t.Fatalf("restore: kept %q, %v", kept, err)
+	}
+	if _, err := c.Store.PatientByCode(ctx, "R2"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("R2 after restoring a backup without it: %v", err)
+	}
+	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png")); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := c.Store.History(ctx, p.ID)
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("the save after the restore is not in the restored records: %d %v", len(hs), err)
+	}
+	// A bad backup leaves the records open and as they were.
+	if _, err := c.Restore(filepath.Join(t.TempDir(), "missing.db")); err == nil {
+		t.Error("restoring a missing file succeeded")
+	}
+	if hs, _ := c.Store.History(ctx, p.ID); len(hs) != 1 {
+		t.Error("a failed restore changed the records")
+	}
+}

@@ -1,0 +1,126 @@
+package clinic
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"time"
+
+	"dermal/internal/locale"
+	"dermal/internal/report"
+	"dermal/internal/storage"
+)
+
+// ReportRequest says which report to make.
+type ReportRequest struct {
+	AssessmentID storage.AssessmentID
+	History      bool   // add the earlier assessments of the same lesion
+	Language     string // "en" or "vi"
+	Clinic       string // clinic name printed at the top
+	Printed      time.Time
+}
+
+// OverlayOpacity is the Grad-CAM overlay's opacity in reports.
+const OverlayOpacity = 0.45
+
+// ReportCase gathers what a report shows: the stored records, the photo, and the Grad-CAM
+// overlay recomputed with the loaded model.
+func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case, error) {
+	entry, err := c.Store.Entry(ctx, req.AssessmentID)
+	if err != nil {
+		return report.Case{}, err
+	}
+	patient, err := c.Store.PatientByID(ctx, entry.Lesion.PatientID)
+	if err != nil {
+		return report.Case{}, err
+	}
+	card := c.Engine.Card()
+	rc := report.Case{
+		Language: req.Language, Clinic: req.Clinic, Printed: req.Printed,
+		Patient: patient, Lesion: entry.Lesion,
+		Labels: card.Labels, LabelNames: card.LabelNames, Malignant: card.Malignant,
+		ModelName: ModelName(card), ModelSHA: card.SHA256,
+	}
+	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)
+	visit := report.Visit{Assessment: entry.Assessment}
+	switch {
+	case errors.Is(err, ErrOtherModel):
+		visit.Photo = photo.Image
+		visit.OverlayNote = locale.T(req.Language, "report.other_model") + "."
+	case err != nil:
+		return report.Case{}, err
+	default:
+		heat, err := analysis.GradCAM(analysis.Top)
+		if err != nil {
+			return report.Case{}, err
+		}
+		// The same 4:3 centre region on both sides, so the two pictures line up.
+		visit.Photo = heat.Overlay(photo.Image, 0)
+		visit.Overlay = heat.Overlay(photo.Image, OverlayOpacity)
+	}
+	rc.Current = visit
+	if req.History {
+		all, err := c.Store.History(ctx, patient.ID)
+		if err != nil {
+			return report.Case{}, err
+		}
+		for _, h := range all {
+			a := h.Assessment
+			if h.Lesion.ID != entry.Lesion.ID || a.ID == entry.Assessment.ID || !a.TakenAt.Before(entry.Assessment.TakenAt) {
+				continue
+			}
+			thumb, err := c.StoredPhoto(ctx, a.ThumbSHA256)
+			if err != nil {
+				return report.Case{}, fmt.Errorf("assessment %d: %w", a.ID, err)
+			}
+			rc.Earlier = append(rc.Earlier, report.Visit{Assessment: a, Thumb: thumb.Image})
+		}
+	}
+	return rc, nil
+}
+
+// WriteReport renders a report to path (written to a temporary file first and renamed, so a
+// failure never leaves half a PDF) and records the export in the audit trail.
+func (c *Clinic) WriteReport(ctx context.Context, req ReportRequest, path string) error {
+	rc, err := c.ReportCase(ctx, req)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := report.Render(&buf, rc); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".dermal-report-*.pdf")
+	if err != nil {
+		return fmt.Errorf("cannot write the report in %s: %w", filepath.Dir(path), err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("saving the report as %s: %w", path, err)
+	}
+	kind := "report"
+	if req.History {
+		kind = "history report"
+	}
+	return c.Store.RecordExport(ctx, "assessment", int64(req.AssessmentID), kind+" "+path)
+}
+
+// Thumbnail decodes a stored thumbnail for lists and timelines.
+func (c *Clinic) Thumbnail(ctx context.Context, a storage.Assessment) (image.Image, error) {
+	p, err := c.StoredPhoto(ctx, a.ThumbSHA256)
+	if err != nil {
+		return nil, err
+	}
+	return p.Image, nil
+}

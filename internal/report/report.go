@@ -1,0 +1,480 @@
+// Package report renders case reports as A4 PDFs: one assessment, or an assessment with the
+// earlier history of the same lesion. It lays out what it is given and does no analysis or
+// database work; clinic/ gathers the data. Text is Unicode-NFC and set in the Noto Sans that
+// Fyne's theme embeds, so Vietnamese diacritics print correctly.
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2/theme"
+	"github.com/disintegration/imaging"
+	"github.com/go-pdf/fpdf"
+
+	"dermal/internal/inference"
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+)
+
+// Visit is one assessment as the report shows it.
+type Visit struct {
+	Assessment storage.Assessment
+	Photo      image.Image // the stored photo (required for the main visit)
+	Overlay    image.Image // Grad-CAM overlay of the photo; nil when it could not be recomputed
+	// OverlayNote says why there is no overlay (shown in its place).
+	OverlayNote string
+	Thumb       image.Image // for earlier visits
+}
+
+// Case is everything one report shows.
+type Case struct {
+	Language   string // "en" or "vi"
+	Clinic     string
+	Printed    time.Time // printed on the page and used as the PDF's creation date
+	Patient    storage.Patient
+	Lesion     storage.Lesion
+	Labels     []string          // class codes in model order
+	LabelNames map[string]string // English class names by code (translated when printed)
+	Malignant  []string          // class codes counted as malignant (starred, drawn red)
+	ModelName  string
+	ModelSHA   string
+	Current    Visit
+	Earlier    []Visit // earlier assessments of the same lesion, oldest first (history report)
+}
+
+// ErrIncomplete is returned when a case lacks what every report must show.
+var ErrIncomplete = errors.New("the report is missing required information")
+
+// Photos are scaled so their long side is at most this many pixels (about 250 dpi at the
+// printed 80 mm): sharp on paper, and the whole report stays well under 1.5 MB.
+const photoMaxSide = 800
+
+const (
+	pageW, marginL, marginR = 210.0, 15.0, 15.0
+	contentW                = pageW - marginL - marginR
+	font                    = "NotoSans"
+)
+
+// Render writes the report as PDF to w.
+func Render(w io.Writer, c Case) error {
+	if c.Current.Photo == nil || c.Patient.FullName == "" || len(c.Labels) == 0 || c.Current.Assessment.Probabilities == nil {
+		return fmt.Errorf("%w: a report needs the patient, the photo and the result", ErrIncomplete)
+	}
+	if c.Printed.IsZero() {
+		c.Printed = time.Now()
+	}
+	r := &renderer{c: c, lang: locale.Supported(c.Language), pdf: fpdf.New("P", "mm", "A4", ""), widths: map[int]bool{}}
+	return r.render(w)
+}
+
+type renderer struct {
+	c      Case
+	lang   string
+	pdf    *fpdf.Fpdf
+	images int
+	widths map[int]bool // pixel widths of the images added so far
+}
+
+func (r *renderer) t(key string) string { return locale.T(r.lang, key) }
+
+// text normalizes user-entered or stored text for printing (fpdf misplaces NFD accents).
+func text(s string) string { return storage.NFC(s) }
+
+func (r *renderer) render(w io.Writer) error {
+	p := r.pdf
+	p.SetMargins(marginL, 15, marginR)
+	p.SetAutoPageBreak(true, 18)
+	p.AddUTF8FontFromBytes(font, "", theme.DefaultTextFont().Content())
+	p.AddUTF8FontFromBytes(font, "B", theme.DefaultTextBoldFont().Content())
+	// Deterministic output: a fixed creation date and sorted catalog make the same case
+	// render to the same bytes (tests compare renders).
+	p.SetCreationDate(r.c.Printed)
+	p.SetModificationDate(r.c.Printed)
+	p.SetCatalogSort(true)
+	p.SetTitle(r.t("Skin lesion assessment report")+" — "+text(r.c.Patient.FullName), true)
+	p.SetCreator("Dermal", true)
+	p.SetLang(r.lang)
+	p.AliasNbPages("{nb}")
+	p.SetFooterFunc(func() {
+		p.SetY(-13)
+		p.SetFont(font, "", 7.5)
+		p.SetTextColor(110, 110, 110)
+		p.CellFormat(contentW*0.75, 4, r.t("report.footer"), "", 0, "L", false, 0, "")
+		p.CellFormat(contentW*0.25, 4, fmt.Sprintf("%d / {nb}", p.PageNo()), "", 0, "R", false, 0, "")
+	})
+	p.AddPage()
+
+	r.header()
+	r.patientBlock()
+	if err := r.photos(); err != nil {
+		return err
+	}
+	r.result()
+	r.findings()
+	r.model()
+	r.disclaimer()
+	r.signature()
+	if len(r.c.Earlier) > 0 {
+		if err := r.history(); err != nil {
+			return err
+		}
+	}
+	if err := p.Error(); err != nil {
+		return fmt.Errorf("rendering the report: %w", err)
+	}
+	return p.Output(w)
+}
+
+func (r *renderer) heading(s string) {
+	p := r.pdf
+	p.Ln(2)
+	p.SetFont(font, "B", 11)
+	p.SetTextColor(30, 60, 90)
+	p.CellFormat(contentW, 6, s, "B", 1, "L", false, 0, "")
+	p.SetTextColor(0, 0, 0)
+	p.Ln(1.5)
+}
+
+func (r *renderer) header() {
+	p := r.pdf
+	clinic := text(r.c.Clinic)
+	if clinic == "" {
+		clinic = r.t("(clinic name not set)")
+	}
+	p.SetFont(font, "B", 15)
+	p.CellFormat(contentW*0.65, 8, clinic, "", 0, "L", false, 0, "")
+	p.SetFont(font, "", 9)
+	p.CellFormat(contentW*0.35, 8, r.t("Printed")+": "+locale.DateTime(r.lang, r.c.Printed), "", 1, "R", false, 0, "")
+	p.SetFont(font, "", 12)
+	title := r.t("Skin lesion assessment report")
+	if len(r.c.Earlier) > 0 {
+		title = r.t("Skin lesion history report")
+	}
+	p.CellFormat(contentW, 7, title, "", 1, "L", false, 0, "")
+}
+
+func (r *renderer) patientBlock() {
+	p := r.pdf
+	r.heading(r.t("Patient"))
+	pt := r.c.Patient
+	sex := map[string]string{"F": r.t("Female"), "M": r.t("Male")}[pt.Sex]
+	if sex == "" {
+		sex = r.t("not recorded")
+	}
+	age := r.t("not recorded")
+	if a := pt.AgeAt(r.c.Current.Assessment.TakenAt); a > 0 {
+		age = fmt.Sprintf("%d (%s %d)", a, r.t("born"), pt.BirthYear)
+	}
+	site := r.t("site." + r.c.Lesion.BodySite)
+	if d := text(r.c.Lesion.SiteDetail); d != "" {
+		site += " — " + d
+	}
+	rows := [][2]string{
+		{r.t("Name"), text(pt.FullName)},
+		{r.t("Clinic code"), text(pt.Code)},
+		{r.t("Sex"), sex},
+		{r.t("Age"), age},
+		{r.t("Body site"), site},
+		{r.t("Photo taken"), locale.DateTime(r.lang, r.c.Current.Assessment.TakenAt.Local())},
+	}
+	for i, row := range rows {
+		p.SetFont(font, "", 9)
+		p.SetTextColor(90, 90, 90)
+		p.CellFormat(28, 5.5, row[0], "", 0, "L", false, 0, "")
+		p.SetTextColor(0, 0, 0)
+		p.SetFont(font, "B", 10)
+		ln := 0
+		if i%2 == 1 {
+			ln = 1
+		}
+		p.CellFormat(contentW/2-28, 5.5, row[1], "", ln, "L", false, 0, "")
+	}
+}
+
+// addImage scales img to fit maxSide, encodes it as JPEG and registers it with the PDF.
+func (r *renderer) addImage(img image.Image, maxSide int) (name string, w, h int, err error) {
+	b := img.Bounds()
+	if b.Dx() > maxSide || b.Dy() > maxSide {
+		img = imaging.Fit(img, maxSide, maxSide, imaging.Lanczos)
+		b = img.Bounds()
+	}
+	// fpdf writes images sorted by pixel width but in map order among equal widths, which
+	// would make two renders of one case differ. Give every image its own width by scaling
+	// it a pixel or two narrower (aspect kept; invisible on paper).
+	if r.widths[b.Dx()] {
+		w := b.Dx()
+		for r.widths[w] {
+			w--
+		}
+		img = imaging.Resize(img, w, 0, imaging.Lanczos)
+		b = img.Bounds()
+	}
+	r.widths[b.Dx()] = true
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		return "", 0, 0, fmt.Errorf("encoding a report image: %w", err)
+	}
+	r.images++
+	name = fmt.Sprintf("img%d", r.images)
+	r.pdf.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "JPG"}, &buf)
+	return name, b.Dx(), b.Dy(), r.pdf.Error()
+}
+
+// placeImage draws a registered image inside the box (x, y, bw, bh) without distorting it.
+func (r *renderer) placeImage(name string, iw, ih int, x, y, bw, bh float64) {
+	w, h := bw, bw*float64(ih)/float64(iw)
+	if h > bh {
+		h, w = bh, bh*float64(iw)/float64(ih)
+	}
+	r.pdf.ImageOptions(name, x+(bw-w)/2, y+(bh-h)/2, w, h, false, fpdf.ImageOptions{ImageType: "JPG"}, 0, "")
+}
+
+func (r *renderer) photos() error {
+	p := r.pdf
+	r.heading(r.t("Photo and Grad-CAM"))
+	const gap, boxW = 8.0, 74.0
+	boxH := boxW * 3 / 4
+	y := p.GetY()
+	x1 := marginL + (contentW-2*boxW-gap)/2
+	name, iw, ih, err := r.addImage(r.c.Current.Photo, photoMaxSide)
+	if err != nil {
+		return err
+	}
+	r.placeImage(name, iw, ih, x1, y, boxW, boxH)
+	x2 := x1 + boxW + gap
+	if r.c.Current.Overlay != nil {
+		name, iw, ih, err := r.addImage(r.c.Current.Overlay, photoMaxSide)
+		if err != nil {
+			return err
+		}
+		r.placeImage(name, iw, ih, x2, y, boxW, boxH)
+	} else {
+		p.SetDrawColor(180, 180, 180)
+		p.Rect(x2, y, boxW, boxH, "D")
+		p.SetXY(x2+4, y+boxH/2-6)
+		p.SetFont(font, "", 9)
+		note := r.c.Current.OverlayNote
+		if note == "" {
+			note = r.t("Grad-CAM overlay not available.")
+		}
+		p.MultiCell(boxW-8, 4.5, note, "", "C", false)
+	}
+	p.SetXY(x1, y+boxH+1.5)
+	p.SetFont(font, "", 8)
+	p.CellFormat(boxW, 4, r.t("Photo (the area the model analysed)"), "", 0, "C", false, 0, "")
+	p.SetX(x2)
+	p.CellFormat(boxW, 4, r.t("Where the model looked (Grad-CAM, top class)"), "", 1, "C", false, 0, "")
+	r.colourScale(x2, p.GetY()+0.5, boxW)
+	p.SetY(p.GetY() + 3)
+	return nil
+}
+
+// colourScale draws the viridis scale of the overlay with its end labels.
+func (r *renderer) colourScale(x, y, w float64) {
+	p := r.pdf
+	const steps = 48
+	for i := 0; i < steps; i++ {
+		c := inference.Viridis(float64(i) / (steps - 1))
+		p.SetFillColor(int(c.R), int(c.G), int(c.B))
+		p.Rect(x+w*float64(i)/steps, y, w/steps+0.05, 3, "F")
+	}
+	p.SetXY(x, y+3.2)
+	p.SetFont(font, "", 7)
+	p.CellFormat(w/2, 3.5, r.t("low attention"), "", 0, "L", false, 0, "")
+	p.CellFormat(w/2, 3.5, r.t("high attention"), "", 1, "R", false, 0, "")
+}
+
+// tierColour is the tier's colour on paper: red, amber, blue, green.
+func tierColour(t inference.Tier) (int, int, int) {
+	switch t {
+	case inference.TierUrgent:
+		return 190, 30, 30
+	case inference.TierReview:
+		return 200, 120, 0
+	case inference.TierRetake:
+		return 40, 90, 170
+	default:
+		return 30, 130, 60
+	}
+}
+
+func (r *renderer) result() {
+	p := r.pdf
+	a := r.c.Current.Assessment
+	r.heading(r.t("Model result"))
+	tier := inference.Tier(a.RiskTier)
+	cr, cg, cb := tierColour(tier)
+	p.SetFillColor(cr, cg, cb)
+	p.SetTextColor(255, 255, 255)
+	p.SetFont(font, "B", 11)
+	p.CellFormat(contentW, 7, " "+r.t("tier."+a.RiskTier), "", 1, "L", true, 0, "")
+	p.SetTextColor(0, 0, 0)
+	p.SetFont(font, "", 9.5)
+	p.MultiCell(contentW, 4.8, r.t("advice."+a.RiskTier), "", "L", false)
+	if len(a.Warnings) > 0 {
+		p.Ln(1)
+		p.SetFont(font, "B", 9.5)
+		p.SetTextColor(150, 60, 0)
+		var ws []string
+		for _, w := range a.Warnings {
+			ws = append(ws, r.t("warning."+w))
+		}
+		p.MultiCell(contentW, 4.8, r.t("Photo quality")+": "+strings.Join(ws, " "), "", "L", false)
+		p.SetTextColor(0, 0, 0)
+	}
+	p.Ln(2)
+	type row struct {
+		code string
+		p    float64
+	}
+	var rows []row
+	for _, c := range r.c.Labels {
+		rows = append(rows, row{c, a.Probabilities[c]})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].p > rows[j].p })
+	const nameW, pctW = 100.0, 14.0
+	barW := contentW - nameW - pctW
+	for _, rw := range rows {
+		y := p.GetY()
+		p.SetFont(font, "", 8)
+		name := r.t(r.c.LabelNames[rw.code])
+		malignant := slices.Contains(r.c.Malignant, rw.code)
+		if malignant {
+			name += " *"
+		}
+		p.CellFormat(nameW, 4.6, name, "", 0, "L", false, 0, "")
+		p.SetFillColor(230, 230, 230)
+		p.Rect(marginL+nameW, y+1, barW, 3, "F")
+		if malignant {
+			p.SetFillColor(190, 60, 50)
+		} else {
+			p.SetFillColor(60, 110, 170)
+		}
+		p.Rect(marginL+nameW, y+1, math.Max(0.3, barW*rw.p), 3, "F")
+		p.SetX(marginL + nameW + barW)
+		p.CellFormat(pctW, 4.6, fmt.Sprintf("%.1f %%", 100*rw.p), "", 1, "R", false, 0, "")
+	}
+	p.SetFont(font, "", 7.5)
+	p.SetTextColor(90, 90, 90)
+	p.MultiCell(contentW, 3.8, r.t("report.probabilities"), "", "L", false)
+	p.SetTextColor(0, 0, 0)
+}
+
+func (r *renderer) findings() {
+	p := r.pdf
+	a := r.c.Current.Assessment
+	r.heading(r.t("Clinician's findings"))
+	field := func(label, value string) {
+		p.SetFont(font, "", 9)
+		p.SetTextColor(90, 90, 90)
+		p.CellFormat(34, 5, label, "", 0, "L", false, 0, "")
+		p.SetTextColor(0, 0, 0)
+		p.SetFont(font, "", 10)
+		if value == "" {
+			value = "—"
+		}
+		p.MultiCell(contentW-34, 5, value, "", "L", false)
+	}
+	field(r.t("Diagnosis"), text(a.Diagnosis))
+	field(r.t("Notes"), text(a.Notes))
+	follow := ""
+	if a.FollowUp != nil {
+		follow = locale.Date(r.lang, *a.FollowUp)
+	}
+	field(r.t("Follow-up"), follow)
+}
+
+func (r *renderer) model() {
+	p := r.pdf
+	p.Ln(1)
+	p.SetFont(font, "", 7.5)
+	p.SetTextColor(90, 90, 90)
+	a := r.c.Current.Assessment
+	p.MultiCell(contentW, 3.6, fmt.Sprintf("%s: %s · SHA-256 %s", r.t("Model"), a.ModelName, a.ModelSHA256), "", "L", false)
+	if r.c.ModelSHA != "" && (a.ModelSHA256 != r.c.ModelSHA || a.ModelName != r.c.ModelName) {
+		p.MultiCell(contentW, 3.6, fmt.Sprintf("%s %s (%s).", r.t("report.other_model"), r.c.ModelName, r.c.ModelSHA[:12]), "", "L", false)
+	}
+	p.SetTextColor(0, 0, 0)
+}
+
+func (r *renderer) disclaimer() {
+	p := r.pdf
+	p.Ln(2)
+	p.SetFillColor(245, 240, 225)
+	p.SetFont(font, "B", 9)
+	p.MultiCell(contentW, 4.6, r.t("disclaimer"), "", "L", true)
+}
+
+func (r *renderer) signature() {
+	p := r.pdf
+	if p.GetY() > 297-40 {
+		p.AddPage()
+	}
+	p.Ln(10)
+	y := p.GetY()
+	p.SetDrawColor(0, 0, 0)
+	p.Line(marginL, y, marginL+80, y)
+	p.Line(marginL+110, y, marginL+contentW, y)
+	p.SetFont(font, "", 8.5)
+	p.CellFormat(110, 5, r.t("Clinician's name and signature"), "", 0, "L", false, 0, "")
+	p.CellFormat(contentW-110, 5, r.t("Date"), "", 1, "L", false, 0, "")
+}
+
+func (r *renderer) history() error {
+	p := r.pdf
+	p.AddPage()
+	r.heading(r.t("Earlier assessments of this lesion"))
+	const thumbW, thumbH, rowH = 36.0, 27.0, 31.0
+	for _, v := range r.c.Earlier {
+		if p.GetY()+rowH > 297-20 {
+			p.AddPage()
+		}
+		y := p.GetY()
+		img := v.Thumb
+		if img == nil {
+			img = v.Photo
+		}
+		if img != nil {
+			name, iw, ih, err := r.addImage(img, 320)
+			if err != nil {
+				return err
+			}
+			r.placeImage(name, iw, ih, marginL, y, thumbW, thumbH)
+		}
+		a := v.Assessment
+		x := marginL + thumbW + 5
+		p.SetXY(x, y)
+		p.SetFont(font, "B", 10)
+		p.CellFormat(contentW-thumbW-5, 5, locale.DateTime(r.lang, a.TakenAt.Local()), "", 2, "L", false, 0, "")
+		top, topP := "", -1.0
+		for _, c := range r.c.Labels {
+			if a.Probabilities[c] > topP {
+				top, topP = c, a.Probabilities[c]
+			}
+		}
+		p.SetX(x)
+		p.SetFont(font, "", 9)
+		cr, cg, cb := tierColour(inference.Tier(a.RiskTier))
+		p.SetTextColor(cr, cg, cb)
+		p.CellFormat(contentW-thumbW-5, 4.8, r.t("tier."+a.RiskTier), "", 2, "L", false, 0, "")
+		p.SetTextColor(0, 0, 0)
+		p.SetX(x)
+		p.CellFormat(contentW-thumbW-5, 4.8, fmt.Sprintf("%s: %s %.0f %%", r.t("Most likely"), r.t(r.c.LabelNames[top]), 100*topP), "", 2, "L", false, 0, "")
+		if d := text(a.Diagnosis); d != "" {
+			p.SetX(x)
+			p.CellFormat(contentW-thumbW-5, 4.8, r.t("Diagnosis")+": "+d, "", 2, "L", false, 0, "")
+		}
+		p.SetY(y + rowH)
+	}
+	return nil
+}

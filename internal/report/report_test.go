@@ -1,0 +1,218 @@
+package report
+
+import (
+	"bytes"
+	"dermal/internal/testtool"
+	"flag"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/disintegration/imaging"
+	"golang.org/x/text/unicode/norm"
+
+	"dermal/internal/storage"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden text files")
+
+const fixtures = "../inference/testdata/fixtures"
+
+var printed = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+
+func photo(t testing.TB, name string) image.Image {
+	t.Helper()
+	img, err := imaging.Open(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+var labels = []string{"akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"}
+var labelNames = map[string]string{
+	"akiec": "Actinic keratosis / intraepithelial carcinoma (Bowen's disease)", "bcc": "Basal cell carcinoma",
+	"bkl": "Benign keratosis-like lesion", "df": "Dermatofibroma", "mel": "Melanoma", "nv": "Melanocytic nevus", "vasc": "Vascular lesion",
+}
+
+func testCase(t testing.TB, lang string) Case {
+	follow := time.Date(2027, 2, 20, 0, 0, 0, 0, time.UTC)
+	ph := photo(t, "ISIC_0024311.png")
+	sha := strings.Repeat("ab", 32)
+	return Case{
+		Language: lang, Clinic: "Trạm Y tế xã Đồng Tâm", Printed: printed,
+		// The name arrives decomposed (NFD), as some keyboards and file names produce it.
+		Patient: storage.Patient{ID: 1, Code: "P001", FullName: norm.NFD.String("Nguyễn Thị Hồng"), Sex: "F", BirthYear: 1961},
+		Lesion:  storage.Lesion{ID: 1, BodySite: "back", SiteDetail: "bả vai trái"},
+		Labels:  labels, LabelNames: labelNames, Malignant: []string{"akiec", "bcc", "mel"}, ModelName: "dermal-test 1.0", ModelSHA: sha,
+		Current: Visit{
+			Assessment: storage.Assessment{ID: 7, TakenAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), ModelName: "dermal-test 1.0", ModelSHA256: sha,
+				Probabilities: map[string]float64{"akiec": 0.05, "bcc": 0.04, "bkl": 0.1, "df": 0.01, "mel": 0.62, "nv": 0.17, "vasc": 0.01},
+				RiskTier:      "urgent", Warnings: []string{"blurry"}, Diagnosis: "Nghi ngờ u hắc tố", Notes: "Tổn thương to ra trong 3 tháng.", FollowUp: &follow},
+			Photo:   ph,
+			Overlay: imaging.Overlay(ph, imaging.New(ph.Bounds().Dx(), ph.Bounds().Dy(), color.NRGBA{255, 200, 0, 255}), image.Point{}, 0.4),
+		},
+	}
+}
+
+func render(t testing.TB, c Case) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Render(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// poppler runs a poppler-utils tool (installed by `make deps`) on a PDF and returns its output.
+func poppler(t *testing.T, tool string, pdf []byte, args ...string) string {
+	t.Helper()
+	testtool.Need(t, tool)
+	f := filepath.Join(t.TempDir(), "r.pdf")
+	if err := os.WriteFile(f, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args = append(args, f)
+	if tool == "pdftotext" {
+		args = append(args, "-")
+	}
+	out, err := exec.Command(tool, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", tool, err, out)
+	}
+	return string(out)
+}
+
+func TestReportTextInBothLanguages(t *testing.T) {
+	for _, tc := range []struct {
+		lang                                   string
+		title, topClass, disclaimer, tier, sex string
+		followUp                               string
+	}{
+		{"en", "Skin lesion assessment report", "Melanoma", "This result is decision support, not a diagnosis.", "Urgent referral", "Female", "20 Feb 2027"},
+		{"vi", "Phiếu đánh giá tổn thương da", "U hắc tố ác tính", "Kết quả này chỉ hỗ trợ quyết định, không phải chẩn đoán.", "Chuyển tuyến khẩn", "Nữ", "20/02/2027"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			txt := poppler(t, "pdftotext", render(t, testCase(t, tc.lang)), "-layout")
+			txt = strings.Join(strings.Fields(txt), " ")
+			for _, want := range []string{"Nguyễn Thị Hồng", "P001", "Trạm Y tế xã Đồng Tâm", tc.title, tc.topClass, tc.disclaimer, tc.tier, tc.sex,
+				"Nghi ngờ u hắc tố", "Tổn thương to ra trong 3 tháng.", tc.followUp, "62.0 %", strings.Repeat("ab", 32), "bả vai trái"} {
+				if !strings.Contains(txt, want) {
+					t.Errorf("report text lacks %q:\n%s", want, txt)
+				}
+			}
+			if !norm.NFC.IsNormalString(txt) {
+				t.Error("report text is not NFC")
+			}
+		})
+	}
+}
+
+func TestReportEmbedsPhotoAndOverlayUndistorted(t *testing.T) {
+	c := testCase(t, "en")
+	// A 4000x3000 photo must be scaled down, keeping its 4:3 shape.
+	c.Current.Photo = imaging.Resize(c.Current.Photo, 4000, 3000, imaging.Linear)
+	pdf := render(t, c)
+	list := poppler(t, "pdfimages", pdf, "-list")
+	var sizes []string
+	for _, line := range strings.Split(list, "\n")[2:] {
+		if f := strings.Fields(line); len(f) > 4 && f[2] == "image" {
+			sizes = append(sizes, f[3]+"x"+f[4])
+		}
+	}
+	if len(sizes) != 2 || sizes[0] != "800x600" || sizes[1] != "200x150" && sizes[1] != "199x149" {
+		t.Errorf("images %v, want the photo scaled to 800x600 and the 200x150 overlay\n%s", sizes, list)
+	}
+	if len(pdf) > 1_500_000 {
+		t.Errorf("report is %d bytes; the limit is 1.5 MB", len(pdf))
+	}
+}
+
+func TestHistoryReportListsEarlierAssessments(t *testing.T) {
+	c := testCase(t, "vi")
+	for i, d := range []time.Time{time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC), time.Date(2026, 7, 14, 8, 5, 0, 0, time.UTC)} {
+		c.Earlier = append(c.Earlier, Visit{Thumb: photo(t, "ISIC_0024318.png"), Assessment: storage.Assessment{ID: storage.AssessmentID(i + 1), TakenAt: d,
+			Probabilities: map[string]float64{"nv": 0.8, "mel": 0.2}, RiskTier: "review", Diagnosis: "Theo dõi"}})
+	}
+	pdf := render(t, c)
+	txt := poppler(t, "pdftotext", pdf)
+	for _, want := range []string{"Phiếu theo dõi tổn thương da", "Các lần đánh giá trước", "02/03/2026", "14/07/2026", "Nốt ruồi (bớt sắc tố) 80 %", "Cần chuyên khoa xem"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("history report lacks %q", want)
+		}
+	}
+	if n := strings.Count(poppler(t, "pdfimages", pdf, "-list"), " image "); n != 4 {
+		t.Errorf("%d images, want photo, overlay and 2 thumbnails", n)
+	}
+}
+
+func TestReportWithoutOverlaySaysWhy(t *testing.T) {
+	c := testCase(t, "en")
+	c.Current.Overlay, c.Current.OverlayNote = nil, "Made by an earlier model."
+	txt := poppler(t, "pdftotext", render(t, c))
+	if !strings.Contains(txt, "Made by an earlier model.") {
+		t.Error("the missing overlay is not explained")
+	}
+}
+
+// Same case, same bytes: the creation date is the case's, and nothing else varies. The text
+// is also compared with a golden file (go test ./report -update rewrites it).
+func TestReportIsDeterministicAndMatchesGolden(t *testing.T) {
+	for _, lang := range []string{"en", "vi"} {
+		a, b := render(t, testCase(t, lang)), render(t, testCase(t, lang))
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s: two renders of the same case differ", lang)
+		}
+		txt := poppler(t, "pdftotext", a, "-layout")
+		golden := filepath.Join("testdata", "report-"+lang+".txt")
+		if *update {
+			if err := os.WriteFile(golden, []byte(txt), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(want) != txt {
+			t.Errorf("%s: report text differs from %s (run go test ./report -update and review the diff)", lang, golden)
+		}
+	}
+}
+
+func TestIncompleteCaseIsRefused(t *testing.T) {
+	c := testCase(t, "en")
+	c.Current.Photo = nil
+	var b bytes.Buffer
+	if err := Render(&b, c); err == nil || b.Len() != 0 {
+		t.Errorf("a case without a photo: err %v, %d bytes written", err, b.Len())
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	c := testCase(b, "vi")
+	c.Current.Photo = imaging.Resize(c.Current.Photo, 1600, 1200, imaging.Lanczos)
+	c.Current.Overlay = imaging.Resize(c.Current.Overlay, 1600, 1200, imaging.Lanczos)
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := Render(&bytes.Buffer{}, c); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")
+}
+
+func TestMain(m *testing.M) {
+	// Dates print in local time; the golden files are in UTC.
+	time.Local = time.UTC
+	os.Exit(m.Run())
+}

@@ -1,0 +1,347 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
+	fynestorage "fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/inference"
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+	"dermal/internal/watchdog"
+)
+
+func layoutSpacer() fyne.CanvasObject { return layout.NewSpacer() }
+
+// photoExtensions are offered by the file dialog (intake checks the content, not the name).
+var photoExtensions = []string{".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".JPG", ".JPEG", ".PNG"}
+
+// assessScreen is a new assessment: choose the lesion, load a photo, analyse, record findings,
+// save.
+type assessScreen struct {
+	u       *UI
+	patient storage.Patient
+	lesions []storage.Lesion
+
+	lesion     *widget.Select
+	site       *widget.Select
+	siteDetail *formEntry
+	open       *widget.Button
+	pasteBtn   *widget.Button
+	phoneBtn   *widget.Button
+	usbBtn     *widget.Button
+	analyseBtn *widget.Button
+	saveBtn    *widget.Button
+	progress   *widget.ProgressBarInfinite
+	state      *widget.Label
+	photoView  *photoView
+	result     *resultPanel
+	diagnosis  *formEntry
+	notes      *formEntry
+	followUp   *widget.DateEntry
+
+	photo    *inference.Photo
+	analysis *clinic.Analysis
+	saved    *clinic.Result
+	busy     bool
+	root     fyne.CanvasObject
+}
+
+func (a *assessScreen) view() fyne.CanvasObject { return a.root }
+
+// unsaved: a photo loaded (analysed or not) or findings typed, and not saved.
+func (a *assessScreen) unsaved() bool {
+	return a.saved == nil && (a.photo != nil || a.diagnosis.Text != "" || a.notes.Text != "" || a.followUp.Date != nil)
+}
+
+// newLesionChoice is the first entry of the lesion list.
+func newLesionChoice() string { return lang.L("New lesion") }
+
+func lesionTitle(l storage.Lesion) string {
+	s := lang.L("site." + l.BodySite)
+	if l.SiteDetail != "" {
+		s += " — " + l.SiteDetail
+	}
+	return fmt.Sprintf("%s (#%d)", s, l.ID)
+}
+
+// newAssessScreen opens a new assessment for a patient, on lesionID (0: a new lesion).
+func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionID storage.LesionID) *assessScreen {
+	a := &assessScreen{u: u, patient: p, lesions: lesions}
+	choices := []string{newLesionChoice()}
+	selected := choices[0]
+	for _, l := range lesions {
+		choices = append(choices, lesionTitle(l))
+		if l.ID == lesionID {
+			selected = lesionTitle(l)
+		}
+	}
+	var siteNames []string
+	for _, s := range storage.BodySites {
+		siteNames = append(siteNames, lang.L("site."+s))
+	}
+	a.site = widget.NewSelect(siteNames, nil)
+	a.site.PlaceHolder = lang.L("Body site")
+	a.siteDetail = newFormEntry(false, a.save)
+	a.siteDetail.SetPlaceHolder(lang.L("Where exactly (optional)"))
+	a.lesion = widget.NewSelect(choices, func(s string) {
+		if s == newLesionChoice() {
+			a.site.Enable()
+			a.siteDetail.Enable()
+		} else {
+			a.site.Disable()
+			a.siteDetail.Disable()
+		}
+	})
+	a.lesion.SetSelected(selected)
+
+	a.open = widget.NewButtonWithIcon(lang.L("Open photo… (Ctrl+O)"), theme.FolderOpenIcon(), a.openFile)
+	a.pasteBtn = widget.NewButtonWithIcon(lang.L("Paste (Ctrl+V)"), theme.ContentPasteIcon(), a.paste)
+	a.phoneBtn = widget.NewButtonWithIcon(lang.L("Capture with phone"), theme.MediaPhotoIcon(), func() { a.capturePhone() })
+	a.usbBtn = widget.NewButtonWithIcon(lang.L("USB camera"), theme.MediaVideoIcon(), func() { a.captureUSB() })
+	a.analyseBtn = widget.NewButtonWithIcon(lang.L("Analyse (Ctrl+Enter)"), theme.MediaPlayIcon(), a.analyse)
+	a.analyseBtn.Importance = widget.HighImportance
+	a.analyseBtn.Disable()
+	a.saveBtn = widget.NewButtonWithIcon(lang.L("Save (Ctrl+S)"), theme.DocumentSaveIcon(), a.save)
+	a.saveBtn.Importance = widget.HighImportance
+	a.saveBtn.Disable()
+	a.progress = widget.NewProgressBarInfinite()
+	a.progress.Stop()
+	a.progress.Hide()
+	a.state = widget.NewLabel(lang.L("Open a photo, drop it on the window, or paste it."))
+	a.state.Wrapping = fyne.TextWrapWord
+
+	a.photoView = newPhotoView(420, 315)
+	a.result = newResultPanel(u, a.photoView)
+	a.diagnosis = newFormEntry(false, a.save)
+	a.diagnosis.SetPlaceHolder(lang.L("Your diagnosis"))
+	a.notes = newFormEntry(true, a.save)
+	a.notes.SetPlaceHolder(lang.L("Notes"))
+	a.notes.SetMinRowsVisible(3)
+	a.followUp = widget.NewDateEntry()
+
+	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.leave(func() { u.openPatient(p.ID) }, nil) })
+	head := widget.NewLabelWithStyle(lang.L("New assessment")+" — "+p.FullName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	where := widget.NewForm(
+		widget.NewFormItem(lang.L("Lesion"), a.lesion),
+		widget.NewFormItem(lang.L("Body site"), container.NewGridWithColumns(2, a.site, a.siteDetail)),
+	)
+	left := container.NewBorder(
+		container.NewVBox(where, container.NewGridWithColumns(2, a.open, a.pasteBtn, a.phoneBtn, a.usbBtn)),
+		container.NewVBox(a.progress, a.state, a.analyseBtn),
+		nil, nil, a.photoView.img)
+	findings := widget.NewForm(
+		widget.NewFormItem(lang.L("Diagnosis"), a.diagnosis),
+		widget.NewFormItem(lang.L("Notes"), a.notes),
+		widget.NewFormItem(lang.L("Follow-up"), a.followUp),
+	)
+	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
+	disclaimer.Wrapping = fyne.TextWrapWord
+	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), findings,
+		container.NewHBox(layoutSpacer(), a.saveBtn), disclaimer))
+	body := container.NewHSplit(left, right)
+	body.Offset = 0.48
+	a.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)
+	return a
+}
+
+// openFile shows the file dialog.
+func (a *assessScreen) openFile() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			a.u.showError(lang.L("Could not open the photo."), err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		a.loadFile(path)
+	}, a.u.win)
+	d.SetFilter(fynestorage.NewExtensionFileFilter(photoExtensions))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// paste loads a photo file whose path or file:// URI is on the clipboard (what file managers
+// put there when a file is copied). Fyne's clipboard carries text only, so image data copied
+// from another program cannot be pasted; the message says what to do instead.
+func (a *assessScreen) paste() {
+	text := strings.TrimSpace(a.u.app.Clipboard().Content())
+	if line, _, ok := strings.Cut(text, "\n"); ok {
+		text = strings.TrimSpace(line)
+	}
+	if strings.HasPrefix(text, "file://") {
+		if u, err := url.Parse(text); err == nil {
+			text = u.Path
+		}
+	}
+	if text == "" {
+		a.u.showError(lang.L("Nothing to paste."), errors.New(lang.L("The clipboard holds no photo file. Copy the photo file in the file manager, or use Open photo.")))
+		return
+	}
+	if _, err := os.Stat(text); err != nil {
+		a.u.showError(lang.L("Nothing to paste."), fmt.Errorf("%s: %w", lang.L("The clipboard holds no photo file. Copy the photo file in the file manager, or use Open photo."), err))
+		return
+	}
+	a.loadFile(text)
+}
+
+// loadFile reads and decodes a photo in the background (a 12 MP photo takes a moment).
+func (a *assessScreen) loadFile(path string) {
+	if a.busy {
+		return
+	}
+	a.setBusy(true, lang.L("Reading the photo…"))
+	a.u.jobs.Add(1)
+	go func() {
+		photo, err := a.u.clinic.ReadPhoto(path)
+		var shown shownPhoto
+		if err == nil {
+			shown = preparePhoto(photo.Image, nil)
+		}
+		fyne.Do(func() {
+			defer a.u.jobs.Done()
+			a.setBusy(false, "")
+			if err != nil {
+				a.state.SetText(lang.L("Open a photo, drop it on the window, or paste it."))
+				a.u.showError(lang.L("Could not open the photo."), err)
+				return
+			}
+			a.setPhoto(photo, shown)
+		})
+	}()
+}
+
+// setPhoto puts a decoded photo (prepared for the screen) into the assessment.
+func (a *assessScreen) setPhoto(p *inference.Photo, shown shownPhoto) {
+	a.photo, a.analysis = p, nil
+	a.photoView.set(shown)
+	a.result.box.Hide()
+	a.saveBtn.Disable()
+	a.analyseBtn.Enable()
+	a.state.SetText(fmt.Sprintf("%s — %d × %d", shortName(p.Name), p.Width, p.Height))
+}
+
+func shortName(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+func (a *assessScreen) setBusy(busy bool, msg string) {
+	a.busy = busy
+	if busy {
+		a.progress.Show()
+		a.progress.Start()
+		a.state.SetText(msg)
+		a.analyseBtn.Disable()
+		for _, b := range []*widget.Button{a.open, a.pasteBtn, a.phoneBtn, a.usbBtn, a.saveBtn} {
+			b.Disable()
+		}
+		return
+	}
+	a.progress.Stop()
+	a.progress.Hide()
+	for _, b := range []*widget.Button{a.open, a.pasteBtn, a.phoneBtn, a.usbBtn} {
+		b.Enable()
+	}
+	if a.photo != nil {
+		a.analyseBtn.Enable()
+	}
+	if a.analysis != nil && a.saved == nil {
+		a.saveBtn.Enable()
+	}
+}
+
+// analyse runs the model off the UI thread; the window stays responsive and shows progress.
+func (a *assessScreen) analyse() {
+	if a.busy || a.photo == nil {
+		return
+	}
+	photo := a.photo
+	a.setBusy(true, lang.L("Analysing…"))
+	a.u.jobs.Add(1)
+	go func() {
+		start := time.Now()
+		an, err := a.u.clinic.AnalyseGuarded(context.Background(), photo, true)
+		took := time.Since(start)
+		var shown shownPhoto
+		if err == nil {
+			shown = preparePhoto(photo.Image, an.Assessment)
+		}
+		fyne.Do(func() {
+			defer a.u.jobs.Done()
+			if err != nil {
+				a.setBusy(false, "")
+				a.state.SetText(lang.L("The analysis did not run."))
+				a.u.showError(lang.L("Could not analyse the photo."), err)
+				return
+			}
+			a.analysis = an
+			a.photoView.set(shown)
+			note := ""
+			if an.Plan.Verdict == watchdog.RunWithoutGradCAM {
+				note = gradcamSkipped(an.Plan)
+			}
+			a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
+			a.setBusy(false, "")
+			a.state.SetText(fmt.Sprintf(lang.L("Analysed in %.1f s. Record your findings and save."), took.Seconds()))
+			a.u.updateStatus()
+		})
+	}()
+}
+
+func warningCodes(ws []inference.Warning) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.Code)
+	}
+	return out
+}
+
+// save stores the analysed photo with the findings. On failure everything stays on screen.
+func (a *assessScreen) save() {
+	if a.analysis == nil || a.saved != nil || a.busy {
+		return
+	}
+	v := clinic.Visit{PatientID: a.patient.ID, Photo: a.photo, Analysis: a.analysis.Assessment,
+		Findings: storage.Findings{Diagnosis: a.diagnosis.Text, Notes: a.notes.Text, FollowUp: a.followUp.Date, GradCAMShown: a.result.gradcam.Checked}}
+	if a.lesion.Selected == newLesionChoice() {
+		if a.site.SelectedIndex() < 0 {
+			a.u.showError(lang.L("Could not save the assessment."), fmt.Errorf("%w: %s", storage.ErrInvalid, lang.L("choose the body site of the new lesion")))
+			return
+		}
+		v.Site = storage.BodySites[a.site.SelectedIndex()]
+		v.SiteDetail = a.siteDetail.Text
+	} else {
+		v.LesionID = a.lesions[a.lesion.SelectedIndex()-1].ID
+	}
+	r, err := a.u.clinic.Save(context.Background(), v)
+	if err != nil {
+		a.u.showError(lang.L("Could not save the assessment."), err)
+		return
+	}
+	a.saved = r
+	a.u.log.Info("assessment saved", "assessment", r.AssessmentID, "tier", a.analysis.Tier)
+	a.u.showAssessment(r.AssessmentID)
+	if d, ok := a.u.screen.(*detailScreen); ok {
+		d.markSaved()
+	}
+}

@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+)
+
+// compareScreen shows two assessments of one lesion side by side, to follow change over time.
+type compareScreen struct {
+	u       *UI
+	lesion  lesionHistory
+	sides   [2]*compareSide
+	overlay *widget.Check
+	root    fyne.CanvasObject
+}
+
+type compareSide struct {
+	pick    *widget.Select
+	photo   *photoView
+	tier    *canvas.Text
+	summary *widget.Label
+	shown   storage.Assessment
+}
+
+func (c *compareScreen) view() fyne.CanvasObject { return c.root }
+
+func newCompareScreen(u *UI, p storage.Patient, lh lesionHistory) *compareScreen {
+	c := &compareScreen{u: u, lesion: lh}
+	var dates []string
+	for _, a := range lh.Assessments {
+		dates = append(dates, fmt.Sprintf("%s (#%d)", locale.DateTime(u.lang, a.TakenAt.Local()), a.ID))
+	}
+	c.overlay = widget.NewCheck(lang.L("Show Grad-CAM on both"), func(on bool) {
+		for _, s := range c.sides {
+			s.photo.draw(on, 0.45)
+		}
+	})
+	cols := container.NewGridWithColumns(2)
+	for i := range c.sides {
+		s := &compareSide{photo: newPhotoView(360, 270), summary: widget.NewLabel("")}
+		s.summary.Wrapping = fyne.TextWrapWord
+		s.tier = canvas.NewText("", tierColorDefault)
+		s.tier.TextStyle.Bold = true
+		s.tier.TextSize = 16
+		s.pick = widget.NewSelect(dates, func(string) { c.load(s) })
+		c.sides[i] = s
+		cols.Add(container.NewBorder(s.pick, container.NewVBox(s.tier, s.summary), nil, nil, s.photo.img))
+	}
+	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.openPatient(p.ID) })
+	head := widget.NewLabelWithStyle(lang.L("Compare")+" — "+p.FullName+" — "+lesionTitle(lh.Lesion), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.root = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, back, nil, head), c.overlay), nil, nil, nil, cols)
+	// The first and the latest assessment, the usual question being "has it changed?".
+	c.sides[0].pick.SetSelectedIndex(0)
+	c.sides[1].pick.SetSelectedIndex(len(dates) - 1)
+	return c
+}
+
+var tierColorDefault = tierColor("")
+
+// load shows the chosen assessment on one side (photo and map recomputed in the background).
+func (c *compareScreen) load(s *compareSide) {
+	i := s.pick.SelectedIndex()
+	if i < 0 {
+		return
+	}
+	a := c.lesion.Assessments[i]
+	s.shown = a
+	s.tier.Text = lang.L("tier." + a.RiskTier)
+	s.tier.Color = tierColor(a.RiskTier)
+	s.tier.Refresh()
+	s.summary.SetText(c.summary(a))
+	u := c.u
+	u.jobs.Add(1)
+	go func() {
+		photo, an, err := u.clinic.Reanalyse(context.Background(), a)
+		var shown shownPhoto
+		if photo != nil {
+			shown = preparePhoto(photo.Image, an)
+		}
+		fyne.Do(func() {
+			defer u.jobs.Done()
+			if err != nil && !errors.Is(err, clinic.ErrOtherModel) {
+				u.showError(lang.L("Could not show the photo."), err)
+				return
+			}
+			s.photo.set(shown)
+			s.photo.draw(c.overlay.Checked, 0.45)
+		})
+	}()
+}
+
+// summary: the three most likely classes, the warnings and the clinician's diagnosis.
+func (c *compareScreen) summary(a storage.Assessment) string {
+	card := c.u.clinic.Engine.Card()
+	codes := append([]string(nil), card.Labels...)
+	sort.SliceStable(codes, func(i, j int) bool { return a.Probabilities[codes[i]] > a.Probabilities[codes[j]] })
+	s := ""
+	for _, code := range codes[:3] {
+		s += fmt.Sprintf("%s: %.1f %%\n", lang.L(card.LabelNames[code]), 100*a.Probabilities[code])
+	}
+	for _, w := range a.Warnings {
+		s += "! " + lang.L("warning."+w) + "\n"
+	}
+	if a.Diagnosis != "" {
+		s += lang.L("Diagnosis") + ": " + a.Diagnosis + "\n"
+	}
+	if a.Notes != "" {
+		s += lang.L("Notes") + ": " + a.Notes
+	}
+	return s
+}

@@ -1,0 +1,222 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+)
+
+// detailScreen is a saved assessment: photo, result, the clinician's findings (editable) and
+// the report export.
+type detailScreen struct {
+	u         *UI
+	entry     storage.HistoryEntry
+	patient   storage.Patient
+	photoView *photoView
+	result    *resultPanel
+	diagnosis *formEntry
+	notes     *formEntry
+	followUp  *widget.DateEntry
+	saveBtn   *widget.Button
+	savedNote *widget.Label // "Saved" once the findings are in the records
+	report    *widget.Button
+	history   *widget.Button
+	root      fyne.CanvasObject
+}
+
+func (d *detailScreen) view() fyne.CanvasObject { return d.root }
+
+// OpenAssessment opens a saved assessment (the --open flag).
+func (u *UI) OpenAssessment(id storage.AssessmentID) { u.showAssessment(id) }
+
+// showAssessment opens a saved assessment.
+func (u *UI) showAssessment(id storage.AssessmentID) {
+	ctx := context.Background()
+	e, err := u.clinic.Store.Entry(ctx, id)
+	if err != nil {
+		u.showError(lang.L("Could not open the assessment."), err)
+		return
+	}
+	p, err := u.clinic.Store.PatientByID(ctx, e.Lesion.PatientID)
+	if err != nil {
+		u.showError(lang.L("Could not open the assessment."), err)
+		return
+	}
+	u.show(newDetailScreen(u, p, e))
+}
+
+func newDetailScreen(u *UI, p storage.Patient, e storage.HistoryEntry) *detailScreen {
+	d := &detailScreen{u: u, entry: e, patient: p}
+	a := e.Assessment
+	d.photoView = newPhotoView(420, 315)
+	d.result = newResultPanel(u, d.photoView)
+	d.diagnosis = newFormEntry(false, d.saveFindings)
+	d.diagnosis.SetText(a.Diagnosis)
+	d.notes = newFormEntry(true, d.saveFindings)
+	d.notes.SetText(a.Notes)
+	d.notes.SetMinRowsVisible(3)
+	d.followUp = widget.NewDateEntry()
+	if a.FollowUp != nil {
+		d.followUp.SetDate(a.FollowUp)
+	}
+	d.saveBtn = widget.NewButtonWithIcon(lang.L("Save changes"), theme.DocumentSaveIcon(), d.saveFindings)
+	d.report = widget.NewButtonWithIcon(lang.L("Export report (PDF)…"), theme.DocumentPrintIcon(), func() { d.exportDialog(false) })
+	d.history = widget.NewButtonWithIcon(lang.L("Export lesion history (PDF)…"), theme.DocumentPrintIcon(), func() { d.exportDialog(true) })
+
+	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.leave(func() { u.openPatient(p.ID) }, nil) })
+	d.savedNote = widget.NewLabelWithStyle(lang.L("Saved"), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+	d.savedNote.Importance = widget.SuccessImportance
+	d.savedNote.Hide()
+	head := widget.NewLabelWithStyle(fmt.Sprintf("%s — %s — %s", p.FullName, lesionTitle(e.Lesion), locale.DateTime(u.lang, a.TakenAt.Local())),
+		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	findings := widget.NewForm(
+		widget.NewFormItem(lang.L("Diagnosis"), d.diagnosis),
+		widget.NewFormItem(lang.L("Notes"), d.notes),
+		widget.NewFormItem(lang.L("Follow-up"), d.followUp),
+	)
+	model := widget.NewLabel(lang.L("Model") + ": " + a.ModelName)
+	model.Importance = widget.LowImportance
+	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
+	disclaimer.Wrapping = fyne.TextWrapWord
+	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), findings,
+		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), container.NewHBox(d.report, d.history), disclaimer))
+	body := container.NewHSplit(d.photoView.img, right)
+	body.Offset = 0.48
+	d.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)
+	d.load()
+	return d
+}
+
+// load shows the stored result at once and recomputes the Grad-CAM map (not stored) in the
+// background.
+func (d *detailScreen) load() {
+	a := d.entry.Assessment
+	u := d.u
+	u.jobs.Add(1)
+	go func() {
+		photo, an, err := u.clinic.Reanalyse(context.Background(), a)
+		var shown shownPhoto
+		if photo != nil {
+			shown = preparePhoto(photo.Image, an)
+		}
+		fyne.Do(func() {
+			defer u.jobs.Done()
+			note := ""
+			switch {
+			case errors.Is(err, clinic.ErrOtherModel):
+				note = explain(err)
+			case err != nil:
+				u.showError(lang.L("Could not show the photo."), err)
+				return
+			}
+			d.photoView.set(shown)
+			d.result.show(a.Probabilities, a.RiskTier, a.Warnings, an != nil, d.u.prefs.GradCAMDefault(), note)
+		})
+	}()
+}
+
+func (d *detailScreen) saveFindings() {
+	f := storage.Findings{Diagnosis: d.diagnosis.Text, Notes: d.notes.Text, FollowUp: d.followUp.Date, GradCAMShown: d.result.gradcam.Checked}
+	if err := d.u.clinic.Store.RecordFindings(context.Background(), d.entry.Assessment.ID, f); err != nil {
+		d.u.showError(lang.L("Could not save the findings."), err)
+		return
+	}
+	d.entry.Assessment.Diagnosis, d.entry.Assessment.Notes, d.entry.Assessment.FollowUp = storage.NFC(f.Diagnosis), storage.NFC(f.Notes), f.FollowUp
+	d.markSaved()
+}
+
+// markSaved shows "Saved" beside the save button until the findings change again.
+func (d *detailScreen) markSaved() {
+	d.savedNote.SetText(lang.L("Saved") + " " + time.Now().Format("15:04"))
+	d.savedNote.Show()
+}
+
+// unsaved: findings typed but not saved.
+func (d *detailScreen) unsaved() bool {
+	a := d.entry.Assessment
+	return storage.NFC(d.diagnosis.Text) != a.Diagnosis || storage.NFC(d.notes.Text) != a.Notes
+}
+
+// reportName is a default file name: patient code, date, assessment id.
+func (d *detailScreen) reportName(history bool) string {
+	kind := "report"
+	if history {
+		kind = "history"
+	}
+	return fmt.Sprintf("dermal-%s-%s-%d-%s.pdf", safeName(d.patient.Code), d.entry.Assessment.TakenAt.Local().Format("20060102"), d.entry.Assessment.ID, kind)
+}
+
+func safeName(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r == '/' || r == '\\' || r == ':' || r < ' ' {
+			r = '_'
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func (d *detailScreen) exportDialog(history bool) {
+	fd := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			d.u.showError(lang.L("Could not export the report."), err)
+			return
+		}
+		if w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close() // clinic writes the file itself, atomically
+		d.export(path, history)
+	}, d.u.win)
+	fd.SetFileName(d.reportName(history))
+	fd.Resize(fyne.NewSize(900, 600))
+	fd.Show()
+}
+
+// export writes the report in the background and offers to open its folder.
+func (d *detailScreen) export(path string, history bool) {
+	u := d.u
+	req := clinic.ReportRequest{AssessmentID: d.entry.Assessment.ID, History: history, Language: u.lang, Clinic: u.prefs.ClinicName(), Printed: time.Now()}
+	d.report.Disable()
+	d.history.Disable()
+	u.jobs.Add(1)
+	go func() {
+		err := u.clinic.WriteReport(context.Background(), req, path)
+		fyne.Do(func() {
+			defer u.jobs.Done()
+			d.report.Enable()
+			d.history.Enable()
+			if err != nil {
+				u.showError(lang.L("Could not export the report."), err)
+				return
+			}
+			u.log.Info("report exported", "assessment", req.AssessmentID, "file", path)
+			open := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() {
+				if err := u.app.OpenURL(&url.URL{Scheme: "file", Path: filepath.Dir(path)}); err != nil {
+					u.showError(lang.L("Could not open the folder."), err)
+				}
+			})
+			msg := widget.NewLabel(lang.L("The report is saved:") + "\n" + path)
+			msg.Wrapping = fyne.TextWrapWord
+			dlg := dialog.NewCustom(lang.L("Report saved"), lang.L("Close"), container.NewVBox(msg, open), u.win)
+			dlg.Resize(fyne.NewSize(520, 200))
+			dlg.Show()
+		})
+	}()
+}

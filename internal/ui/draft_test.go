@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic/clinictest"
+)
+
+// dialogButton finds a button by its text in the dialog on top of the window.
+func dialogButton(t *testing.T, u *UI, text string) *widget.Button {
+	t.Helper()
+	top := u.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("no dialog is open (looking for %q)", text)
+	}
+	var found *widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Button:
+			if w.Text == text {
+				found = w
+			}
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.TempWidgetRenderer(t, w).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(top)
+	if found == nil {
+		t.Fatalf("the dialog has no %q button", text)
+	}
+	return found
+}
+
+// draft opens a new assessment for the first patient and loads a photo and a diagnosis.
+func draft(t *testing.T, u *UI) *assessScreen {
+	t.Helper()
+	u.screen.(*patientScreen).newAssessment(0)
+	a := u.screen.(*assessScreen)
+	a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
+	u.jobs.Wait()
+	test.Type(a.diagnosis, "theo dõi")
+	return a
+}
+
+// Item 9: clicking another patient with an unsaved assessment asks; keeping it keeps it.
+func TestUnsavedAssessmentIsNotDroppedByAnotherPatient(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Bùi Thị Xuân", "BN-1")
+	addPatient(t, u, "Lý Thường Kiệt", "BN-2") // opens BN-2
+	a := draft(t, u)
+	other := -1
+	for i, p := range u.patients.items {
+		if p.Code == "BN-1" {
+			other = i
+		}
+	}
+	u.patients.list.Select(other)
+	if u.screen != a {
+		t.Fatalf("another patient's click replaced the unsaved assessment with %T", u.screen)
+	}
+	test.Tap(dialogButton(t, u, "Keep editing"))
+	if u.screen != a || a.photo == nil || a.diagnosis.Text != "theo dõi" {
+		t.Fatal("the draft did not survive 'Keep editing'")
+	}
+	u.patients.list.Select(other)
+	test.Tap(dialogButton(t, u, "Discard"))
+	if ps, ok := u.screen.(*patientScreen); !ok || ps.patient.Code != "BN-1" {
+		t.Fatalf("after Discard: %T", u.screen)
+	}
+}
+
+// Item 9: changing the language in Settings with an unsaved assessment asks too; other
+// settings do not close the screen at all.
+func TestUnsavedAssessmentSurvivesSettings(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Bùi Thị Xuân", "BN-1")
+	a := draft(t, u)
+	f := u.settingsForm()
+	f.budget.SetText("350")
+	u.applySettings(f)
+	if u.screen != a {
+		t.Fatal("saving the memory budget closed the unsaved assessment")
+	}
+	f = u.settingsForm()
+	f.language.SetSelected("Tiếng Việt")
+	u.applySettings(f)
+	if u.screen != a {
+		t.Fatal("a language change replaced the unsaved assessment without asking")
+	}
+	test.Tap(dialogButton(t, u, "Keep editing"))
+	if u.screen != a || u.lang != "en" || u.prefs.Language() != "en" {
+		t.Fatalf("after Keep editing: screen %T, language %s / %s", u.screen, u.lang, u.prefs.Language())
+	}
+}
+
+// Item 9: Ctrl+S typed inside a text field saves, and the window says "Saved".
+func TestCtrlSInATextFieldSaves(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Bùi Thị Xuân", "BN-1")
+	a := draft(t, u)
+	a.site.SetSelectedIndex(0)
+	test.Tap(a.analyseBtn)
+	u.jobs.Wait()
+	u.win.Canvas().Focus(a.notes)
+	test.Type(a.notes, "ghi chú")
+	// What the desktop driver does with a shortcut while a widget has the focus.
+	ctrlS := &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	focused, ok := u.win.Canvas().Focused().(fyne.Shortcutable)
+	if !ok {
+		t.Fatal("the notes field has no focus")
+	}
+	focused.TypedShortcut(ctrlS)
+	if u.lastError != nil {
+		t.Fatal(u.lastError)
+	}
+	d, ok := u.screen.(*detailScreen)
+	if !ok || !d.savedNote.Visible() {
+		t.Fatalf("after Ctrl+S in the notes: %T, no visible Saved", u.screen)
+	}
+	hs, _ := c.Store.History(t.Context(), a.patient.ID)
+	if len(hs) != 1 || hs[0].Assessment.Notes != "ghi chú" {
+		t.Fatalf("saved %+v", hs)
+	}
+	// And in the saved assessment's findings.
+	u.win.Canvas().Focus(d.diagnosis)
+	test.Type(d.diagnosis, " — nốt ruồi")
+	d.savedNote.Hide()
+	u.win.Canvas().Focused().(fyne.Shortcutable).TypedShortcut(ctrlS)
+	if !d.savedNote.Visible() || d.unsaved() {
+		t.Error("Ctrl+S in a saved assessment's diagnosis did not save")
+	}
+}
+
+// Item 2: a new patient like a registered one (same name and birth year) is not added
+// until the clinician says so; "Cancel" adds nothing, "Add as a new patient" adds them.
+func TestSimilarPatientAsksBeforeASecondRecord(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	f := u.editPatient(nil)
+	test.Type(f.name, "nguyen thi hong")
+	test.Type(f.code, "BN-2")
+	test.Type(f.birthYear, "1961")
+	test.Tap(f.save)
+	if f.similar == nil {
+		t.Fatal("no 'already registered?' question")
+	}
+	count := func() int { ps, _ := c.Store.SearchPatients(t.Context(), "", 10); return len(ps) }
+	if count() != 1 {
+		t.Fatalf("%d patients before the answer", count())
+	}
+	test.Tap(dialogButton(t, u, "Add as a new patient"))
+	if count() != 2 {
+		t.Errorf("%d patients after 'Add as a new patient'", count())
+	}
+}

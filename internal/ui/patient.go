@@ -1,0 +1,131 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+)
+
+// lesionHistory is one lesion with its assessments, oldest first.
+type lesionHistory struct {
+	Lesion      storage.Lesion
+	Assessments []storage.Assessment
+}
+
+func groupByLesion(hs []storage.HistoryEntry) []lesionHistory {
+	var out []lesionHistory
+	for _, h := range hs {
+		if n := len(out); n > 0 && out[n-1].Lesion.ID == h.Lesion.ID {
+			out[n-1].Assessments = append(out[n-1].Assessments, h.Assessment)
+			continue
+		}
+		out = append(out, lesionHistory{h.Lesion, []storage.Assessment{h.Assessment}})
+	}
+	return out
+}
+
+// patientScreen shows a patient and, per lesion, a timeline of assessments.
+type patientScreen struct {
+	u       *UI
+	patient storage.Patient
+	lesions []lesionHistory
+	newBtn  *widget.Button
+	tiles   map[storage.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
+	compare map[storage.LesionID]*widget.Button     // lesion id -> compare button
+	root    fyne.CanvasObject
+}
+
+func (s *patientScreen) view() fyne.CanvasObject { return s.root }
+
+func newPatientScreen(u *UI, p storage.Patient) *patientScreen {
+	s := &patientScreen{u: u, patient: p, tiles: map[storage.AssessmentID]*widget.Button{}, compare: map[storage.LesionID]*widget.Button{}}
+	hs, err := u.clinic.Store.History(context.Background(), p.ID)
+	if err != nil {
+		u.showError(lang.L("Could not read the patient's history."), err)
+	}
+	s.lesions = groupByLesion(hs)
+
+	name := widget.NewLabelWithStyle(p.FullName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	details := patientLine(p)
+	if age := p.AgeAt(time.Now()); age > 0 {
+		details += fmt.Sprintf(" · %s %d", lang.L("age"), age)
+	}
+	if p.Phone != "" {
+		details += " · " + p.Phone
+	}
+	edit := widget.NewButtonWithIcon(lang.L("Edit"), theme.DocumentCreateIcon(), func() { u.editPatient(&s.patient) })
+	s.newBtn = widget.NewButtonWithIcon(lang.L("New assessment"), theme.ContentAddIcon(), func() { s.newAssessment(0) })
+	s.newBtn.Importance = widget.HighImportance
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(edit, s.newBtn), container.NewVBox(name, widget.NewLabel(details)))
+
+	list := container.NewVBox()
+	if len(s.lesions) == 0 {
+		list.Add(widget.NewLabel(lang.L("No assessments yet. Start one with “New assessment”.")))
+	}
+	for _, lh := range s.lesions {
+		list.Add(s.lesionCard(lh))
+	}
+	s.root = container.NewBorder(header, nil, nil, nil, container.NewVScroll(list))
+	return s
+}
+
+func (s *patientScreen) lesions2() []storage.Lesion {
+	var out []storage.Lesion
+	for _, lh := range s.lesions {
+		out = append(out, lh.Lesion)
+	}
+	return out
+}
+
+func (s *patientScreen) newAssessment(lesionID storage.LesionID) {
+	s.u.show(newAssessScreen(s.u, s.patient, s.lesions2(), lesionID))
+}
+
+func (s *patientScreen) lesionCard(lh lesionHistory) fyne.CanvasObject {
+	row := container.NewHBox()
+	for _, a := range lh.Assessments {
+		row.Add(s.tile(a))
+	}
+	add := widget.NewButtonWithIcon(lang.L("Add photo"), theme.ContentAddIcon(), func() { s.newAssessment(lh.Lesion.ID) })
+	cmp := widget.NewButtonWithIcon(lang.L("Compare"), theme.ViewRestoreIcon(), func() { s.u.show(newCompareScreen(s.u, s.patient, lh)) })
+	if len(lh.Assessments) < 2 {
+		cmp.Disable()
+	}
+	s.compare[lh.Lesion.ID] = cmp
+	title := lesionTitle(lh.Lesion)
+	sub := fmt.Sprintf("%s %s · %d %s", lang.L("first seen"), locale.Date(s.u.lang, lh.Lesion.FirstSeen.Local()), len(lh.Assessments), lang.L("assessments"))
+	return widget.NewCard(title, sub, container.NewBorder(nil, nil, nil, container.NewVBox(add, cmp), container.NewHScroll(row)))
+}
+
+// thumbSize is a timeline thumbnail on screen.
+var thumbSize = fyne.NewSize(120, 90)
+
+func (s *patientScreen) tile(a storage.Assessment) fyne.CanvasObject {
+	var img image.Image
+	if t, err := s.u.clinic.Thumbnail(context.Background(), a); err == nil {
+		img = t
+	} else {
+		s.u.log.Error("thumbnail", "assessment", a.ID, "err", err)
+	}
+	thumb := canvas.NewImageFromImage(img)
+	thumb.FillMode = canvas.ImageFillContain
+	thumb.SetMinSize(thumbSize)
+	tier := canvas.NewText(lang.L("tier."+a.RiskTier), tierColor(a.RiskTier))
+	tier.TextStyle.Bold = true
+	tier.TextSize = 12
+	date := widget.NewLabel(locale.Date(s.u.lang, a.TakenAt.Local()))
+	btn := widget.NewButton("", func() { s.u.showAssessment(a.ID) })
+	s.tiles[a.ID] = btn
+	return container.NewStack(btn, container.NewPadded(container.NewVBox(thumb, container.NewCenter(date), container.NewCenter(tier))))
+}

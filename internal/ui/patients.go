@@ -1,0 +1,213 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/storage"
+)
+
+// patientList is the searchable list on the left.
+type patientList struct {
+	u      *UI
+	search *widget.Entry
+	list   *widget.List
+	items  []storage.Patient
+	view   fyne.CanvasObject
+}
+
+// listLimit caps the list; the search narrows it (the clinic's records can be 100,000 people).
+const listLimit = 200
+
+func newPatientList(u *UI) *patientList {
+	pl := &patientList{u: u}
+	pl.search = widget.NewEntry()
+	pl.search.SetPlaceHolder(lang.L("Search name, code or phone (Ctrl+F)"))
+	pl.search.OnChanged = pl.refresh
+	pl.list = widget.NewList(func() int { return len(pl.items) },
+		func() fyne.CanvasObject {
+			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			name.Truncation = fyne.TextTruncateEllipsis
+			return container.NewVBox(name, widget.NewLabel(""))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			p := pl.items[i]
+			box := o.(*fyne.Container)
+			box.Objects[0].(*widget.Label).SetText(p.FullName)
+			box.Objects[1].(*widget.Label).SetText(patientLine(p))
+		})
+	pl.list.OnSelected = func(i widget.ListItemID) {
+		if i < len(pl.items) {
+			id := pl.items[i].ID
+			pl.u.leave(func() { pl.u.openPatient(id) }, func() { pl.list.UnselectAll() })
+		}
+	}
+	pl.view = container.NewBorder(pl.search, nil, nil, nil, pl.list)
+	return pl
+}
+
+// patientLine is the second line under a name: code, sex, birth year.
+func patientLine(p storage.Patient) string {
+	s := p.Code
+	if p.Sex != "" {
+		s += " · " + sexWord(p.Sex)
+	}
+	if p.BirthYear > 0 {
+		s += fmt.Sprintf(" · %d", p.BirthYear)
+	}
+	return s
+}
+
+func sexWord(s string) string {
+	switch s {
+	case "F":
+		return lang.L("Female")
+	case "M":
+		return lang.L("Male")
+	}
+	return ""
+}
+
+func (pl *patientList) refresh(query string) {
+	ps, err := pl.u.clinic.Store.SearchPatients(context.Background(), query, listLimit)
+	if err != nil {
+		pl.u.showError(lang.L("Could not search the patients."), err)
+		return
+	}
+	pl.items = ps
+	pl.list.UnselectAll()
+	pl.list.Refresh()
+}
+
+// patientForm is the add/edit patient dialog. It stays open when saving fails, so nothing
+// typed is lost.
+type patientForm struct {
+	code, name, birthYear, phone, address *widget.Entry
+	notes                                 *widget.Entry
+	sex                                   *widget.RadioGroup
+	save                                  *widget.Button
+	dialog                                dialog.Dialog
+	editing                               *storage.Patient
+	similar                               dialog.Dialog // "already registered?", when shown
+}
+
+// editPatient opens the patient form: a new patient when p is nil.
+func (u *UI) editPatient(p *storage.Patient) *patientForm {
+	f := &patientForm{editing: p}
+	f.code, f.name, f.birthYear, f.phone, f.address = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	f.notes = widget.NewMultiLineEntry()
+	f.notes.SetMinRowsVisible(3)
+	f.sex = widget.NewRadioGroup([]string{lang.L("Female"), lang.L("Male")}, nil)
+	f.sex.Horizontal = true
+	f.birthYear.SetPlaceHolder(fmt.Sprintf("%d", time.Now().Year()-40))
+	title := lang.L("New patient")
+	if p != nil {
+		title = lang.L("Edit patient")
+		f.code.SetText(p.Code)
+		f.name.SetText(p.FullName)
+		if p.BirthYear > 0 {
+			f.birthYear.SetText(strconv.Itoa(p.BirthYear))
+		}
+		f.phone.SetText(p.Phone)
+		f.address.SetText(p.Address)
+		f.notes.SetText(p.Notes)
+		f.sex.SetSelected(sexWord(p.Sex))
+	}
+	form := widget.NewForm(
+		widget.NewFormItem(lang.L("Full name"), f.name),
+		widget.NewFormItem(lang.L("Clinic code"), f.code),
+		widget.NewFormItem(lang.L("Sex"), f.sex),
+		widget.NewFormItem(lang.L("Birth year"), f.birthYear),
+		widget.NewFormItem(lang.L("Phone"), f.phone),
+		widget.NewFormItem(lang.L("Address"), f.address),
+		widget.NewFormItem(lang.L("Notes"), f.notes),
+	)
+	cancel := widget.NewButtonWithIcon(lang.L("Cancel"), theme.CancelIcon(), func() { f.dialog.Hide() })
+	f.save = widget.NewButtonWithIcon(lang.L("Save"), theme.DocumentSaveIcon(), func() { u.savePatient(f) })
+	f.save.Importance = widget.HighImportance
+	body := container.NewBorder(nil, container.NewHBox(layoutSpacer(), cancel, f.save), nil, nil, form)
+	f.dialog = dialog.NewCustomWithoutButtons(title, body, u.win)
+	f.dialog.Resize(fyne.NewSize(540, 480))
+	f.dialog.Show()
+	u.win.Canvas().Focus(f.name)
+	return f
+}
+
+func (u *UI) savePatient(f *patientForm) {
+	p := storage.Patient{Code: f.code.Text, FullName: f.name.Text, Phone: f.phone.Text, Address: f.address.Text, Notes: f.notes.Text}
+	switch f.sex.Selected {
+	case lang.L("Female"):
+		p.Sex = "F"
+	case lang.L("Male"):
+		p.Sex = "M"
+	}
+	if f.birthYear.Text != "" {
+		y, err := strconv.Atoi(f.birthYear.Text)
+		if err != nil {
+			u.showError(lang.L("Could not save the patient."), fmt.Errorf("%w: birth year %q is not a year", storage.ErrInvalid, f.birthYear.Text))
+			return
+		}
+		p.BirthYear = y
+	}
+	u.storePatient(f, p, false)
+}
+
+// storePatient adds or updates the patient. A new patient who looks like one already
+// registered (same name and birth year, or same phone) is not added until the clinician has
+// seen the existing record and said this is another person.
+func (u *UI) storePatient(f *patientForm, p storage.Patient, allowSimilar bool) {
+	ctx := context.Background()
+	var err error
+	if f.editing != nil {
+		p.ID = f.editing.ID
+		err = u.clinic.Store.UpdatePatient(ctx, p)
+	} else {
+		p.ID, err = u.clinic.AddPatient(ctx, p, allowSimilar)
+	}
+	var similar *clinic.SimilarPatientsError
+	if errors.As(err, &similar) {
+		f.similar = u.similarDialog(similar.Similar, func() { u.storePatient(f, p, true) }, func(existing storage.Patient) {
+			f.dialog.Hide()
+			u.leave(func() { u.openPatient(existing.ID) }, nil)
+		})
+		return
+	}
+	if err != nil {
+		u.showError(lang.L("Could not save the patient."), err)
+		return
+	}
+	f.dialog.Hide()
+	u.patientChanged(p)
+}
+
+// similarDialog lists the registered patients a new one may be, offering to open one of them
+// or to add the new patient anyway.
+func (u *UI) similarDialog(similar []storage.Patient, addAnyway func(), open func(storage.Patient)) dialog.Dialog {
+	rows := container.NewVBox(widget.NewLabel(lang.L("This may be a patient who is already registered:")))
+	var d dialog.Dialog
+	for _, p := range similar {
+		p := p
+		rows.Add(widget.NewButton(fmt.Sprintf("%s — %s · %s", p.FullName, patientLine(p), p.Phone), func() {
+			d.Hide()
+			open(p)
+		}))
+	}
+	d = dialog.NewCustomConfirm(lang.L("Already registered?"), lang.L("Add as a new patient"), lang.L("Cancel"), rows, func(add bool) {
+		if add {
+			addAnyway()
+		}
+	}, u.win)
+	d.Show()
+	return d
+}

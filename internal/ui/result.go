@@ -1,0 +1,200 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"slices"
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+	"github.com/disintegration/imaging"
+
+	"dermal/internal/inference"
+)
+
+// displaySide is the long side photos are scaled to for the screen: sharp on a laptop, and the
+// overlay blend stays a few milliseconds when the opacity slider moves.
+const displaySide = 900
+
+// photoView shows a photo, or the photo with its Grad-CAM overlay.
+type photoView struct {
+	img   *canvas.Image
+	base  image.Image // display-sized; after analysis, the 4:3 region the model saw
+	heat  *inference.Heatmap
+	shown image.Image // what is on screen (tests look at it)
+}
+
+func newPhotoView(minW, minH float32) *photoView {
+	v := &photoView{img: canvas.NewImageFromImage(nil)}
+	v.img.FillMode = canvas.ImageFillContain
+	v.img.ScaleMode = canvas.ImageScaleSmooth
+	v.img.SetMinSize(fyne.NewSize(minW, minH))
+	return v
+}
+
+// shownPhoto is a photo made ready for the screen: scaled to displaySide and, once analysed,
+// cropped to the 4:3 region the model saw, with its Grad-CAM map. Preparing it resamples up to
+// a 1600 px photo, so it is done off the UI thread (preparePhoto) and only handed over there.
+type shownPhoto struct {
+	base image.Image
+	heat *inference.Heatmap
+}
+
+// preparePhoto runs in background goroutines; an is nil for a photo not (or not re-) analysed.
+func preparePhoto(img image.Image, an *inference.Assessment) shownPhoto {
+	fit := imaging.Fit(img, displaySide, displaySide, imaging.Lanczos)
+	if an == nil {
+		return shownPhoto{base: fit}
+	}
+	heat, _ := an.GradCAM(an.Top)
+	return shownPhoto{base: heat.Overlay(fit, 0), heat: heat}
+}
+
+// set shows a prepared photo, without overlay until the result panel asks for one.
+func (v *photoView) set(p shownPhoto) {
+	v.base, v.heat = p.base, p.heat
+	v.draw(false, 0)
+}
+
+func (v *photoView) draw(overlay bool, opacity float64) {
+	if v.base == nil {
+		return
+	}
+	v.shown = v.base
+	if overlay && v.heat != nil {
+		v.shown = v.heat.Overlay(v.base, opacity)
+	}
+	v.img.Image = v.shown
+	v.img.Refresh()
+}
+
+// resultPanel shows an analysis: tier, quality warnings, probability bars and the Grad-CAM
+// controls for a photoView.
+type resultPanel struct {
+	u        *UI
+	photo    *photoView
+	tierBox  *canvas.Rectangle
+	tier     *canvas.Text
+	advice   *widget.Label
+	warnings *widget.Label
+	bars     *fyne.Container
+	gradcam  *widget.Check
+	opacity  *widget.Slider
+	note     *widget.Label
+	box      *fyne.Container
+}
+
+func newResultPanel(u *UI, photo *photoView) *resultPanel {
+	r := &resultPanel{u: u, photo: photo}
+	r.tierBox = canvas.NewRectangle(color.Transparent)
+	r.tierBox.CornerRadius = 4
+	r.tier = canvas.NewText("", color.White)
+	r.tier.TextStyle.Bold = true
+	r.tier.TextSize = 18
+	r.advice = widget.NewLabel("")
+	r.advice.Wrapping = fyne.TextWrapWord
+	r.warnings = widget.NewLabel("")
+	r.warnings.Wrapping = fyne.TextWrapWord
+	r.warnings.Importance = widget.DangerImportance
+	r.warnings.TextStyle.Bold = true
+	r.bars = container.NewVBox()
+	r.opacity = widget.NewSlider(0.1, 0.9)
+	r.opacity.Step = 0.05
+	r.opacity.Value = 0.45
+	r.opacity.OnChanged = func(float64) { r.redraw() }
+	r.gradcam = widget.NewCheck(lang.L("Show Grad-CAM (where the model looked)"), func(bool) { r.redraw() })
+	r.note = widget.NewLabel("")
+	r.note.Wrapping = fyne.TextWrapWord
+	r.note.Importance = widget.WarningImportance
+	controls := container.NewBorder(nil, nil, r.gradcam, nil, r.opacity)
+	tier := container.NewStack(r.tierBox, container.NewPadded(r.tier))
+	r.box = container.NewVBox(tier, r.advice, r.warnings, r.bars, controls, r.note)
+	r.box.Hide()
+	return r
+}
+
+func (r *resultPanel) redraw() {
+	if r.gradcam.Checked {
+		r.opacity.Enable()
+	} else {
+		r.opacity.Disable()
+	}
+	r.photo.draw(r.gradcam.Checked, r.opacity.Value)
+}
+
+// tierColor is the tier's colour on screen.
+func tierColor(t string) color.NRGBA {
+	switch inference.Tier(t) {
+	case inference.TierUrgent:
+		return color.NRGBA{R: 190, G: 30, B: 30, A: 255}
+	case inference.TierReview:
+		return color.NRGBA{R: 200, G: 110, B: 0, A: 255}
+	case inference.TierRetake:
+		return color.NRGBA{R: 40, G: 90, B: 170, A: 255}
+	}
+	return color.NRGBA{R: 30, G: 130, B: 60, A: 255}
+}
+
+// show fills the panel. gradcamAllowed false (memory, or an older model) disables the overlay,
+// and note says why.
+func (r *resultPanel) show(probs map[string]float64, tier string, warnings []string, gradcamAllowed, gradcamOn bool, note string) {
+	r.tierBox.FillColor = tierColor(tier)
+	r.tierBox.Refresh()
+	r.tier.Text = lang.L("tier." + tier)
+	r.tier.Refresh()
+	r.advice.SetText(lang.L("advice." + tier))
+	var ws string
+	for _, w := range warnings {
+		ws += lang.L("warning."+w) + "\n"
+	}
+	r.warnings.SetText(ws)
+	if ws == "" {
+		r.warnings.Hide()
+	} else {
+		r.warnings.Show()
+	}
+	card := r.u.clinic.Engine.Card()
+	type row struct {
+		code string
+		p    float64
+	}
+	var rows []row
+	for _, c := range card.Labels {
+		rows = append(rows, row{c, probs[c]})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].p > rows[j].p })
+	r.bars.Objects = nil
+	for _, rw := range rows {
+		bar := widget.NewProgressBar()
+		bar.SetValue(rw.p)
+		p := rw.p
+		bar.TextFormatter = func() string { return fmt.Sprintf("%.1f %%", 100*p) }
+		name := lang.L(card.LabelNames[rw.code])
+		if slices.Contains(card.Malignant, rw.code) {
+			name += " *"
+		}
+		label := widget.NewLabel(name)
+		label.Truncation = fyne.TextTruncateEllipsis
+		r.bars.Add(container.NewGridWithColumns(2, label, bar))
+	}
+	r.bars.Refresh()
+	r.note.SetText(note)
+	if note == "" {
+		r.note.Hide()
+	} else {
+		r.note.Show()
+	}
+	r.gradcam.SetChecked(gradcamAllowed && gradcamOn)
+	if gradcamAllowed {
+		r.gradcam.Enable()
+	} else {
+		r.gradcam.Disable()
+	}
+	r.box.Show()
+	r.redraw()
+}

@@ -1,0 +1,292 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+	"dermal/internal/watchdog"
+)
+
+// Settings are the app's persisted choices (Fyne preferences).
+type Settings struct {
+	p fyne.Preferences
+}
+
+// Preference keys.
+const (
+	prefLanguage   = "language"
+	prefGradCAM    = "gradcam_default"
+	prefBudgetMB   = "memory_budget_mb"
+	prefThreads    = "inference_threads"
+	prefDataDir    = "data_folder"
+	prefClinicName = "clinic_name"
+	prefIdleMin    = "idle_unload_minutes"
+)
+
+// NewSettings reads settings from the app's preferences.
+func NewSettings(p fyne.Preferences) *Settings { return &Settings{p} }
+
+// Language is "en" or "vi"; the default follows the system locale.
+func (s *Settings) Language() string {
+	return locale.Supported(s.p.StringWithFallback(prefLanguage, locale.Supported(os.Getenv("LANG"))))
+}
+
+// GradCAMDefault says whether new results show the Grad-CAM overlay at first.
+func (s *Settings) GradCAMDefault() bool { return s.p.BoolWithFallback(prefGradCAM, true) }
+
+// BudgetMB is the memory budget in MB; 0 means the default (watchdog.DefaultBudget).
+func (s *Settings) BudgetMB() int { return s.p.IntWithFallback(prefBudgetMB, 0) }
+
+// Threads is the number of inference threads.
+func (s *Settings) Threads() int { return max(1, s.p.IntWithFallback(prefThreads, 1)) }
+
+// DataDir is the records folder; "" means the platform default.
+func (s *Settings) DataDir() string { return s.p.StringWithFallback(prefDataDir, "") }
+
+// ClinicName is printed on reports.
+func (s *Settings) ClinicName() string { return s.p.StringWithFallback(prefClinicName, "") }
+
+// IdleUnloadMinutes is how long the model stays loaded without use; 0 keeps it loaded.
+func (s *Settings) IdleUnloadMinutes() int { return s.p.IntWithFallback(prefIdleMin, 10) }
+
+func setLocaleEnv(l string) {
+	// go-locale (behind fyne/lang) reads LANGUAGE unless LC_ALL/LANG are exactly "C"/"POSIX"
+	// (internal/localeenv turned those into C.UTF-8 at start).
+	os.Setenv("LANGUAGE", l)
+}
+
+func mb(b uint64) string { return fmt.Sprintf("%d MB", b/watchdog.MB) }
+
+// settingsForm holds the settings dialog's fields (tests fill them directly).
+type settingsForm struct {
+	language *widget.Select
+	gradcam  *widget.Check
+	budget   *widget.Entry
+	threads  *widget.Select
+	dataDir  *widget.Entry
+	clinic   *widget.Entry
+	idle     *widget.Entry
+	dialog   *dialog.FormDialog
+}
+
+func (u *UI) showSettings() {
+	f := u.settingsForm()
+	f.dialog.Show()
+}
+
+func (u *UI) settingsForm() *settingsForm {
+	s := u.prefs
+	f := &settingsForm{}
+	var names []string
+	for _, l := range locale.Languages {
+		names = append(names, locale.Names[l])
+	}
+	f.language = widget.NewSelect(names, nil)
+	f.language.SetSelected(locale.Names[s.Language()])
+	f.gradcam = widget.NewCheck(lang.L("Show the Grad-CAM overlay by default"), nil)
+	f.gradcam.SetChecked(s.GradCAMDefault())
+	f.budget = widget.NewEntry()
+	f.budget.SetPlaceHolder(lang.L("automatic"))
+	if b := s.BudgetMB(); b > 0 {
+		f.budget.SetText(strconv.Itoa(b))
+	}
+	f.budget.Validator = func(v string) error {
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 || n > 4096 {
+			return fmt.Errorf("%s", lang.L("Enter a number of MB between 100 and 4096, or leave it empty."))
+		}
+		return nil
+	}
+	f.threads = widget.NewSelect([]string{"1", "2", "4"}, nil)
+	f.threads.SetSelected(strconv.Itoa(s.Threads()))
+	f.dataDir = widget.NewEntry()
+	f.dataDir.SetText(s.DataDir())
+	f.dataDir.SetPlaceHolder(lang.L("default folder"))
+	f.clinic = widget.NewEntry()
+	f.clinic.SetText(s.ClinicName())
+	f.idle = widget.NewEntry()
+	f.idle.SetText(strconv.Itoa(s.IdleUnloadMinutes()))
+	f.idle.Validator = func(v string) error {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 1440 {
+			return fmt.Errorf("%s", lang.L("Enter minutes between 0 (never) and 1440."))
+		}
+		return nil
+	}
+	items := []*widget.FormItem{
+		widget.NewFormItem(lang.L("Language"), f.language),
+		widget.NewFormItem(lang.L("Clinic name (for reports)"), f.clinic),
+		widget.NewFormItem("Grad-CAM", f.gradcam),
+		widget.NewFormItem(lang.L("Memory budget (MB)"), f.budget),
+		widget.NewFormItem(lang.L("Unload the model after idle minutes"), f.idle),
+		widget.NewFormItem(lang.L("Inference threads"), f.threads),
+		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
+		widget.NewFormItem(lang.L("Records"), container.NewHBox(
+			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
+			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
+	}
+	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
+	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
+	f.dialog = dialog.NewForm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {
+		if ok {
+			u.applySettings(f)
+		}
+	}, u.win)
+	f.dialog.Resize(fyne.NewSize(560, 460))
+	return f
+}
+
+// applySettings stores the form and applies what can change while running.
+func (u *UI) applySettings(f *settingsForm) {
+	p := u.prefs.p
+	newLang := locale.Default
+	for l, n := range locale.Names {
+		if n == f.language.Selected {
+			newLang = l
+		}
+	}
+	p.SetString(prefLanguage, newLang)
+	p.SetBool(prefGradCAM, f.gradcam.Checked)
+	budget, _ := strconv.Atoi(f.budget.Text)
+	p.SetInt(prefBudgetMB, budget)
+	threads, _ := strconv.Atoi(f.threads.Selected)
+	p.SetInt(prefThreads, threads)
+	p.SetString(prefDataDir, f.dataDir.Text)
+	p.SetString(prefClinicName, storageNFC(f.clinic.Text))
+	idle, _ := strconv.Atoi(f.idle.Text)
+	p.SetInt(prefIdleMin, idle)
+	if g := u.clinic.Guard; g != nil {
+		g.SetBudget(BudgetBytes(u.prefs))
+		debug.SetMemoryLimit(watchdog.GoHeapLimit(BudgetBytes(u.prefs)))
+		g.SetIdleUnload(IdleUnload(u.prefs))
+	}
+	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)
+	u.updateStatus()
+	if newLang == u.lang && u.clinicTitle() == u.title {
+		return // nothing on screen changes: the open screen (and any draft on it) stays
+	}
+	// A new language or clinic name redraws the window, which closes the open screen.
+	u.leave(func() {
+		if newLang != u.lang {
+			u.lang = newLang
+			SetLanguage(newLang)
+		}
+		u.build()
+	}, func() {
+		p.SetString(prefLanguage, u.lang) // kept with the draft; change it again after saving
+	})
+}
+
+// backupDialog asks where to write a backup of the records (a USB stick, another disk).
+func (u *UI) backupDialog() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			u.showError(lang.L("Could not back up the records."), err)
+			return
+		}
+		if w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		// The dialog created the file; the backup must write a new one.
+		os.Remove(path)
+		u.backup(path)
+	}, u.win)
+	d.SetFileName("dermal-backup-" + time.Now().Format("2006-01-02") + ".db")
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// backup writes a consistent copy of the records (while the app keeps running) and says where.
+func (u *UI) backup(path string) {
+	u.jobs.Add(1)
+	go func() {
+		err := u.clinic.Store.Backup(context.Background(), path)
+		var noAudit *storage.AuditNotRecordedError
+		if errors.As(err, &noAudit) {
+			// The copy is complete: say so, with what is missing.
+			u.log.Warn("backup not audited", "err", err)
+			err = nil
+		}
+		fyne.Do(func() {
+			defer u.jobs.Done()
+			if err != nil {
+				u.showError(lang.L("Could not back up the records."), err)
+				return
+			}
+			u.log.Info("backup written", "file", path)
+			msg := lang.L("The records are backed up to:") + "\n" + path
+			u.lastInfo = msg
+			dialog.ShowInformation(lang.L("Backup done"), msg, u.win)
+		})
+	}()
+}
+
+// restoreDialog picks a backup and, once the clinician has confirmed, puts it in place of the
+// records from inside the app (clinic.Restore closes, replaces and reopens them).
+func (u *UI) restoreDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			u.showError(lang.L("Could not restore the backup."), err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		msg := fmt.Sprintf(lang.L("Replace the records with the backup %s? The records as they are now are kept beside it, not deleted."), path)
+		dialog.ShowConfirm(lang.L("Restore a backup"), msg, func(ok bool) {
+			if ok {
+				u.leave(func() { u.restore(path) }, nil)
+			}
+		}, u.win)
+	}, u.win)
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// restore replaces the records with a backup. Nothing on screen may read the records while
+// they are closed: a modal dialog covers the window, the welcome screen replaces the open one,
+// and the restore starts once the background readers (thumbnails, photos) have finished.
+func (u *UI) restore(path string) {
+	busy := dialog.NewCustomWithoutButtons(lang.L("Restore a backup"), widget.NewProgressBarInfinite(), u.win)
+	busy.Show()
+	u.show(u.welcome())
+	go func() {
+		u.jobs.Wait()
+		kept, err := u.clinic.Restore(path)
+		fyne.Do(func() {
+			busy.Hide()
+			u.build()
+			if err != nil {
+				u.showError(lang.L("Could not restore the backup."), err)
+				return
+			}
+			u.log.Info("backup restored", "file", path, "kept", kept)
+			msg := lang.L("The backup is restored.")
+			if kept != "" {
+				msg += "\n" + lang.L("The records as they were are kept at:") + "\n" + kept
+			}
+			u.lastInfo = msg
+			dialog.ShowInformation(lang.L("Restore a backup"), msg, u.win)
+		})
+	}()
+}

@@ -1,0 +1,245 @@
+// Package ui is Dermal's desktop window: the patient list, a patient's lesions and their
+// timelines, new assessments, comparison, settings and the memory status bar. It talks only to
+// clinic/ (and the storage types it returns); it never runs SQL or touches ONNX Runtime.
+// Background work reaches widgets only through fyne.Do.
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+)
+
+// UI is the main window and its state.
+type UI struct {
+	app    fyne.App
+	win    fyne.Window
+	clinic *clinic.Clinic
+	prefs  *Settings
+	log    *slog.Logger
+	lang   string
+
+	// jobs counts background work (analyses, report exports); tests wait on it.
+	jobs sync.WaitGroup
+
+	patients *patientList
+	title    string          // the window's heading, as drawn
+	content  *fyne.Container // right-hand side: the current screen
+	screen   screen
+	status   *widget.Label
+	model    *widget.Label
+
+	stopStatus context.CancelFunc
+	lastError  error  // the last error shown (tests check what the clinician was told)
+	lastInfo   string // the last information dialog text
+}
+
+// screen is whatever fills the right-hand side.
+type screen interface {
+	view() fyne.CanvasObject
+}
+
+// staticScreen is a screen with no behaviour of its own.
+type staticScreen struct{ obj fyne.CanvasObject }
+
+func (s staticScreen) view() fyne.CanvasObject { return s.obj }
+
+// New builds the window for a clinic. It does not show it.
+func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
+	if log == nil {
+		log = slog.Default()
+	}
+	u := &UI{app: a, clinic: c, prefs: prefs, log: log}
+	u.win = a.NewWindow("Dermal")
+	u.win.Resize(fyne.NewSize(1280, 720))
+	u.win.SetMaster()
+	u.win.SetOnDropped(u.dropped)
+	SetLanguage(prefs.Language())
+	u.lang = prefs.Language()
+	u.build()
+	u.shortcuts()
+	// Closing the window with an unsaved assessment asks first, as leaving its screen does.
+	u.win.SetCloseIntercept(func() { u.leave(u.win.Close, nil) })
+	return u
+}
+
+// Window is the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// SetLanguage makes fyne/lang translate into lang ("en" or "vi"). fyne/lang picks the language
+// from the environment's locale when translations are added, so Dermal sets LANGUAGE to the
+// chosen language and re-adds its translations — only when the language changes, since every
+// call parses both files again (start-up calls it from desktop.go and from New).
+func SetLanguage(l string) {
+	l = locale.Supported(l)
+	languageMu.Lock()
+	defer languageMu.Unlock()
+	if l == language {
+		return
+	}
+	language = l
+	setLocaleEnv(l)
+	if err := lang.AddTranslationsFS(locale.Translations, locale.Dir); err != nil {
+		fyne.LogError("loading translations", err)
+	}
+}
+
+var (
+	languageMu sync.Mutex
+	language   string // what fyne/lang translates into now ("" before the first SetLanguage)
+)
+
+// build lays out the window from scratch (also after a language change).
+func (u *UI) build() {
+	u.patients = newPatientList(u)
+	u.content = container.NewStack()
+	u.status = widget.NewLabel("")
+	u.model = widget.NewLabel("")
+	newPatient := widget.NewButtonWithIcon(lang.L("New patient"), theme.ContentAddIcon(), func() { u.editPatient(nil) })
+	newPatient.Importance = widget.HighImportance
+	settings := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), u.showSettings)
+	u.title = u.clinicTitle()
+	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle(u.title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewHBox(newPatient, settings))
+	left := container.NewBorder(nil, nil, nil, nil, u.patients.view)
+	split := container.NewHSplit(left, u.content)
+	split.Offset = 0.26
+	bottom := container.NewBorder(nil, nil, u.status, u.model)
+	u.win.SetContent(container.NewBorder(top, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, split))
+	u.show(u.welcome())
+	u.patients.refresh("")
+}
+
+func (u *UI) clinicTitle() string {
+	if n := u.prefs.ClinicName(); n != "" {
+		return "Dermal — " + n
+	}
+	return "Dermal"
+}
+
+// show replaces the right-hand screen.
+func (u *UI) show(s screen) {
+	u.screen = s
+	u.content.Objects = []fyne.CanvasObject{s.view()}
+	u.content.Refresh()
+}
+
+func (u *UI) welcome() screen {
+	l := widget.NewLabel(lang.L("welcome"))
+	l.Wrapping = fyne.TextWrapWord
+	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
+	disclaimer.Wrapping = fyne.TextWrapWord
+	return staticScreen{container.NewVBox(l, disclaimer)}
+}
+
+// shortcuts: Ctrl+N new patient, Ctrl+F search, Ctrl+O open photo, Ctrl+Enter analyse,
+// Ctrl+S save, Ctrl+V paste a photo (when no text field has the focus).
+func (u *UI) shortcuts() {
+	add := func(key fyne.KeyName, fn func()) {
+		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { fn() })
+	}
+	add(fyne.KeyN, func() { u.editPatient(nil) })
+	add(fyne.KeyF, func() { u.win.Canvas().Focus(u.patients.search) })
+	add(fyne.KeyO, func() {
+		if a, ok := u.screen.(*assessScreen); ok {
+			a.openFile()
+		}
+	})
+	add(fyne.KeyReturn, func() {
+		if a, ok := u.screen.(*assessScreen); ok {
+			a.analyse()
+		}
+	})
+	add(fyne.KeyS, func() {
+		if a, ok := u.screen.(*assessScreen); ok {
+			a.save()
+		}
+	})
+	u.win.Canvas().AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) {
+		if a, ok := u.screen.(*assessScreen); ok {
+			a.paste()
+		}
+	})
+}
+
+// dropped loads a photo dropped on the window into the open assessment.
+func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
+	a, ok := u.screen.(*assessScreen)
+	if !ok || len(uris) == 0 {
+		return
+	}
+	a.loadFile(uris[0].Path())
+}
+
+// StartStatus updates the status bar every interval until Stop: memory in use against the
+// budget, and whether the model is loaded.
+func (u *UI) StartStatus(interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	u.stopStatus = cancel
+	u.updateStatus()
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fyne.Do(u.updateStatus)
+			}
+		}
+	}()
+}
+
+// Stop ends background updates.
+func (u *UI) Stop() {
+	if u.stopStatus != nil {
+		u.stopStatus()
+	}
+}
+
+func (u *UI) updateStatus() {
+	if u.clinic.Guard == nil {
+		return
+	}
+	r, err := u.clinic.Guard.Read()
+	if err != nil {
+		u.status.SetText(lang.L("Memory readings are not available on this computer."))
+	} else {
+		u.status.SetText(lang.L("Memory") + ": " + mb(r.RSS) + " / " + mb(r.Budget) + " · " + lang.L("free on this computer") + ": " + mb(r.Available))
+	}
+	if r.ModelLoaded {
+		u.model.SetText(lang.L("Model loaded"))
+	} else {
+		u.model.SetText(lang.L("Model not loaded (loads on the first analysis)"))
+	}
+}
+
+// openPatient shows a patient's lesions and assessments.
+func (u *UI) openPatient(id storage.PatientID) {
+	p, err := u.clinic.Store.PatientByID(context.Background(), id)
+	if err != nil {
+		u.showError(lang.L("Could not open the patient."), err)
+		return
+	}
+	u.show(newPatientScreen(u, p))
+}
+
+// patientChanged refreshes the list (and opens the patient, unless that would lose unsaved
+// work the clinician wants to keep) after an edit.
+func (u *UI) patientChanged(p storage.Patient) {
+	u.patients.refresh(u.patients.search.Text)
+	u.leave(func() { u.openPatient(p.ID) }, nil)
+}
