@@ -20,6 +20,7 @@ import (
 
 	"dermal/internal/cli"
 	"dermal/internal/clinic"
+	"dermal/internal/config"
 	"dermal/internal/memory"
 	"dermal/internal/storage"
 	"dermal/internal/ui"
@@ -52,7 +53,7 @@ func runDesktop(g cli.Global) (code int) {
 	}
 	if dataDir == "" {
 		var err error
-		if dataDir, err = cli.DefaultDataDir(); err != nil {
+		if dataDir, err = config.DefaultDataDir(); err != nil {
 			return fail(a, err)
 		}
 	}
@@ -87,26 +88,23 @@ func runDesktop(g cli.Global) (code int) {
 		log.Error("opening the records", "err", err)
 		return fail(a, err)
 	}
-	defer store.Close()
 	if g.Threads <= 1 {
 		g.Threads = prefs.Threads()
 	}
 	eng, err := g.Engine()
 	if err != nil {
+		store.Close()
 		return fail(a, err)
 	}
 	defer eng.Close()
-	budget := ui.BudgetBytes(prefs)
-	if g.MemoryBudgetMB > 0 {
-		budget = uint64(g.MemoryBudgetMB) * watchdog.MB
-	}
+	budget := config.Budget(g.MemoryBudgetMB, prefs.BudgetMB())
 	debug.SetMemoryLimit(watchdog.GoHeapLimit(budget))
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, ui.IdleUnload(prefs), log)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go guard.Watch(ctx, 30*time.Second)
 
-	c := &clinic.Clinic{Engine: eng, Store: store, Guard: guard}
+	c := clinic.New(eng, store, guard) // closes the records when the window is done
 	defer c.Close()
 	w := ui.New(a, c, prefs, log)
 	if g.OpenAssessment > 0 {

@@ -78,7 +78,7 @@ func runClassify(env *Env, args []string) error {
 	defer eng.Close()
 	// Photos are read under the watchdog like the app's: priced before decoding, so a small
 	// file that decodes to gigabytes is refused instead of taking the laptop down.
-	c := &clinic.Clinic{Engine: eng, Guard: env.guard(eng)}
+	c := clinic.New(eng, nil, env.guard(eng))
 	defer c.Close()
 	card := eng.Card()
 	if *class != "" && card.LabelIndex(*class) < 0 {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"dermal/internal/assets"
+	"dermal/internal/config"
 	"dermal/internal/inference"
 	"dermal/internal/memory"
 	"dermal/internal/watchdog"
@@ -146,16 +147,7 @@ func (g Global) Model() (inference.Model, error) {
 
 // Budget is the memory budget of a command: --memory-budget, else the default for this
 // computer's memory.
-func (g Global) Budget() uint64 {
-	if g.MemoryBudgetMB > 0 {
-		return uint64(g.MemoryBudgetMB) * watchdog.MB
-	}
-	s, err := memory.Read()
-	if err != nil || s.Total == 0 {
-		return watchdog.DefaultBudget(4 << 30)
-	}
-	return watchdog.DefaultBudget(s.Total)
-}
+func (g Global) Budget() uint64 { return config.Budget(g.MemoryBudgetMB, 0) }
 
 // guard is the memory watchdog of a command: one decode or analysis at a time within the
 // budget. The Go heap limit stays the command's own (CommandGoHeapLimit).

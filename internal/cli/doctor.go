@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"dermal/internal/config"
 	"dermal/internal/inference"
 	"dermal/internal/locale"
 	"dermal/internal/memory"
@@ -51,7 +52,7 @@ func runDoctor(env *Env, args []string) error {
 		ok("memory", fmt.Sprintf("this process %d MB now, %d MB peak; system %d MB available of %d MB",
 			s.RSS>>20, s.PeakRSS>>20, s.Available>>20, s.Total>>20))
 	}
-	if dir, err := env.DataDirectory(); err != nil {
+	if dir, err := config.DataDir(env.DataDir, ""); err != nil {
 		bad("data folder", err)
 	} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		ok("data folder", dir)

@@ -13,12 +13,13 @@ import (
 	"unicode/utf8"
 
 	"dermal/internal/clinic"
+	"dermal/internal/config"
 	"dermal/internal/inference"
 	"dermal/internal/storage"
 )
 
 func (env *Env) openStore() (*storage.Store, error) {
-	dir, err := env.DataDirectory()
+	dir, err := config.DataDir(env.DataDir, "")
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +37,8 @@ func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
 		eng.Close()
 		return nil, nil, err
 	}
-	c = &clinic.Clinic{Engine: eng, Store: s, Guard: env.guard(eng)}
-	return c, func() { c.Close(); s.Close(); eng.Close() }, nil
+	c = clinic.New(eng, s, env.guard(eng))
+	return c, func() { c.Close(); eng.Close() }, nil
 }
 
 // openRecords opens the records alone (no model) behind the application layer.
@@ -46,7 +47,8 @@ func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &clinic.Clinic{Store: s}, func() { s.Close() }, nil
+	c := clinic.New(nil, s, nil)
+	return c, func() { c.Close() }, nil
 }
 
 // terminalSafe shows control and invisible characters as \u escapes: a name stored before
@@ -193,7 +195,7 @@ func runAssess(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	card := c.Engine.Card()
+	card := c.Card()
 	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
 		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: modelRef(card), Warnings: []inference.Warning{}}}
 	fillResult(&out.ClassifyResult, r.Analysis)
@@ -242,7 +244,7 @@ func runHistory(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	hs, err := c.Store.History(ctx, p.ID)
+	hs, err := c.History(ctx, p.ID)
 	if err != nil {
 		return err
 	}
@@ -290,7 +292,7 @@ func runRestore(env *Env, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: restore FILE", ErrUsage)
 	}
-	dir, err := env.DataDirectory()
+	dir, err := config.DataDir(env.DataDir, "")
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func (c *Clinic) ReceiveCapture(ctx context.Context, source, name string, data [
 	}
 	sum := sha256.Sum256(data)
 	detail := fmt.Sprintf("%s (%d bytes, sha256 %x) for patient %s", source, len(data), sum[:8], patientCode)
-	if err := c.Store.RecordCapture(ctx, detail); err != nil {
+	if err := c.store.RecordCapture(ctx, detail); err != nil {
 		return nil, err
 	}
 	return photo, nil

@@ -22,13 +22,21 @@ import (
 
 // Clinic joins the model and the records.
 type Clinic struct {
-	Engine *inference.Engine
-	Store  *storage.Store
-	// Guard keeps analyses inside the memory budget; nil runs without a budget (tests, eval).
-	Guard *watchdog.Guard
+	engine *inference.Engine // nil: records only (commands that run no model)
+	store  *storage.Store    // nil: the model only (classify)
+	// guard keeps decodes and analyses inside the memory budget; nil runs without a budget
+	// (tests, eval).
+	guard   *watchdog.Guard
+	cameras CameraSource // nil: the system's USB cameras
 
 	workerMu sync.Mutex
 	work     chan func()
+}
+
+// New joins an engine, a store and a guard; any may be nil where a command needs none. The
+// clinic owns the store from then on (Close closes it); the engine stays the caller's.
+func New(engine *inference.Engine, store *storage.Store, guard *watchdog.Guard) *Clinic {
+	return &Clinic{engine: engine, store: store, guard: guard}
 }
 
 // onWorker runs fn on the clinic's analysis goroutine, which stays locked to one OS thread so
@@ -50,15 +58,19 @@ func (c *Clinic) onWorker(fn func()) {
 	<-done
 }
 
-// Close ends the analysis goroutine (a later analysis starts a new one). The engine and the
-// store belong to the caller.
-func (c *Clinic) Close() {
+// Close ends the analysis goroutine and closes the records (the store handed to New, or the
+// one a Restore opened in its place). The engine belongs to the caller.
+func (c *Clinic) Close() error {
 	c.workerMu.Lock()
-	defer c.workerMu.Unlock()
 	if c.work != nil {
 		close(c.work)
 		c.work = nil
 	}
+	c.workerMu.Unlock()
+	if c.store != nil {
+		return c.store.Close()
+	}
+	return nil
 }
 
 // DatabaseFile is the database's name inside the data folder.
@@ -86,16 +98,16 @@ type Result struct {
 // where text is typed (the command line); inside the program patients go by storage.PatientID.
 func (c *Clinic) ResolvePatient(ctx context.Context, ref string) (storage.Patient, error) {
 	if rest, ok := strings.CutPrefix(ref, "code:"); ok {
-		return c.Store.PatientByCode(ctx, rest)
+		return c.store.PatientByCode(ctx, rest)
 	}
 	if rest, ok := strings.CutPrefix(ref, "id:"); ok {
 		id, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil {
 			return storage.Patient{}, fmt.Errorf("%w: patient id %q is not a number", storage.ErrInvalid, rest)
 		}
-		return c.Store.PatientByID(ctx, storage.PatientID(id))
+		return c.store.PatientByID(ctx, storage.PatientID(id))
 	}
-	byCode, codeErr := c.Store.PatientByCode(ctx, ref)
+	byCode, codeErr := c.store.PatientByCode(ctx, ref)
 	if codeErr != nil && !errors.Is(codeErr, storage.ErrNotFound) {
 		return storage.Patient{}, codeErr
 	}
@@ -103,7 +115,7 @@ func (c *Clinic) ResolvePatient(ctx context.Context, ref string) (storage.Patien
 	if numErr != nil {
 		return byCode, codeErr
 	}
-	byID, idErr := c.Store.PatientByID(ctx, storage.PatientID(id))
+	byID, idErr := c.store.PatientByID(ctx, storage.PatientID(id))
 	switch {
 	case idErr != nil && !errors.Is(idErr, storage.ErrNotFound):
 		return storage.Patient{}, idErr
@@ -134,7 +146,7 @@ func (e *SimilarPatientsError) Error() string {
 // one is refused with *SimilarPatientsError, so the clinician can open the existing record.
 func (c *Clinic) AddPatient(ctx context.Context, p storage.Patient, allowSimilar bool) (storage.PatientID, error) {
 	if !allowSimilar {
-		similar, err := c.Store.SimilarPatients(ctx, p)
+		similar, err := c.store.SimilarPatients(ctx, p)
 		if err != nil {
 			return 0, err
 		}
@@ -142,14 +154,14 @@ func (c *Clinic) AddPatient(ctx context.Context, p storage.Patient, allowSimilar
 			return 0, &SimilarPatientsError{similar}
 		}
 	}
-	return c.Store.AddPatient(ctx, p)
+	return c.store.AddPatient(ctx, p)
 }
 
 // Assess analyses a photo and stores it for the patient: on the given lesion (which must be
 // the patient's), or on a new lesion at site when lesionID is 0. Nothing is stored if any
 // step fails.
 func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo) (*Result, error) {
-	p, err := c.Store.PatientByID(ctx, patient)
+	p, err := c.store.PatientByID(ctx, patient)
 	if err != nil {
 		return nil, err
 	}
@@ -188,23 +200,23 @@ type Analysis struct {
 // runs the model. A refusal is a *watchdog.RefusedError with the reason in clinic words.
 func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wantGradCAM bool) (*Analysis, error) {
 	assess := func() (a *inference.Assessment, err error) {
-		c.onWorker(func() { a, err = c.Engine.Assess(photo) })
+		c.onWorker(func() { a, err = c.engine.Assess(photo) })
 		return a, err
 	}
-	if c.Guard == nil {
+	if c.guard == nil {
 		a, err := assess()
 		if err != nil {
 			return nil, err
 		}
 		return &Analysis{Assessment: a, GradCAMAllowed: wantGradCAM}, nil
 	}
-	release, err := c.Guard.Acquire(ctx)
+	release, err := c.guard.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	b := photo.Image.Bounds()
-	d := c.Guard.Plan(b.Dx()*b.Dy(), wantGradCAM)
+	d := c.guard.Plan(b.Dx()*b.Dy(), wantGradCAM)
 	if d.Verdict == watchdog.Refuse {
 		return nil, &watchdog.RefusedError{Decision: d}
 	}
@@ -226,11 +238,11 @@ func (c *Clinic) DecodePhoto(name string, data []byte) (*inference.Photo, error)
 }
 
 func (c *Clinic) admit() inference.Admit {
-	if c.Guard == nil {
+	if c.guard == nil {
 		return nil
 	}
 	return func(cost inference.DecodeCost) (func(), error) {
-		return c.Guard.AdmitDecode(context.Background(), cost.Bytes, cost.What)
+		return c.guard.AdmitDecode(context.Background(), cost.Bytes, cost.What)
 	}
 }
 
@@ -251,7 +263,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	if v.Photo == nil || v.Analysis == nil {
 		return nil, fmt.Errorf("%w: nothing analysed to save", storage.ErrInvalid)
 	}
-	p, err := c.Store.PatientByID(ctx, v.PatientID)
+	p, err := c.store.PatientByID(ctx, v.PatientID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +273,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	card := c.Engine.Card()
+	card := c.engine.Card()
 	a := v.Analysis
 	var warnings []string
 	for _, w := range a.Warnings {
@@ -275,9 +287,9 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	var id storage.AssessmentID
 	lesionID := v.LesionID
 	if lesionID == 0 {
-		lesionID, id, err = c.Store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec, thumb)
+		lesionID, id, err = c.store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec, thumb)
 	} else {
-		id, err = c.Store.SaveAssessment(ctx, p.ID, rec, thumb)
+		id, err = c.store.SaveAssessment(ctx, p.ID, rec, thumb)
 	}
 	if err != nil {
 		return nil, err
@@ -290,8 +302,8 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 // and opens the restored records. If the restore fails, the records as they were are opened
 // again. The caller must not use the store while it runs.
 func (c *Clinic) Restore(src string) (kept string, err error) {
-	path, actor := c.Store.Path(), c.Store.Actor()
-	if err := c.Store.Close(); err != nil {
+	path, actor := c.store.Path(), c.store.Actor()
+	if err := c.store.Close(); err != nil {
 		return "", fmt.Errorf("closing the records before the restore: %w", err)
 	}
 	kept, restoreErr := storage.Restore(src, path)
@@ -299,7 +311,7 @@ func (c *Clinic) Restore(src string) (kept string, err error) {
 	if openErr != nil {
 		return kept, errors.Join(restoreErr, fmt.Errorf("opening the records after the restore: %w", openErr))
 	}
-	c.Store = s
+	c.store = s
 	return kept, restoreErr
 }
 
@@ -308,7 +320,7 @@ func ModelName(card inference.Card) string { return card.Name + " " + card.Versi
 
 // StoredPhoto decodes a stored photo or thumbnail (verified against its SHA-256 on read).
 func (c *Clinic) StoredPhoto(ctx context.Context, sha string) (*inference.Photo, error) {
-	data, err := c.Store.Blobs().Get(ctx, sha)
+	data, err := c.store.Blobs().Get(ctx, sha)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +337,7 @@ func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inferenc
 	if err != nil {
 		return nil, nil, err
 	}
-	card := c.Engine.Card()
+	card := c.engine.Card()
 	// The same network file with another card (version) can give other results (views,
 	// calibration), so both must match.
 	if a.ModelSHA256 != card.SHA256 || a.ModelName != ModelName(card) || (a.ModelCardSHA256 != "" && a.ModelCardSHA256 != card.DocSHA256) {

@@ -32,7 +32,7 @@ func TestAnalyseThenSaveKeepsFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := c.Store.Entry(ctx, r.AssessmentID)
+	e, _, err := c.Entry(ctx, r.AssessmentID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestAnalyseThenSaveKeepsFindings(t *testing.T) {
 		Findings: storage.Findings{FollowUp: &past}}); !errors.Is(err, storage.ErrInvalid) {
 		t.Errorf("past follow-up: %v", err)
 	}
-	hs, _ := c.Store.History(ctx, p.ID)
+	hs, _ := c.History(ctx, p.ID)
 	if len(hs) != 1 {
 		t.Errorf("%d assessments after a refused save, want 1", len(hs))
 	}
@@ -84,7 +84,7 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	trail, err := c.Store.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
+	trail, err := c.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 	if _, err := os.Stat(bad); err == nil {
 		t.Error("a report file appeared despite the error")
 	}
-	after, _ := c.Store.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
+	after, _ := c.AuditTrail(ctx, "assessment", int64(second.AssessmentID))
 	if len(after) != len(trail) {
 		t.Error("a failed export was audited")
 	}
@@ -124,9 +124,10 @@ func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Card.Version = "9.9.9"
-	newer := &clinic.Clinic{Engine: inference.NewEngine(m, inference.Options{}), Store: c.Store}
-	defer newer.Engine.Close()
-	e, _ := c.Store.Entry(ctx, r.AssessmentID)
+	eng := inference.NewEngine(m, inference.Options{})
+	defer eng.Close()
+	newer := clinic.WithEngine(c, eng)
+	e, _, _ := c.Entry(ctx, r.AssessmentID)
 	if _, an, err := newer.Reanalyse(ctx, e.Assessment); !errors.Is(err, clinic.ErrOtherModel) || an != nil {
 		t.Fatalf("re-analysis under another version: %v", err)
 	}
@@ -146,7 +147,7 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "R1", "Trần Văn Minh")
 	backup := filepath.Join(t.TempDir(), "b.db")
-	if err := c.Store.Backup(ctx, backup); err != nil {
+	if _, err := c.Backup(ctx, backup); err != nil {
 		t.Fatal(err)
 	}
 	clinictest.Patient(t, c, "R2", "Only Before The Restore")
@@ -154,13 +155,13 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	if err != nil || kept == "" {
 		t.Fatalf("restore: kept %q, %v", kept, err)
 	}
-	if _, err := c.Store.PatientByCode(ctx, "R2"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := c.PatientByCode(ctx, "R2"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("R2 after restoring a backup without it: %v", err)
 	}
 	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png")); err != nil {
 		t.Fatal(err)
 	}
-	hs, err := c.Store.History(ctx, p.ID)
+	hs, err := c.History(ctx, p.ID)
 	if err != nil || len(hs) != 1 {
 		t.Fatalf("the save after the restore is not in the restored records: %d %v", len(hs), err)
 	}
@@ -168,7 +169,7 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	if _, err := c.Restore(filepath.Join(t.TempDir(), "missing.db")); err == nil {
 		t.Error("restoring a missing file succeeded")
 	}
-	if hs, _ := c.Store.History(ctx, p.ID); len(hs) != 1 {
+	if hs, _ := c.History(ctx, p.ID); len(hs) != 1 {
 		t.Error("a failed restore changed the records")
 	}
 }

@@ -30,15 +30,15 @@ const OverlayOpacity = 0.45
 // ReportCase gathers what a report shows: the stored records, the photo, and the Grad-CAM
 // overlay recomputed with the loaded model.
 func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case, error) {
-	entry, err := c.Store.Entry(ctx, req.AssessmentID)
+	entry, err := c.store.Entry(ctx, req.AssessmentID)
 	if err != nil {
 		return report.Case{}, err
 	}
-	patient, err := c.Store.PatientByID(ctx, entry.Lesion.PatientID)
+	patient, err := c.store.PatientByID(ctx, entry.Lesion.PatientID)
 	if err != nil {
 		return report.Case{}, err
 	}
-	card := c.Engine.Card()
+	card := c.engine.Card()
 	rc := report.Case{
 		Language: req.Language, Clinic: req.Clinic, Printed: req.Printed,
 		Patient: patient, Lesion: entry.Lesion,
@@ -64,7 +64,7 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	}
 	rc.Current = visit
 	if req.History {
-		all, err := c.Store.History(ctx, patient.ID)
+		all, err := c.store.History(ctx, patient.ID)
 		if err != nil {
 			return report.Case{}, err
 		}
@@ -113,7 +113,7 @@ func (c *Clinic) WriteReport(ctx context.Context, req ReportRequest, path string
 	if req.History {
 		kind = "history report"
 	}
-	return c.Store.RecordExport(ctx, "assessment", int64(req.AssessmentID), kind+" "+path)
+	return c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), kind+" "+path)
 }
 
 // Thumbnail decodes a stored thumbnail for lists and timelines.

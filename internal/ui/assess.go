@@ -19,10 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
-	"dermal/internal/inference"
 	"dermal/internal/locale"
-	"dermal/internal/storage"
-	"dermal/internal/watchdog"
 )
 
 func layoutSpacer() fyne.CanvasObject { return layout.NewSpacer() }
@@ -34,8 +31,8 @@ var photoExtensions = []string{".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif",
 // save.
 type assessScreen struct {
 	u       *UI
-	patient storage.Patient
-	lesions []storage.Lesion
+	patient clinic.Patient
+	lesions []clinic.Lesion
 
 	lesion     *widget.Select
 	site       *widget.Select
@@ -54,7 +51,7 @@ type assessScreen struct {
 	notes      *formEntry
 	followUp   *widget.DateEntry
 
-	photo    *inference.Photo
+	photo    *clinic.Photo
 	analysis *clinic.Analysis
 	saved    *clinic.Result
 	busy     bool
@@ -71,7 +68,7 @@ func (a *assessScreen) unsaved() bool {
 // newLesionChoice is the first entry of the lesion list.
 func newLesionChoice() string { return lang.L("New lesion") }
 
-func lesionTitle(l storage.Lesion) string {
+func lesionTitle(l clinic.Lesion) string {
 	s := lang.L("site." + l.BodySite)
 	if l.SiteDetail != "" {
 		s += " — " + l.SiteDetail
@@ -80,7 +77,7 @@ func lesionTitle(l storage.Lesion) string {
 }
 
 // newAssessScreen opens a new assessment for a patient, on lesionID (0: a new lesion).
-func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionID storage.LesionID) *assessScreen {
+func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID clinic.LesionID) *assessScreen {
 	a := &assessScreen{u: u, patient: p, lesions: lesions}
 	choices := []string{newLesionChoice()}
 	selected := choices[0]
@@ -91,7 +88,7 @@ func newAssessScreen(u *UI, p storage.Patient, lesions []storage.Lesion, lesionI
 		}
 	}
 	var siteNames []string
-	for _, s := range storage.BodySites {
+	for _, s := range clinic.BodySites {
 		siteNames = append(siteNames, lang.L("site."+s))
 	}
 	a.site = widget.NewSelect(siteNames, nil)
@@ -229,7 +226,7 @@ func (a *assessScreen) loadFile(path string) {
 }
 
 // setPhoto puts a decoded photo (prepared for the screen) into the assessment.
-func (a *assessScreen) setPhoto(p *inference.Photo, shown shownPhoto) {
+func (a *assessScreen) setPhoto(p *clinic.Photo, shown shownPhoto) {
 	a.photo, a.analysis = p, nil
 	a.photoView.set(shown)
 	a.result.box.Hide()
@@ -297,7 +294,7 @@ func (a *assessScreen) analyse() {
 			a.analysis = an
 			a.photoView.set(shown)
 			note := ""
-			if an.Plan.Verdict == watchdog.RunWithoutGradCAM {
+			if an.Plan.Verdict == clinic.RunWithoutGradCAM {
 				note = gradcamSkipped(an.Plan)
 			}
 			a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
@@ -308,7 +305,7 @@ func (a *assessScreen) analyse() {
 	}()
 }
 
-func warningCodes(ws []inference.Warning) []string {
+func warningCodes(ws []clinic.Warning) []string {
 	var out []string
 	for _, w := range ws {
 		out = append(out, w.Code)
@@ -322,13 +319,13 @@ func (a *assessScreen) save() {
 		return
 	}
 	v := clinic.Visit{PatientID: a.patient.ID, Photo: a.photo, Analysis: a.analysis.Assessment,
-		Findings: storage.Findings{Diagnosis: a.diagnosis.Text, Notes: a.notes.Text, FollowUp: a.followUp.Date, GradCAMShown: a.result.gradcam.Checked}}
+		Findings: clinic.Findings{Diagnosis: a.diagnosis.Text, Notes: a.notes.Text, FollowUp: a.followUp.Date, GradCAMShown: a.result.gradcam.Checked}}
 	if a.lesion.Selected == newLesionChoice() {
 		if a.site.SelectedIndex() < 0 {
-			a.u.showError(lang.L("Could not save the assessment."), fmt.Errorf("%w: %s", storage.ErrInvalid, lang.L("choose the body site of the new lesion")))
+			a.u.showError(lang.L("Could not save the assessment."), fmt.Errorf("%w: %s", clinic.ErrInvalid, lang.L("choose the body site of the new lesion")))
 			return
 		}
-		v.Site = storage.BodySites[a.site.SelectedIndex()]
+		v.Site = clinic.BodySites[a.site.SelectedIndex()]
 		v.SiteDetail = a.siteDetail.Text
 	} else {
 		v.LesionID = a.lesions[a.lesion.SelectedIndex()-1].ID

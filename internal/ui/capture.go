@@ -15,14 +15,14 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"dermal/internal/capture"
+	"dermal/internal/clinic"
 	"dermal/internal/locale"
 )
 
 // phoneDialog is the "Capture with phone" dialog: a QR code with a one-time link, served only
 // while the dialog is open.
 type phoneDialog struct {
-	session *capture.PhoneSession
+	session *clinic.PhoneSession
 	link    *widget.Label // the current one-photo link, under its QR code
 	status  *widget.Label
 	dialog  dialog.Dialog
@@ -39,7 +39,7 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 	pd.status.Wrapping = fyne.TextWrapWord
 	var code *canvas.Image
 	var url *widget.Label
-	s, err := capture.StartPhone(capture.PhoneOptions{Addr: phoneAddr, OnPhoto: func(name string, data []byte) error {
+	s, err := a.u.clinic.StartPhone(clinic.PhoneOptions{Addr: phoneAddr, OnPhoto: func(name string, data []byte) error {
 		return a.receivePhone(pd, name, data)
 	}, OnNewLink: func(link string) {
 		// A link takes one photo: show the new QR code for the next.
@@ -111,12 +111,9 @@ func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) e
 	return nil
 }
 
-// listCameras lists video devices (tests replace it).
-var listCameras = capture.Devices
-
 // usbDialog is the USB camera dialog: pick a device, watch the live preview, take the photo.
 type usbDialog struct {
-	devices []capture.Device
+	devices []clinic.CameraDevice
 	pick    *widget.Select
 	preview *canvas.Image
 	status  *widget.Label
@@ -124,7 +121,7 @@ type usbDialog struct {
 	dialog  dialog.Dialog
 
 	mu   sync.Mutex
-	cam  *capture.Camera
+	cam  *clinic.Camera
 	last []byte // the latest frame as JPEG
 	stop chan struct{}
 }
@@ -132,7 +129,7 @@ type usbDialog struct {
 // captureUSB opens the USB camera dialog, or explains why there is nothing to open.
 func (a *assessScreen) captureUSB() *usbDialog {
 	u := a.u
-	devices, err := listCameras()
+	devices, err := u.clinic.Cameras().Devices()
 	if err != nil {
 		u.showError(lang.L("Could not list the cameras."), err)
 		return nil
@@ -169,12 +166,12 @@ func (a *assessScreen) captureUSB() *usbDialog {
 }
 
 // openUSB starts a device and a background reader that shows its frames (about 10 a second).
-func (a *assessScreen) openUSB(ud *usbDialog, d capture.Device) {
+func (a *assessScreen) openUSB(ud *usbDialog, d clinic.CameraDevice) {
 	u := a.u
 	ud.stopCamera()
 	ud.status.SetText(lang.L("Starting the camera…"))
 	ud.take.Disable()
-	cam, err := capture.OpenCamera(d)
+	cam, err := u.clinic.Cameras().Open(d)
 	if err != nil {
 		ud.status.SetText(err.Error())
 		u.lastInfo = err.Error()
@@ -216,12 +213,12 @@ func (a *assessScreen) openUSB(ud *usbDialog, d capture.Device) {
 // takeUSB puts the latest frame into the assessment, as a phone photo would arrive.
 func (a *assessScreen) takeUSB(ud *usbDialog) {
 	ud.mu.Lock()
-	frame := ud.last
-	dev := ud.cam.Device
+	frame, cam := ud.last, ud.cam
 	ud.mu.Unlock()
-	if frame == nil {
-		return
+	if frame == nil || cam == nil {
+		return // no camera (a re-open failed) or no frame yet: nothing to take
 	}
+	dev := cam.Device
 	photo, err := a.u.clinic.ReceiveCapture(context.Background(), "USB camera photo from "+dev.Name+" "+dev.Path, "usb:"+dev.Path, frame, a.patient.Code)
 	if err != nil {
 		a.u.showError(lang.L("Could not open the photo."), err)
@@ -244,6 +241,7 @@ func (ud *usbDialog) stopCamera() {
 		go ud.cam.Close()
 		ud.cam = nil
 	}
+	ud.last = nil // the stopped camera's frame is not the next camera's photo
 }
 
 func (ud *usbDialog) close(u *UI) {

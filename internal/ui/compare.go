@@ -15,7 +15,6 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/locale"
-	"dermal/internal/storage"
 )
 
 // compareScreen shows two assessments of one lesion side by side, to follow change over time.
@@ -32,12 +31,12 @@ type compareSide struct {
 	photo   *photoView
 	tier    *canvas.Text
 	summary *widget.Label
-	shown   storage.Assessment
+	shown   clinic.Assessment
 }
 
 func (c *compareScreen) view() fyne.CanvasObject { return c.root }
 
-func newCompareScreen(u *UI, p storage.Patient, lh lesionHistory) *compareScreen {
+func newCompareScreen(u *UI, p clinic.Patient, lh lesionHistory) *compareScreen {
 	c := &compareScreen{u: u, lesion: lh}
 	var dates []string
 	for _, a := range lh.Assessments {
@@ -103,8 +102,8 @@ func (c *compareScreen) load(s *compareSide) {
 }
 
 // summary: the three most likely classes, the warnings and the clinician's diagnosis.
-func (c *compareScreen) summary(a storage.Assessment) string {
-	card := c.u.clinic.Engine.Card()
+func (c *compareScreen) summary(a clinic.Assessment) string {
+	card := c.u.clinic.Card()
 	codes := append([]string(nil), card.Labels...)
 	sort.SliceStable(codes, func(i, j int) bool { return a.Probabilities[codes[i]] > a.Probabilities[codes[j]] })
 	s := ""

@@ -17,15 +17,14 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/locale"
-	"dermal/internal/storage"
 )
 
 // detailScreen is a saved assessment: photo, result, the clinician's findings (editable) and
 // the report export.
 type detailScreen struct {
 	u         *UI
-	entry     storage.HistoryEntry
-	patient   storage.Patient
+	entry     clinic.HistoryEntry
+	patient   clinic.Patient
 	photoView *photoView
 	result    *resultPanel
 	diagnosis *formEntry
@@ -41,17 +40,12 @@ type detailScreen struct {
 func (d *detailScreen) view() fyne.CanvasObject { return d.root }
 
 // OpenAssessment opens a saved assessment (the --open flag).
-func (u *UI) OpenAssessment(id storage.AssessmentID) { u.showAssessment(id) }
+func (u *UI) OpenAssessment(id clinic.AssessmentID) { u.showAssessment(id) }
 
 // showAssessment opens a saved assessment.
-func (u *UI) showAssessment(id storage.AssessmentID) {
+func (u *UI) showAssessment(id clinic.AssessmentID) {
 	ctx := context.Background()
-	e, err := u.clinic.Store.Entry(ctx, id)
-	if err != nil {
-		u.showError(lang.L("Could not open the assessment."), err)
-		return
-	}
-	p, err := u.clinic.Store.PatientByID(ctx, e.Lesion.PatientID)
+	e, p, err := u.clinic.Entry(ctx, id)
 	if err != nil {
 		u.showError(lang.L("Could not open the assessment."), err)
 		return
@@ -59,7 +53,7 @@ func (u *UI) showAssessment(id storage.AssessmentID) {
 	u.show(newDetailScreen(u, p, e))
 }
 
-func newDetailScreen(u *UI, p storage.Patient, e storage.HistoryEntry) *detailScreen {
+func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScreen {
 	d := &detailScreen{u: u, entry: e, patient: p}
 	a := e.Assessment
 	d.photoView = newPhotoView(420, 315)
@@ -130,12 +124,14 @@ func (d *detailScreen) load() {
 }
 
 func (d *detailScreen) saveFindings() {
-	f := storage.Findings{Diagnosis: d.diagnosis.Text, Notes: d.notes.Text, FollowUp: d.followUp.Date, GradCAMShown: d.result.gradcam.Checked}
-	if err := d.u.clinic.Store.RecordFindings(context.Background(), d.entry.Assessment.ID, f); err != nil {
+	f := clinic.Findings{Diagnosis: d.diagnosis.Text, Notes: d.notes.Text, FollowUp: d.followUp.Date, GradCAMShown: d.result.gradcam.Checked}
+	stored, err := d.u.clinic.RecordFindings(context.Background(), d.entry.Assessment.ID, f)
+	if err != nil {
 		d.u.showError(lang.L("Could not save the findings."), err)
 		return
 	}
-	d.entry.Assessment.Diagnosis, d.entry.Assessment.Notes, d.entry.Assessment.FollowUp = storage.NFC(f.Diagnosis), storage.NFC(f.Notes), f.FollowUp
+	// The findings as stored (normalized by the records), so "unsaved" compares like with like.
+	d.entry.Assessment = stored
 	d.markSaved()
 }
 
@@ -148,7 +144,7 @@ func (d *detailScreen) markSaved() {
 // unsaved: findings typed but not saved.
 func (d *detailScreen) unsaved() bool {
 	a := d.entry.Assessment
-	return storage.NFC(d.diagnosis.Text) != a.Diagnosis || storage.NFC(d.notes.Text) != a.Notes
+	return clinic.NFC(d.diagnosis.Text) != a.Diagnosis || clinic.NFC(d.notes.Text) != a.Notes
 }
 
 // reportName is a default file name: patient code, date, assessment id.

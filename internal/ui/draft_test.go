@@ -129,7 +129,7 @@ func TestCtrlSInATextFieldSaves(t *testing.T) {
 	if !ok || !d.savedNote.Visible() {
 		t.Fatalf("after Ctrl+S in the notes: %T, no visible Saved", u.screen)
 	}
-	hs, _ := c.Store.History(t.Context(), a.patient.ID)
+	hs, _ := c.History(t.Context(), a.patient.ID)
 	if len(hs) != 1 || hs[0].Assessment.Notes != "ghi chú" {
 		t.Fatalf("saved %+v", hs)
 	}
@@ -156,7 +156,7 @@ func TestSimilarPatientAsksBeforeASecondRecord(t *testing.T) {
 	if f.similar == nil {
 		t.Fatal("no 'already registered?' question")
 	}
-	count := func() int { ps, _ := c.Store.SearchPatients(t.Context(), "", 10); return len(ps) }
+	count := func() int { ps, _ := c.SearchPatients(t.Context(), "", 10); return len(ps) }
 	if count() != 1 {
 		t.Fatalf("%d patients before the answer", count())
 	}

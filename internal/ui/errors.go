@@ -13,63 +13,51 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
-	"dermal/internal/inference"
-	"dermal/internal/storage"
-	"dermal/internal/watchdog"
 )
-
-// BudgetBytes is the memory budget the settings ask for (default: watchdog.DefaultBudget of
-// this computer's memory, or 400 MB where memory cannot be read).
-func BudgetBytes(s *Settings) uint64 {
-	if mbs := s.BudgetMB(); mbs > 0 {
-		return uint64(mbs) * watchdog.MB
-	}
-	return watchdog.DefaultBudget(totalMemory())
-}
 
 // IdleUnload is the idle period after which the model is unloaded (0: never).
 func IdleUnload(s *Settings) time.Duration { return time.Duration(s.IdleUnloadMinutes()) * time.Minute }
 
-func storageNFC(s string) string { return storage.NFC(s) }
+func storageNFC(s string) string { return clinic.NFC(s) }
 
 // gradcamSkipped words the watchdog's "without Grad-CAM" decision for the result panel.
-func gradcamSkipped(d watchdog.Decision) string {
+func gradcamSkipped(d clinic.Decision) string {
 	return fmt.Sprintf(lang.L("Grad-CAM was skipped to stay within memory: the analysis needs about %d MB with it, and %d MB is allowed."),
-		d.WithGradCAM/watchdog.MB, d.Limit/watchdog.MB)
+		d.WithGradCAM/clinic.MB, d.Limit/clinic.MB)
 }
 
 // explain turns an error into words for the clinic: what happened and what to do.
 func explain(err error) string {
-	var refused *watchdog.RefusedError
+	var refused *clinic.RefusedError
 	switch {
 	case errors.As(err, &refused):
 		d := refused.Decision
 		return fmt.Sprintf(lang.L("Not enough memory to analyse this photo: it needs about %d MB, %d MB is allowed (%d MB in use, %d MB free on this computer). Close other programs, or use a smaller photo."),
-			d.Peak/watchdog.MB, d.Limit/watchdog.MB, d.Sample.RSS/watchdog.MB, d.Sample.Available/watchdog.MB)
-	case errors.Is(err, inference.ErrUnsupportedFormat):
+			d.Peak/clinic.MB, d.Limit/clinic.MB, d.Sample.RSS/clinic.MB, d.Sample.Available/clinic.MB)
+	case errors.Is(err, clinic.ErrUnsupportedFormat):
 		return lang.L("This file is not a photo Dermal can read. Use a JPEG, PNG, WebP, BMP or TIFF photo.")
-	case errors.Is(err, inference.ErrFileTooLarge), errors.Is(err, inference.ErrTooManyPixels):
+	case errors.Is(err, clinic.ErrFileTooLarge), errors.Is(err, clinic.ErrTooManyPixels):
 		return lang.L("This photo is too large. Use the camera's normal photo size (under 50 megapixels and 40 MB).")
-	case errors.Is(err, inference.ErrCorruptImage), errors.Is(err, inference.ErrEmptyFile):
+	case errors.Is(err, clinic.ErrCorruptImage), errors.Is(err, clinic.ErrEmptyFile):
 		return lang.L("This photo file is damaged or incomplete. Copy it again from the camera or take a new photo.")
-	case errors.Is(err, inference.ErrNotRegularFile):
+	case errors.Is(err, clinic.ErrNotRegularFile):
 		return lang.L("That is a folder or device, not a photo file.")
-	case errors.Is(err, inference.ErrLibraryNotFound):
+	case errors.Is(err, clinic.ErrLibraryNotFound):
 		return lang.L("The analysis engine (ONNX Runtime) is not installed next to Dermal. Ask whoever set up this computer to run `make deps`.")
-	case errors.Is(err, inference.ErrModelMismatch):
+	case errors.Is(err, clinic.ErrModelMismatch):
 		return lang.L("The model file is damaged: its checksum does not match the model card. Reinstall Dermal.")
-	case errors.Is(err, storage.ErrCorrupt):
+	case errors.Is(err, clinic.ErrCorrupt):
 		return lang.L("The records database is damaged. Nothing was written. Restore the latest backup (dermal restore).")
-	case errors.Is(err, storage.ErrDuplicateCode):
+	case errors.Is(err, clinic.ErrDuplicateCode):
 		return lang.L("Another patient already has this clinic code. Use a different code, or search for the existing patient.")
-	case errors.Is(err, storage.ErrInvalid):
+	case errors.Is(err, clinic.ErrInvalid):
 		// The storage message says which field is wrong; show what follows "invalid value: ".
 		msg := err.Error()
-		if _, detail, ok := strings.Cut(msg, storage.ErrInvalid.Error()+": "); ok {
+		if _, detail, ok := strings.Cut(msg, clinic.ErrInvalid.Error()+": "); ok {
 			msg = detail
 		}
 		return lang.L("Please correct this and try again:") + " " + msg
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, clinic.ErrNotFound):
 		return lang.L("The record was not found; it may have been deleted.")
 	case errors.Is(err, clinic.ErrOtherModel):
 		return lang.L("This assessment was made by a different model, so it cannot be re-analysed with this one.")

@@ -13,24 +13,24 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"dermal/internal/clinic"
 	"dermal/internal/locale"
-	"dermal/internal/storage"
 )
 
 // lesionHistory is one lesion with its assessments, oldest first.
 type lesionHistory struct {
-	Lesion      storage.Lesion
-	Assessments []storage.Assessment
+	Lesion      clinic.Lesion
+	Assessments []clinic.Assessment
 }
 
-func groupByLesion(hs []storage.HistoryEntry) []lesionHistory {
+func groupByLesion(hs []clinic.HistoryEntry) []lesionHistory {
 	var out []lesionHistory
 	for _, h := range hs {
 		if n := len(out); n > 0 && out[n-1].Lesion.ID == h.Lesion.ID {
 			out[n-1].Assessments = append(out[n-1].Assessments, h.Assessment)
 			continue
 		}
-		out = append(out, lesionHistory{h.Lesion, []storage.Assessment{h.Assessment}})
+		out = append(out, lesionHistory{h.Lesion, []clinic.Assessment{h.Assessment}})
 	}
 	return out
 }
@@ -38,19 +38,19 @@ func groupByLesion(hs []storage.HistoryEntry) []lesionHistory {
 // patientScreen shows a patient and, per lesion, a timeline of assessments.
 type patientScreen struct {
 	u       *UI
-	patient storage.Patient
+	patient clinic.Patient
 	lesions []lesionHistory
 	newBtn  *widget.Button
-	tiles   map[storage.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
-	compare map[storage.LesionID]*widget.Button     // lesion id -> compare button
+	tiles   map[clinic.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
+	compare map[clinic.LesionID]*widget.Button     // lesion id -> compare button
 	root    fyne.CanvasObject
 }
 
 func (s *patientScreen) view() fyne.CanvasObject { return s.root }
 
-func newPatientScreen(u *UI, p storage.Patient) *patientScreen {
-	s := &patientScreen{u: u, patient: p, tiles: map[storage.AssessmentID]*widget.Button{}, compare: map[storage.LesionID]*widget.Button{}}
-	hs, err := u.clinic.Store.History(context.Background(), p.ID)
+func newPatientScreen(u *UI, p clinic.Patient) *patientScreen {
+	s := &patientScreen{u: u, patient: p, tiles: map[clinic.AssessmentID]*widget.Button{}, compare: map[clinic.LesionID]*widget.Button{}}
+	hs, err := u.clinic.History(context.Background(), p.ID)
 	if err != nil {
 		u.showError(lang.L("Could not read the patient's history."), err)
 	}
@@ -80,15 +80,15 @@ func newPatientScreen(u *UI, p storage.Patient) *patientScreen {
 	return s
 }
 
-func (s *patientScreen) lesions2() []storage.Lesion {
-	var out []storage.Lesion
+func (s *patientScreen) lesions2() []clinic.Lesion {
+	var out []clinic.Lesion
 	for _, lh := range s.lesions {
 		out = append(out, lh.Lesion)
 	}
 	return out
 }
 
-func (s *patientScreen) newAssessment(lesionID storage.LesionID) {
+func (s *patientScreen) newAssessment(lesionID clinic.LesionID) {
 	s.u.show(newAssessScreen(s.u, s.patient, s.lesions2(), lesionID))
 }
 
@@ -111,7 +111,7 @@ func (s *patientScreen) lesionCard(lh lesionHistory) fyne.CanvasObject {
 // thumbSize is a timeline thumbnail on screen.
 var thumbSize = fyne.NewSize(120, 90)
 
-func (s *patientScreen) tile(a storage.Assessment) fyne.CanvasObject {
+func (s *patientScreen) tile(a clinic.Assessment) fyne.CanvasObject {
 	var img image.Image
 	if t, err := s.u.clinic.Thumbnail(context.Background(), a); err == nil {
 		img = t

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
-	"dermal/internal/storage"
 )
 
 // patientList is the searchable list on the left.
@@ -23,7 +22,7 @@ type patientList struct {
 	u      *UI
 	search *widget.Entry
 	list   *widget.List
-	items  []storage.Patient
+	items  []clinic.Patient
 	view   fyne.CanvasObject
 }
 
@@ -58,7 +57,7 @@ func newPatientList(u *UI) *patientList {
 }
 
 // patientLine is the second line under a name: code, sex, birth year.
-func patientLine(p storage.Patient) string {
+func patientLine(p clinic.Patient) string {
 	s := p.Code
 	if p.Sex != "" {
 		s += " · " + sexWord(p.Sex)
@@ -80,7 +79,7 @@ func sexWord(s string) string {
 }
 
 func (pl *patientList) refresh(query string) {
-	ps, err := pl.u.clinic.Store.SearchPatients(context.Background(), query, listLimit)
+	ps, err := pl.u.clinic.SearchPatients(context.Background(), query, listLimit)
 	if err != nil {
 		pl.u.showError(lang.L("Could not search the patients."), err)
 		return
@@ -98,12 +97,12 @@ type patientForm struct {
 	sex                                   *widget.RadioGroup
 	save                                  *widget.Button
 	dialog                                dialog.Dialog
-	editing                               *storage.Patient
+	editing                               *clinic.Patient
 	similar                               dialog.Dialog // "already registered?", when shown
 }
 
 // editPatient opens the patient form: a new patient when p is nil.
-func (u *UI) editPatient(p *storage.Patient) *patientForm {
+func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 	f := &patientForm{editing: p}
 	f.code, f.name, f.birthYear, f.phone, f.address = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	f.notes = widget.NewMultiLineEntry()
@@ -145,7 +144,7 @@ func (u *UI) editPatient(p *storage.Patient) *patientForm {
 }
 
 func (u *UI) savePatient(f *patientForm) {
-	p := storage.Patient{Code: f.code.Text, FullName: f.name.Text, Phone: f.phone.Text, Address: f.address.Text, Notes: f.notes.Text}
+	p := clinic.Patient{Code: f.code.Text, FullName: f.name.Text, Phone: f.phone.Text, Address: f.address.Text, Notes: f.notes.Text}
 	switch f.sex.Selected {
 	case lang.L("Female"):
 		p.Sex = "F"
@@ -155,7 +154,7 @@ func (u *UI) savePatient(f *patientForm) {
 	if f.birthYear.Text != "" {
 		y, err := strconv.Atoi(f.birthYear.Text)
 		if err != nil {
-			u.showError(lang.L("Could not save the patient."), fmt.Errorf("%w: birth year %q is not a year", storage.ErrInvalid, f.birthYear.Text))
+			u.showError(lang.L("Could not save the patient."), fmt.Errorf("%w: birth year %q is not a year", clinic.ErrInvalid, f.birthYear.Text))
 			return
 		}
 		p.BirthYear = y
@@ -166,18 +165,18 @@ func (u *UI) savePatient(f *patientForm) {
 // storePatient adds or updates the patient. A new patient who looks like one already
 // registered (same name and birth year, or same phone) is not added until the clinician has
 // seen the existing record and said this is another person.
-func (u *UI) storePatient(f *patientForm, p storage.Patient, allowSimilar bool) {
+func (u *UI) storePatient(f *patientForm, p clinic.Patient, allowSimilar bool) {
 	ctx := context.Background()
 	var err error
 	if f.editing != nil {
 		p.ID = f.editing.ID
-		err = u.clinic.Store.UpdatePatient(ctx, p)
+		p, err = u.clinic.UpdatePatient(ctx, p)
 	} else {
 		p.ID, err = u.clinic.AddPatient(ctx, p, allowSimilar)
 	}
 	var similar *clinic.SimilarPatientsError
 	if errors.As(err, &similar) {
-		f.similar = u.similarDialog(similar.Similar, func() { u.storePatient(f, p, true) }, func(existing storage.Patient) {
+		f.similar = u.similarDialog(similar.Similar, func() { u.storePatient(f, p, true) }, func(existing clinic.Patient) {
 			f.dialog.Hide()
 			u.leave(func() { u.openPatient(existing.ID) }, nil)
 		})
@@ -193,7 +192,7 @@ func (u *UI) storePatient(f *patientForm, p storage.Patient, allowSimilar bool) 
 
 // similarDialog lists the registered patients a new one may be, offering to open one of them
 // or to add the new patient anyway.
-func (u *UI) similarDialog(similar []storage.Patient, addAnyway func(), open func(storage.Patient)) dialog.Dialog {
+func (u *UI) similarDialog(similar []clinic.Patient, addAnyway func(), open func(clinic.Patient)) dialog.Dialog {
 	rows := container.NewVBox(widget.NewLabel(lang.L("This may be a patient who is already registered:")))
 	var d dialog.Dialog
 	for _, p := range similar {

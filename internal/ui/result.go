@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"dermal/internal/clinic"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,8 +14,6 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
 	"github.com/disintegration/imaging"
-
-	"dermal/internal/inference"
 )
 
 // displaySide is the long side photos are scaled to for the screen: sharp on a laptop, and the
@@ -25,7 +24,7 @@ const displaySide = 900
 type photoView struct {
 	img   *canvas.Image
 	base  image.Image // display-sized; after analysis, the 4:3 region the model saw
-	heat  *inference.Heatmap
+	heat  *clinic.Heatmap
 	shown image.Image // what is on screen (tests look at it)
 }
 
@@ -42,11 +41,11 @@ func newPhotoView(minW, minH float32) *photoView {
 // a 1600 px photo, so it is done off the UI thread (preparePhoto) and only handed over there.
 type shownPhoto struct {
 	base image.Image
-	heat *inference.Heatmap
+	heat *clinic.Heatmap
 }
 
 // preparePhoto runs in background goroutines; an is nil for a photo not (or not re-) analysed.
-func preparePhoto(img image.Image, an *inference.Assessment) shownPhoto {
+func preparePhoto(img image.Image, an *clinic.ModelResult) shownPhoto {
 	fit := imaging.Fit(img, displaySide, displaySide, imaging.Lanczos)
 	if an == nil {
 		return shownPhoto{base: fit}
@@ -129,12 +128,12 @@ func (r *resultPanel) redraw() {
 
 // tierColor is the tier's colour on screen.
 func tierColor(t string) color.NRGBA {
-	switch inference.Tier(t) {
-	case inference.TierUrgent:
+	switch clinic.Tier(t) {
+	case clinic.TierUrgent:
 		return color.NRGBA{R: 190, G: 30, B: 30, A: 255}
-	case inference.TierReview:
+	case clinic.TierReview:
 		return color.NRGBA{R: 200, G: 110, B: 0, A: 255}
-	case inference.TierRetake:
+	case clinic.TierRetake:
 		return color.NRGBA{R: 40, G: 90, B: 170, A: 255}
 	}
 	return color.NRGBA{R: 30, G: 130, B: 60, A: 255}
@@ -158,7 +157,7 @@ func (r *resultPanel) show(probs map[string]float64, tier string, warnings []str
 	} else {
 		r.warnings.Show()
 	}
-	card := r.u.clinic.Engine.Card()
+	card := r.u.clinic.Card()
 	type row struct {
 		code string
 		p    float64

@@ -2,10 +2,8 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -16,9 +14,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"dermal/internal/clinic"
 	"dermal/internal/locale"
-	"dermal/internal/storage"
-	"dermal/internal/watchdog"
 )
 
 // Settings are the app's persisted choices (Fyne preferences).
@@ -69,7 +66,7 @@ func setLocaleEnv(l string) {
 	os.Setenv("LANGUAGE", l)
 }
 
-func mb(b uint64) string { return fmt.Sprintf("%d MB", b/watchdog.MB) }
+func mb(b uint64) string { return fmt.Sprintf("%d MB", b/clinic.MB) }
 
 // settingsForm holds the settings dialog's fields (tests fill them directly).
 type settingsForm struct {
@@ -171,11 +168,7 @@ func (u *UI) applySettings(f *settingsForm) {
 	p.SetString(prefClinicName, storageNFC(f.clinic.Text))
 	idle, _ := strconv.Atoi(f.idle.Text)
 	p.SetInt(prefIdleMin, idle)
-	if g := u.clinic.Guard; g != nil {
-		g.SetBudget(BudgetBytes(u.prefs))
-		debug.SetMemoryLimit(watchdog.GoHeapLimit(BudgetBytes(u.prefs)))
-		g.SetIdleUnload(IdleUnload(u.prefs))
-	}
+	u.clinic.SetBudget(clinic.ResolveBudget(0, u.prefs.BudgetMB()), IdleUnload(u.prefs))
 	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)
 	u.updateStatus()
 	if newLang == u.lang && u.clinicTitle() == u.title {
@@ -218,12 +211,10 @@ func (u *UI) backupDialog() {
 func (u *UI) backup(path string) {
 	u.jobs.Add(1)
 	go func() {
-		err := u.clinic.Store.Backup(context.Background(), path)
-		var noAudit *storage.AuditNotRecordedError
-		if errors.As(err, &noAudit) {
-			// The copy is complete: say so, with what is missing.
-			u.log.Warn("backup not audited", "err", err)
-			err = nil
+		note, err := u.clinic.Backup(context.Background(), path)
+		if note != "" {
+			// The copy is complete; the audit trail could not say so.
+			u.log.Warn("backup not audited", "note", note)
 		}
 		fyne.Do(func() {
 			defer u.jobs.Done()

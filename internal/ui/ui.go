@@ -19,7 +19,6 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/locale"
-	"dermal/internal/storage"
 )
 
 // UI is the main window and its state.
@@ -211,10 +210,10 @@ func (u *UI) Stop() {
 }
 
 func (u *UI) updateStatus() {
-	if u.clinic.Guard == nil {
+	r, ok, err := u.clinic.Memory()
+	if !ok {
 		return
 	}
-	r, err := u.clinic.Guard.Read()
 	if err != nil {
 		u.status.SetText(lang.L("Memory readings are not available on this computer."))
 	} else {
@@ -228,8 +227,8 @@ func (u *UI) updateStatus() {
 }
 
 // openPatient shows a patient's lesions and assessments.
-func (u *UI) openPatient(id storage.PatientID) {
-	p, err := u.clinic.Store.PatientByID(context.Background(), id)
+func (u *UI) openPatient(id clinic.PatientID) {
+	p, err := u.clinic.Patient(context.Background(), id)
 	if err != nil {
 		u.showError(lang.L("Could not open the patient."), err)
 		return
@@ -239,7 +238,7 @@ func (u *UI) openPatient(id storage.PatientID) {
 
 // patientChanged refreshes the list (and opens the patient, unless that would lose unsaved
 // work the clinician wants to keep) after an edit.
-func (u *UI) patientChanged(p storage.Patient) {
+func (u *UI) patientChanged(p clinic.Patient) {
 	u.patients.refresh(u.patients.search.Text)
 	u.leave(func() { u.openPatient(p.ID) }, nil)
 }

@@ -17,10 +17,8 @@ import (
 	fynestorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
-	"dermal/internal/capture"
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
-	"dermal/internal/inference"
 	"dermal/internal/memory"
 	"dermal/internal/storage"
 	"dermal/internal/watchdog"
@@ -30,9 +28,8 @@ import (
 // database and a watchdog reading this process's memory.
 func newTestUI(t *testing.T) (*UI, *clinic.Clinic) {
 	t.Helper()
-	c := clinictest.New(t)
+	c := clinictest.NewGuarded(t, 400*clinic.MB)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c.Guard = watchdog.NewGuard(watchdog.Policy{Budget: 400 * watchdog.MB, Costs: watchdog.DefaultCosts}, c.Engine, memory.Read, 0, log)
 	a := test.NewTempApp(t)
 	prefs := NewSettings(a.Preferences())
 	prefs.p.SetString(prefLanguage, "en")
@@ -128,7 +125,7 @@ func TestWholeWorkflow(t *testing.T) {
 	// Saving a new lesion without its body site is refused, and nothing typed is lost.
 	test.Type(as.diagnosis, "nghi u hắc tố")
 	test.Tap(as.saveBtn)
-	if !errors.Is(u.lastError, storage.ErrInvalid) || as.diagnosis.Text != "nghi u hắc tố" || u.screen != as {
+	if !errors.Is(u.lastError, clinic.ErrInvalid) || as.diagnosis.Text != "nghi u hắc tố" || u.screen != as {
 		t.Fatalf("save without site: err %v, diagnosis %q, screen %T", u.lastError, as.diagnosis.Text, u.screen)
 	}
 	u.lastError = nil
@@ -168,7 +165,7 @@ func TestWholeWorkflow(t *testing.T) {
 		t.Errorf("the lesion was not preselected: %q", as.lesion.Selected)
 	}
 	assess(t, u, as, "ISIC_0024311.png", "theo dõi")
-	hs, err := c.Store.History(ctx, ps.patient.ID)
+	hs, err := c.History(ctx, ps.patient.ID)
 	if err != nil || len(hs) != 2 || hs[0].Lesion.ID != hs[1].Lesion.ID {
 		t.Fatalf("history %v %v", hs, err)
 	}
@@ -238,9 +235,9 @@ func TestBadPhotoIsExplainedAndNothingLost(t *testing.T) {
 		file string
 		want error
 	}{
-		{"ui_test.go", inference.ErrUnsupportedFormat},
+		{"ui_test.go", clinic.ErrUnsupportedFormat},
 		{"/nonexistent/photo.jpg", os.ErrNotExist},
-		{".", inference.ErrNotRegularFile},
+		{".", clinic.ErrNotRegularFile},
 	} {
 		u.lastError = nil
 		as.loadFile(tc.file)
@@ -289,7 +286,7 @@ func TestMemoryBudgetDegradesThenRefuses(t *testing.T) {
 	as.loadFile(clinictest.Fixture("ISIC_0024311.png"))
 	u.jobs.Wait()
 	s, _ := memory.Read()
-	c.Guard.SetBudget(s.RSS + watchdog.DefaultCosts.Session + watchdog.DefaultCosts.Analysis + 1*watchdog.MB)
+	c.SetBudget(s.RSS+watchdog.DefaultCosts.Session+watchdog.DefaultCosts.Analysis+1*clinic.MB, 0)
 	test.Tap(as.analyseBtn)
 	u.jobs.Wait()
 	if as.analysis == nil || as.analysis.GradCAMAllowed || !as.result.gradcam.Disabled() || as.result.gradcam.Checked || !as.result.note.Visible() {
@@ -298,11 +295,11 @@ func TestMemoryBudgetDegradesThenRefuses(t *testing.T) {
 	if !strings.Contains(as.result.note.Text, "Grad-CAM was skipped") {
 		t.Errorf("note %q", as.result.note.Text)
 	}
-	c.Guard.SetBudget(s.RSS / 2)
+	c.SetBudget(s.RSS/2, 0)
 	as.analysis = nil
 	test.Tap(as.analyseBtn)
 	u.jobs.Wait()
-	if !errors.Is(u.lastError, watchdog.ErrNoMemory) || as.analysis != nil {
+	if !errors.Is(u.lastError, clinic.ErrNoMemory) || as.analysis != nil {
 		t.Errorf("under an impossible budget: err %v", u.lastError)
 	}
 	if !strings.Contains(explain(u.lastError), "Not enough memory") {
@@ -319,7 +316,7 @@ func TestEditPatientKeepsTypingOnError(t *testing.T) {
 	f.code.SetText("BN-5") // taken
 	test.Type(f.notes, "dị ứng penicillin")
 	test.Tap(f.save)
-	if !errors.Is(u.lastError, storage.ErrDuplicateCode) {
+	if !errors.Is(u.lastError, clinic.ErrDuplicateCode) {
 		t.Errorf("duplicate code: %v", u.lastError)
 	}
 	if f.notes.Text != "dị ứng penicillin" {
@@ -333,7 +330,7 @@ func TestStatusBarShowsMemoryAndModel(t *testing.T) {
 	if !strings.Contains(u.status.Text, "/ 400 MB") || !strings.Contains(u.model.Text, "not loaded") {
 		t.Errorf("status %q / %q", u.status.Text, u.model.Text)
 	}
-	if err := c.Engine.Load(); err != nil {
+	if err := c.LoadModel(); err != nil {
 		t.Fatal(err)
 	}
 	u.updateStatus()
@@ -354,8 +351,8 @@ func TestSettingsValidateAndPersist(t *testing.T) {
 	f.clinic.SetText("Trạm Y tế xã Đồng Tâm")
 	f.gradcam.SetChecked(false)
 	u.applySettings(f)
-	if u.prefs.BudgetMB() != 300 || c.Guard.Budget() != 300*watchdog.MB || u.prefs.GradCAMDefault() || u.prefs.ClinicName() != "Trạm Y tế xã Đồng Tâm" {
-		t.Errorf("settings not applied: %d MB, guard %d, gradcam %v, clinic %q", u.prefs.BudgetMB(), c.Guard.Budget()/watchdog.MB, u.prefs.GradCAMDefault(), u.prefs.ClinicName())
+	if u.prefs.BudgetMB() != 300 || c.Budget() != 300*clinic.MB || u.prefs.GradCAMDefault() || u.prefs.ClinicName() != "Trạm Y tế xã Đồng Tâm" {
+		t.Errorf("settings not applied: %d MB, guard %d, gradcam %v, clinic %q", u.prefs.BudgetMB(), c.Budget()/clinic.MB, u.prefs.GradCAMDefault(), u.prefs.ClinicName())
 	}
 }
 
@@ -401,7 +398,7 @@ func TestPhoneCaptureIntoAssessment(t *testing.T) {
 	if as.photo == nil || !bytes.Equal(as.photo.Bytes, photo) || as.analyseBtn.Disabled() {
 		t.Fatal("the phone photo is not in the assessment")
 	}
-	trail, err := c.Store.AuditTrail(context.Background(), "capture", 0)
+	trail, err := c.AuditTrail(context.Background(), "capture", 0)
 	if err != nil || len(trail) != 1 || !strings.Contains(trail[0].Detail, "IMG_0001.png") {
 		t.Errorf("capture audit %+v %v", trail, err)
 	}
@@ -412,29 +409,44 @@ func TestPhoneCaptureIntoAssessment(t *testing.T) {
 }
 
 func TestUSBCameraExplainsItself(t *testing.T) {
-	u, _ := newTestUI(t)
+	u, c := newTestUI(t)
 	addPatient(t, u, "Lý Thường Kiệt", "BN-8")
 	u.screen.(*patientScreen).newAssessment(0)
 	as := u.screen.(*assessScreen)
-	defer func(f func() ([]capture.Device, error)) { listCameras = f }(listCameras)
 
 	// Nothing plugged in: the dialog says so and what to do.
-	listCameras = func() ([]capture.Device, error) { return nil, nil }
+	c.SetCameras(fakeCameras{})
 	if as.captureUSB() != nil || !strings.Contains(u.lastInfo, "No USB camera") {
 		t.Errorf("no camera: %q", u.lastInfo)
 	}
 	// A device that is not a camera: the dialog opens, names the problem, offers no photo.
 	fake := filepath.Join(t.TempDir(), "video7")
 	os.WriteFile(fake, []byte("x"), 0o644)
-	listCameras = func() ([]capture.Device, error) { return []capture.Device{{Path: fake, Name: "Fake"}}, nil }
+	c.SetCameras(fakeCameras{devices: []clinic.CameraDevice{{Path: fake, Name: "Fake"}}})
 	ud := as.captureUSB()
 	if ud == nil || !strings.Contains(ud.status.Text, fake) || !ud.take.Disabled() {
 		t.Fatalf("bad device: %+v", ud)
 	}
+	// A camera that delivered frames, then a re-open that failed: taking a photo now must
+	// neither crash (there is no camera) nor use the old camera's last frame.
+	ud.mu.Lock()
+	ud.last = []byte("a frame from the camera before")
+	ud.mu.Unlock()
+	as.openUSB(ud, clinic.CameraDevice{Path: fake, Name: "Fake"})
+	as.takeUSB(ud)
 	ud.dialog.Hide()
 	if as.photo != nil {
 		t.Error("a photo appeared from a broken camera")
 	}
+}
+
+// fakeCameras lists the given devices and opens them with the system's USB code (which
+// fails for anything that is not a camera).
+type fakeCameras struct{ devices []clinic.CameraDevice }
+
+func (f fakeCameras) Devices() ([]clinic.CameraDevice, error) { return f.devices, nil }
+func (f fakeCameras) Open(d clinic.CameraDevice) (*clinic.Camera, error) {
+	return clinic.New(nil, nil, nil).Cameras().Open(d)
 }
 
 func TestBackupFromSettings(t *testing.T) {

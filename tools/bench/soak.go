@@ -107,7 +107,7 @@ func soakChild() error {
 	budget := watchdog.DefaultBudget(s.Total)
 	debug.SetMemoryLimit(watchdog.GoHeapLimit(budget))
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, 0, nil)
-	c := &clinic.Clinic{Engine: eng, Guard: guard}
+	c := clinic.New(eng, nil, guard)
 	defer c.Close()
 	res := soakResult{Budget: budget}
 	start := time.Now()

@@ -25,8 +25,8 @@ import (
 	"dermal/internal/assets"
 	"dermal/internal/capture"
 	"dermal/internal/clinic"
-	"dermal/internal/inference"
 	"dermal/internal/hostile"
+	"dermal/internal/inference"
 	"dermal/internal/memory"
 	"dermal/internal/watchdog"
 )
@@ -208,7 +208,7 @@ func phoneChild(path string) error {
 	s, _ := memory.Read()
 	budget := watchdog.DefaultBudget(s.Total)
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, 0, nil)
-	c := &clinic.Clinic{Engine: eng, Guard: guard}
+	c := clinic.New(eng, nil, guard)
 	defer c.Close()
 	sess, err := capture.StartPhone(capture.PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: func(name string, b []byte) error {
 		_, err := c.DecodePhoto(name, b)

@@ -4,6 +4,8 @@ package clinictest
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -11,7 +13,9 @@ import (
 	"dermal/internal/assets"
 	"dermal/internal/clinic"
 	"dermal/internal/inference"
+	"dermal/internal/memory"
 	"dermal/internal/storage"
+	"dermal/internal/watchdog"
 )
 
 // Fixtures is the folder of committed HAM10000 test-split photos.
@@ -25,7 +29,12 @@ func Fixture(name string) string { return filepath.Join(Fixtures, name) }
 
 // New returns a Clinic with the shipped model and an empty database in t.TempDir(); both are
 // closed when the test ends.
-func New(t testing.TB) *clinic.Clinic {
+func New(t testing.TB) *clinic.Clinic { return newClinic(t, 0) }
+
+// NewGuarded is New with a memory watchdog of the given budget reading this process's memory.
+func NewGuarded(t testing.TB, budget uint64) *clinic.Clinic { return newClinic(t, budget) }
+
+func newClinic(t testing.TB, budget uint64) *clinic.Clinic {
 	t.Helper()
 	m, err := inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
 	if err != nil {
@@ -39,13 +48,17 @@ func New(t testing.TB) *clinic.Clinic {
 	if err := store.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	c := &clinic.Clinic{Engine: eng, Store: store}
+	var guard *watchdog.Guard
+	if budget > 0 {
+		guard = watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, 0,
+			slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}
+	c := clinic.New(eng, store, guard)
 	t.Cleanup(func() {
-		c.Close()
 		if err := eng.Close(); err != nil {
 			t.Error(err)
 		}
-		if err := c.Store.Close(); err != nil { // the store open now (a restore replaces it)
+		if err := c.Close(); err != nil { // the store open now (a restore replaces it)
 			t.Error(err)
 		}
 	})
@@ -56,11 +69,11 @@ func New(t testing.TB) *clinic.Clinic {
 func Patient(t testing.TB, c *clinic.Clinic, code, name string) storage.Patient {
 	t.Helper()
 	ctx := context.Background()
-	id, err := c.Store.AddPatient(ctx, storage.Patient{Code: code, FullName: name, Sex: "F", BirthYear: 1961})
+	id, err := c.AddPatient(ctx, storage.Patient{Code: code, FullName: name, Sex: "F", BirthYear: 1961}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := c.Store.PatientByID(ctx, id)
+	p, err := c.Patient(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cli
+package config
 
 import (
 	"os"
@@ -25,12 +25,4 @@ func DefaultDataDir() (string, error) {
 		return "", err
 	}
 	return filepath.Join(dir, "Dermal"), nil
-}
-
-// DataDirectory is --data if given, else DefaultDataDir.
-func (g Global) DataDirectory() (string, error) {
-	if g.DataDir != "" {
-		return g.DataDir, nil
-	}
-	return DefaultDataDir()
 }

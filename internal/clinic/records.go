@@ -1,0 +1,160 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"dermal/internal/capture"
+	"dermal/internal/config"
+	"dermal/internal/storage"
+	"dermal/internal/watchdog"
+)
+
+// The records, as the window and the command line use them: every lookup by typed id, every
+// text normalized and checked by storage (callers show what these return, and never
+// normalize again).
+
+// Patient returns a patient by record id.
+func (c *Clinic) Patient(ctx context.Context, id PatientID) (Patient, error) {
+	return c.store.PatientByID(ctx, id)
+}
+
+// PatientByCode returns a patient by clinic code.
+func (c *Clinic) PatientByCode(ctx context.Context, code string) (Patient, error) {
+	return c.store.PatientByCode(ctx, code)
+}
+
+// SearchPatients finds patients by name, code or phone, ignoring case and diacritics.
+func (c *Clinic) SearchPatients(ctx context.Context, query string, limit int) ([]Patient, error) {
+	return c.store.SearchPatients(ctx, query, limit)
+}
+
+// UpdatePatient replaces a patient's details and returns them as stored.
+func (c *Clinic) UpdatePatient(ctx context.Context, p Patient) (Patient, error) {
+	if err := c.store.UpdatePatient(ctx, p); err != nil {
+		return Patient{}, err
+	}
+	return c.store.PatientByID(ctx, p.ID)
+}
+
+// DeletePatient hides a patient (hard: removes them and their photos for good).
+func (c *Clinic) DeletePatient(ctx context.Context, id PatientID, hard bool) error {
+	return c.store.DeletePatient(ctx, id, hard)
+}
+
+// UndeletePatient brings back a hidden patient.
+func (c *Clinic) UndeletePatient(ctx context.Context, id PatientID) error {
+	return c.store.UndeletePatient(ctx, id)
+}
+
+// History lists a patient's assessments, by lesion and then time.
+func (c *Clinic) History(ctx context.Context, id PatientID) ([]HistoryEntry, error) {
+	return c.store.History(ctx, id)
+}
+
+// Entry returns one stored assessment with its lesion and patient.
+func (c *Clinic) Entry(ctx context.Context, id AssessmentID) (HistoryEntry, Patient, error) {
+	e, err := c.store.Entry(ctx, id)
+	if err != nil {
+		return e, Patient{}, err
+	}
+	p, err := c.store.PatientByID(ctx, e.Lesion.PatientID)
+	return e, p, err
+}
+
+// RecordFindings stores the clinician's findings on an assessment and returns the assessment
+// as stored.
+func (c *Clinic) RecordFindings(ctx context.Context, id AssessmentID, f Findings) (Assessment, error) {
+	if err := c.store.RecordFindings(ctx, id, f); err != nil {
+		return Assessment{}, err
+	}
+	e, err := c.store.Entry(ctx, id)
+	return e.Assessment, err
+}
+
+// AuditTrail lists the audit rows about one kind of record (id 0: all of that kind).
+func (c *Clinic) AuditTrail(ctx context.Context, entity string, id int64) ([]AuditEntry, error) {
+	return c.store.AuditTrail(ctx, entity, id)
+}
+
+// Backup writes a consistent copy of the records to dest. A complete copy whose audit row
+// could not be written is a success with a warning (the returned note).
+func (c *Clinic) Backup(ctx context.Context, dest string) (note string, err error) {
+	err = c.store.Backup(ctx, dest)
+	var noAudit *storage.AuditNotRecordedError
+	if errors.As(err, &noAudit) {
+		return noAudit.Error(), nil
+	}
+	return "", err
+}
+
+// Card is the loaded model's card.
+func (c *Clinic) Card() Card { return c.engine.Card() }
+
+// LoadModel starts the model's session now rather than on the first analysis.
+func (c *Clinic) LoadModel() error { return c.engine.Load() }
+
+// MemoryReading is the latest memory sample with the budget, for the status bar.
+type MemoryReading = watchdog.Reading
+
+// Memory reads the process's and the system's memory against the budget; ok is false
+// without a watchdog.
+func (c *Clinic) Memory() (r MemoryReading, ok bool, err error) {
+	if c.guard == nil {
+		return r, false, nil
+	}
+	r, err = c.guard.Read()
+	return r, true, err
+}
+
+// SetBudget changes the memory budget (and the Go heap limit that goes with it) and the idle
+// period after which the model is unloaded.
+func (c *Clinic) SetBudget(budget uint64, idleUnload time.Duration) {
+	if c.guard == nil {
+		return
+	}
+	c.guard.SetBudget(budget)
+	c.guard.SetIdleUnload(idleUnload)
+	debug.SetMemoryLimit(watchdog.GoHeapLimit(budget))
+}
+
+// ResolveBudget is the memory budget for a --memory-budget flag and the window's setting (MB,
+// 0: unset), resolved as everywhere else (config.Budget).
+func ResolveBudget(overrideMB, settingMB int) uint64 { return config.Budget(overrideMB, settingMB) }
+
+// Budget is the memory budget in force (0 without a watchdog).
+func (c *Clinic) Budget() uint64 {
+	if c.guard == nil {
+		return 0
+	}
+	return c.guard.Budget()
+}
+
+// StartPhone starts a phone capture session (see capture.StartPhone).
+func (c *Clinic) StartPhone(opts PhoneOptions) (*PhoneSession, error) {
+	return capture.StartPhone(opts)
+}
+
+// CameraSource lists and starts USB cameras: capture's V4L2 devices, or a test's own.
+type CameraSource interface {
+	Devices() ([]CameraDevice, error)
+	Open(CameraDevice) (*Camera, error)
+}
+
+type usbCameras struct{}
+
+func (usbCameras) Devices() ([]CameraDevice, error)     { return capture.Devices() }
+func (usbCameras) Open(d CameraDevice) (*Camera, error) { return capture.OpenCamera(d) }
+
+// Cameras is where USB cameras come from (the system's, unless SetCameras gave another).
+func (c *Clinic) Cameras() CameraSource {
+	if c.cameras == nil {
+		return usbCameras{}
+	}
+	return c.cameras
+}
+
+// SetCameras replaces the camera source.
+func (c *Clinic) SetCameras(s CameraSource) { c.cameras = s }
