@@ -64,7 +64,7 @@ func runClassify(env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per image")
 	gradcam := fs.String("gradcam", "", "write the Grad-CAM overlay PNG here (a folder when classifying several images)")
 	class := fs.String("class", "", "class code for Grad-CAM (default: the top class)")
-	opacity := fs.Float64("opacity", 0.45, "Grad-CAM overlay opacity, 0..1")
+	opacity := fs.Float64("opacity", clinic.OverlayOpacity, "Grad-CAM overlay opacity, 0..1")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}

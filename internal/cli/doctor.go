@@ -66,13 +66,7 @@ func runDoctor(env *Env, args []string) error {
 	} else {
 		ok("translations", strings.Join(locale.Languages, ", "))
 	}
-	if s, err := memory.Read(); err == nil && s.Total > 0 {
-		budget := watchdog.DefaultBudget(s.Total)
-		if env.MemoryBudgetMB > 0 {
-			budget = uint64(env.MemoryBudgetMB) * watchdog.MB
-		}
-		ok("memory budget", fmt.Sprintf("%d MB (default: min(400 MB, 25%% of RAM); the app's setting may differ)", budget/watchdog.MB))
-	}
+	ok("memory budget", fmt.Sprintf("%d MB (default: min(400 MB, 25%% of RAM); the app's setting may differ)", env.Budget()/watchdog.MB))
 	if len(problems) > 0 {
 		return errors.Join(problems...)
 	}

@@ -24,7 +24,7 @@ type ReportRequest struct {
 	Printed      time.Time
 }
 
-// OverlayOpacity is the Grad-CAM overlay's opacity in reports.
+// OverlayOpacity is the Grad-CAM overlay's opacity: in reports, on screen and the command line's default.
 const OverlayOpacity = 0.45
 
 // ReportCase gathers what a report shows: the stored records, the photo, and the Grad-CAM

@@ -3,6 +3,7 @@ package inference
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"slices"
 
@@ -34,6 +35,19 @@ const (
 	UrgentMalignant = 0.40
 	ReviewMalignant = 0.10
 )
+
+// Color is the tier's colour, the same on screen and on paper: red, amber, blue, green.
+func (t Tier) Color() color.NRGBA {
+	switch t {
+	case TierUrgent:
+		return color.NRGBA{R: 190, G: 30, B: 30, A: 255}
+	case TierReview:
+		return color.NRGBA{R: 200, G: 110, B: 0, A: 255}
+	case TierRetake:
+		return color.NRGBA{R: 40, G: 90, B: 170, A: 255}
+	}
+	return color.NRGBA{R: 30, G: 130, B: 60, A: 255}
+}
 
 // Advice is the plain-language wording of a tier (English; the UI translates by tier code).
 func (t Tier) Advice() string {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"dermal/internal/inference"
 	"dermal/internal/hostile"
+	"dermal/internal/inference"
 	"dermal/internal/testtool"
 )
 

@@ -294,18 +294,10 @@ func (r *renderer) colourScale(x, y, w float64) {
 	p.CellFormat(w/2, 3.5, r.t("high attention"), "", 1, "R", false, 0, "")
 }
 
-// tierColour is the tier's colour on paper: red, amber, blue, green.
+// tierColour is the tier's colour on paper, the one it has on screen.
 func tierColour(t inference.Tier) (int, int, int) {
-	switch t {
-	case inference.TierUrgent:
-		return 190, 30, 30
-	case inference.TierReview:
-		return 200, 120, 0
-	case inference.TierRetake:
-		return 40, 90, 170
-	default:
-		return 30, 130, 60
-	}
+	c := t.Color()
+	return int(c.R), int(c.G), int(c.B)
 }
 
 func (r *renderer) result() {

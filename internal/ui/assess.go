@@ -205,24 +205,26 @@ func (a *assessScreen) loadFile(path string) {
 		return
 	}
 	a.setBusy(true, lang.L("Reading the photo…"))
-	a.u.jobs.Add(1)
-	go func() {
+	type read struct {
+		photo *clinic.Photo
+		shown shownPhoto
+		err   error
+	}
+	background(a.u, nil, func() read {
 		photo, err := a.u.clinic.ReadPhoto(path)
-		var shown shownPhoto
-		if err == nil {
-			shown = preparePhoto(photo.Image, nil)
+		if err != nil {
+			return read{err: err}
 		}
-		fyne.Do(func() {
-			defer a.u.jobs.Done()
-			a.setBusy(false, "")
-			if err != nil {
-				a.state.SetText(lang.L("Open a photo, drop it on the window, or paste it."))
-				a.u.showError(lang.L("Could not open the photo."), err)
-				return
-			}
-			a.setPhoto(photo, shown)
-		})
-	}()
+		return read{photo, preparePhoto(photo.Image, nil), nil}
+	}, func(r read) {
+		a.setBusy(false, "")
+		if r.err != nil {
+			a.state.SetText(lang.L("Open a photo, drop it on the window, or paste it."))
+			a.u.showError(lang.L("Could not open the photo."), r.err)
+			return
+		}
+		a.setPhoto(r.photo, r.shown)
+	})
 }
 
 // setPhoto puts a decoded photo (prepared for the screen) into the assessment.
@@ -274,35 +276,38 @@ func (a *assessScreen) analyse() {
 	}
 	photo := a.photo
 	a.setBusy(true, lang.L("Analysing…"))
-	a.u.jobs.Add(1)
-	go func() {
+	type analysed struct {
+		an    *clinic.Analysis
+		shown shownPhoto
+		took  time.Duration
+		err   error
+	}
+	background(a.u, nil, func() analysed {
 		start := time.Now()
 		an, err := a.u.clinic.AnalyseGuarded(context.Background(), photo, true)
-		took := time.Since(start)
-		var shown shownPhoto
-		if err == nil {
-			shown = preparePhoto(photo.Image, an.Assessment)
+		if err != nil {
+			return analysed{err: err}
 		}
-		fyne.Do(func() {
-			defer a.u.jobs.Done()
-			if err != nil {
-				a.setBusy(false, "")
-				a.state.SetText(lang.L("The analysis did not run."))
-				a.u.showError(lang.L("Could not analyse the photo."), err)
-				return
-			}
-			a.analysis = an
-			a.photoView.set(shown)
-			note := ""
-			if an.Plan.Verdict == clinic.RunWithoutGradCAM {
-				note = gradcamSkipped(an.Plan)
-			}
-			a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
+		return analysed{an, preparePhoto(photo.Image, an.Assessment), time.Since(start), nil}
+	}, func(r analysed) {
+		if r.err != nil {
 			a.setBusy(false, "")
-			a.state.SetText(fmt.Sprintf(lang.L("Analysed in %.1f s. Record your findings and save."), took.Seconds()))
-			a.u.updateStatus()
-		})
-	}()
+			a.state.SetText(lang.L("The analysis did not run."))
+			a.u.showError(lang.L("Could not analyse the photo."), r.err)
+			return
+		}
+		an := r.an
+		a.analysis = an
+		a.photoView.set(r.shown)
+		note := ""
+		if an.Plan.Verdict == clinic.RunWithoutGradCAM {
+			note = gradcamSkipped(an.Plan)
+		}
+		a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
+		a.setBusy(false, "")
+		a.state.SetText(fmt.Sprintf(lang.L("Analysed in %.1f s. Record your findings and save."), r.took.Seconds()))
+		a.u.updateStatus()
+	})
 }
 
 func warningCodes(ws []clinic.Warning) []string {

@@ -31,7 +31,9 @@ type compareSide struct {
 	photo   *photoView
 	tier    *canvas.Text
 	summary *widget.Label
-	shown   clinic.Assessment
+	shown   clinic.Assessment   // what the text shows
+	photoOf clinic.AssessmentID // whose photo the picture shows
+	loads   latest              // a re-pick supersedes the photo still being prepared
 }
 
 func (c *compareScreen) view() fyne.CanvasObject { return c.root }
@@ -44,7 +46,7 @@ func newCompareScreen(u *UI, p clinic.Patient, lh lesionHistory) *compareScreen 
 	}
 	c.overlay = widget.NewCheck(lang.L("Show Grad-CAM on both"), func(on bool) {
 		for _, s := range c.sides {
-			s.photo.draw(on, 0.45)
+			s.photo.draw(on, clinic.OverlayOpacity)
 		}
 	})
 	cols := container.NewGridWithColumns(2)
@@ -82,23 +84,26 @@ func (c *compareScreen) load(s *compareSide) {
 	s.tier.Refresh()
 	s.summary.SetText(c.summary(a))
 	u := c.u
-	u.jobs.Add(1)
-	go func() {
+	type loaded struct {
+		shown shownPhoto
+		err   error
+	}
+	background(u, &s.loads, func() loaded {
 		photo, an, err := u.clinic.Reanalyse(context.Background(), a)
 		var shown shownPhoto
 		if photo != nil {
 			shown = preparePhoto(photo.Image, an)
 		}
-		fyne.Do(func() {
-			defer u.jobs.Done()
-			if err != nil && !errors.Is(err, clinic.ErrOtherModel) {
-				u.showError(lang.L("Could not show the photo."), err)
-				return
-			}
-			s.photo.set(shown)
-			s.photo.draw(c.overlay.Checked, 0.45)
-		})
-	}()
+		return loaded{shown, err}
+	}, func(l loaded) {
+		if l.err != nil && !errors.Is(l.err, clinic.ErrOtherModel) {
+			u.showError(lang.L("Could not show the photo."), l.err)
+			return
+		}
+		s.photo.set(l.shown)
+		s.photoOf = a.ID
+		s.photo.draw(c.overlay.Checked, clinic.OverlayOpacity)
+	})
 }
 
 // summary: the three most likely classes, the warnings and the clinician's diagnosis.

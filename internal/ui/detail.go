@@ -100,27 +100,30 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 func (d *detailScreen) load() {
 	a := d.entry.Assessment
 	u := d.u
-	u.jobs.Add(1)
-	go func() {
+	type loaded struct {
+		shown    shownPhoto
+		analysed bool
+		err      error
+	}
+	background(u, nil, func() loaded {
 		photo, an, err := u.clinic.Reanalyse(context.Background(), a)
 		var shown shownPhoto
 		if photo != nil {
 			shown = preparePhoto(photo.Image, an)
 		}
-		fyne.Do(func() {
-			defer u.jobs.Done()
-			note := ""
-			switch {
-			case errors.Is(err, clinic.ErrOtherModel):
-				note = explain(err)
-			case err != nil:
-				u.showError(lang.L("Could not show the photo."), err)
-				return
-			}
-			d.photoView.set(shown)
-			d.result.show(a.Probabilities, a.RiskTier, a.Warnings, an != nil, d.u.prefs.GradCAMDefault(), note)
-		})
-	}()
+		return loaded{shown, an != nil, err}
+	}, func(l loaded) {
+		note := ""
+		switch {
+		case errors.Is(l.err, clinic.ErrOtherModel):
+			note = explain(l.err)
+		case l.err != nil:
+			u.showError(lang.L("Could not show the photo."), l.err)
+			return
+		}
+		d.photoView.set(l.shown)
+		d.result.show(a.Probabilities, a.RiskTier, a.Warnings, l.analysed, d.u.prefs.GradCAMDefault(), note)
+	})
 }
 
 func (d *detailScreen) saveFindings() {
@@ -191,11 +194,8 @@ func (d *detailScreen) export(path string, history bool) {
 	req := clinic.ReportRequest{AssessmentID: d.entry.Assessment.ID, History: history, Language: u.lang, Clinic: u.prefs.ClinicName(), Printed: time.Now()}
 	d.report.Disable()
 	d.history.Disable()
-	u.jobs.Add(1)
-	go func() {
-		err := u.clinic.WriteReport(context.Background(), req, path)
-		fyne.Do(func() {
-			defer u.jobs.Done()
+	background(u, nil, func() error { return u.clinic.WriteReport(context.Background(), req, path) }, func(err error) {
+		{
 			d.report.Enable()
 			d.history.Enable()
 			if err != nil {
@@ -213,6 +213,6 @@ func (d *detailScreen) export(path string, history bool) {
 			dlg := dialog.NewCustom(lang.L("Report saved"), lang.L("Close"), container.NewVBox(msg, open), u.win)
 			dlg.Resize(fyne.NewSize(520, 200))
 			dlg.Show()
-		})
-	}()
+		}
+	})
 }

@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"bytes"
+	"image/jpeg"
 	"testing"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	"github.com/disintegration/imaging"
 
 	"dermal/internal/clinic/clinictest"
 )
@@ -163,5 +166,43 @@ func TestSimilarPatientAsksBeforeASecondRecord(t *testing.T) {
 	test.Tap(dialogButton(t, u, "Add as a new patient"))
 	if count() != 2 {
 		t.Errorf("%d patients after 'Add as a new patient'", count())
+	}
+}
+
+// A quick re-pick on the compare screen never shows one date's photo under another date's
+// text: the slow photo of the first pick (a large photo takes longer to decode) arrives after
+// the second pick's, and is dropped.
+func TestCompareDropsASupersededPhoto(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Ngô Quyền", "BN-1")
+	p := u.screen.(*patientScreen).patient
+	small := clinictest.Photo(t, "ISIC_0024311.png")
+	var big bytes.Buffer
+	if err := jpeg.Encode(&big, imaging.Resize(small.Image, 4800, 3600, imaging.Linear), &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	bigPhoto, err := c.DecodePhoto("big.jpg", big.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.Assess(t.Context(), p.ID, 0, "back", bigPhoto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Assess(t.Context(), p.ID, first.LesionID, "", small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.openPatient(p.ID)
+	ps := u.screen.(*patientScreen)
+	test.Tap(ps.compare[first.LesionID])
+	u.jobs.Wait()
+	cs := u.screen.(*compareScreen)
+	side := cs.sides[1]
+	side.pick.SetSelectedIndex(0) // the large photo: slow
+	side.pick.SetSelectedIndex(1) // at once the small one: fast, and the one asked for last
+	u.jobs.Wait()
+	if side.shown.ID != second.AssessmentID || side.photoOf != second.AssessmentID {
+		t.Errorf("text of assessment %d, photo of assessment %d; both should be %d", side.shown.ID, side.photoOf, second.AssessmentID)
 	}
 }

@@ -112,13 +112,18 @@ func (s *patientScreen) lesionCard(lh lesionHistory) fyne.CanvasObject {
 var thumbSize = fyne.NewSize(120, 90)
 
 func (s *patientScreen) tile(a clinic.Assessment) fyne.CanvasObject {
-	var img image.Image
-	if t, err := s.u.clinic.Thumbnail(context.Background(), a); err == nil {
-		img = t
-	} else {
-		s.u.log.Error("thumbnail", "assessment", a.ID, "err", err)
-	}
-	thumb := canvas.NewImageFromImage(img)
+	thumb := canvas.NewImageFromImage(nil)
+	// Decoded in the background: a patient with many photos opens at once.
+	background(s.u, nil, func() image.Image {
+		img, err := s.u.clinic.Thumbnail(context.Background(), a)
+		if err != nil {
+			s.u.log.Error("thumbnail", "assessment", a.ID, "err", err)
+		}
+		return img
+	}, func(img image.Image) {
+		thumb.Image = img
+		thumb.Refresh()
+	})
 	thumb.FillMode = canvas.ImageFillContain
 	thumb.SetMinSize(thumbSize)
 	tier := canvas.NewText(lang.L("tier."+a.RiskTier), tierColor(a.RiskTier))

@@ -24,16 +24,22 @@ type patientList struct {
 	list   *widget.List
 	items  []clinic.Patient
 	view   fyne.CanvasObject
+
+	typing   debounce // one search once typing pauses, not one per key
+	searches latest   // a slow search never overwrites a newer one's result
 }
+
+// searchDelay is how long typing must pause before the list is searched.
+const searchDelay = 250 * time.Millisecond
 
 // listLimit caps the list; the search narrows it (the clinic's records can be 100,000 people).
 const listLimit = 200
 
 func newPatientList(u *UI) *patientList {
-	pl := &patientList{u: u}
+	pl := &patientList{u: u, typing: debounce{wait: searchDelay}}
 	pl.search = widget.NewEntry()
 	pl.search.SetPlaceHolder(lang.L("Search name, code or phone (Ctrl+F)"))
-	pl.search.OnChanged = pl.refresh
+	pl.search.OnChanged = func(q string) { pl.typing.call(pl.u, func() { pl.refresh(q) }) }
 	pl.list = widget.NewList(func() int { return len(pl.items) },
 		func() fyne.CanvasObject {
 			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -78,15 +84,24 @@ func sexWord(s string) string {
 	return ""
 }
 
+// refresh searches the records off the UI thread and shows the result of the newest search.
 func (pl *patientList) refresh(query string) {
-	ps, err := pl.u.clinic.SearchPatients(context.Background(), query, listLimit)
-	if err != nil {
-		pl.u.showError(lang.L("Could not search the patients."), err)
-		return
+	type found struct {
+		ps  []clinic.Patient
+		err error
 	}
-	pl.items = ps
-	pl.list.UnselectAll()
-	pl.list.Refresh()
+	background(pl.u, &pl.searches, func() found {
+		ps, err := pl.u.clinic.SearchPatients(context.Background(), query, listLimit)
+		return found{ps, err}
+	}, func(f found) {
+		if f.err != nil {
+			pl.u.showError(lang.L("Could not search the patients."), f.err)
+			return
+		}
+		pl.items = f.ps
+		pl.list.UnselectAll()
+		pl.list.Refresh()
+	})
 }
 
 // patientForm is the add/edit patient dialog. It stays open when saving fails, so nothing

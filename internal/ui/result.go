@@ -104,7 +104,7 @@ func newResultPanel(u *UI, photo *photoView) *resultPanel {
 	r.bars = container.NewVBox()
 	r.opacity = widget.NewSlider(0.1, 0.9)
 	r.opacity.Step = 0.05
-	r.opacity.Value = 0.45
+	r.opacity.Value = clinic.OverlayOpacity
 	r.opacity.OnChanged = func(float64) { r.redraw() }
 	r.gradcam = widget.NewCheck(lang.L("Show Grad-CAM (where the model looked)"), func(bool) { r.redraw() })
 	r.note = widget.NewLabel("")
@@ -126,18 +126,8 @@ func (r *resultPanel) redraw() {
 	r.photo.draw(r.gradcam.Checked, r.opacity.Value)
 }
 
-// tierColor is the tier's colour on screen.
-func tierColor(t string) color.NRGBA {
-	switch clinic.Tier(t) {
-	case clinic.TierUrgent:
-		return color.NRGBA{R: 190, G: 30, B: 30, A: 255}
-	case clinic.TierReview:
-		return color.NRGBA{R: 200, G: 110, B: 0, A: 255}
-	case clinic.TierRetake:
-		return color.NRGBA{R: 40, G: 90, B: 170, A: 255}
-	}
-	return color.NRGBA{R: 30, G: 130, B: 60, A: 255}
-}
+// tierColor is the tier's colour (the tier owns it: the PDF uses the same).
+func tierColor(t string) color.NRGBA { return clinic.Tier(t).Color() }
 
 // show fills the panel. gradcamAllowed false (memory, or an older model) disables the overlay,
 // and note says why.

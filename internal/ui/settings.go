@@ -209,25 +209,28 @@ func (u *UI) backupDialog() {
 
 // backup writes a consistent copy of the records (while the app keeps running) and says where.
 func (u *UI) backup(path string) {
-	u.jobs.Add(1)
-	go func() {
+	type done struct {
+		note string
+		err  error
+	}
+	background(u, nil, func() done {
 		note, err := u.clinic.Backup(context.Background(), path)
-		if note != "" {
-			// The copy is complete; the audit trail could not say so.
-			u.log.Warn("backup not audited", "note", note)
+		return done{note, err}
+	}, func(d done) {
+		if d.err != nil {
+			u.showError(lang.L("Could not back up the records."), d.err)
+			return
 		}
-		fyne.Do(func() {
-			defer u.jobs.Done()
-			if err != nil {
-				u.showError(lang.L("Could not back up the records."), err)
-				return
-			}
-			u.log.Info("backup written", "file", path)
-			msg := lang.L("The records are backed up to:") + "\n" + path
-			u.lastInfo = msg
-			dialog.ShowInformation(lang.L("Backup done"), msg, u.win)
-		})
-	}()
+		u.log.Info("backup written", "file", path)
+		msg := lang.L("The records are backed up to:") + "\n" + path
+		if d.note != "" {
+			// The copy is complete; the audit trail could not record it.
+			u.log.Warn("backup not audited", "note", d.note)
+			msg += "\n\n" + d.note
+		}
+		u.lastInfo = msg
+		dialog.ShowInformation(lang.L("Backup done"), msg, u.win)
+	})
 }
 
 // restoreDialog picks a backup and, once the clinician has confirmed, puts it in place of the

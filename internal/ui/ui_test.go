@@ -49,6 +49,7 @@ func addPatient(t *testing.T, u *UI, name, code string) {
 	f.sex.SetSelected(f.sex.Options[0])
 	test.Type(f.birthYear, "1961")
 	test.Tap(f.save)
+	u.jobs.Wait() // the list's search runs in the background
 	if u.lastError != nil {
 		t.Fatalf("saving the patient: %v", u.lastError)
 	}
