@@ -335,15 +335,27 @@ func (a *assessScreen) save() {
 	} else {
 		v.LesionID = a.lesions[a.lesion.SelectedIndex()-1].ID
 	}
-	r, err := a.u.clinic.Save(context.Background(), v)
-	if err != nil {
-		a.u.showError(lang.L("Could not save the assessment."), err)
-		return
+	// The transaction (and the thumbnail) off the UI thread; the buttons wait meanwhile.
+	a.setBusy(true, lang.L("Saving…"))
+	type saved struct {
+		r   *clinic.Result
+		err error
 	}
-	a.saved = r
-	a.u.log.Info("assessment saved", "assessment", r.AssessmentID, "tier", a.analysis.Tier)
-	a.u.showAssessment(r.AssessmentID)
-	if d, ok := a.u.screen.(*detailScreen); ok {
-		d.markSaved()
-	}
+	background(a.u, nil, func() saved {
+		r, err := a.u.clinic.Save(context.Background(), v)
+		return saved{r, err}
+	}, func(s saved) {
+		a.setBusy(false, "")
+		if s.err != nil {
+			a.state.SetText(lang.L("Not saved. Everything is still on screen."))
+			a.u.showError(lang.L("Could not save the assessment."), s.err)
+			return
+		}
+		a.saved = s.r
+		a.u.log.Info("assessment saved", "assessment", s.r.AssessmentID, "tier", a.analysis.Tier)
+		a.u.showAssessment(s.r.AssessmentID)
+		if d, ok := a.u.screen.(*detailScreen); ok {
+			d.markSaved()
+		}
+	})
 }

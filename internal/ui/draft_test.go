@@ -125,6 +125,7 @@ func TestCtrlSInATextFieldSaves(t *testing.T) {
 		t.Fatal("the notes field has no focus")
 	}
 	focused.TypedShortcut(ctrlS)
+	u.jobs.Wait()
 	if u.lastError != nil {
 		t.Fatal(u.lastError)
 	}

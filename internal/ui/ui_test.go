@@ -70,6 +70,7 @@ func assess(t *testing.T, u *UI, a *assessScreen, photo string, diagnosis string
 	}
 	test.Type(a.diagnosis, diagnosis)
 	test.Tap(a.saveBtn)
+	u.jobs.Wait()
 	if u.lastError != nil {
 		t.Fatalf("save: %v", u.lastError)
 	}
@@ -134,6 +135,7 @@ func TestWholeWorkflow(t *testing.T) {
 	follow := time.Now().AddDate(0, 3, 0)
 	as.followUp.SetDate(&follow)
 	test.Tap(as.saveBtn)
+	u.jobs.Wait() // the save runs in the background
 	if u.lastError != nil {
 		t.Fatal(u.lastError)
 	}
