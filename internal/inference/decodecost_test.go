@@ -30,6 +30,9 @@ func allocated(t *testing.T, name string, data []byte) (uint64, *inference.Photo
 // Item 10: every format is priced, before decoding, at no less than what its decode really
 // allocates (and not wildly more, or good photos would be refused).
 func TestDecodeCostCoversWhatTheDecoderAllocates(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocations are measured without the race detector (make test's plain pass)")
+	}
 	testtool.Need(t, "convert")
 	const side = 2400 // 5.8 MP: above the working size, so the downscale is priced too
 	for _, kind := range hostile.Kinds {

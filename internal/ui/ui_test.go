@@ -34,6 +34,10 @@ func newTestUI(t *testing.T) (*UI, *clinic.Clinic) {
 	prefs := NewSettings(a.Preferences())
 	prefs.p.SetString(prefLanguage, "en")
 	u := New(a, c, prefs, log)
+	// Fyne's test driver runs fyne.Do callbacks on the calling goroutine, not on one UI
+	// thread, so a test waits for background work before it touches widgets (else the race
+	// detector rightly reports the test and the callback touching them at once).
+	u.jobs.Wait()
 	t.Cleanup(func() {
 		u.jobs.Wait()
 		SetLanguage("en")
