@@ -35,7 +35,7 @@ var (
 	binPath   = flag.String("bin", "bin/dermal", "the dermal binary to measure")
 	out       = flag.String("out", "FAULTS.md", "where to write the report")
 	work      = flag.String("work", "build/faults", "scratch folder for the hostile photos")
-	side      = flag.Int("side", 7071, "side of the hostile photos in pixels (7071² is the 50 MP limit)")
+	sides     = flag.String("sides", "7071,3000", "sides of the hostile photos in pixels (7071² is the 50 MP limit; smaller ones are admitted and show their real peak)")
 	phoneFile = flag.String("phone-child", "", "internal: run the 4-upload phone test on this file in this process")
 	crash     = flag.Bool("crash", true, "run the kill -9 crash test (about a minute)")
 )
@@ -69,24 +69,29 @@ func run() error {
 	}
 	var b strings.Builder
 	cpu := cpuName()
-	fmt.Fprintf(&b, "# Fault benchmark\n\n`make faults` on %s, %d cores, %s; photos %d×%d. Each photo is classified by `%s classify --json` under `/usr/bin/time` (a fresh process: its peak RSS is the whole cost).\n\n",
-		cpu, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), *side, *side, *binPath)
-	fmt.Fprintf(&b, "| photo | file | peak RSS | time | result |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "# Fault benchmark\n\n`make faults` on %s, %d cores, %s. Each photo is classified by `%s classify --json` under `/usr/bin/time` (a fresh process: its peak RSS is the whole cost; the budget is min(400 MB, 25%% of RAM)).\n\n",
+		cpu, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), *binPath)
+	fmt.Fprintf(&b, "| photo | size | file | peak RSS | time | result |\n|---|---|---|---|---|---|\n")
 	var worst string
-	kinds := append([]string{}, hostile.Kinds...)
-	for _, kind := range kinds {
-		path, size, err := makePhoto(kind)
+	for _, sd := range strings.Split(*sides, ",") {
+		side, err := strconv.Atoi(strings.TrimSpace(sd))
 		if err != nil {
-			return err
+			return fmt.Errorf("-sides: %w", err)
 		}
-		if kind == "jpeg-cmyk-progressive" {
-			worst = path
+		for _, kind := range hostile.Kinds {
+			path, size, err := makePhoto(kind, side)
+			if err != nil {
+				return err
+			}
+			if kind == "jpeg-cmyk-progressive" && worst == "" {
+				worst = path
+			}
+			r, err := classify(path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "| %s | %d×%d | %s | %d MB | %.2f s | %s |\n", kind, side, side, kb(size), r.rssMB, r.seconds, r.result())
 		}
-		r, err := classify(path)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d MB | %.2f s | %s |\n", kind, kb(size), r.rssMB, r.seconds, r.result())
 	}
 	// The repeated-scan JPEG, made from a small progressive one (the scans are what cost).
 	h, err := hostile.Make("jpeg-444-progressive", 2000)
@@ -105,7 +110,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "| progressive JPEG repeating a scan (1,000 scans, 2000×2000) | %s | %d MB | %.2f s | %s |\n", kb(len(scans)), r.rssMB, r.seconds, r.result())
+	fmt.Fprintf(&b, "| progressive JPEG repeating a scan 1,000 times | 2000×2000 | %s | %d MB | %.2f s | %s |\n", kb(len(scans)), r.rssMB, r.seconds, r.result())
 
 	// Four phone uploads of the worst photo at once, in one process holding a real session.
 	cmd := exec.Command("/usr/bin/time", "-f", "RSS %M", os.Args[0], "-phone-child", worst)
@@ -116,7 +121,7 @@ func run() error {
 	fmt.Fprintf(&b, "\n## Four phone uploads at once\n\nThe CMYK progressive JPEG above, POSTed four times at once to a real phone session whose receiver decodes under the watchdog (budget min(400 MB, 25%% of RAM)):\n\n```\n%s```\n", strings.TrimLeft(string(outp), "\n"))
 
 	if *crash {
-		c := exec.Command("go", "test", "-count=1", "-run", "TestCrashSafety", "-v", "./storage/")
+		c := exec.Command("go", "test", "-count=1", "-run", "TestCrashSafety", "-v", "./internal/storage/")
 		t0 := time.Now()
 		outp, err := c.CombinedOutput()
 		if err != nil {
@@ -126,7 +131,7 @@ func run() error {
 		if m == nil {
 			return fmt.Errorf("crash test printed no figures:\n%s", outp)
 		}
-		fmt.Fprintf(&b, "\n## kill -9\n\n`go test -run TestCrashSafety ./storage` (%.0f s): a child saving assessments in a loop is killed with SIGKILL at a random moment %s times; after each kill the database passes integrity_check and holds every assessment the child reported committed, photo included: **%s saves, all present**, no half-written case.\n",
+		fmt.Fprintf(&b, "\n## kill -9\n\n`go test -run TestCrashSafety ./internal/storage` (%.0f s): a child saving assessments in a loop is killed with SIGKILL at a random moment %s times; after each kill the database passes integrity_check and holds every assessment the child reported committed, photo included: **%s saves, all present**, no half-written case.\n",
 			time.Since(t0).Seconds(), m[2], m[1])
 	}
 	fmt.Print(b.String())
@@ -147,19 +152,19 @@ func kb(n int) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 }
 
-func makePhoto(kind string) (string, int, error) {
+func makePhoto(kind string, side int) (string, int, error) {
 	for _, ext := range []string{".jpg", ".png", ".tiff", ".webp"} {
-		p := filepath.Join(*work, fmt.Sprintf("%s-%d%s", kind, *side, ext))
+		p := filepath.Join(*work, fmt.Sprintf("%s-%d%s", kind, side, ext))
 		if st, err := os.Stat(p); err == nil {
 			return p, int(st.Size()), nil
 		}
 	}
-	h, err := hostile.Make(kind, *side)
+	h, err := hostile.Make(kind, side)
 	if err != nil {
 		return "", 0, err
 	}
 	ext := filepath.Ext(h.Name)
-	p := filepath.Join(*work, fmt.Sprintf("%s-%d%s", kind, *side, ext))
+	p := filepath.Join(*work, fmt.Sprintf("%s-%d%s", kind, side, ext))
 	return p, len(h.Data), os.WriteFile(p, h.Data, 0o644)
 }
 
