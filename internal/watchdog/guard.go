@@ -78,16 +78,22 @@ func (g *Guard) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// Plan decides how to analyse a photo of the given pixel count, from a fresh memory reading.
-// A platform without readings gets the budget check on the estimate alone.
-func (g *Guard) Plan(pixels int, wantGradCAM bool) Decision {
+// now is a fresh memory reading (zero where the platform has none: the budget check then runs
+// on the estimate alone) and the policy in force.
+func (g *Guard) now() (memory.Sample, Policy) {
 	s, err := g.read()
 	if err != nil {
 		s = memory.Sample{}
 	}
 	g.mu.Lock()
-	p := g.policy
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	return s, g.policy
+}
+
+// Plan decides how to analyse a photo of the given pixel count, from a fresh memory reading.
+// A platform without readings gets the budget check on the estimate alone.
+func (g *Guard) Plan(pixels int, wantGradCAM bool) Decision {
+	s, p := g.now()
 	d := p.Decide(s, g.model.Loaded(), wantGradCAM, pixels)
 	switch d.Verdict {
 	case RunWithoutGradCAM:
@@ -180,13 +186,7 @@ func (g *Guard) AdmitDecode(ctx context.Context, cost uint64, what string) (rele
 	if err != nil {
 		return nil, err
 	}
-	s, err := g.read()
-	if err != nil {
-		s = memory.Sample{}
-	}
-	g.mu.Lock()
-	p := g.policy
-	g.mu.Unlock()
+	s, p := g.now()
 	if d := p.DecideDecode(s, cost, what); d.Verdict == Refuse {
 		release()
 		g.log.Warn("decode refused", "reason", d.Reason, "rss_mb", s.RSS/MB)
