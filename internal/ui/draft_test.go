@@ -3,6 +3,9 @@ package ui
 import (
 	"bytes"
 	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -11,7 +14,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/disintegration/imaging"
 
+	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
+	"dermal/internal/hostile"
+	"dermal/internal/memory"
 )
 
 // dialogButton finds a button by its text in the dialog on top of the window.
@@ -205,5 +211,30 @@ func TestCompareDropsASupersededPhoto(t *testing.T) {
 	u.jobs.Wait()
 	if side.shown.ID != second.AssessmentID || side.photoOf != second.AssessmentID {
 		t.Errorf("text of assessment %d, photo of assessment %d; both should be %d", side.shown.ID, side.photoOf, second.AssessmentID)
+	}
+}
+
+// A photo refused before decoding is explained as such (what it is, what decoding it needs),
+// not as an analysis that ran out of memory.
+func TestRefusedDecodeIsExplainedAsADecode(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Trưng Trắc", "BN-1")
+	u.screen.(*patientScreen).newAssessment(0)
+	a := u.screen.(*assessScreen)
+	h, err := hostile.Make("png-16bit", 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), h.Name)
+	os.WriteFile(path, h.Data, 0o644)
+	s, _ := memory.Read()
+	c.SetBudget(s.RSS+20*clinic.MB, 0)
+	a.loadFile(path)
+	u.jobs.Wait()
+	if a.photo != nil || u.lastError == nil {
+		t.Fatalf("a 3000×3000 16-bit PNG under a tight budget: photo %v, error %v", a.photo != nil, u.lastError)
+	}
+	if msg := explain(u.lastError); !strings.Contains(msg, "decoding a 3000×3000 16-bit RGBA PNG") {
+		t.Errorf("told the clinician: %s", msg)
 	}
 }

@@ -30,6 +30,10 @@ func gradcamSkipped(d clinic.Decision) string {
 func explain(err error) string {
 	var refused *clinic.RefusedError
 	switch {
+	case errors.As(err, &refused) && refused.Decision.Decoding != "":
+		d := refused.Decision
+		return fmt.Sprintf(lang.L("Not enough memory to open this photo: decoding a %s needs about %d MB, and %d MB is allowed (%d MB in use). Use the camera's normal photo format and size (a JPEG of up to about 20 megapixels)."),
+			d.Decoding, d.Peak/clinic.MB-d.Sample.RSS/clinic.MB, d.Limit/clinic.MB, d.Sample.RSS/clinic.MB)
 	case errors.As(err, &refused):
 		d := refused.Decision
 		return fmt.Sprintf(lang.L("Not enough memory to analyse this photo: it needs about %d MB, %d MB is allowed (%d MB in use, %d MB free on this computer). Close other programs, or use a smaller photo."),

@@ -56,6 +56,8 @@ type Decision struct {
 	WithGradCAM uint64
 	Limit       uint64
 	Sample      memory.Sample
+	// Decoding names the photo when the decision is about decoding it ("" for an analysis).
+	Decoding string
 }
 
 // Policy holds the budget and costs.
@@ -108,7 +110,7 @@ func (p Policy) DecideDecode(s memory.Sample, cost uint64, what string) Decision
 	if peak <= limit {
 		return Decision{Verdict: Run, Peak: peak, Limit: limit, Sample: s}
 	}
-	return Decision{Verdict: Refuse, Peak: peak, Limit: limit, Sample: s,
+	return Decision{Verdict: Refuse, Peak: peak, Limit: limit, Sample: s, Decoding: what,
 		Reason: fmt.Sprintf("Not enough memory to open this photo: decoding a %s needs about %d MB, and %d MB is allowed (%d MB in use). Use the camera's normal photo format and size (a JPEG of up to about 20 megapixels).",
 			what, cost/MB, limit/MB, s.RSS/MB)}
 }
