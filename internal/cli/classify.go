@@ -15,6 +15,7 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/inference"
+	"dermal/internal/locale"
 )
 
 // ModelRef names the exact model behind a result.
@@ -158,7 +159,9 @@ func fillResult(res *ClassifyResult, a *inference.Assessment) {
 	res.Probabilities = a.ProbabilityMap()
 	res.Malignancy = a.Malignancy()
 	res.RiskTier = string(a.Tier)
-	res.Advice = a.Tier.Advice()
+	// The wording has one owner, the translations (the window and the PDF read it too); the
+	// command line speaks English.
+	res.Advice = locale.T("en", "advice."+string(a.Tier))
 	res.Warnings = append(res.Warnings, a.Warnings...)
 	res.OODScore = a.OODScore
 }

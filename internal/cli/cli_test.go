@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"dermal/internal/locale"
 	"encoding/json"
 	"image/png"
 	"math"
@@ -82,6 +83,10 @@ func TestClassifyJSONKeepsGoingPastABadFile(t *testing.T) {
 		}
 		if math.Abs(sum-1) > 1e-9 || r.Probabilities[r.TopClass] != r.TopProbability || r.RiskTier == "" || r.Error != "" {
 			t.Errorf("%s: inconsistent result %+v", r.File, r)
+		}
+		// The advice is the tier's one wording, the one the window and the report show.
+		if want := locale.T("en", "advice."+r.RiskTier); r.Advice != want || strings.HasPrefix(want, "advice.") {
+			t.Errorf("%s: advice %q, want %q", r.File, r.Advice, want)
 		}
 	}
 }

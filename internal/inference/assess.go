@@ -49,20 +49,6 @@ func (t Tier) Color() color.NRGBA {
 	return color.NRGBA{R: 30, G: 130, B: 60, A: 255}
 }
 
-// Advice is the plain-language wording of a tier (English; the UI translates by tier code).
-func (t Tier) Advice() string {
-	switch t {
-	case TierUrgent:
-		return "Refer urgently: a malignant lesion (melanoma, basal cell carcinoma or actinic keratosis / Bowen's disease) is likely enough to need a specialist soon."
-	case TierReview:
-		return "Refer for specialist review: a malignant lesion cannot be ruled out."
-	case TierRetake:
-		return "Retake the photo: its quality is too poor to call the lesion low-risk."
-	default:
-		return "Low concern: likely benign. Monitor, and re-assess if it changes in size, shape or colour."
-	}
-}
-
 // Softmax returns the probabilities softmax((logits + bias) / temperature); bias may be nil.
 func Softmax(logits []float32, bias []float64, temperature float64) []float64 {
 	p := make([]float64, len(logits))
