@@ -268,23 +268,20 @@ func runBackup(env *Env, args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: backup FILE", ErrUsage)
 	}
-	s, err := env.openStore()
+	c, closeRecords, err := env.openRecords()
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	err = s.Backup(context.Background(), args[0])
-	var noAudit *storage.AuditNotRecordedError
-	if errors.As(err, &noAudit) {
-		// The copy is complete and usable: say so, and say what is missing.
-		fmt.Fprintln(env.Stdout, "backed up to", args[0])
-		fmt.Fprintln(env.Stderr, "dermal backup: warning:", err)
-		return nil
-	}
+	defer closeRecords()
+	// A complete copy whose audit row could not be written is a success with a warning.
+	note, err := c.Backup(context.Background(), args[0])
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "backed up to", args[0])
+	if note != "" {
+		fmt.Fprintln(env.Stderr, "dermal backup: warning:", note)
+	}
 	return nil
 }
 
