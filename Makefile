@@ -9,7 +9,7 @@ BIN := bin/dermal
 # rest (BENCHMARKS.md); a clinical app shows no emoji.
 export GOFLAGS += -tags=no_emoji
 
-.PHONY: deps build run test lint bench faults screenshots model model-deps model-shift model-train model-package clean
+.PHONY: deps build run test lint bench faults screenshots decoded model model-deps model-shift model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -45,8 +45,8 @@ lint:
 bench: build model-deps
 	$(GO) build -o build/bench/bench ./tools/bench
 	build/bench/bench -bin $(BIN) -out BENCHMARKS.md -python $(PYTHON)
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./storage/
-	$(GO) test -run '^$$' -bench . -benchtime 50x ./report/
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/storage/
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/report/
 
 # The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
 # uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).
@@ -81,10 +81,14 @@ model-deps:
 # How the make model recipe does on an acquisition source it never saw (vidir_modern and
 # rosendahl held out in turn), scored by the app's own Go path: build/shift/RESULTS.md.
 # Two trainings, ~50 minutes each on 2 cores.
-model-shift: deps model-deps
+model-shift: deps model-deps decoded
 	$(TRAIN_PYTHON) training/shift.py
 
-model-train: model-deps
+# The HAM10000 photos decoded once by the app's own intake, for training (tools/hamdecode).
+decoded: deps
+	$(GO) run ./tools/hamdecode -images $(HAM)/images -out build/decoded/ham10000-go.u8
+
+model-train: model-deps decoded
 	$(PYTHON) training/split.py
 	$(TRAIN_PYTHON) training/train.py
 

@@ -25,6 +25,15 @@ SEED = 20261126
 # (train.py) PyTorch's CPU convolutions are ~1.8x faster and the native size fits the time limit.
 INPUT_W, INPUT_H = 200, 150
 NET_W, NET_H = 200, 150
+# The illuminant correction applied to every picture before normalizing, in training and in
+# the app (internal/inference/colour.go; the card names it): "" for none (models 1.x, 2.x) or
+# "shades_of_gray_p6". DERMAL_COLOUR_CONSTANCY overrides it to measure a recipe without it.
+COLOUR_CONSTANCY = os.environ.get("DERMAL_COLOUR_CONSTANCY", "shades_of_gray_p6")
+SOG_POWER = 6
+MIN_GAIN, MAX_GAIN = 0.25, 4.0  # the same bounds as colour.go, and why
+# Which decoder made the training pixels: "go" (the app's own, tools/hamdecode: what the app
+# sees) or "pil" (models 1.x and 2.x, whose chroma upsampling differs from the app's).
+DECODER = os.environ.get("DERMAL_DECODER", "go")
 MEAN = [0.485, 0.456, 0.406]  # ImageNet statistics, as the pretrained MobileNetV2 expects
 STD = [0.229, 0.224, 0.225]
 
@@ -85,8 +94,29 @@ def read_split():
         return [(r["image_id"], r["lesion_id"], r["dx"], r["split"]) for r in csv.DictReader(f)]
 
 
+GO_DECODED = os.path.join(ROOT, "build", "decoded", "ham10000-go.u8")
+_go_cache = None
+
+
+def go_decoded():
+    """The HAM10000 photos as the app decodes them: tools/hamdecode ran the app's own intake
+    (image/jpeg, EXIF, canonical 200x150) over every image once (`make decoded`, ~20 s)."""
+    global _go_cache
+    if _go_cache is None:
+        if not os.path.exists(GO_DECODED + ".ids"):
+            raise SystemExit(f"{GO_DECODED} is missing: run `make decoded` (or set DERMAL_DECODER=pil)")
+        with open(GO_DECODED + ".ids") as f:
+            ids = f.read().split()
+        arr = np.memmap(GO_DECODED, dtype=np.uint8, mode="r", shape=(len(ids), INPUT_H, INPUT_W, 3))
+        _go_cache = ({i: k for k, i in enumerate(ids)}, arr)
+    return _go_cache
+
+
 def load_image(image_id):
     """Returns the photo as HWC uint8 at INPUT_H x INPUT_W (every HAM10000 image already is)."""
+    if DECODER == "go":
+        index, arr = go_decoded()
+        return np.array(arr[index[image_id]])
     from PIL import Image
 
     with Image.open(os.path.join(HAM, "images", image_id + ".jpg")) as im:
@@ -100,9 +130,29 @@ def load_images(ids):
     return torch.from_numpy(np.stack([load_image(i) for i in ids]))
 
 
-def to_input(batch_uint8_hwc):
-    """uint8 NHWC -> normalized float NCHW, exactly as inference/ does it."""
+_POW = torch.from_numpy((np.arange(256, dtype=np.float64) / 255) ** SOG_POWER)
+
+
+def sog_gains(batch_uint8_hwc):
+    """Shades of Gray gains (N, 3) float32, exactly as internal/inference/colour.go computes
+    them: e_c = (mean (u8/255)^p)^(1/p) in float64, gain_c = |e|/sqrt(3)/e_c within
+    [MIN_GAIN, MAX_GAIN], rounded to float32 once."""
+    pw = _POW[batch_uint8_hwc.long()]  # N,H,W,3 float64
+    e = pw.mean(dim=(1, 2)) ** (1.0 / SOG_POWER)
+    grey = torch.sqrt((e * e).sum(1, keepdim=True) / 3)
+    g = torch.where(e > 0, (grey / e.clamp(min=1e-300)).clamp(MIN_GAIN, MAX_GAIN), torch.full_like(e, MAX_GAIN))
+    return g.float()
+
+
+def to_input(batch_uint8_hwc, colour_constancy=None):
+    """uint8 NHWC -> normalized float NCHW, exactly as inference/ does it: u8/255, times the
+    colour-constancy gain capped at 1, then (x - mean) / std, in float32."""
+    method = COLOUR_CONSTANCY if colour_constancy is None else colour_constancy
     x = batch_uint8_hwc.permute(0, 3, 1, 2).float() / 255.0
+    if method == "shades_of_gray_p6":
+        x = (x * sog_gains(batch_uint8_hwc)[:, :, None, None]).clamp(max=1.0)
+    elif method:
+        raise ValueError(f"colour constancy {method!r} is not known")
     mean = torch.tensor(MEAN).view(1, 3, 1, 1)
     std = torch.tensor(STD).view(1, 3, 1, 1)
     return (x - mean) / std

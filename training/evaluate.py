@@ -192,6 +192,7 @@ def main():
                       + ("" if (common.NET_W, common.NET_H) == (common.INPUT_W, common.INPUT_H) else
                          f"; inside the graph: bilinear (half-pixel, no antialiasing) to {common.NET_W}x{common.NET_H}"),
             "mean": common.MEAN, "std": common.STD,
+            **({"colour_constancy": common.COLOUR_CONSTANCY} if common.COLOUR_CONSTANCY else {}),
         },
         "outputs": {"logits": "logits", "cam": "cam", "embedding": "embedding"},
         "temperature": 1.0,

@@ -103,8 +103,8 @@ def one(held, recipe, tag=""):
     with open(final, "w") as f:
         json.dump(card, f)
     return {"held_out": held, "counts": counts, "tau": tau, "temperature": temperature, "training_seconds": round(trained),
-            "held_out_source": summary(go_eval(final, split, "heldout", folder, env)),
-            "in_source_test": summary(go_eval(final, split, "test", folder, env))}
+            "held_out_source": summary(go_eval(final, split, "heldout", folder, env, os.path.join(folder, "int8_heldout.json"))),
+            "in_source_test": summary(go_eval(final, split, "test", folder, env, os.path.join(folder, "int8_test.json")))}
 
 
 def table(results):
@@ -123,13 +123,24 @@ def main():
     # SHIFT_SMOKE=1: a 1-epoch run of the whole pipeline, to check it before the real one.
     smoke = os.environ.get("SHIFT_SMOKE") == "1"
     recipe, tag = (["--epochs", "1", "--samples-per-epoch", "64", "--score-from", "2"], "-smoke") if smoke else ([], "")
+    # SHIFT_TAG names a recipe variant (its folders are build/shift/SOURCE-TAG and build/shift-TAG);
+    # SHIFT_ARGS are extra train.py arguments. The variant's colour constancy and decoder are the
+    # environment's (common.py), recorded with the results.
+    if os.environ.get("SHIFT_TAG"):
+        tag += "-" + os.environ["SHIFT_TAG"]
+    recipe += os.environ.get("SHIFT_ARGS", "").split()
     os.makedirs(os.path.dirname(BIN), exist_ok=True)
     subprocess.run(["go", "build", "-o", BIN, "."], check=True, cwd=common.ROOT)
+    if common.DECODER == "go":
+        subprocess.run(["go", "run", "./tools/hamdecode", "-images", os.path.join(common.HAM, "images"),
+                        "-out", common.GO_DECODED], check=True, cwd=common.ROOT)
     results = []
     out = os.path.join(common.ROOT, "build", "shift" + tag)
     os.makedirs(out, exist_ok=True)
     for s in held:
-        results.append(one(s, recipe, tag))
+        r = one(s, recipe, tag)
+        r["recipe"] = {"train_args": recipe, "colour_constancy": common.COLOUR_CONSTANCY, "decoder": common.DECODER}
+        results.append(r)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         with open(os.path.join(out, "RESULTS.md"), "w") as f:

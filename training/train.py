@@ -17,8 +17,87 @@ import common
 from metrics import auc, balanced_accuracy, softmax
 
 
-def augment(batch_uint8, gen):
-    """Random flips, rotation, scale, shift and colour jitter on a uint8 NHWC batch.
+def device_augment(x, gen, strength):
+    """What another dermatoscope, phone or room does to a photo, on float NCHW in [0, 1]:
+    white balance, gamma, vignetting and the dark round rim of a dermatoscope's lens, defocus
+    blur, down- and up-scaling, sensor noise and JPEG recompression. Each is drawn per photo
+    with probability `strength`; the magnitudes are what the four HAM10000 sources and phone
+    photos differ by (training/README.md, "device augmentation")."""
+    n, _, h, w = x.shape
+
+    def pick():
+        return torch.rand(n, generator=gen) < strength
+
+    def u(lo, hi, *shape):
+        return lo + (hi - lo) * torch.rand(n, *shape, generator=gen)
+
+    # white balance: a per-channel cast of up to ±30% (Shades of Gray must undo it)
+    m = pick()
+    gain = torch.where(m[:, None], u(0.7, 1.3, 3), torch.ones(n, 3))
+    x = x * gain[:, :, None, None]
+    # gamma 0.7 .. 1.4 (a camera's tone curve)
+    m = pick()
+    gamma = torch.where(m, u(0.7, 1.4), torch.ones(n))
+    x = x.clamp(1e-6, 1) ** gamma[:, None, None, None]
+    # vignetting, and for some photos the dark round rim of a contact dermatoscope
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-w / h, w / h, w), indexing="ij")
+    cx, cy = u(-0.15, 0.15), u(-0.15, 0.15)
+    r = torch.sqrt((xx[None] - cx[:, None, None]) ** 2 + (yy[None] - cy[:, None, None]) ** 2)  # N,H,W
+    m = pick()
+    fall = torch.where(m, u(0.1, 0.5), torch.zeros(n))
+    mask = 1 - fall[:, None, None] * (r / r.amax(dim=(1, 2), keepdim=True)) ** 2
+    rim = pick() & (torch.rand(n, generator=gen) < 0.5)
+    radius = u(0.9, 1.5)
+    edge = torch.sigmoid((r - radius[:, None, None]) / 0.03)  # 1 outside the lens
+    dark = u(0.0, 0.12)
+    mask = torch.where(rim[:, None, None], mask * (1 - edge) + dark[:, None, None] * edge, mask)
+    x = x * mask[:, None]
+    # defocus: a Gaussian blur, sigma 0.5 .. 1.5 px
+    m = pick()
+    if m.any():
+        sigma = float(u(0.5, 1.5)[0])
+        k = torch.arange(-3, 4, dtype=torch.float32)
+        k = torch.exp(-k * k / (2 * sigma * sigma))
+        k = (k / k.sum()).view(1, 1, 1, 7).repeat(3, 1, 1, 1)
+        blurred = F.conv2d(F.pad(x[m], (3, 3, 0, 0), mode="reflect"), k, groups=3)
+        blurred = F.conv2d(F.pad(blurred, (0, 0, 3, 3), mode="reflect"), k.transpose(2, 3), groups=3)
+        x = x.clone()
+        x[m] = blurred
+    # down- and up-scaling: a lower-resolution camera, or a crop of a phone photo
+    m = pick()
+    if m.any():
+        f = float(u(0.35, 0.8)[0])
+        small = F.interpolate(x[m], scale_factor=f, mode="bilinear", align_corners=False, antialias=True)
+        x = x.clone()
+        x[m] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    # sensor noise, sigma 1 .. 4% of full scale
+    m = pick()
+    sd = torch.where(m, u(0.01, 0.04), torch.zeros(n))
+    x = x + torch.randn(x.shape, generator=gen) * sd[:, None, None, None]
+    x = x.clamp(0, 1)
+    u8 = (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()  # N,H,W,3
+    # JPEG recompression, quality 30 .. 90 (phones, messaging apps, old PACS)
+    m = pick()
+    if m.any():
+        import io
+
+        from PIL import Image
+
+        q = u(30, 90).round().int()
+        for i in torch.nonzero(m).flatten().tolist():
+            buf = io.BytesIO()
+            Image.fromarray(u8[i].numpy()).save(buf, "JPEG", quality=int(q[i]))
+            buf.seek(0)
+            with Image.open(buf) as im:
+                u8[i] = torch.from_numpy(np.asarray(im.convert("RGB")).copy())
+    return u8
+
+
+def augment(batch_uint8, gen, device_strength=0.0):
+    """Random flips, rotation, scale, shift and colour jitter on a uint8 NHWC batch; with
+    device_strength > 0, device_augment's photometric and optical changes too. Returns the
+    network's input, made from uint8 pixels by common.to_input exactly as the app makes it
+    (colour constancy included), so training sees what serving sees.
 
     Dermoscopy has no up or down, so any rotation is fair; reflection padding avoids black
     corners the model could learn from. Colour jitter stands in for other cameras and lighting.
@@ -53,9 +132,11 @@ def augment(batch_uint8, gen):
     gray = x.mean(dim=1, keepdim=True)
     x = (x - gray) * s + gray
     x = x.clamp(0, 1)
-    mean = torch.tensor(common.MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(common.STD, device=x.device).view(1, 3, 1, 1)
-    return (x - mean) / std
+    if device_strength > 0:
+        u8 = device_augment(x.cpu(), gen, device_strength)
+    else:
+        u8 = (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu()
+    return common.to_input(u8).to(dev)
 
 
 @torch.no_grad()
@@ -103,6 +184,9 @@ def main():
     p.add_argument("--seed", type=int, default=common.SEED,
                    help="seed of the training's randomness (head init, sampling, augmentation, dropout); "
                         "the split has its own, fixed seed")
+    p.add_argument("--device-augment", type=float, default=0.3,
+                   help="probability of each device change (white balance, gamma, vignette/rim, blur, "
+                        "rescaling, noise, JPEG); 0: the 2.0 recipe's jitter only")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
@@ -164,7 +248,7 @@ def main():
         running = 0.0
         for s in range(steps_per_epoch):
             b = idx[s * args.batch : (s + 1) * args.batch]
-            x = augment(xtr[b].to(device), gen)
+            x = augment(xtr[b].to(device), gen, args.device_augment)
             y = ytr[b].to(device)
             x = common.resize_to_net(x).contiguous(memory_format=torch.channels_last)
             with torch.no_grad():

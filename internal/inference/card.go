@@ -51,7 +51,10 @@ type InputSpec struct {
 	Mean     [3]float32 `json:"mean"`
 	Std      [3]float32 `json:"std"`
 	Channels string     `json:"channels"`
-	Layout   string     `json:"layout"`
+	// ColourConstancy names the illuminant correction applied before normalizing (colour.go);
+	// empty for none. Training applies the same one (training/common.py).
+	ColourConstancy string `json:"colour_constancy,omitempty"`
+	Layout          string `json:"layout"`
 }
 
 // OutputSpec names the graph outputs.
@@ -133,6 +136,9 @@ func (c Card) Validate() error {
 		if !(s > 0) {
 			errs = append(errs, fmt.Errorf("std[%d] = %v", i, s))
 		}
+	}
+	if !validColourConstancy(c.Input.ColourConstancy) {
+		errs = append(errs, fmt.Errorf("colour constancy %q is not one of %q", c.Input.ColourConstancy, KnownColourConstancy))
 	}
 	if c.LogitBias != nil && len(c.LogitBias) != len(c.Labels) {
 		errs = append(errs, fmt.Errorf("%d logit biases for %d labels", len(c.LogitBias), len(c.Labels)))

@@ -265,7 +265,11 @@ func (e *Engine) Run(img *image.NRGBA) (*Raw, error) {
 	if err := e.load(); err != nil {
 		return nil, err
 	}
-	fillInput(e.tensors[0].GetData(), img, card.Input.Mean, card.Input.Std)
+	gain, err := colourGains(pixels(img), card.Input.ColourConstancy)
+	if err != nil {
+		return nil, err
+	}
+	fillInput(e.tensors[0].GetData(), img, card.Input.Mean, card.Input.Std, gain)
 	if err := e.session.Run(); err != nil {
 		return nil, fmt.Errorf("running the model: %w", err)
 	}

@@ -27,13 +27,18 @@ func Canonical(img image.Image, width, height int) *image.NRGBA {
 }
 
 // fillInput writes the normalized NCHW float tensor of an NRGBA picture into dst, with the
-// same arithmetic as training (uint8/255, then (x-mean)/std in float32). A 256-entry table per
-// channel gives bit-identical values at a third of the cost of computing each pixel.
-func fillInput(dst []float32, img *image.NRGBA, mean, std [3]float32) {
+// same arithmetic as training: uint8/255, times the channel's colour-constancy gain, capped at
+// 1, then (x-mean)/std, all in float32. A 256-entry table per channel gives bit-identical values
+// at a third of the cost of computing each pixel.
+func fillInput(dst []float32, img *image.NRGBA, mean, std, gain [3]float32) {
 	var lut [3][256]float32
 	for c := range 3 {
 		for v := range 256 {
-			lut[c][v] = (float32(v)/255 - mean[c]) / std[c]
+			x := float32(v) / 255
+			if gain[c] != 1 {
+				x = min(x*gain[c], 1)
+			}
+			lut[c][v] = (x - mean[c]) / std[c]
 		}
 	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
@@ -47,4 +52,9 @@ func fillInput(dst []float32, img *image.NRGBA, mean, std [3]float32) {
 			r[o+x], g[o+x], b[o+x] = lut[0][p[0]], lut[1][p[1]], lut[2][p[2]]
 		}
 	}
+}
+
+// pixels views a picture for colourGains.
+func pixels(img *image.NRGBA) imageRGB {
+	return imageRGB{pix: img.Pix, stride: img.Stride, w: img.Rect.Dx(), h: img.Rect.Dy()}
 }
