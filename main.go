@@ -14,7 +14,7 @@ func main() {
 	if err != nil {
 		os.Exit(2)
 	}
-	if len(args) == 0 {
+	if len(args) == 0 && !g.ShowVersion {
 		os.Exit(runDesktop(g))
 	}
 	os.Exit(cli.Run(g, args, os.Stdout, os.Stderr))

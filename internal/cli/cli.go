@@ -18,6 +18,7 @@ import (
 	"dermal/internal/config"
 	"dermal/internal/inference"
 	"dermal/internal/memory"
+	"dermal/internal/version"
 	"dermal/internal/watchdog"
 )
 
@@ -32,6 +33,8 @@ type Global struct {
 	MemoryBudgetMB int
 	// OpenAssessment opens the desktop app at this saved assessment (0: the patient list).
 	OpenAssessment int64
+	// ShowVersion: print the version and stop (--version).
+	ShowVersion bool
 }
 
 // Env is where a command writes, and the parsed global flags.
@@ -75,6 +78,7 @@ func ParseGlobal(args []string, stderr io.Writer) (Global, []string, error) {
 	fs.StringVar(&g.DataDir, "data", "", "data folder (default: the user's data folder)")
 	fs.Int64Var(&g.OpenAssessment, "open", 0, "desktop app: open this assessment at start")
 	fs.IntVar(&g.MemoryBudgetMB, "memory-budget", 0, "memory budget in MB (default: the setting, else min(400, 25% of RAM))")
+	fs.BoolVar(&g.ShowVersion, "version", false, "print Dermal's version and exit")
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return g, nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -103,6 +107,10 @@ func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	// inference.Engine). Run is called once per process.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if g.ShowVersion {
+		fmt.Fprintln(stdout, "Dermal", version.String())
+		return 0
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "dermal: no command")
 		return 2

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"dermal/internal/locale"
+	"dermal/internal/version"
 	"encoding/json"
 	"image/png"
 	"math"
@@ -197,7 +198,7 @@ func TestDoctor(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, stderr)
 	}
-	for _, want := range []string{"onnxruntime", "version 1.", "matches its card", "memory", "data folder", "translations   en, vi", "memory budget"} {
+	for _, want := range []string{"ok    dermal         version " + version.String(), "onnxruntime", "version 1.", "matches its card", "memory", "data folder", "translations   en, vi", "memory budget"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
@@ -255,5 +256,15 @@ func TestCardMetricsAreWhatTheModelScores(t *testing.T) {
 	}
 	if got.N != card.N {
 		t.Errorf("scored %d images, card %d", got.N, card.N)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, stderr := run(t, "--version")
+	if code != 0 || out != "Dermal "+version.String()+"\n" || stderr != "" {
+		t.Errorf("--version: exit %d, %q, %q", code, out, stderr)
+	}
+	if !strings.HasPrefix(version.String(), "dev") {
+		t.Errorf("a test binary is unstamped, yet its version is %q", version.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"dermal/internal/inference"
 	"dermal/internal/locale"
 	"dermal/internal/memory"
+	"dermal/internal/version"
 	"dermal/internal/watchdog"
 )
 
@@ -26,10 +27,11 @@ func runDoctor(env *Env, args []string) error {
 		fmt.Fprintf(w, "FAIL  %-14s %v\n", name, err)
 		problems = append(problems, fmt.Errorf("%s: %w", name, err))
 	}
-	if path, version, err := inference.RuntimeInfo(env.ORTLib); err != nil {
+	ok("dermal", "version "+version.String())
+	if path, ortVersion, err := inference.RuntimeInfo(env.ORTLib); err != nil {
 		bad("onnxruntime", err)
 	} else {
-		ok("onnxruntime", fmt.Sprintf("version %s at %s", version, path))
+		ok("onnxruntime", fmt.Sprintf("version %s at %s", ortVersion, path))
 	}
 	m, err := env.Model()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"dermal/internal/locale"
 	"dermal/internal/report"
 	"dermal/internal/storage"
+	"dermal/internal/version"
 )
 
 // ReportRequest says which report to make.
@@ -43,7 +44,7 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 		Language: req.Language, Clinic: req.Clinic, Printed: req.Printed,
 		Patient: patient, Lesion: entry.Lesion,
 		Labels: card.Labels, LabelNames: card.LabelNames, Malignant: card.Malignant,
-		ModelName: ModelName(card), ModelSHA: card.SHA256,
+		ModelName: ModelName(card), ModelSHA: card.SHA256, Program: "Dermal " + version.String(),
 	}
 	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)
 	visit := report.Visit{Assessment: entry.Assessment}

@@ -48,6 +48,7 @@ type Case struct {
 	Malignant  []string          // class codes counted as malignant (starred, drawn red)
 	ModelName  string
 	ModelSHA   string
+	Program    string // the program and version that printed it ("Dermal 0.7.0"), in the footer
 	Current    Visit
 	Earlier    []Visit // earlier assessments of the same lesion, oldest first (history report)
 }
@@ -109,7 +110,11 @@ func (r *renderer) render(w io.Writer) error {
 		p.SetY(-13)
 		p.SetFont(font, "", 7.5)
 		p.SetTextColor(110, 110, 110)
-		p.CellFormat(contentW*0.75, 4, r.t("report.footer"), "", 0, "L", false, 0, "")
+		footer := r.t("report.footer")
+		if r.c.Program != "" {
+			footer += " · " + r.c.Program
+		}
+		p.CellFormat(contentW*0.75, 4, footer, "", 0, "L", false, 0, "")
 		p.CellFormat(contentW*0.25, 4, fmt.Sprintf("%d / {nb}", p.PageNo()), "", 0, "R", false, 0, "")
 	})
 	p.AddPage()

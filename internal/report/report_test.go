@@ -51,6 +51,7 @@ func testCase(t testing.TB, lang string) Case {
 		Patient: storage.Patient{ID: 1, Code: "P001", FullName: norm.NFD.String("Nguyễn Thị Hồng"), Sex: "F", BirthYear: 1961},
 		Lesion:  storage.Lesion{ID: 1, BodySite: "back", SiteDetail: "bả vai trái"},
 		Labels:  labels, LabelNames: labelNames, Malignant: []string{"akiec", "bcc", "mel"}, ModelName: "dermal-test 1.0", ModelSHA: sha,
+		Program: "Dermal 9.9.9-test",
 		Current: Visit{
 			Assessment: storage.Assessment{ID: 7, TakenAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), ModelName: "dermal-test 1.0", ModelSHA256: sha,
 				Probabilities: map[string]float64{"akiec": 0.05, "bcc": 0.04, "bkl": 0.1, "df": 0.01, "mel": 0.62, "nv": 0.17, "vasc": 0.01},
@@ -102,7 +103,7 @@ func TestReportTextInBothLanguages(t *testing.T) {
 			txt := poppler(t, "pdftotext", render(t, testCase(t, tc.lang)), "-layout")
 			txt = strings.Join(strings.Fields(txt), " ")
 			for _, want := range []string{"Nguyễn Thị Hồng", "P001", "Trạm Y tế xã Đồng Tâm", tc.title, tc.topClass, tc.disclaimer, tc.tier, tc.sex,
-				"Nghi ngờ u hắc tố", "Tổn thương to ra trong 3 tháng.", tc.followUp, "62.0 %", strings.Repeat("ab", 32), "bả vai trái"} {
+				"Nghi ngờ u hắc tố", "Tổn thương to ra trong 3 tháng.", tc.followUp, "62.0 %", strings.Repeat("ab", 32), "bả vai trái", "Dermal 9.9.9-test"} {
 				if !strings.Contains(txt, want) {
 					t.Errorf("report text lacks %q:\n%s", want, txt)
 				}

@@ -74,6 +74,9 @@ var migrations = []string{
 	`ALTER TABLE patients ADD COLUMN code_key TEXT;
 	CREATE INDEX patients_code_key ON patients (code_key);
 	ALTER TABLE assessments ADD COLUMN model_card_sha256 TEXT NOT NULL DEFAULT '';`,
+	// 4: the Dermal version that wrote each audit row ('' for rows written before it was
+	// recorded), so an upgrade or a downgrade shows in the trail.
+	`ALTER TABLE audit ADD COLUMN app_version TEXT NOT NULL DEFAULT '';`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"dermal/internal/version"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -239,8 +240,8 @@ func (s *Store) migrate() error {
 func (s *Store) stamp() string { return s.now().UTC().Format(time.RFC3339Nano) }
 
 func (s *Store) audit(tx *sql.Tx, action, entity string, id int64, detail string) error {
-	_, err := tx.Exec(`INSERT INTO audit (at, actor, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.stamp(), s.actor, action, entity, id, detail)
+	_, err := tx.Exec(`INSERT INTO audit (at, actor, action, entity, entity_id, detail, app_version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.stamp(), s.actor, action, entity, id, detail, version.String())
 	return err
 }
 

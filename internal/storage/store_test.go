@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"dermal/internal/version"
 	"errors"
 	"image"
 	_ "image/jpeg"
@@ -479,8 +480,13 @@ func TestMigratesEveryEarlierSchema(t *testing.T) {
 		migrations = full[:v]
 		s, err := Open(path, "old")
 		if err == nil {
-			// As that version wrote it: the columns of schema 1.
-			_, err = s.db.Exec(`INSERT INTO patients (code, full_name, search_key, created_at, updated_at) VALUES ('OLD', 'Từ Phiên Bản Cũ', 'tu phien ban cu old', '', '')`)
+			// As that version wrote it: the columns of schema 1, and from schema 3 on the
+			// case-folded code key a program of that version filled in itself.
+			insert := `INSERT INTO patients (code, full_name, search_key, created_at, updated_at) VALUES ('OLD', 'Từ Phiên Bản Cũ', 'tu phien ban cu old', '', '')`
+			if v >= 3 {
+				insert = `INSERT INTO patients (code, code_key, full_name, search_key, created_at, updated_at) VALUES ('OLD', 'old', 'Từ Phiên Bản Cũ', 'tu phien ban cu old', '', '')`
+			}
+			_, err = s.db.Exec(insert)
 			s.Close()
 		}
 		migrations = full
@@ -549,5 +555,46 @@ func TestAge(t *testing.T) {
 		if got := (Patient{BirthYear: tc.born}).AgeAt(at); got != tc.want {
 			t.Errorf("Age(%d) = %d, want %d", tc.born, got, tc.want)
 		}
+	}
+}
+
+// An upgrade keeps the trail an older Dermal wrote (its rows name no version) and every row
+// written after it names the version that wrote it.
+func TestUpgradeKeepsTheAuditTrailAndStampsTheVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v3.db")
+	full := migrations
+	migrations = full[:3]
+	old, err := Open(path, "old")
+	if err == nil {
+		// As schema 3 wrote them: a patient and its audit row, with no version column.
+		_, err = old.db.Exec(`INSERT INTO patients (code, code_key, full_name, search_key, created_at, updated_at) VALUES ('A1', 'a1', 'Lê Văn Cũ', 'le van cu a1', '', '');
+			INSERT INTO audit (at, actor, action, entity, entity_id, detail) VALUES ('2026-11-01T08:00:00Z', 'old', 'create', 'patient', 1, 'A1')`)
+		old.Close()
+	}
+	migrations = full
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.AddPatient(context.Background(), Patient{Code: "B2", FullName: "Trần Thị Mới"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := s.AuditTrail(context.Background(), "patient", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 2 {
+		t.Fatalf("audit trail has %d rows, want the old one and the new one: %+v", len(trail), trail)
+	}
+	if trail[0].Actor != "old" || trail[0].Version != "" {
+		t.Errorf("the old program's row became %+v", trail[0])
+	}
+	if trail[1].ID != int64(p) || trail[1].Version != version.String() || trail[1].Version == "" {
+		t.Errorf("the new row is %+v, want version %q", trail[1], version.String())
 	}
 }

@@ -88,12 +88,14 @@ type AuditEntry struct {
 	Entity string
 	ID     int64
 	Detail string
+	// Version is the Dermal version that wrote the row ("" before version 0.7).
+	Version string
 }
 
 // AuditTrail lists the audit rows about one entity ("patient", "assessment", ...; id 0: all of
 // that kind), oldest first.
 func (s *Store) AuditTrail(ctx context.Context, entity string, id int64) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, entity, coalesce(entity_id, 0), detail FROM audit
+	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, entity, coalesce(entity_id, 0), detail, app_version FROM audit
 		WHERE entity = ? AND (? = 0 OR entity_id = ?) ORDER BY id`, entity, id, id)
 	if err != nil {
 		return nil, err
@@ -103,7 +105,7 @@ func (s *Store) AuditTrail(ctx context.Context, entity string, id int64) ([]Audi
 	for rows.Next() {
 		var e AuditEntry
 		var at string
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Entity, &e.ID, &e.Detail); err != nil {
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Entity, &e.ID, &e.Detail, &e.Version); err != nil {
 			return nil, err
 		}
 		e.At, _ = time.Parse(time.RFC3339Nano, at)

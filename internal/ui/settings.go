@@ -16,6 +16,7 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/locale"
+	"dermal/internal/version"
 )
 
 // Settings are the app's persisted choices (Fyne preferences).
@@ -138,6 +139,9 @@ func (u *UI) settingsForm() *settingsForm {
 			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
 			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
+	about := widget.NewLabel(fmt.Sprintf("Dermal %s · %s: %s", version.String(), lang.L("Model"), clinic.ModelName(u.clinic.Card())))
+	about.Wrapping = fyne.TextWrapWord
+	items = append(items, widget.NewFormItem(lang.L("About"), about))
 	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
 	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
 	f.dialog = dialog.NewForm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {
