@@ -27,7 +27,9 @@ run: build
 # fyne.Do callbacks on the calling goroutine instead of one UI thread, so every background job
 # "races" the test's own widget calls — an artefact of the driver, not of the app, where
 # fyne.Do runs on the main thread. internal/ui then runs plainly, and so do the tests that
-# measure allocations (the race build allocates differently). DERMAL_REQUIRE_TOOLS makes a
+# measure allocations (the race build allocates differently). Last, `make dist-test` builds the
+# Windows and Linux packages and runs them (under wine for Windows): ~15 of the ~30 minutes.
+# DERMAL_REQUIRE_TOOLS makes a
 # missing Chromium, Xvfb, ImageMagick, poppler or QEMU a failure here (plain `go test` skips).
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/internal/ui$$')
 test:
@@ -36,6 +38,7 @@ test:
 	DERMAL_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
 	DERMAL_REQUIRE_TOOLS=1 $(GO) test -count=1 ./internal/ui
 	DERMAL_REQUIRE_TOOLS=1 $(GO) test -count=1 -run 'TestDecodeCost' ./internal/inference
+	$(MAKE) --no-print-directory dist-test
 
 lint:
 	$(GO) vet ./...

@@ -34,14 +34,22 @@ not_blank() {
 # --- Linux tar.xz ---------------------------------------------------------------------------
 lin=$T/linux && mkdir -p "$lin/unpacked" "$lin/data"
 tar -xJf "$OUT/Dermal-$VERSION-linux-x64.tar.xz" -C "$lin/unpacked"
-ldermal=$lin/unpacked/usr/local/bin/dermal
+ldermal=$(find "$lin/unpacked" -path '*/usr/local/bin/dermal')
 check "linux: --version says $VERSION" test "$("$ldermal" --version)" = "Dermal $VERSION"
 check "linux: doctor is healthy (no LD_LIBRARY_PATH)" env -u LD_LIBRARY_PATH "$ldermal" --data "$lin/data" doctor > "$lin/doctor.txt"
-check "linux: doctor loads ONNX Runtime from beside the binary" grep -q "unpacked/usr/local/lib/dermal/libonnxruntime.so.1" "$lin/doctor.txt"
-check "linux: the .desktop entry starts dermal" grep -q '^Exec=dermal' "$lin"/unpacked/usr/local/share/applications/org.dermal.app.desktop
+check "linux: doctor loads ONNX Runtime from beside the binary" grep -q "/usr/local/lib/dermal/libonnxruntime.so.1" "$lin/doctor.txt"
+check "linux: the .desktop entry starts dermal" grep -q '^Exec=dermal' "$(dirname "$ldermal")/../share/applications/org.dermal.app.desktop"
 "$ldermal" classify --json "$FIXTURE" > "$lin/classify.json"
 check "linux: the window opens (screenshot)" env DERMAL_BIN="$ldermal" scripts/screenshot.sh "$lin/window.png" en "$lin/data"
 check "linux: the window is not blank" not_blank "$lin/window.png"
+
+# The tarball's own Makefile, as the README tells the IT volunteer: user-install into a
+# scratch home, then the installed program runs from anywhere.
+(cd "$(dirname "$ldermal")/../../.." && HOME=$lin/home make -s user-install) > "$lin/user-install.log" 2>&1
+check "linux: make user-install puts a working dermal in ~/.local/bin" env -u LD_LIBRARY_PATH "$lin/home/.local/bin/dermal" --data "$lin/data" doctor > /dev/null
+check "linux: make user-install's .desktop entry points at it" grep -q "^Exec=$lin/home/.local/bin/dermal" "$lin/home/.local/share/applications/org.dermal.app.desktop"
+(cd "$(dirname "$ldermal")/../../.." && HOME=$lin/home make -s user-uninstall) >> "$lin/user-install.log" 2>&1
+check "linux: make user-uninstall removes it" test ! -e "$lin/home/.local/bin/dermal"
 
 deb=$T/deb && mkdir -p "$deb/root" "$deb/data"
 debfile=$(ls "$OUT"/dermal_*_amd64.deb)
@@ -63,6 +71,9 @@ wineserver -w
 x86_64-w64-mingw32-gcc -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
   packaging/wine/bcryptprimitives.c -ladvapi32
 wexe=$win/Dermal/Dermal.exe
+# The version resource fyne package linked in from FyneApp.toml (UTF-16 strings in the .exe).
+check "windows: Dermal.exe carries its version resource ($(scripts/version.sh --numeric))" \
+  bash -c 'strings -el "$0" | grep -q "^$1" && strings -el "$0" | grep -qx "Dermal"' "$wexe" "$(scripts/version.sh --numeric)"
 wfix=$(winepath -w "$FIXTURE")
 # wine passes the shell's standard output to the program; CRs are Windows line ends.
 wine "$wexe" --version > "$win/version.txt" 2> "$win/version.err" || true
@@ -79,13 +90,15 @@ wine "$wexe" classify --json "$wfix" > "$win/classify.json" 2> "$win/classify.er
 # (~0.02). A probability is softmax'd logits at T~1: it moves by at most a quarter of that.
 check "windows: classify --json matches the Linux build (|dp| <= 0.005)" /usr/bin/python3 - "$lin/classify.json" "$win/classify.json" <<'PY'
 import json, sys
-a, b = (json.load(open(p, encoding="utf-8-sig")) for p in sys.argv[1:3])
-a, b = a["results"][0]["probabilities"], b["results"][0]["probabilities"]
+a, b = (json.loads(open(p, encoding="utf-8-sig").readline()) for p in sys.argv[1:3])
+a, b = a["probabilities"], b["probabilities"]
 d = max(abs(a[k] - b[k]) for k in a)
 print(f"      largest probability difference, Windows vs Linux: {d:.2e}")
 sys.exit(0 if set(a) == set(b) and d <= 0.005 else 1)
 PY
-# The window, under Xvfb.
+# The window, under Xvfb. The wineserver the commands above started has no display: wait for it
+# to end, so that this one starts inside Xvfb (else: "Failed to create helper window").
+wineserver -w
 xvfb-run -a -s "-screen 0 1366x768x24" bash -c '
   wine "$0" > "$1/window.log" 2>&1 & pid=$!
   for i in $(seq 90); do

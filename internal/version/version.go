@@ -9,7 +9,8 @@ import (
 )
 
 // stamped is set at link time by `make build` and `make dist` from `git describe`
-// (-ldflags "-X dermal/internal/version.stamped=..."; scripts/version.sh).
+// (-ldflags "-X dermal/internal/version.stamped=..."; scripts/version.sh; the Windows build of
+// make dist sets it from a generated init instead, see scripts/dist.sh).
 var stamped string
 
 var (

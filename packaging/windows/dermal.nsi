@@ -4,7 +4,9 @@
 ; (the app's data folder): installing a newer version over an older one keeps them, and the app
 ; migrates them at its first start; uninstalling leaves them for a later install or a backup.
 ; Defines from dist.sh: VERSION (shown), NUMVERSION (x.y.z), SRC (staged files), ICON, OUTFILE.
-Unicode true
+; A 64-bit installer (amd64-unicode stubs): Dermal runs on x86-64 Windows only, and Debian's
+; wine64 runs it without the 32-bit wine the default x86 stub would need.
+Target amd64-unicode
 !include "MUI2.nsh"
 
 !define APP "Dermal"
