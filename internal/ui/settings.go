@@ -78,6 +78,7 @@ type settingsForm struct {
 	dataDir  *widget.Entry
 	clinic   *widget.Entry
 	idle     *widget.Entry
+	about    *widget.Label // the program's version and the model's name
 	dialog   *dialog.FormDialog
 }
 
@@ -139,9 +140,9 @@ func (u *UI) settingsForm() *settingsForm {
 			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
 			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
-	about := widget.NewLabel(fmt.Sprintf("Dermal %s · %s: %s", version.String(), lang.L("Model"), clinic.ModelName(u.clinic.Card())))
-	about.Wrapping = fyne.TextWrapWord
-	items = append(items, widget.NewFormItem(lang.L("About"), about))
+	f.about = widget.NewLabel(fmt.Sprintf("Dermal %s · %s: %s", version.String(), lang.L("Model"), clinic.ModelName(u.clinic.Card())))
+	f.about.Wrapping = fyne.TextWrapWord
+	items = append(items, widget.NewFormItem(lang.L("About"), f.about))
 	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
 	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
 	f.dialog = dialog.NewForm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {

@@ -21,6 +21,7 @@ import (
 	"dermal/internal/clinic/clinictest"
 	"dermal/internal/memory"
 	"dermal/internal/storage"
+	"dermal/internal/version"
 	"dermal/internal/watchdog"
 )
 
@@ -349,6 +350,9 @@ func TestStatusBarShowsMemoryAndModel(t *testing.T) {
 func TestSettingsValidateAndPersist(t *testing.T) {
 	u, c := newTestUI(t)
 	f := u.settingsForm()
+	if want := "Dermal " + version.String(); !strings.Contains(f.about.Text, want) || !strings.Contains(f.about.Text, clinic.ModelName(c.Card())) {
+		t.Errorf("About says %q, want %q and the model", f.about.Text, want)
+	}
 	for _, bad := range []string{"12", "abc", "99999"} {
 		if f.budget.Validator(bad) == nil {
 			t.Errorf("budget %q accepted", bad)
