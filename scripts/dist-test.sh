@@ -15,12 +15,17 @@ OUT=build/dist
 T=$OUT/test
 rm -rf "$T" && mkdir -p "$T"
 T=$(realpath "$T")
-VERSION=$(scripts/version.sh)
+# The version `make dist` stamped (build/dist/VERSION), not the tree's: the tree may have moved on.
+[ -f "$OUT/VERSION" ] || { echo "dist-test: no $OUT/VERSION: run make dist first" >&2; exit 1; }
+VERSION=$(cat "$OUT/VERSION")
+[ "$VERSION" = "$(scripts/version.sh)" ] || echo "dist-test: note: testing the packages of $VERSION; the tree is now $(scripts/version.sh)"
 FIXTURE=$(realpath internal/inference/testdata/fixtures/ISIC_0024311.png)
 fails=0
 pass() { echo "ok    $*"; }
 fail() { echo "FAIL  $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+# check_into FILE WHAT CMD...: check, with the command's standard output kept in FILE.
+check_into() { local file=$1 what=$2; shift 2; if "$@" > "$file"; then pass "$what"; else fail "$what (see $file)"; fi; }
 
 # not_blank PNG: a drawn window has many colours and contrast; a blank or black screen has not.
 not_blank() {
@@ -36,7 +41,7 @@ lin=$T/linux && mkdir -p "$lin/unpacked" "$lin/data"
 tar -xJf "$OUT/Dermal-$VERSION-linux-x64.tar.xz" -C "$lin/unpacked"
 ldermal=$(find "$lin/unpacked" -path '*/usr/local/bin/dermal')
 check "linux: --version says $VERSION" test "$("$ldermal" --version)" = "Dermal $VERSION"
-check "linux: doctor is healthy (no LD_LIBRARY_PATH)" env -u LD_LIBRARY_PATH "$ldermal" --data "$lin/data" doctor > "$lin/doctor.txt"
+check_into "$lin/doctor.txt" "linux: doctor is healthy (no LD_LIBRARY_PATH)" env -u LD_LIBRARY_PATH "$ldermal" --data "$lin/data" doctor
 check "linux: doctor loads ONNX Runtime from beside the binary" grep -q "/usr/local/lib/dermal/libonnxruntime.so.1" "$lin/doctor.txt"
 check "linux: the .desktop entry starts dermal" grep -q '^Exec=dermal' "$(dirname "$ldermal")/../share/applications/org.dermal.app.desktop"
 "$ldermal" classify --json "$FIXTURE" > "$lin/classify.json"
@@ -46,7 +51,7 @@ check "linux: the window is not blank" not_blank "$lin/window.png"
 # The tarball's own Makefile, as the README tells the IT volunteer: user-install into a
 # scratch home, then the installed program runs from anywhere.
 (cd "$(dirname "$ldermal")/../../.." && HOME=$lin/home make -s user-install) > "$lin/user-install.log" 2>&1
-check "linux: make user-install puts a working dermal in ~/.local/bin" env -u LD_LIBRARY_PATH "$lin/home/.local/bin/dermal" --data "$lin/data" doctor > /dev/null
+check_into /dev/null "linux: make user-install puts a working dermal in ~/.local/bin" env -u LD_LIBRARY_PATH "$lin/home/.local/bin/dermal" --data "$lin/data" doctor
 check "linux: make user-install's .desktop entry points at it" grep -q "^Exec=$lin/home/.local/bin/dermal" "$lin/home/.local/share/applications/org.dermal.app.desktop"
 (cd "$(dirname "$ldermal")/../../.." && HOME=$lin/home make -s user-uninstall) >> "$lin/user-install.log" 2>&1
 check "linux: make user-uninstall removes it" test ! -e "$lin/home/.local/bin/dermal"
@@ -56,7 +61,7 @@ debfile=$(ls "$OUT"/dermal_*_amd64.deb)
 dpkg-deb -x "$debfile" "$deb/root"
 dpkg-deb -f "$debfile" Package Version Depends > "$deb/control.txt"
 check "deb: control names the package and its version" grep -q "^Version: $(echo "$VERSION" | tr -- '-' '~')$" "$deb/control.txt"
-check "deb: /usr/bin/dermal runs doctor healthy" "$deb/root/usr/bin/dermal" --data "$deb/data" doctor > "$deb/doctor.txt"
+check_into "$deb/doctor.txt" "deb: /usr/bin/dermal runs doctor healthy" "$deb/root/usr/bin/dermal" --data "$deb/data" doctor
 check "deb: the .desktop entry and icon are installed" test -f "$deb/root/usr/share/applications/org.dermal.app.desktop" -a -f "$deb/root/usr/share/pixmaps/org.dermal.app.png"
 
 # --- Windows under wine ---------------------------------------------------------------------

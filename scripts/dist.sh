@@ -99,5 +99,6 @@ makensis -V2 -DVERSION="$VERSION" -DNUMVERSION="$NUMERIC" -DSRC="$(realpath "$wi
   -DICON="$(realpath "$OUT/windows/dermal.ico")" \
   -DOUTFILE="$(realpath "$OUT")/Dermal-$VERSION-windows-x64-setup.exe" packaging/windows/dermal.nsi
 
+echo "$VERSION" > "$OUT/VERSION"
 echo "dist: built in $OUT"
 (cd "$OUT" && ls -l --block-size=K -- *.exe *.zip *.tar.xz *.deb | awk '{print "  " $5 "  " $9}')
