@@ -26,14 +26,15 @@ SEED = 20261126
 INPUT_W, INPUT_H = 200, 150
 NET_W, NET_H = 200, 150
 # The illuminant correction applied to every picture before normalizing, in training and in
-# the app (internal/inference/colour.go; the card names it): "" for none (models 1.x, 2.x) or
-# "shades_of_gray_p6". DERMAL_COLOUR_CONSTANCY overrides it to measure a recipe without it.
-COLOUR_CONSTANCY = os.environ.get("DERMAL_COLOUR_CONSTANCY", "shades_of_gray_p6")
+# the app (internal/inference/colour.go; the card names it): "" for none (models 1.x, 2.x: the
+# default until a recipe with it ships) or "shades_of_gray_p6" (recipe 3a, training/shift.py).
+COLOUR_CONSTANCY = os.environ.get("DERMAL_COLOUR_CONSTANCY", "")
 SOG_POWER = 6
 MIN_GAIN, MAX_GAIN = 0.25, 4.0  # the same bounds as colour.go, and why
 # Which decoder made the training pixels: "go" (the app's own, tools/hamdecode: what the app
-# sees) or "pil" (models 1.x and 2.x, whose chroma upsampling differs from the app's).
-DECODER = os.environ.get("DERMAL_DECODER", "go")
+# sees; recipe 3a) or "pil" (models 1.x and 2.x, whose chroma upsampling differs from the app's;
+# the default until a recipe with "go" ships).
+DECODER = os.environ.get("DERMAL_DECODER", "pil")
 MEAN = [0.485, 0.456, 0.406]  # ImageNet statistics, as the pretrained MobileNetV2 expects
 STD = [0.229, 0.224, 0.225]
 

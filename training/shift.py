@@ -118,7 +118,26 @@ def table(results):
     return "\n".join(lines) + "\n"
 
 
+# Recipes measured here: what `make model` does by default (the shipped model's recipe), and the
+# candidates for model 3. Each is environment for every pipeline step (common.py reads it) and
+# extra train.py arguments. `SHIFT_RECIPE=3a make model-shift`.
+RECIPES = {
+    "2.0": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, []),
+    "3a": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, ["--device-augment", "0.3"]),
+}
+
+
 def main():
+    name = os.environ.get("SHIFT_RECIPE", "2.0")
+    if name not in RECIPES:
+        raise SystemExit(f"SHIFT_RECIPE {name!r} is not one of {sorted(RECIPES)}")
+    if name != "2.0" and not os.environ.get("SHIFT_TAG"):
+        os.environ["SHIFT_TAG"] = "r" + name
+    env, args = RECIPES[name]
+    # A child process re-reads common.py, so the recipe goes in through the environment.
+    os.environ.update(env)
+    common.COLOUR_CONSTANCY, common.DECODER = env["DERMAL_COLOUR_CONSTANCY"], env["DERMAL_DECODER"]
+    os.environ["SHIFT_ARGS"] = " ".join(args + os.environ.get("SHIFT_ARGS", "").split())
     held = sys.argv[1:] or SOURCES
     # SHIFT_SMOKE=1: a 1-epoch run of the whole pipeline, to check it before the real one.
     smoke = os.environ.get("SHIFT_SMOKE") == "1"
@@ -139,7 +158,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     for s in held:
         r = one(s, recipe, tag)
-        r["recipe"] = {"train_args": recipe, "colour_constancy": common.COLOUR_CONSTANCY, "decoder": common.DECODER}
+        r["recipe"] = {"name": name, "train_args": recipe, "colour_constancy": common.COLOUR_CONSTANCY, "decoder": common.DECODER}
         results.append(r)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)

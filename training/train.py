@@ -132,6 +132,11 @@ def augment(batch_uint8, gen, device_strength=0.0):
     gray = x.mean(dim=1, keepdim=True)
     x = (x - gray) * s + gray
     x = x.clamp(0, 1)
+    if device_strength == 0 and not common.COLOUR_CONSTANCY:
+        # the 2.0 recipe exactly: normalized from the float picture, not re-quantized
+        mean = torch.tensor(common.MEAN, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(common.STD, device=x.device).view(1, 3, 1, 1)
+        return (x - mean) / std
     if device_strength > 0:
         u8 = device_augment(x.cpu(), gen, device_strength)
     else:
@@ -184,9 +189,10 @@ def main():
     p.add_argument("--seed", type=int, default=common.SEED,
                    help="seed of the training's randomness (head init, sampling, augmentation, dropout); "
                         "the split has its own, fixed seed")
-    p.add_argument("--device-augment", type=float, default=0.3,
+    p.add_argument("--device-augment", type=float, default=0.0,
                    help="probability of each device change (white balance, gamma, vignette/rim, blur, "
-                        "rescaling, noise, JPEG); 0: the 2.0 recipe's jitter only")
+                        "rescaling, noise, JPEG); 0 (the shipped 2.0 recipe): the colour jitter only; "
+                        "recipe 3a: 0.3 (training/shift.py RECIPES)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
