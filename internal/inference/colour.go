@@ -44,10 +44,7 @@ func colourGains(img imageRGB, method string) ([3]float32, error) {
 	default:
 		return one, fmt.Errorf("colour constancy %q is not one of %q", method, KnownColourConstancy)
 	}
-	var pow [256]float64
-	for v := range 256 {
-		pow[v] = math.Pow(float64(v)/255, shadesOfGrayPower)
-	}
+	pow := &sogPow
 	var sum [3]float64
 	n := 0
 	img.each(func(r, g, b uint8) {
@@ -76,6 +73,15 @@ func colourGains(img imageRGB, method string) ([3]float32, error) {
 	}
 	return gains, nil
 }
+
+// sogPow is (v/255)^p for every byte value, made once: colourGains runs for every view of
+// every analysis.
+var sogPow = func() (t [256]float64) {
+	for v := range 256 {
+		t[v] = math.Pow(float64(v)/255, shadesOfGrayPower)
+	}
+	return t
+}()
 
 // imageRGB walks the pixels of an NRGBA picture without exposing its layout.
 type imageRGB struct {
