@@ -124,6 +124,10 @@ def table(results):
 RECIPES = {
     "2.0": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, []),
     "3a": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, ["--device-augment", "0.3"]),
+    # One change at a time, to split 3a's effect: colour constancy and the Go decoder alone ...
+    "3b": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, []),
+    # ... and 3a with half the device augmentation.
+    "3c": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, ["--device-augment", "0.15"]),
 }
 
 
