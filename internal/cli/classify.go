@@ -42,7 +42,14 @@ type ClassifyResult struct {
 	Probabilities  map[string]float64  `json:"probabilities,omitempty"`
 	Malignancy     float64             `json:"malignancy,omitempty"`
 	RiskTier       string              `json:"risk_tier,omitempty"`
-	Advice         string              `json:"advice,omitempty"`
+	// Headline names what drove the tier ("Melanoma 44% — refer urgently (seen within 2
+	// weeks)"); TierDriver is that in code: a class code, "malignant_sum", "seven_point",
+	// "quality" or "plain_photo".
+	Headline       string `json:"headline,omitempty"`
+	TierDriver     string `json:"tier_driver,omitempty"`
+	Advice         string `json:"advice,omitempty"`
+	PhotoType      string `json:"photo_type,omitempty"`
+	ModelValidated bool   `json:"model_validated"`
 	Warnings       []inference.Warning `json:"warnings"`
 	OODScore       float64             `json:"ood_score,omitempty"`
 	GradCAM        *GradCAMRef         `json:"gradcam,omitempty"`
@@ -127,11 +134,12 @@ func classifyOne(c *clinic.Clinic, eng *inference.Engine, path, class, gradcam s
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	fillResult(res, a)
+	d := clinic.Decide(a, clinic.Examination{})
+	fillResult(res, a, d)
 	if gradcam == "" {
 		return nil
 	}
-	ci := a.Top
+	ci := d.MapClass(a)
 	if class != "" {
 		ci = eng.Card().LabelIndex(class)
 	}
@@ -152,16 +160,21 @@ func classifyOne(c *clinic.Clinic, eng *inference.Engine, path, class, gradcam s
 	return nil
 }
 
-// fillResult copies an analysis into a result (classify and assess print the same fields).
-func fillResult(res *ClassifyResult, a *inference.Assessment) {
+// fillResult copies an analysis and the tier decided from it into a result (classify and
+// assess print the same fields).
+func fillResult(res *ClassifyResult, a *inference.Assessment, d clinic.Triage) {
 	res.TopClass = a.TopLabel()
 	res.TopProbability = a.Probabilities[a.Top]
 	res.Probabilities = a.ProbabilityMap()
 	res.Malignancy = a.Malignancy()
-	res.RiskTier = string(a.Tier)
+	res.RiskTier = string(d.Tier)
+	res.TierDriver = string(d.Driver)
+	res.PhotoType = string(d.PhotoType())
+	res.ModelValidated = d.ModelValidated
 	// The wording has one owner, the translations (the window and the PDF read it too); the
 	// command line speaks English.
-	res.Advice = locale.T("en", "advice."+string(a.Tier))
+	res.Headline = clinic.DecisionHeadline("en", a, d)
+	res.Advice = locale.T("en", "advice."+string(d.Tier))
 	res.Warnings = append(res.Warnings, a.Warnings...)
 	res.OODScore = a.OODScore
 }
@@ -184,7 +197,10 @@ func writePNG(path string, img image.Image) error {
 }
 
 func printResult(env *Env, card inference.Card, r *ClassifyResult) {
-	fmt.Fprintf(env.Stdout, "%s\n  top class: %s (%.1f%%)   risk: %s\n  %s\n", r.File, r.TopClass, 100*r.TopProbability, r.RiskTier, r.Advice)
+	fmt.Fprintf(env.Stdout, "%s\n  %s\n  risk: %s   top class: %s (%.1f%%)\n  %s\n", r.File, r.Headline, r.RiskTier, r.TopClass, 100*r.TopProbability, r.Advice)
+	if !r.ModelValidated {
+		fmt.Fprintf(env.Stdout, "  %s\n", locale.T("en", "model.not_validated"))
+	}
 	for _, c := range card.Labels {
 		p := r.Probabilities[c]
 		fmt.Fprintf(env.Stdout, "  %-6s %5.1f%% %s\n", c, 100*p, strings.Repeat("#", int(p*40+0.5)))

@@ -16,6 +16,7 @@ import (
 	"dermal/internal/config"
 	"dermal/internal/inference"
 	"dermal/internal/storage"
+	"dermal/internal/triage"
 )
 
 func (env *Env) openStore() (*storage.Store, error) {
@@ -161,6 +162,10 @@ type AssessOutput struct {
 	PatientID    storage.PatientID    `json:"patient_id"`
 	PatientCode  string               `json:"patient_code"`
 	ClassifyResult
+	// SevenPoint is null when the checklist was not done; DiameterMM null when not measured.
+	SevenPoint *clinic.SevenPoint `json:"seven_point"`
+	ABCDE      []clinic.Sign      `json:"abcde"`
+	DiameterMM *float64           `json:"diameter_mm"`
 }
 
 func runAssess(env *Env, args []string) error {
@@ -170,11 +175,19 @@ func runAssess(env *Env, args []string) error {
 	patient := fs.String("patient", "", "patient: clinic code or id (code:X or id:N when a number could be both)")
 	site := fs.String("site", "other", "body site of a new lesion")
 	lesion := fs.Int64("lesion", 0, "add to this existing lesion instead of a new one")
+	photoType := fs.String("photo-type", "dermoscopic", "dermoscopic (through a dermatoscope) or plain (no dermatoscope: the tier comes from --seven-point)")
+	diameter := fs.Float64("diameter-mm", 0, "the lesion's longest diameter in mm")
+	sevenPoint := fs.String("seven-point", "", "the weighted 7-point checklist items present, comma-separated: size,shape,colour (2 points each), diameter,inflammation,oozing,sensation (1 each); none for a checklist with nothing present")
+	abcde := fs.String("abcde", "", "ABCDE signs present, comma-separated: asymmetry,border,colour,diameter,evolving (or a,b,c,d,e); none for none")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if *patient == "" || fs.NArg() != 1 {
-		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", ErrUsage)
+		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] [--photo-type dermoscopic|plain] [--diameter-mm N] [--seven-point ITEM,ITEM…] IMAGE", ErrUsage)
+	}
+	exam, err := examination(fs, *photoType, *diameter, *sevenPoint, *abcde)
+	if err != nil {
+		return err
 	}
 	c, closeClinic, err := env.openClinic()
 	if err != nil {
@@ -191,20 +204,46 @@ func runAssess(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo)
+	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo, exam)
 	if err != nil {
 		return err
 	}
 	card := c.Card()
 	out := AssessOutput{AssessmentID: r.AssessmentID, LesionID: r.LesionID, PatientID: r.Patient.ID, PatientCode: r.Patient.Code,
-		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: modelRef(card), Warnings: []inference.Warning{}}}
-	fillResult(&out.ClassifyResult, r.Analysis)
+		ClassifyResult: ClassifyResult{File: fs.Arg(0), Model: modelRef(card), Warnings: []inference.Warning{}},
+		SevenPoint:     exam.SevenPoint, ABCDE: exam.ABCDE, DiameterMM: exam.DiameterMM}
+	fillResult(&out.ClassifyResult, r.Analysis, r.Decision)
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(out)
 	}
 	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, terminalSafe(r.Patient.Code), terminalSafe(r.Patient.FullName))
 	printResult(env, card, &out.ClassifyResult)
 	return nil
+}
+
+// examination reads assess's examination flags; a flag given wrongly is a usage error that
+// names it, before any photo is read.
+func examination(fs *flag.FlagSet, photoType string, diameter float64, sevenPoint, abcde string) (clinic.Examination, error) {
+	var e clinic.Examination
+	var err error
+	if e.PhotoType, err = triage.ParsePhotoType(photoType); err != nil {
+		return e, fmt.Errorf("%w: --photo-type: %v", ErrUsage, err)
+	}
+	if e.SevenPoint, err = triage.ParseSevenPoint(sevenPoint); err != nil {
+		return e, fmt.Errorf("%w: --seven-point: %v", ErrUsage, err)
+	}
+	if e.ABCDE, err = triage.ParseABCDE(abcde); err != nil {
+		return e, fmt.Errorf("%w: --abcde: %v", ErrUsage, err)
+	}
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "diameter-mm" })
+	if given {
+		if !(diameter > 0 && diameter <= 500) {
+			return e, fmt.Errorf("%w: --diameter-mm %g is not a diameter between 0 and 500 mm", ErrUsage, diameter)
+		}
+		e.DiameterMM = &diameter
+	}
+	return e, nil
 }
 
 // HistoryItem is one line of `dermal history --json`.
@@ -222,6 +261,13 @@ type HistoryItem struct {
 	PhotoSHA256   string               `json:"photo_sha256"`
 	Diagnosis     string               `json:"diagnosis"`
 	Notes         string               `json:"notes"`
+	Headline      string               `json:"headline"`
+	TierDriver    string               `json:"tier_driver"`
+	PhotoType     string               `json:"photo_type"`
+	SevenPoint    []string             `json:"seven_point"`
+	ABCDE         []string             `json:"abcde"`
+	DiameterMM    *float64             `json:"diameter_mm"`
+	FollowUp      string               `json:"follow_up,omitempty"`
 }
 
 func runHistory(env *Env, args []string) error {
@@ -248,11 +294,24 @@ func runHistory(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The class names for the headlines come from the card (no model session is started).
+	m, err := env.Model()
+	if err != nil {
+		return err
+	}
+	card := m.Card
 	items := []HistoryItem{}
 	for _, h := range hs {
 		a := h.Assessment
-		items = append(items, HistoryItem{a.ID, h.Lesion.ID, h.Lesion.BodySite, a.TakenAt.Format("2006-01-02T15:04:05Z07:00"),
-			a.RiskTier, a.Probabilities, a.Warnings, a.ModelName, a.ModelSHA256, a.ModelCardSHA256, a.PhotoSHA256, a.Diagnosis, a.Notes})
+		it := HistoryItem{AssessmentID: a.ID, LesionID: h.Lesion.ID, BodySite: h.Lesion.BodySite, TakenAt: a.TakenAt.Format("2006-01-02T15:04:05Z07:00"),
+			RiskTier: a.RiskTier, Probabilities: a.Probabilities, Warnings: a.Warnings, Model: a.ModelName, ModelSHA256: a.ModelSHA256,
+			ModelCard: a.ModelCardSHA256, PhotoSHA256: a.PhotoSHA256, Diagnosis: a.Diagnosis, Notes: a.Notes,
+			Headline: clinic.StoredHeadline("en", card, a), TierDriver: a.TierDriver, PhotoType: a.PhotoType,
+			SevenPoint: a.SevenPoint, ABCDE: a.ABCDE, DiameterMM: a.DiameterMM}
+		if a.FollowUp != nil {
+			it.FollowUp = a.FollowUp.Format("2006-01-02")
+		}
+		items = append(items, it)
 	}
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(map[string]any{"patient_id": p.ID, "patient_code": p.Code, "name": p.FullName, "assessments": items})

@@ -17,6 +17,7 @@ import (
 
 	"dermal/internal/inference"
 	"dermal/internal/storage"
+	"dermal/internal/triage"
 	"dermal/internal/watchdog"
 )
 
@@ -84,12 +85,12 @@ func OpenStore(dataDir, actor string) (*storage.Store, error) {
 	return storage.Open(filepath.Join(dataDir, DatabaseFile), actor)
 }
 
-// Result is a stored assessment with the analysis behind it.
 type Result struct {
 	AssessmentID storage.AssessmentID
 	LesionID     storage.LesionID
 	Patient      storage.Patient
 	Analysis     *inference.Assessment
+	Decision     triage.Decision
 }
 
 // ResolvePatient turns what a person typed to name a patient into one patient: "id:N" is a
@@ -160,7 +161,7 @@ func (c *Clinic) AddPatient(ctx context.Context, p storage.Patient, allowSimilar
 // Assess analyses a photo and stores it for the patient: on the given lesion (which must be
 // the patient's), or on a new lesion at site when lesionID is 0. Nothing is stored if any
 // step fails.
-func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo) (*Result, error) {
+func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo, exam Examination) (*Result, error) {
 	p, err := c.store.PatientByID(ctx, patient)
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID
 		return nil, err
 	}
 	a := an.Assessment
-	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a})
+	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a, Exam: exam})
 }
 
 // Analyse runs the model on a photo without storing anything, with Grad-CAM allowed.
@@ -254,8 +255,29 @@ type Visit struct {
 	SiteDetail string
 	Photo      *inference.Photo
 	Analysis   *inference.Assessment
+	Exam       Examination
 	Findings   storage.Findings
 }
+
+// Examination is what the clinician found beside the photo: how it was taken, the 7-point
+// checklist and ABCDE (nil: not done), and the longest diameter (nil: not measured).
+type Examination struct {
+	PhotoType  triage.PhotoType
+	SevenPoint *triage.SevenPoint
+	ABCDE      []triage.Sign
+	DiameterMM *float64
+}
+
+// Decide is the tier shown for an analysis and an examination, and what drove it.
+func Decide(a *inference.Assessment, e Examination) triage.Decision {
+	pt := e.PhotoType
+	if pt == "" {
+		pt = triage.Dermoscopic
+	}
+	return triage.Decide(a, triage.Findings{PhotoType: pt, SevenPoint: e.SevenPoint})
+}
+
+// Result is a stored assessment with the analysis behind it.
 
 // Save stores an analysed photo with the clinician's findings (and the new lesion, if any) in
 // one transaction.
@@ -279,10 +301,24 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	for _, w := range a.Warnings {
 		warnings = append(warnings, w.Code)
 	}
+	d := Decide(a, v.Exam)
 	rec := storage.Assessment{
 		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: ModelName(card), ModelSHA256: card.SHA256, ModelCardSHA256: card.DocSHA256,
-		Probabilities: a.ProbabilityMap(), RiskTier: string(a.Tier), Warnings: warnings,
+		Probabilities: a.ProbabilityMap(), RiskTier: string(d.Tier), TierDriver: string(d.Driver), Warnings: warnings,
 		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
+		PhotoType: string(d.PhotoType()), DiameterMM: v.Exam.DiameterMM,
+	}
+	if v.Exam.SevenPoint != nil {
+		rec.SevenPoint = []string{}
+		for _, it := range v.Exam.SevenPoint.Items {
+			rec.SevenPoint = append(rec.SevenPoint, string(it))
+		}
+	}
+	if v.Exam.ABCDE != nil {
+		rec.ABCDE = []string{}
+		for _, sg := range triage.OrderSigns(v.Exam.ABCDE) {
+			rec.ABCDE = append(rec.ABCDE, string(sg))
+		}
 	}
 	var id storage.AssessmentID
 	lesionID := v.LesionID
@@ -294,7 +330,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{AssessmentID: id, LesionID: lesionID, Patient: p, Analysis: a}, nil
+	return &Result{AssessmentID: id, LesionID: lesionID, Patient: p, Analysis: a, Decision: d}, nil
 }
 
 // Restore puts a backup in place of the open records, from inside the app: it closes the

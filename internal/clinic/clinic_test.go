@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +42,9 @@ func TestAnalyseThenSaveKeepsFindings(t *testing.T) {
 		got.FollowUp.Format("2006-01-02") != follow.Format("2006-01-02") || e.Lesion.SiteDetail != "left shoulder" {
 		t.Errorf("stored %+v / %+v", got, e.Lesion)
 	}
-	if got.RiskTier != string(a.Tier) || got.Probabilities[a.TopLabel()] != a.Probabilities[a.Top] {
-		t.Errorf("stored result %v %v differs from the analysis %v", got.RiskTier, got.Probabilities, a.Tier)
+	if d := clinic.Decide(a, clinic.Examination{}); got.RiskTier != string(d.Tier) || got.TierDriver != string(d.Driver) ||
+		got.Probabilities[a.TopLabel()] != a.Probabilities[a.Top] || got.PhotoType != "dermoscopic" || got.SevenPoint != nil || got.DiameterMM != nil {
+		t.Errorf("stored result %v %v %v differs from the analysis %v", got.RiskTier, got.TierDriver, got.Probabilities, d)
 	}
 	// An invalid follow-up stores nothing, not even the new lesion.
 	past := time.Now().AddDate(-1, 0, 0)
@@ -60,11 +62,11 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P2", "Đặng Văn Lâm")
-	first, err := c.Assess(ctx, p.ID, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"))
+	first, err := c.Assess(ctx, p.ID, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"), clinic.Examination{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Assess(ctx, p.ID, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"))
+	second, err := c.Assess(ctx, p.ID, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P3", "Lê Văn Tám")
-	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"))
+	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	if _, err := c.PatientByCode(ctx, "R2"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("R2 after restoring a backup without it: %v", err)
 	}
-	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png")); err != nil {
+	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}); err != nil {
 		t.Fatal(err)
 	}
 	hs, err := c.History(ctx, p.ID)
@@ -171,5 +173,45 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	}
 	if hs, _ := c.History(ctx, p.ID); len(hs) != 1 {
 		t.Error("a failed restore changed the records")
+	}
+}
+
+// A plain photo's tier comes from the checklist, and the examination is stored with it: the
+// photo type, the checklist items, ABCDE and the diameter read back as saved.
+func TestPlainPhotoTierFromChecklist(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P9", "Nguyễn Thị Hồng")
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	none, _ := clinic.NewSevenPoint(nil)
+	refer, _ := clinic.NewSevenPoint([]clinic.CheckItem{"shape", "oozing"})
+	d := 8.5
+	for _, tc := range []struct {
+		exam   clinic.Examination
+		tier   clinic.Tier
+		stored []string
+	}{
+		{clinic.Examination{PhotoType: clinic.Plain}, clinic.TierCannotAssess, nil},
+		{clinic.Examination{PhotoType: clinic.Plain, SevenPoint: none}, clinic.TierRoutine, []string{}},
+		{clinic.Examination{PhotoType: clinic.Plain, SevenPoint: refer, ABCDE: []clinic.Sign{"evolving", "asymmetry"}, DiameterMM: &d}, clinic.TierUrgent, []string{"shape", "oozing"}},
+	} {
+		r, err := c.Assess(ctx, p.ID, 0, "back", photo, tc.exam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := c.Entry(ctx, r.AssessmentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := e.Assessment
+		if a.RiskTier != string(tc.tier) || a.PhotoType != "plain" || !slices.Equal(a.SevenPoint, tc.stored) || (a.SevenPoint == nil) != (tc.stored == nil) {
+			t.Errorf("%+v: stored tier %s, photo %s, checklist %#v; want %s, plain, %#v", tc.exam, a.RiskTier, a.PhotoType, a.SevenPoint, tc.tier, tc.stored)
+		}
+		if tc.exam.DiameterMM != nil && (a.DiameterMM == nil || *a.DiameterMM != d || !slices.Equal(a.ABCDE, []string{"asymmetry", "evolving"})) {
+			t.Errorf("diameter %v, ABCDE %v", a.DiameterMM, a.ABCDE)
+		}
+		if h := clinic.StoredHeadline("en", c.Card(), a); h == "" || strings.Contains(h, "%!") {
+			t.Errorf("headline %q", h)
+		}
 	}
 }

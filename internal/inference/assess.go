@@ -13,21 +13,27 @@ import (
 // Tier is the risk tier shown to the clinician, derived from calibrated probabilities.
 type Tier string
 
-// Risk tiers, most to least urgent. Thresholds (on temperature-scaled probabilities):
+// Risk tiers, most to least urgent. The model's thresholds (on temperature-scaled
+// probabilities, TierFor):
 //
 //   - urgent:  P(mel) >= 0.20, or P(mel)+P(bcc)+P(akiec) >= 0.40
 //   - review:  P(mel)+P(bcc)+P(akiec) >= 0.10
-//   - retake:  otherwise, but the photo failed a quality check, so "low concern" is not earned
 //   - routine: otherwise
 //
 // The thresholds are deliberately low: missing a melanoma costs far more than an extra
-// referral. `dermal eval` reports how many malignant test photos each tier catches.
+// referral. `dermal eval` reports how many malignant test photos each tier catches. The
+// other two tiers are decided outside the model (package triage): retake (a failed quality
+// check: cannot assess) and cannot_assess (a plain photo with no 7-point checklist).
 const (
-	TierUrgent  Tier = "urgent"
-	TierReview  Tier = "review"
-	TierRetake  Tier = "retake"
-	TierRoutine Tier = "routine"
+	TierUrgent       Tier = "urgent"
+	TierReview       Tier = "review"
+	TierRetake       Tier = "retake"
+	TierCannotAssess Tier = "cannot_assess"
+	TierRoutine      Tier = "routine"
 )
+
+// Tiers lists every tier, most to least urgent.
+var Tiers = []Tier{TierUrgent, TierReview, TierRetake, TierCannotAssess, TierRoutine}
 
 // Risk thresholds, documented above.
 const (
@@ -36,7 +42,7 @@ const (
 	ReviewMalignant = 0.10
 )
 
-// Color is the tier's colour, the same on screen and on paper: red, amber, blue, green.
+// Color is the tier's colour, the same on screen and on paper: red, amber, blue, grey, green.
 func (t Tier) Color() color.NRGBA {
 	switch t {
 	case TierUrgent:
@@ -45,6 +51,8 @@ func (t Tier) Color() color.NRGBA {
 		return color.NRGBA{R: 200, G: 110, B: 0, A: 255}
 	case TierRetake:
 		return color.NRGBA{R: 40, G: 90, B: 170, A: 255}
+	case TierCannotAssess:
+		return color.NRGBA{R: 90, G: 90, B: 100, A: 255}
 	}
 	return color.NRGBA{R: 30, G: 130, B: 60, A: 255}
 }
@@ -73,9 +81,10 @@ func Softmax(logits []float32, bias []float64, temperature float64) []float64 {
 	return p
 }
 
-// TierFor derives the risk tier from calibrated probabilities and whether any quality
-// warning asks for a retake. A quality problem never downgrades an urgent or review result.
-func TierFor(card Card, probs []float64, retake bool) Tier {
+// TierFor is the model's own tier for calibrated probabilities: urgent, review or routine.
+// What the clinician is shown also weighs photo quality, photo type and the checklist
+// (triage.Decide).
+func TierFor(card Card, probs []float64) Tier {
 	mel := probs[card.LabelIndex("mel")]
 	var mal float64
 	for _, c := range card.Malignant {
@@ -86,8 +95,6 @@ func TierFor(card Card, probs []float64, retake bool) Tier {
 		return TierUrgent
 	case mal >= ReviewMalignant:
 		return TierReview
-	case retake:
-		return TierRetake
 	default:
 		return TierRoutine
 	}
@@ -97,7 +104,7 @@ func TierFor(card Card, probs []float64, retake bool) Tier {
 type Assessment struct {
 	Probabilities []float64 // in card label order, temperature-scaled, sum 1
 	Top           int
-	Tier          Tier
+	Tier          Tier // the model's own tier (TierFor); triage.Decide gives the one shown
 	Warnings      []Warning
 	OODScore      float64
 	Raw           *Raw         // averaged over the card's test-time views: what the result comes from
@@ -105,6 +112,9 @@ type Assessment struct {
 	Canonical     *image.NRGBA // the 200x150 picture the model saw
 	card          Card
 }
+
+// Card is the model card the assessment was made with.
+func (a *Assessment) Card() Card { return a.card }
 
 // TopLabel is the most probable class code.
 func (a *Assessment) TopLabel() string { return a.card.Labels[a.Top] }
@@ -241,7 +251,7 @@ func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 	return &Assessment{
 		Probabilities: probs,
 		Top:           top,
-		Tier:          TierFor(card, probs, NeedsRetake(warnings)),
+		Tier:          TierFor(card, probs),
 		Warnings:      warnings,
 		OODScore:      ood,
 		Raw:           raw,
@@ -249,4 +259,17 @@ func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 		Canonical:     pic,
 		card:          card,
 	}, nil
+}
+
+// AssessmentOf is an assessment made from given calibrated probabilities and warnings, with
+// no photo behind it: for rules that start from probabilities (triage's tests, what-if
+// tables) without running the network.
+func AssessmentOf(card Card, probs []float64, warnings []Warning) *Assessment {
+	top := 0
+	for i, v := range probs {
+		if v > probs[top] {
+			top = i
+		}
+	}
+	return &Assessment{Probabilities: probs, Top: top, Tier: TierFor(card, probs), Warnings: warnings, card: card}
 }

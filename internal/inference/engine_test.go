@@ -190,7 +190,7 @@ func TestAssessmentIsConsistent(t *testing.T) {
 		if math.Abs(sum-1) > 1e-9 {
 			t.Errorf("%s: probabilities sum to %v", f.File, sum)
 		}
-		if want := inference.TierFor(card, a.Probabilities, inference.NeedsRetake(a.Warnings)); a.Tier != want {
+		if want := inference.TierFor(card, a.Probabilities); a.Tier != want {
 			t.Errorf("%s: tier %s, want %s", f.File, a.Tier, want)
 		}
 		for _, w := range a.Warnings {

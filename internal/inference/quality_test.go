@@ -9,6 +9,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"dermal/internal/inference"
+	"dermal/internal/triage"
 )
 
 func codes(ws []inference.Warning) []string {
@@ -95,8 +96,8 @@ func TestNonSkinPhotosAreFlagged(t *testing.T) {
 		if !flagged {
 			t.Errorf("%s: not flagged (score %.3f, threshold %.3f)", path, a.OODScore, e.Card().OOD.Threshold)
 		}
-		if a.Tier == inference.TierRoutine {
-			t.Errorf("%s: a non-skin photo got the low-concern tier", path)
+		if d := triage.Decide(a, triage.Findings{PhotoType: triage.Dermoscopic}); d.Tier == inference.TierRoutine || d.Tier == inference.TierReview {
+			t.Errorf("%s: a non-skin photo got tier %s, not \"cannot assess\" (or urgent)", path, d.Tier)
 		}
 	}
 }

@@ -95,6 +95,32 @@ type Assessment struct {
 	Diagnosis       string
 	Notes           string
 	FollowUp        *time.Time
+	// PhotoType is "dermoscopic" or "plain" (triage.PhotoType).
+	PhotoType string
+	// SevenPoint and ABCDE are the items the clinician found present (triage's names); nil
+	// when the checklist was not done. DiameterMM is the longest diameter (nil: not measured).
+	SevenPoint []string
+	ABCDE      []string
+	DiameterMM *float64
+	// TierDriver is what decided RiskTier (triage.Driver: a class code, "seven_point", …).
+	TierDriver string
+}
+
+// jsonList stores a list that may be absent: nil is NULL (not done), empty is "[]".
+func jsonList(l []string) any {
+	if l == nil {
+		return nil
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+func parseJSONList(s sql.NullString) ([]string, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	l := []string{}
+	return l, json.Unmarshal([]byte(s.String), &l)
 }
 
 // ThumbnailSide is the long side of stored thumbnails.
@@ -143,6 +169,14 @@ func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion
 		return 0, fmt.Errorf("%w: the model that judged the photo is not named", ErrInvalid)
 	case len(a.Probabilities) == 0 || a.RiskTier == "":
 		return 0, fmt.Errorf("%w: no result", ErrInvalid)
+	case a.DiameterMM != nil && !(*a.DiameterMM > 0 && *a.DiameterMM <= 500):
+		return 0, fmt.Errorf("%w: diameter %g mm is not between 0 and 500 mm", ErrInvalid, *a.DiameterMM)
+	}
+	if a.PhotoType == "" {
+		a.PhotoType = "dermoscopic"
+	}
+	if a.PhotoType != "dermoscopic" && a.PhotoType != "plain" {
+		return 0, fmt.Errorf("%w: photo type %q is not dermoscopic or plain", ErrInvalid, a.PhotoType)
 	}
 	if a.TakenAt.IsZero() {
 		a.TakenAt = s.now()
@@ -187,10 +221,12 @@ func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion
 			return err
 		}
 		res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256, model_card_sha256,
-			probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at,
+			photo_type, seven_point, abcde, diameter_mm, tier_driver)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256, a.ModelCardSHA256,
-			string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp())
+			string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp(),
+			a.PhotoType, jsonList(a.SevenPoint), jsonList(a.ABCDE), a.DiameterMM, a.TierDriver)
 		if err != nil {
 			return err
 		}
@@ -212,7 +248,8 @@ type HistoryEntry struct {
 
 const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_seen,
 	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
-	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, '')`
+	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, ''),
+	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver`
 
 // History lists a patient's assessments, by lesion and then time.
 func (s *Store) History(ctx context.Context, patientID PatientID) ([]HistoryEntry, error) {
@@ -243,10 +280,22 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 	for rows.Next() {
 		var h HistoryEntry
 		var first, taken, probs, warns, follow string
+		var sevenPoint, abcde sql.NullString
+		var diameter sql.NullFloat64
 		a := &h.Assessment
 		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
-			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow); err != nil {
+			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow,
+			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver); err != nil {
 			return nil, err
+		}
+		if diameter.Valid {
+			a.DiameterMM = &diameter.Float64
+		}
+		var errSP, errABCDE error
+		a.SevenPoint, errSP = parseJSONList(sevenPoint)
+		a.ABCDE, errABCDE = parseJSONList(abcde)
+		if err := errors.Join(errSP, errABCDE); err != nil {
+			return nil, fmt.Errorf("assessment %d: %w", a.ID, err)
 		}
 		a.LesionID = h.Lesion.ID
 		h.Lesion.FirstSeen, _ = time.Parse(time.RFC3339, first)

@@ -77,6 +77,14 @@ var migrations = []string{
 	// 4: the Dermal version that wrote each audit row ('' for rows written before it was
 	// recorded), so an upgrade or a downgrade shows in the trail.
 	`ALTER TABLE audit ADD COLUMN app_version TEXT NOT NULL DEFAULT '';`,
+	// 5: how the photo was taken (every earlier photo was taken as dermoscopic), the clinician's
+	// 7-point checklist and ABCDE (JSON lists of the items present; NULL: not done), the
+	// lesion's longest diameter, and what decided the tier (triage.Driver; '' before).
+	`ALTER TABLE assessments ADD COLUMN photo_type TEXT NOT NULL DEFAULT 'dermoscopic' CHECK (photo_type IN ('dermoscopic', 'plain'));
+	ALTER TABLE assessments ADD COLUMN seven_point TEXT CHECK (seven_point IS NULL OR json_valid(seven_point));
+	ALTER TABLE assessments ADD COLUMN abcde TEXT CHECK (abcde IS NULL OR json_valid(abcde));
+	ALTER TABLE assessments ADD COLUMN diameter_mm REAL CHECK (diameter_mm IS NULL OR (diameter_mm > 0 AND diameter_mm <= 500));
+	ALTER TABLE assessments ADD COLUMN tier_driver TEXT NOT NULL DEFAULT '';`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -192,11 +192,11 @@ func TestCompareDropsASupersededPhoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := c.Assess(t.Context(), p.ID, 0, "back", bigPhoto)
+	first, err := c.Assess(t.Context(), p.ID, 0, "back", bigPhoto, clinic.Examination{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Assess(t.Context(), p.ID, first.LesionID, "", small)
+	second, err := c.Assess(t.Context(), p.ID, first.LesionID, "", small, clinic.Examination{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,139 @@
+package triage_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"dermal/internal/assets"
+	"dermal/internal/inference"
+	"dermal/internal/triage"
+)
+
+func card(t *testing.T) inference.Card {
+	t.Helper()
+	c, err := inference.ParseCard(assets.ModelCardJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// probs builds a probability vector in the card's label order from a few named classes; the
+// rest goes to nv.
+func probs(t *testing.T, c inference.Card, named map[string]float64) []float64 {
+	p := make([]float64, len(c.Labels))
+	rest := 1.0
+	for k, v := range named {
+		p[c.LabelIndex(k)] = v
+		rest -= v
+	}
+	p[c.LabelIndex("nv")] += rest
+	return p
+}
+
+func TestSevenPointScore(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		score int
+		refer bool
+	}{
+		{"none", 0, false},
+		{"diameter,inflammation", 2, false},
+		{"size", 2, false},
+		{"size,oozing", 3, true},
+		{"Colour, sensation ,colour", 3, true},
+		{"size,shape,colour,diameter,inflammation,oozing,sensation", 10, true},
+	} {
+		sp, err := triage.ParseSevenPoint(tc.in)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if sp.Score != tc.score || sp.Refer() != tc.refer {
+			t.Errorf("%q: score %d refer %v, want %d %v", tc.in, sp.Score, sp.Refer(), tc.score, tc.refer)
+		}
+	}
+	if sp, err := triage.ParseSevenPoint(""); sp != nil || err != nil {
+		t.Errorf(`"" is "not done": got %v, %v`, sp, err)
+	}
+	if _, err := triage.ParseSevenPoint("size,itching"); !errors.Is(err, triage.ErrInvalid) {
+		t.Errorf("an unknown item: %v, want ErrInvalid naming it", err)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	c := card(t)
+	blurry := []inference.Warning{{Code: inference.WarnBlurry}}
+	notLesion := []inference.Warning{{Code: inference.WarnNotALesion}}
+	refer, _ := triage.ParseSevenPoint("size,inflammation")
+	low, _ := triage.ParseSevenPoint("diameter")
+	for _, tc := range []struct {
+		name     string
+		p        map[string]float64
+		warnings []inference.Warning
+		f        triage.Findings
+		tier     inference.Tier
+		driver   triage.Driver
+		class    string // "" : no class
+	}{
+		// The headline names melanoma, not the more probable nevus.
+		{"melanoma drives urgent", map[string]float64{"mel": 0.44}, nil, triage.Findings{PhotoType: triage.Dermoscopic}, inference.TierUrgent, "mel", "mel"},
+		{"malignant sum drives urgent", map[string]float64{"mel": 0.10, "bcc": 0.25, "akiec": 0.08}, nil, triage.Findings{}, inference.TierUrgent, triage.DriverMalignant, "bcc"},
+		{"review names the largest malignant class", map[string]float64{"akiec": 0.07, "bcc": 0.04}, nil, triage.Findings{}, inference.TierReview, triage.DriverMalignant, "akiec"},
+		{"routine names the top class", map[string]float64{"bkl": 0.6, "mel": 0.01}, nil, triage.Findings{}, inference.TierRoutine, "bkl", "bkl"},
+		{"blurry review is cannot assess", map[string]float64{"bcc": 0.15}, blurry, triage.Findings{}, inference.TierRetake, triage.DriverQuality, ""},
+		{"not a lesion is cannot assess", map[string]float64{}, notLesion, triage.Findings{}, inference.TierRetake, triage.DriverQuality, ""},
+		{"a bad photo never lowers urgent", map[string]float64{"mel": 0.3}, blurry, triage.Findings{}, inference.TierUrgent, "mel", "mel"},
+		{"checklist raises a dermoscopic routine", map[string]float64{}, nil, triage.Findings{SevenPoint: refer}, inference.TierUrgent, triage.DriverChecklist, ""},
+		{"plain photo without checklist", map[string]float64{"mel": 0.9}, nil, triage.Findings{PhotoType: triage.Plain}, inference.TierCannotAssess, triage.DriverPlain, ""},
+		{"plain photo: checklist 3 refers", map[string]float64{}, nil, triage.Findings{PhotoType: triage.Plain, SevenPoint: refer}, inference.TierUrgent, triage.DriverChecklist, ""},
+		// The model's 90% melanoma is shown but does not decide on a plain photo.
+		{"plain photo: checklist 1 is low concern", map[string]float64{"mel": 0.9}, nil, triage.Findings{PhotoType: triage.Plain, SevenPoint: low}, inference.TierRoutine, triage.DriverChecklist, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.f.PhotoType == "" {
+				tc.f.PhotoType = triage.Dermoscopic
+			}
+			a := inference.AssessmentOf(c, probs(t, c, tc.p), tc.warnings)
+			d := triage.Decide(a, tc.f)
+			if d.Tier != tc.tier || d.Driver != tc.driver {
+				t.Errorf("tier %s driven by %s, want %s by %s", d.Tier, d.Driver, tc.tier, tc.driver)
+			}
+			want := -1
+			if tc.class != "" {
+				want = c.LabelIndex(tc.class)
+			}
+			if d.Class != want {
+				t.Errorf("headline class %d, want %d (%s)", d.Class, want, tc.class)
+			}
+			if d.ModelValidated != (tc.f.PhotoType == triage.Dermoscopic) {
+				t.Errorf("model validated %v for a %s photo", d.ModelValidated, tc.f.PhotoType)
+			}
+			if want >= 0 && d.MapClass(a) != want {
+				t.Errorf("Grad-CAM class %d, want the headline's %d", d.MapClass(a), want)
+			}
+		})
+	}
+}
+
+func TestParseABCDE(t *testing.T) {
+	got, err := triage.ParseABCDE("e, Asymmetry,c")
+	if err != nil || !slices.Equal(got, []triage.Sign{triage.Asymmetry, triage.Colour, triage.Evolving}) {
+		t.Errorf("got %v %v", got, err)
+	}
+	if _, err := triage.ParseABCDE("asymmetry,x"); !errors.Is(err, triage.ErrInvalid) {
+		t.Errorf("unknown sign: %v", err)
+	}
+	for _, in := range []string{"", "none"} {
+		got, err := triage.ParseABCDE(in)
+		if err != nil || (in == "") != (got == nil) {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if pt, err := triage.ParsePhotoType("PLAIN"); pt != triage.Plain || err != nil {
+		t.Errorf("plain: %v %v", pt, err)
+	}
+	if _, err := triage.ParsePhotoType("phone"); !errors.Is(err, triage.ErrInvalid) {
+		t.Errorf("phone: %v", err)
+	}
+}
