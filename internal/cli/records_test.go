@@ -92,3 +92,63 @@ func TestReportCommand(t *testing.T) {
 		}
 	}
 }
+
+// assess's examination flags: the JSON names the photo type, whether the model is validated
+// for it, the checklist (items and score) and the diameter; a plain photo's tier comes from
+// the checklist; a wrong flag is a usage error naming it, and nothing is stored.
+func TestAssessExaminationFlags(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Trần Văn Nam", "--code", "BN-3")
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	raw := func(args ...string) map[string]any {
+		t.Helper()
+		code, out, stderr := run(t, append([]string{"--data", data, "assess", "--json", "--patient", "BN-3"}, append(args, photo)...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := raw("--photo-type", "plain", "--diameter-mm", "7.5", "--seven-point", "size,oozing")
+	sp, _ := m["seven_point"].(map[string]any)
+	if m["photo_type"] != "plain" || m["model_validated"] != false || m["diameter_mm"] != 7.5 || m["risk_tier"] != "urgent" ||
+		m["tier_driver"] != "seven_point" || sp == nil || sp["score"] != 3.0 || len(sp["items"].([]any)) != 2 {
+		t.Errorf("plain photo with checklist: %v", m)
+	}
+	if h, _ := m["headline"].(string); !strings.Contains(h, "7-point checklist score 3") || !strings.Contains(h, "refer urgently") {
+		t.Errorf("headline %q", h)
+	}
+	m = raw("--photo-type", "plain")
+	if m["risk_tier"] != "cannot_assess" || m["seven_point"] != nil || m["diameter_mm"] != nil {
+		t.Errorf("plain photo without checklist: %v", m)
+	}
+	m = raw()
+	if m["photo_type"] != "dermoscopic" || m["model_validated"] != true || m["seven_point"] != nil {
+		t.Errorf("default: %v", m)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--photo-type", "phone"}, "--photo-type"},
+		{[]string{"--seven-point", "size,itch"}, `"itch"`},
+		{[]string{"--diameter-mm", "-2"}, "--diameter-mm"},
+		{[]string{"--abcde", "q"}, "--abcde"},
+	} {
+		code, _, stderr := run(t, append([]string{"--data", data, "assess", "--patient", "BN-3"}, append(tc.args, photo)...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d %q, want 2 naming %s", tc.args, code, stderr, tc.want)
+		}
+	}
+	_, out, _ := run(t, "--data", data, "history", "--json", "BN-3")
+	var h struct{ Assessments []HistoryItem }
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Assessments) != 3 || h.Assessments[0].PhotoType != "plain" || *h.Assessments[0].DiameterMM != 7.5 || len(h.Assessments[0].SevenPoint) != 2 {
+		t.Errorf("history after three assessments and four refused: %+v", h.Assessments)
+	}
+}

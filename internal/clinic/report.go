@@ -13,6 +13,7 @@ import (
 	"dermal/internal/locale"
 	"dermal/internal/report"
 	"dermal/internal/storage"
+	"dermal/internal/triage"
 	"dermal/internal/version"
 )
 
@@ -55,7 +56,12 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	case err != nil:
 		return report.Case{}, err
 	default:
-		heat, err := analysis.GradCAM(analysis.Top)
+		// The map shows the class the headline names (the most probable one otherwise).
+		class := analysis.Top
+		if code := triage.HeadlineClass(triage.Driver(entry.Assessment.TierDriver), entry.Assessment.Probabilities, card.Malignant); code != "" {
+			class = card.LabelIndex(code)
+		}
+		heat, err := analysis.GradCAM(class)
 		if err != nil {
 			return report.Case{}, err
 		}

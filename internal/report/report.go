@@ -24,6 +24,7 @@ import (
 	"dermal/internal/inference"
 	"dermal/internal/locale"
 	"dermal/internal/storage"
+	"dermal/internal/triage"
 )
 
 // Visit is one assessment as the report shows it.
@@ -142,12 +143,12 @@ func (r *renderer) render(w io.Writer) error {
 
 func (r *renderer) heading(s string) {
 	p := r.pdf
-	p.Ln(2)
+	p.Ln(1.5)
 	p.SetFont(font, "B", 11)
 	p.SetTextColor(30, 60, 90)
-	p.CellFormat(contentW, 6, s, "B", 1, "L", false, 0, "")
+	p.CellFormat(contentW, 5.5, s, "B", 1, "L", false, 0, "")
 	p.SetTextColor(0, 0, 0)
-	p.Ln(1.5)
+	p.Ln(1)
 }
 
 func (r *renderer) header() {
@@ -184,26 +185,56 @@ func (r *renderer) patientBlock() {
 	if d := text(r.c.Lesion.SiteDetail); d != "" {
 		site += " — " + d
 	}
-	rows := [][2]string{
+	pairs := [][2]string{
 		{r.t("Name"), text(pt.FullName)},
 		{r.t("Clinic code"), text(pt.Code)},
 		{r.t("Sex"), sex},
 		{r.t("Age"), age},
-		{r.t("Body site"), site},
-		{r.t("Photo taken"), locale.DateTime(r.lang, r.c.Current.Assessment.TakenAt.Local())},
 	}
-	for i, row := range rows {
+	// Labels are as wide as the widest in this language; the body site, which can be long,
+	// gets a line of its own so it never runs into the next field.
+	labelW := 0.0
+	p.SetFont(font, "", 9)
+	for _, l := range []string{r.t("Name"), r.t("Clinic code"), r.t("Sex"), r.t("Age"), r.t("Body site"), r.t("Photo taken"), r.t("Photo type")} {
+		labelW = math.Max(labelW, p.GetStringWidth(l)+3)
+	}
+	label := func(s string) {
 		p.SetFont(font, "", 9)
 		p.SetTextColor(90, 90, 90)
-		p.CellFormat(28, 5.5, row[0], "", 0, "L", false, 0, "")
+		p.CellFormat(labelW, 5.5, s, "", 0, "L", false, 0, "")
 		p.SetTextColor(0, 0, 0)
 		p.SetFont(font, "B", 10)
+	}
+	for i, row := range pairs {
+		label(row[0])
 		ln := 0
 		if i%2 == 1 {
 			ln = 1
 		}
-		p.CellFormat(contentW/2-28, 5.5, row[1], "", ln, "L", false, 0, "")
+		p.CellFormat(contentW/2-labelW, 5.5, fitText(p, row[1], contentW/2-labelW-1), "", ln, "L", false, 0, "")
 	}
+	label(r.t("Body site"))
+	p.MultiCell(contentW-labelW, 5.5, site, "", "L", false)
+	label(r.t("Photo taken"))
+	p.CellFormat(contentW/2-labelW, 5.5, locale.DateTime(r.lang, r.c.Current.Assessment.TakenAt.Local()), "", 0, "L", false, 0, "")
+	kind := r.c.Current.Assessment.PhotoType
+	if kind == "" {
+		kind = string(triage.Dermoscopic)
+	}
+	label(r.t("Photo type"))
+	p.CellFormat(contentW/2-labelW, 5.5, fitText(p, r.t("photo_type.short."+kind), contentW/2-labelW-1), "", 1, "L", false, 0, "")
+}
+
+// fitText shortens s with an ellipsis until it fits w millimetres in the current font.
+func fitText(p *fpdf.Fpdf, s string, w float64) string {
+	if p.GetStringWidth(s) <= w {
+		return s
+	}
+	rs := []rune(s)
+	for len(rs) > 1 && p.GetStringWidth(string(rs)+"…") > w {
+		rs = rs[:len(rs)-1]
+	}
+	return string(rs) + "…"
 }
 
 // addImage scales img to fit maxSide, encodes it as JPEG and registers it with the PDF.
@@ -247,7 +278,7 @@ func (r *renderer) placeImage(name string, iw, ih int, x, y, bw, bh float64) {
 func (r *renderer) photos() error {
 	p := r.pdf
 	r.heading(r.t("Photo and Grad-CAM"))
-	const gap, boxW = 8.0, 74.0
+	const gap, boxW = 8.0, 62.0
 	boxH := boxW * 3 / 4
 	y := p.GetY()
 	x1 := marginL + (contentW-2*boxW-gap)/2
@@ -278,7 +309,7 @@ func (r *renderer) photos() error {
 	p.SetFont(font, "", 8)
 	p.CellFormat(boxW, 4, r.t("Photo (the area the model analysed)"), "", 0, "C", false, 0, "")
 	p.SetX(x2)
-	p.CellFormat(boxW, 4, r.t("Where the model looked (Grad-CAM, top class)"), "", 1, "C", false, 0, "")
+	p.CellFormat(boxW, 4, r.t("Where the model looked (Grad-CAM, the class named in the result)"), "", 1, "C", false, 0, "")
 	r.colourScale(x2, p.GetY()+0.5, boxW)
 	p.SetY(p.GetY() + 3)
 	return nil
@@ -316,8 +347,17 @@ func (r *renderer) result() {
 	p.SetFont(font, "B", 11)
 	p.CellFormat(contentW, 7, " "+r.t("tier."+a.RiskTier), "", 1, "L", true, 0, "")
 	p.SetTextColor(0, 0, 0)
+	p.SetFont(font, "B", 10.5)
+	p.MultiCell(contentW, 5.5, triage.Headline(r.lang, r.c.LabelNames, r.c.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint), "", "L", false)
 	p.SetFont(font, "", 9.5)
 	p.MultiCell(contentW, 4.8, r.t("advice."+a.RiskTier), "", "L", false)
+	if a.PhotoType == string(triage.Plain) {
+		p.Ln(1)
+		p.SetFont(font, "B", 9.5)
+		p.SetTextColor(150, 60, 0)
+		p.MultiCell(contentW, 4.8, r.t("model.not_validated"), "", "L", false)
+		p.SetTextColor(0, 0, 0)
+	}
 	if len(a.Warnings) > 0 {
 		p.Ln(1)
 		p.SetFont(font, "B", 9.5)
@@ -374,21 +414,41 @@ func (r *renderer) findings() {
 	field := func(label, value string) {
 		p.SetFont(font, "", 9)
 		p.SetTextColor(90, 90, 90)
-		p.CellFormat(34, 5, label, "", 0, "L", false, 0, "")
+		p.CellFormat(34, 4.8, label, "", 0, "L", false, 0, "")
 		p.SetTextColor(0, 0, 0)
 		p.SetFont(font, "", 10)
 		if value == "" {
 			value = "—"
 		}
-		p.MultiCell(contentW-34, 5, value, "", "L", false)
+		p.MultiCell(contentW-34, 4.8, value, "", "L", false)
 	}
-	field(r.t("Diagnosis"), text(a.Diagnosis))
-	field(r.t("Notes"), text(a.Notes))
+	diameter := ""
+	if a.DiameterMM != nil {
+		diameter = fmt.Sprintf("%.1f mm", *a.DiameterMM)
+	}
 	follow := ""
 	if a.FollowUp != nil {
 		follow = locale.Date(r.lang, *a.FollowUp)
 	}
-	field(r.t("Follow-up"), follow)
+	// Short fields go two to a line, so that the report of one visit stays on one page.
+	pair := func(l1, v1, l2, v2 string) {
+		for i, f := range [][2]string{{l1, v1}, {l2, v2}} {
+			p.SetFont(font, "", 9)
+			p.SetTextColor(90, 90, 90)
+			p.CellFormat(34, 4.8, f[0], "", 0, "L", false, 0, "")
+			p.SetTextColor(0, 0, 0)
+			p.SetFont(font, "", 10)
+			if f[1] == "" {
+				f[1] = "—"
+			}
+			p.CellFormat(contentW/2-34, 4.8, fitText(p, f[1], contentW/2-35), "", i, "L", false, 0, "")
+		}
+	}
+	field(r.t("7-point checklist"), triage.SevenPointText(r.lang, a.SevenPoint))
+	field(r.t("ABCDE"), triage.ABCDEText(r.lang, a.ABCDE))
+	pair(r.t("Diameter (mm)"), diameter, r.t("Follow-up"), follow)
+	field(r.t("Diagnosis"), text(a.Diagnosis))
+	field(r.t("Notes"), text(a.Notes))
 }
 
 func (r *renderer) model() {
@@ -414,10 +474,11 @@ func (r *renderer) disclaimer() {
 
 func (r *renderer) signature() {
 	p := r.pdf
-	if p.GetY() > 297-40 {
+	// 8 mm to sign in and the 5 mm caption, above the 18 mm bottom margin.
+	if p.GetY() > 297-18-13 {
 		p.AddPage()
 	}
-	p.Ln(10)
+	p.Ln(8)
 	y := p.GetY()
 	p.SetDrawColor(0, 0, 0)
 	p.Line(marginL, y, marginL+80, y)

@@ -17,6 +17,7 @@ import (
 	"github.com/disintegration/imaging"
 	"golang.org/x/text/unicode/norm"
 
+	"dermal/internal/locale"
 	"dermal/internal/storage"
 )
 
@@ -41,6 +42,8 @@ var labelNames = map[string]string{
 	"bkl": "Benign keratosis-like lesion", "df": "Dermatofibroma", "mel": "Melanoma", "nv": "Melanocytic nevus", "vasc": "Vascular lesion",
 }
 
+var diameter = 8.5
+
 func testCase(t testing.TB, lang string) Case {
 	follow := time.Date(2027, 2, 20, 0, 0, 0, 0, time.UTC)
 	ph := photo(t, "ISIC_0024311.png")
@@ -49,13 +52,14 @@ func testCase(t testing.TB, lang string) Case {
 		Language: lang, Clinic: "Trạm Y tế xã Đồng Tâm", Printed: printed,
 		// The name arrives decomposed (NFD), as some keyboards and file names produce it.
 		Patient: storage.Patient{ID: 1, Code: "P001", FullName: norm.NFD.String("Nguyễn Thị Hồng"), Sex: "F", BirthYear: 1961},
-		Lesion:  storage.Lesion{ID: 1, BodySite: "back", SiteDetail: "bả vai trái"},
+		Lesion:  storage.Lesion{ID: 1, BodySite: "acral", SiteDetail: "gót chân trái, mặt trong, sát bờ ngoài của lòng bàn chân"},
 		Labels:  labels, LabelNames: labelNames, Malignant: []string{"akiec", "bcc", "mel"}, ModelName: "dermal-test 1.0", ModelSHA: sha,
 		Program: "Dermal 9.9.9-test",
 		Current: Visit{
 			Assessment: storage.Assessment{ID: 7, TakenAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), ModelName: "dermal-test 1.0", ModelSHA256: sha,
 				Probabilities: map[string]float64{"akiec": 0.05, "bcc": 0.04, "bkl": 0.1, "df": 0.01, "mel": 0.62, "nv": 0.17, "vasc": 0.01},
-				RiskTier:      "urgent", Warnings: []string{"blurry"}, Diagnosis: "Nghi ngờ u hắc tố", Notes: "Tổn thương to ra trong 3 tháng.", FollowUp: &follow},
+				RiskTier:      "urgent", TierDriver: "mel", Warnings: []string{"blurry"}, Diagnosis: "Nghi ngờ u hắc tố", Notes: "Tổn thương to ra trong 3 tháng.", FollowUp: &follow,
+				PhotoType: "dermoscopic", SevenPoint: []string{"size", "colour"}, ABCDE: []string{"asymmetry", "evolving"}, DiameterMM: &diameter},
 			Photo:   ph,
 			Overlay: imaging.Overlay(ph, imaging.New(ph.Bounds().Dx(), ph.Bounds().Dy(), color.NRGBA{255, 200, 0, 255}), image.Point{}, 0.4),
 		},
@@ -103,7 +107,7 @@ func TestReportTextInBothLanguages(t *testing.T) {
 			txt := poppler(t, "pdftotext", render(t, testCase(t, tc.lang)), "-layout")
 			txt = strings.Join(strings.Fields(txt), " ")
 			for _, want := range []string{"Nguyễn Thị Hồng", "P001", "Trạm Y tế xã Đồng Tâm", tc.title, tc.topClass, tc.disclaimer, tc.tier, tc.sex,
-				"Nghi ngờ u hắc tố", "Tổn thương to ra trong 3 tháng.", tc.followUp, "62.0 %", strings.Repeat("ab", 32), "bả vai trái", "Dermal 9.9.9-test"} {
+				"Nghi ngờ u hắc tố", "Tổn thương to ra trong 3 tháng.", tc.followUp, "62.0 %", strings.Repeat("ab", 32), "gót chân trái", "Dermal 9.9.9-test"} {
 				if !strings.Contains(txt, want) {
 					t.Errorf("report text lacks %q:\n%s", want, txt)
 				}
@@ -216,4 +220,31 @@ func TestMain(m *testing.M) {
 	// Dates print in local time; the golden files are in UTC.
 	time.Local = time.UTC
 	os.Exit(m.Run())
+}
+
+// The result is headed by what drove the tier, the examination is printed, and a long body
+// site has its own line instead of running into "Photo taken" (it did, in both languages).
+func TestReportHeadlineExaminationAndLayout(t *testing.T) {
+	for _, tc := range []struct{ lang, headline, photoTaken, site, checklist string }{
+		{"en", "Melanoma 62% — refer urgently (seen within 2 weeks)", "Photo taken", "Acral (palm or sole)", "Change in size (2), Irregular colour or change in colour (2): 4 / 10"},
+		{"vi", "U hắc tố ác tính 62% — chuyển tuyến khẩn (khám trong vòng 2 tuần)", "Thời điểm chụp", "gót chân trái", "Thay đổi kích thước (2), Màu không đều hoặc thay đổi màu (2): 4 / 10"},
+	} {
+		layout := poppler(t, "pdftotext", render(t, testCase(t, tc.lang)), "-layout")
+		flat := strings.Join(strings.Fields(layout), " ")
+		for _, want := range []string{tc.headline, tc.checklist, "8.5 mm"} {
+			if !strings.Contains(flat, want) {
+				t.Errorf("%s: report lacks %q", tc.lang, want)
+			}
+		}
+		for _, line := range strings.Split(layout, "\n") {
+			if strings.Contains(line, tc.site) && strings.Contains(line, tc.photoTaken) {
+				t.Errorf("%s: the body site shares a line with %q: %q", tc.lang, tc.photoTaken, line)
+			}
+		}
+		c := testCase(t, tc.lang)
+		c.Current.Assessment.PhotoType = "plain"
+		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c))), " "); !strings.Contains(flat, locale.T(tc.lang, "model.not_validated")) {
+			t.Errorf("%s: a plain photo's report does not say the model is not validated for it", tc.lang)
+		}
+	}
 }

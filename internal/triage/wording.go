@@ -1,0 +1,105 @@
+package triage
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"dermal/internal/inference"
+	"dermal/internal/locale"
+)
+
+// Headline is the result's first line in lang, naming what drove the tier: "Melanoma 44% —
+// refer urgently (seen within 2 weeks)", never the most probable benign class under an urgent
+// banner. The window, the PDF and the command line all print this one. names are the classes'
+// English names by code (translated here), sevenPoint the checklist items present.
+func Headline(lang string, names map[string]string, malignant []string, tier inference.Tier, driver Driver, probs map[string]float64, sevenPoint []string) string {
+	t := func(k string) string { return locale.T(lang, k) }
+	action := t("action." + string(tier))
+	pct := func(p float64) string { return fmt.Sprintf("%d%%", int(math.Round(100*p))) }
+	name := func(code string) string { return t(names[code]) }
+	switch driver {
+	case DriverQuality, DriverPlain:
+		return t("headline." + string(driver))
+	case DriverChecklist:
+		return fmt.Sprintf(t("headline.seven_point"), score(sevenPoint)) + " — " + action
+	case DriverMalignant:
+		var mal float64
+		for _, c := range malignant {
+			mal += probs[c]
+		}
+		best := HeadlineClass(driver, probs, malignant)
+		return fmt.Sprintf("%s %s (%s %s) — %s", name(best), pct(probs[best]), t("malignant classes together"), pct(mal), action)
+	case "":
+		// Made before the driver was recorded: the tier alone.
+		return t("tier." + string(tier))
+	}
+	return fmt.Sprintf("%s %s — %s", name(string(driver)), pct(probs[string(driver)]), action)
+}
+
+// HeadlineClass is the class code a headline driven by driver names ("" when none): the class
+// itself, or the most probable malignant class when the malignant classes together drove it.
+// The Grad-CAM map shows this class by default.
+func HeadlineClass(driver Driver, probs map[string]float64, malignant []string) string {
+	switch driver {
+	case DriverQuality, DriverPlain, DriverChecklist, "":
+		return ""
+	case DriverMalignant:
+		best := ""
+		for _, c := range malignant {
+			if best == "" || probs[c] > probs[best] {
+				best = c
+			}
+		}
+		return best
+	}
+	return string(driver)
+}
+
+// score is the weighted score of stored checklist items (unknown ones count nothing).
+func score(items []string) int {
+	n := 0
+	for _, it := range Items {
+		for _, s := range items {
+			if s == string(it) {
+				n += it.Weight()
+			}
+		}
+	}
+	return n
+}
+
+// SevenPointText lists a checklist in lang with its score: "Change in size (2), Oozing or
+// crusting (1): 3 / 10". Empty when the checklist was not done.
+func SevenPointText(lang string, items []string) string {
+	if items == nil {
+		return ""
+	}
+	var parts []string
+	for _, it := range Items {
+		for _, s := range items {
+			if s == string(it) {
+				parts = append(parts, fmt.Sprintf("%s (%d)", locale.T(lang, "seven_point."+s), it.Weight()))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{locale.T(lang, "none present")}
+	}
+	return fmt.Sprintf("%s: %d / 10", strings.Join(parts, ", "), score(items))
+}
+
+// ABCDEText lists the ABCDE signs present in lang; empty when not recorded.
+func ABCDEText(lang string, signs []string) string {
+	if signs == nil {
+		return ""
+	}
+	var parts []string
+	for _, s := range signs {
+		parts = append(parts, locale.T(lang, "abcde."+s))
+	}
+	if len(parts) == 0 {
+		return locale.T(lang, "none present")
+	}
+	return strings.Join(parts, ", ")
+}
