@@ -47,9 +47,13 @@ type assessScreen struct {
 	state      *widget.Label
 	photoView  *photoView
 	result     *resultPanel
+	exam       *examForm
 	diagnosis  *formEntry
 	notes      *formEntry
 	followUp   *widget.DateEntry
+	// source names where the photo came from ("file", "phone", "usb:DEVICE"): the photo type
+	// is remembered per source, since a clinic's phone is plain and its dermatoscope is not.
+	source string
 
 	photo    *clinic.Photo
 	analysis *clinic.Analysis
@@ -62,7 +66,7 @@ func (a *assessScreen) view() fyne.CanvasObject { return a.root }
 
 // unsaved: a photo loaded (analysed or not) or findings typed, and not saved.
 func (a *assessScreen) unsaved() bool {
-	return a.saved == nil && (a.photo != nil || a.diagnosis.Text != "" || a.notes.Text != "" || a.followUp.Date != nil)
+	return a.saved == nil && (a.photo != nil || a.diagnosis.Text != "" || a.notes.Text != "" || a.followUp.Date != nil || a.exam.touched())
 }
 
 // newLesionChoice is the first entry of the lesion list.
@@ -124,6 +128,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 
 	a.photoView = newPhotoView(420, 315)
 	a.result = newResultPanel(u, a.photoView)
+	a.exam = newExamForm(u.lang, a.examChanged)
 	a.diagnosis = newFormEntry(false, a.save)
 	a.diagnosis.SetPlaceHolder(lang.L("Your diagnosis"))
 	a.notes = newFormEntry(true, a.save)
@@ -148,7 +153,8 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	)
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), findings,
+	examHead := widget.NewLabelWithStyle(lang.L("Examination"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, widget.NewSeparator(), findings,
 		container.NewHBox(layoutSpacer(), a.saveBtn), disclaimer))
 	body := container.NewHSplit(left, right)
 	body.Offset = 0.48
@@ -223,12 +229,38 @@ func (a *assessScreen) loadFile(path string) {
 			a.u.showError(lang.L("Could not open the photo."), r.err)
 			return
 		}
-		a.setPhoto(r.photo, r.shown)
+		a.setPhoto(r.photo, r.shown, "file")
 	})
 }
 
-// setPhoto puts a decoded photo (prepared for the screen) into the assessment.
-func (a *assessScreen) setPhoto(p *clinic.Photo, shown shownPhoto) {
+// examChanged follows the examination form: the photo type is remembered for the photo's
+// source, and the tier on screen is decided again.
+func (a *assessScreen) examChanged() {
+	if a.exam == nil {
+		return
+	}
+	if a.source != "" {
+		a.u.prefs.SetPhotoType(a.source, a.exam.selectedPhotoType())
+	}
+	a.showDecision()
+}
+
+// showDecision shows the tier the analysis and the examination give together.
+func (a *assessScreen) showDecision() {
+	if a.analysis == nil {
+		return
+	}
+	e, _ := a.exam.examination() // a bad diameter does not change the tier; Save names it
+	d := clinic.Decide(a.analysis.Assessment, e)
+	a.result.decide(string(d.Tier), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), d.ModelValidated)
+}
+
+// setPhoto puts a decoded photo (prepared for the screen) into the assessment; source says
+// where it came from (see assessScreen.source).
+func (a *assessScreen) setPhoto(p *clinic.Photo, shown shownPhoto, source string) {
+	a.source = ""
+	a.exam.setPhotoType(a.u.prefs.PhotoType(source))
+	a.source = source
 	a.photo, a.analysis = p, nil
 	a.photoView.set(shown)
 	a.result.box.Hide()
@@ -303,7 +335,8 @@ func (a *assessScreen) analyse() {
 		if an.Plan.Verdict == clinic.RunWithoutGradCAM {
 			note = gradcamSkipped(an.Plan)
 		}
-		a.result.show(an.ProbabilityMap(), string(an.Tier), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
+		a.result.show(an.ProbabilityMap(), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
+		a.showDecision()
 		a.setBusy(false, "")
 		a.state.SetText(fmt.Sprintf(lang.L("Analysed in %.1f s. Record your findings and save."), r.took.Seconds()))
 		a.u.updateStatus()
@@ -323,7 +356,12 @@ func (a *assessScreen) save() {
 	if a.analysis == nil || a.saved != nil || a.busy {
 		return
 	}
-	v := clinic.Visit{PatientID: a.patient.ID, Photo: a.photo, Analysis: a.analysis.Assessment,
+	exam, err := a.exam.examination()
+	if err != nil {
+		a.u.showError(lang.L("Could not save the assessment."), fmt.Errorf("%w: %v", clinic.ErrInvalid, err))
+		return
+	}
+	v := clinic.Visit{PatientID: a.patient.ID, Photo: a.photo, Analysis: a.analysis.Assessment, Exam: exam,
 		Findings: clinic.Findings{Diagnosis: a.diagnosis.Text, Notes: a.notes.Text, FollowUp: a.followUp.Date, GradCAMShown: a.result.gradcam.Checked}}
 	if a.lesion.Selected == newLesionChoice() {
 		if a.site.SelectedIndex() < 0 {
@@ -352,7 +390,7 @@ func (a *assessScreen) save() {
 			return
 		}
 		a.saved = s.r
-		a.u.log.Info("assessment saved", "assessment", s.r.AssessmentID, "tier", a.analysis.Tier)
+		a.u.log.Info("assessment saved", "assessment", s.r.AssessmentID, "tier", s.r.Decision.Tier)
 		a.u.showAssessment(s.r.AssessmentID)
 		if d, ok := a.u.screen.(*detailScreen); ok {
 			d.markSaved()

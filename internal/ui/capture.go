@@ -105,7 +105,7 @@ func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) e
 			pd.status.SetText(lang.L("The laptop is busy; send the photo again in a moment."))
 			return
 		}
-		a.setPhoto(photo, shown)
+		a.setPhoto(photo, shown, "phone")
 		pd.status.SetText(fmt.Sprintf(lang.L("Photo received (%d × %d). Close this window to analyse it, or send another."), photo.Width, photo.Height))
 	})
 	return nil
@@ -225,7 +225,7 @@ func (a *assessScreen) takeUSB(ud *usbDialog) {
 		return
 	}
 	// On the UI thread, but a USB frame is only about 1280 px wide.
-	a.setPhoto(photo, preparePhoto(photo.Image, nil))
+	a.setPhoto(photo, preparePhoto(photo.Image, nil), "usb:"+dev.Name)
 	ud.dialog.Hide()
 }
 

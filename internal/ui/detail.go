@@ -82,11 +82,13 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 		widget.NewFormItem(lang.L("Notes"), d.notes),
 		widget.NewFormItem(lang.L("Follow-up"), d.followUp),
 	)
+	exam := widget.NewLabel(examSummary(u.lang, a))
+	exam.Wrapping = fyne.TextWrapWord
 	model := widget.NewLabel(lang.L("Model") + ": " + a.ModelName)
 	model.Importance = widget.LowImportance
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), findings,
+	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), exam, findings,
 		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), container.NewHBox(d.report, d.history), disclaimer))
 	body := container.NewHSplit(d.photoView.img, right)
 	body.Offset = 0.48
@@ -122,7 +124,8 @@ func (d *detailScreen) load() {
 			return
 		}
 		d.photoView.set(l.shown)
-		d.result.show(a.Probabilities, a.RiskTier, a.Warnings, l.analysed, d.u.prefs.GradCAMDefault(), note)
+		d.result.show(a.Probabilities, a.Warnings, l.analysed, d.u.prefs.GradCAMDefault(), note)
+		d.result.decide(a.RiskTier, clinic.StoredHeadline(u.lang, u.clinic.Card(), a), a.PhotoType != string(clinic.Plain))
 	})
 }
 

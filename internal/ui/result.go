@@ -2,6 +2,7 @@ package ui
 
 import (
 	"dermal/internal/clinic"
+	"dermal/internal/locale"
 	"fmt"
 	"image"
 	"image/color"
@@ -50,7 +51,9 @@ func preparePhoto(img image.Image, an *clinic.ModelResult) shownPhoto {
 	if an == nil {
 		return shownPhoto{base: fit}
 	}
-	heat, _ := an.GradCAM(an.Top)
+	// The map shows the class the model-driven headline names (melanoma under an urgent
+	// result, not the more probable nevus).
+	heat, _ := an.GradCAM(clinic.Decide(an, clinic.Examination{}).MapClass(an))
 	return shownPhoto{base: heat.Overlay(fit, 0), heat: heat}
 }
 
@@ -79,7 +82,11 @@ type resultPanel struct {
 	photo    *photoView
 	tierBox  *canvas.Rectangle
 	tier     *canvas.Text
+	headline *widget.Label
 	advice   *widget.Label
+	// unvalidated says the model is not validated for a plain photo; legend what * means.
+	unvalidated *widget.Label
+	legend      *widget.Label
 	warnings *widget.Label
 	bars     *fyne.Container
 	gradcam  *widget.Check
@@ -95,8 +102,18 @@ func newResultPanel(u *UI, photo *photoView) *resultPanel {
 	r.tier = canvas.NewText("", color.White)
 	r.tier.TextStyle.Bold = true
 	r.tier.TextSize = 18
+	r.headline = widget.NewLabel("")
+	r.headline.Wrapping = fyne.TextWrapWord
+	r.headline.TextStyle.Bold = true
 	r.advice = widget.NewLabel("")
 	r.advice.Wrapping = fyne.TextWrapWord
+	r.unvalidated = widget.NewLabel(locale.T(u.lang, "model.not_validated"))
+	r.unvalidated.Wrapping = fyne.TextWrapWord
+	r.unvalidated.Importance = widget.WarningImportance
+	r.unvalidated.Hide()
+	r.legend = widget.NewLabel(locale.T(u.lang, "malignant.legend"))
+	r.legend.Wrapping = fyne.TextWrapWord
+	r.legend.Importance = widget.LowImportance
 	r.warnings = widget.NewLabel("")
 	r.warnings.Wrapping = fyne.TextWrapWord
 	r.warnings.Importance = widget.DangerImportance
@@ -112,7 +129,7 @@ func newResultPanel(u *UI, photo *photoView) *resultPanel {
 	r.note.Importance = widget.WarningImportance
 	controls := container.NewBorder(nil, nil, r.gradcam, nil, r.opacity)
 	tier := container.NewStack(r.tierBox, container.NewPadded(r.tier))
-	r.box = container.NewVBox(tier, r.advice, r.warnings, r.bars, controls, r.note)
+	r.box = container.NewVBox(tier, r.headline, r.advice, r.warnings, r.unvalidated, r.bars, r.legend, controls, r.note)
 	r.box.Hide()
 	return r
 }
@@ -129,14 +146,25 @@ func (r *resultPanel) redraw() {
 // tierColor is the tier's colour (the tier owns it: the PDF uses the same).
 func tierColor(t string) color.NRGBA { return clinic.Tier(t).Color() }
 
-// show fills the panel. gradcamAllowed false (memory, or an older model) disables the overlay,
-// and note says why.
-func (r *resultPanel) show(probs map[string]float64, tier string, warnings []string, gradcamAllowed, gradcamOn bool, note string) {
+// decide shows the tier, the headline naming what drove it, and whether the model's output
+// counts for this kind of photo. It follows the examination form as it changes.
+func (r *resultPanel) decide(tier, headline string, modelValidated bool) {
 	r.tierBox.FillColor = tierColor(tier)
 	r.tierBox.Refresh()
 	r.tier.Text = lang.L("tier." + tier)
 	r.tier.Refresh()
+	r.headline.SetText(headline)
 	r.advice.SetText(lang.L("advice." + tier))
+	if modelValidated {
+		r.unvalidated.Hide()
+	} else {
+		r.unvalidated.Show()
+	}
+}
+
+// show fills the panel with the model's output (decide sets the tier). gradcamAllowed false
+// (memory, or an older model) disables the overlay, and note says why.
+func (r *resultPanel) show(probs map[string]float64, warnings []string, gradcamAllowed, gradcamOn bool, note string) {
 	var ws string
 	for _, w := range warnings {
 		ws += lang.L("warning."+w) + "\n"

@@ -33,6 +33,7 @@ const (
 	prefDataDir    = "data_folder"
 	prefClinicName = "clinic_name"
 	prefIdleMin    = "idle_unload_minutes"
+	prefPhotoType  = "photo_type." // + the photo's source
 )
 
 // NewSettings reads settings from the app's preferences.
@@ -45,6 +46,20 @@ func (s *Settings) Language() string {
 
 // GradCAMDefault says whether new results show the Grad-CAM overlay at first.
 func (s *Settings) GradCAMDefault() bool { return s.p.BoolWithFallback(prefGradCAM, true) }
+
+// PhotoType is the photo type last chosen for photos from source ("file", "phone",
+// "usb:DEVICE"); dermoscopic until one is chosen.
+func (s *Settings) PhotoType(source string) clinic.PhotoType {
+	if s.p.StringWithFallback(prefPhotoType+source, "") == string(clinic.Plain) {
+		return clinic.Plain
+	}
+	return clinic.Dermoscopic
+}
+
+// SetPhotoType remembers the photo type chosen for a source.
+func (s *Settings) SetPhotoType(source string, t clinic.PhotoType) {
+	s.p.SetString(prefPhotoType+source, string(t))
+}
 
 // BudgetMB is the memory budget in MB; 0 means the default (watchdog.DefaultBudget).
 func (s *Settings) BudgetMB() int { return s.p.IntWithFallback(prefBudgetMB, 0) }
