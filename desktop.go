@@ -117,6 +117,7 @@ func runDesktop(g cli.Global) (code int) {
 		// Diagnosis of memory use at rest (see BENCHMARKS.md): a heap profile 10 s after start.
 		time.AfterFunc(10*time.Second, func() { writeHeapProfile(path, log) })
 	}
+	a.Lifecycle().SetOnStarted(func() { fyne.Do(func() { fitToScreen(w.Window()) }) })
 	w.Window().ShowAndRun()
 	log.Info("closed")
 	return 0

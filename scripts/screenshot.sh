@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the real app under Xvfb and saves a screenshot once the window has drawn.
-# usage: scripts/screenshot.sh OUT.png LANG DATA_DIR [dermal flags...]
+# usage: [SCREEN=1024x600] scripts/screenshot.sh OUT.png LANG DATA_DIR [dermal flags...]
 # Needs xvfb-run and ImageMagick's import (make deps installs both).
 set -euo pipefail
 out=$1 lang=$2 data=$3; shift 3
@@ -10,7 +10,7 @@ trap 'rm -rf "$home"' EXIT
 mkdir -p "$home/.config/fyne/org.dermal.app"
 printf '{"language":"%s","clinic_name":"Trạm Y tế xã Đồng Tâm"}' "$lang" > "$home/.config/fyne/org.dermal.app/preferences.json"
 export HOME=$home XDG_CONFIG_HOME=$home/.config FYNE_THEME=${FYNE_THEME:-light} LANG=C.UTF-8
-xvfb-run -a -s "-screen 0 1366x768x24" bash -c '
+xvfb-run -a -s "-screen 0 ${SCREEN:-1366x768}x24" bash -c '
   "$0" --data "$1" "${@:4}" >"$2/app.log" 2>&1 & pid=$!
   # Wait for the window to draw: until the screen is no longer one flat colour (at most 30 s).
   for i in $(seq 60); do
