@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -162,7 +163,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	return a
 }
 
-// openFile shows the file dialog.
+// openFile shows the file dialog, in the folder the last photo came from (else Pictures).
 func (a *assessScreen) openFile() {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
@@ -174,10 +175,17 @@ func (a *assessScreen) openFile() {
 		}
 		path := r.URI().Path()
 		r.Close()
+		a.u.prefs.SetPhotoFolder(filepath.Dir(path))
 		a.loadFile(path)
 	}, a.u.win)
+	d.SetTitleText(lang.L("Open a photo"))
 	d.SetFilter(fynestorage.NewExtensionFileFilter(photoExtensions))
-	d.Resize(fyne.NewSize(900, 600))
+	if dir := a.u.prefs.PhotoFolder(); dir != "" {
+		if loc, err := fynestorage.ListerForURI(fynestorage.NewFileURI(dir)); err == nil {
+			d.SetLocation(loc)
+		}
+	}
+	d.Resize(a.u.dialogSize(900, 600))
 	d.Show()
 }
 

@@ -83,7 +83,7 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 		}
 		u.log.Info("phone capture closed")
 	})
-	pd.dialog.Resize(fyne.NewSize(460, 560))
+	pd.dialog.Resize(a.u.dialogSize(460, 560))
 	pd.dialog.Show()
 	u.log.Info("phone capture open", "expires", s.Expires())
 	return pd
@@ -139,7 +139,7 @@ func (a *assessScreen) captureUSB() *usbDialog {
 		l := widget.NewLabel(msg)
 		l.Wrapping = fyne.TextWrapWord
 		d := dialog.NewCustom(lang.L("USB camera"), lang.L("Close"), l, u.win)
-		d.Resize(fyne.NewSize(480, 240))
+		d.Resize(a.u.dialogSize(480, 240))
 		d.Show()
 		u.lastInfo = msg
 		return nil
@@ -159,7 +159,7 @@ func (a *assessScreen) captureUSB() *usbDialog {
 	body := container.NewBorder(ud.pick, container.NewVBox(ud.status, ud.take), nil, nil, ud.preview)
 	ud.dialog = dialog.NewCustom(lang.L("USB camera"), lang.L("Close"), body, u.win)
 	ud.dialog.SetOnClosed(func() { ud.close(u) })
-	ud.dialog.Resize(fyne.NewSize(560, 560))
+	ud.dialog.Resize(a.u.dialogSize(560, 560))
 	ud.dialog.Show()
 	ud.pick.SetSelectedIndex(0)
 	return ud

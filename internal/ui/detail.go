@@ -187,7 +187,8 @@ func (d *detailScreen) exportDialog(history bool) {
 		d.export(path, history)
 	}, d.u.win)
 	fd.SetFileName(d.reportName(history))
-	fd.Resize(fyne.NewSize(900, 600))
+	fd.SetTitleText(lang.L("Save the report"))
+	fd.Resize(d.u.dialogSize(900, 600))
 	fd.Show()
 }
 
@@ -214,7 +215,7 @@ func (d *detailScreen) export(path string, history bool) {
 			msg := widget.NewLabel(lang.L("The report is saved:") + "\n" + path)
 			msg.Wrapping = fyne.TextWrapWord
 			dlg := dialog.NewCustom(lang.L("Report saved"), lang.L("Close"), container.NewVBox(msg, open), u.win)
-			dlg.Resize(fyne.NewSize(520, 200))
+			dlg.Resize(d.u.dialogSize(520, 200))
 			dlg.Show()
 		}
 	})

@@ -79,7 +79,7 @@ func (u *UI) showError(what string, err error) {
 	details.TextStyle.Monospace = true
 	body := container.NewVBox(msg, widget.NewAccordion(widget.NewAccordionItem(lang.L("Details"), details)))
 	d := dialog.NewCustom(what, lang.L("Close"), body, u.win)
-	d.Resize(fyne.NewSize(520, 260))
+	d.Resize(u.dialogSize(520, 260))
 	u.lastError = err
 	d.Show()
 }

@@ -152,7 +152,7 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 	f.save.Importance = widget.HighImportance
 	body := container.NewBorder(nil, container.NewHBox(layoutSpacer(), cancel, f.save), nil, nil, form)
 	f.dialog = dialog.NewCustomWithoutButtons(title, body, u.win)
-	f.dialog.Resize(fyne.NewSize(540, 480))
+	f.dialog.Resize(u.dialogSize(540, 480))
 	f.dialog.Show()
 	u.win.Canvas().Focus(f.name)
 	return f

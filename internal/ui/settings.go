@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -34,6 +35,7 @@ const (
 	prefClinicName = "clinic_name"
 	prefIdleMin    = "idle_unload_minutes"
 	prefPhotoType  = "photo_type." // + the photo's source
+	prefPhotoDir   = "photo_folder"
 )
 
 // NewSettings reads settings from the app's preferences.
@@ -60,6 +62,24 @@ func (s *Settings) PhotoType(source string) clinic.PhotoType {
 func (s *Settings) SetPhotoType(source string, t clinic.PhotoType) {
 	s.p.SetString(prefPhotoType+source, string(t))
 }
+
+// PhotoFolder is where the photo file dialog opens: the folder of the last photo opened if it
+// still exists, else the user's Pictures folder, else "" (Fyne's default).
+func (s *Settings) PhotoFolder() string {
+	candidates := []string{s.p.StringWithFallback(prefPhotoDir, "")}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, "Pictures"))
+	}
+	for _, dir := range candidates {
+		if st, err := os.Stat(dir); dir != "" && err == nil && st.IsDir() {
+			return dir
+		}
+	}
+	return ""
+}
+
+// SetPhotoFolder remembers the folder of the last photo opened.
+func (s *Settings) SetPhotoFolder(dir string) { s.p.SetString(prefPhotoDir, dir) }
 
 // BudgetMB is the memory budget in MB; 0 means the default (watchdog.DefaultBudget).
 func (s *Settings) BudgetMB() int { return s.p.IntWithFallback(prefBudgetMB, 0) }
@@ -165,7 +185,7 @@ func (u *UI) settingsForm() *settingsForm {
 			u.applySettings(f)
 		}
 	}, u.win)
-	f.dialog.Resize(fyne.NewSize(560, 460))
+	f.dialog.Resize(u.dialogSize(560, 460))
 	return f
 }
 
@@ -223,7 +243,8 @@ func (u *UI) backupDialog() {
 		u.backup(path)
 	}, u.win)
 	d.SetFileName("dermal-backup-" + time.Now().Format("2006-01-02") + ".db")
-	d.Resize(fyne.NewSize(900, 600))
+	d.SetTitleText(lang.L("Save the backup"))
+	d.Resize(u.dialogSize(900, 600))
 	d.Show()
 }
 
@@ -273,7 +294,8 @@ func (u *UI) restoreDialog() {
 			}
 		}, u.win)
 	}, u.win)
-	d.Resize(fyne.NewSize(900, 600))
+	d.SetTitleText(lang.L("Open a backup to restore"))
+	d.Resize(u.dialogSize(900, 600))
 	d.Show()
 }
 

@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+
 	"dermal/internal/locale"
 )
 
@@ -82,5 +86,45 @@ func TestEveryStringIsTranslated(t *testing.T) {
 	}
 	if err := locale.Check(); err != nil {
 		t.Error(err)
+	}
+}
+
+// Fyne's own strings (the file dialog's buttons and title, the date picker's days) are in
+// Vietnamese too: a Vietnamese file dialog showed "Open File", "Cancel", "Enter filename".
+func TestFyneDialogStringsInVietnamese(t *testing.T) {
+	u, _ := newTestUI(t)
+	SetLanguage("vi")
+	for _, k := range []string{"Open", "Save", "Cancel", "File", "Folder", "Enter filename", "New Folder", "Create Folder", "Show Hidden Files",
+		"Yes", "No", "Confirm", "Error", "Copy", "Cut", "Paste", "Select all", "Undo", "Redo", "(Parent)", "monday.short", "sunday.short"} {
+		if got := lang.L(k); got == k || got == "" || strings.HasSuffix(k, ".short") && len(got) > 4 {
+			t.Errorf("Fyne's %q shows as %q in Vietnamese", k, got)
+		}
+	}
+	a := &assessScreen{u: u}
+	a.openFile()
+	top := u.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no file dialog")
+	}
+	var texts []string
+	walk(top, func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			texts = append(texts, w.Text)
+		case *widget.Button:
+			texts = append(texts, w.Text)
+		}
+	})
+	all := strings.Join(texts, "|")
+	for _, english := range []string{"Open File", "Cancel", "Show Hidden Files"} {
+		if strings.Contains(all, english) {
+			t.Errorf("the Vietnamese file dialog shows %q: %s", english, all)
+		}
+	}
+	if !strings.Contains(all, "Mở ảnh") || !strings.Contains(all, "Hủy") && !strings.Contains(all, "Huỷ") {
+		t.Errorf("the Vietnamese file dialog lacks its title or Cancel: %s", all)
+	}
+	if s := top.Size(); s.Width > u.win.Canvas().Size().Width || s.Height > u.win.Canvas().Size().Height {
+		t.Errorf("file dialog %v is bigger than the window %v", s, u.win.Canvas().Size())
 	}
 }

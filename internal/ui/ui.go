@@ -242,3 +242,16 @@ func (u *UI) patientChanged(p clinic.Patient) {
 	u.patients.refresh(u.patients.search.Text)
 	u.leave(func() { u.openPatient(p.ID) }, nil)
 }
+
+// dialogSize is a dialog's preferred size, shrunk to fit inside the window with a margin: on
+// a 1024×600 screen a 900×600 file dialog put its Open and Cancel buttons off-screen.
+func (u *UI) dialogSize(w, h float32) fyne.Size {
+	win := u.win.Canvas().Size()
+	if win.Width > 0 {
+		w = min(w, win.Width-24)
+	}
+	if win.Height > 0 {
+		h = min(h, win.Height-24)
+	}
+	return fyne.NewSize(w, h)
+}
