@@ -61,6 +61,8 @@ var commands = []struct {
 	{"patients", "patients add --name NAME --code CODE [--sex F|M] [--birth-year YYYY] [--phone P] | list | search QUERY | delete [--hard] ID | undelete ID", runPatients},
 	{"assess", "analyse and store: dermal assess [--json] --patient ID_OR_CODE [--site SITE | --lesion ID] IMAGE", runAssess},
 	{"history", "a patient's assessments: dermal history [--json] ID_OR_CODE", runHistory},
+	{"followups", "the worklist: follow-ups overdue, due today and soon, and referrals awaiting their outcome: dermal followups [--json] [--within DAYS]", runFollowups},
+	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf", runReport},
 	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},
 	{"restore", "check a backup and put it in place, keeping the current database: dermal restore FILE", runRestore},

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -178,6 +179,7 @@ func runAssess(env *Env, args []string) error {
 	photoType := fs.String("photo-type", "dermoscopic", "dermoscopic (through a dermatoscope) or plain (no dermatoscope: the tier comes from --seven-point)")
 	diameter := fs.Float64("diameter-mm", 0, "the lesion's longest diameter in mm")
 	sevenPoint := fs.String("seven-point", "", "the weighted 7-point checklist items present, comma-separated: size,shape,colour (2 points each), diameter,inflammation,oozing,sensation (1 each); none for a checklist with nothing present")
+	followUp := fs.String("follow-up", "", "follow-up date, YYYY-MM-DD (it appears in dermal followups)")
 	abcde := fs.String("abcde", "", "ABCDE signs present, comma-separated: asymmetry,border,colour,diameter,evolving (or a,b,c,d,e); none for none")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
@@ -188,6 +190,14 @@ func runAssess(env *Env, args []string) error {
 	exam, err := examination(fs, *photoType, *diameter, *sevenPoint, *abcde)
 	if err != nil {
 		return err
+	}
+	var findings storage.Findings
+	if *followUp != "" {
+		d, err := time.ParseInLocation("2006-01-02", *followUp, time.Local)
+		if err != nil {
+			return fmt.Errorf("%w: --follow-up %q is not a date YYYY-MM-DD", ErrUsage, *followUp)
+		}
+		findings.FollowUp = &d
 	}
 	c, closeClinic, err := env.openClinic()
 	if err != nil {
@@ -204,7 +214,7 @@ func runAssess(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo, exam)
+	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo, exam, findings)
 	if err != nil {
 		return err
 	}

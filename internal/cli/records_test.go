@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPatientsAssessHistory(t *testing.T) {
@@ -150,5 +152,60 @@ func TestAssessExaminationFlags(t *testing.T) {
 	}
 	if len(h.Assessments) != 3 || h.Assessments[0].PhotoType != "plain" || *h.Assessments[0].DiameterMM != 7.5 || len(h.Assessments[0].SevenPoint) != 2 {
 		t.Errorf("history after three assessments and four refused: %+v", h.Assessments)
+	}
+}
+
+// dermal followups lists the worklist (JSON fields as documented) and dermal outcome takes an
+// urgent result off it.
+func TestFollowupsAndOutcome(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Hoàng Văn Thụ", "--code", "BN-9", "--phone", "0912 345 678")
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	soon := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
+	late := time.Now().AddDate(0, 0, 20).Format("2006-01-02")
+	for _, args := range [][]string{
+		{"--site", "back", "--follow-up", soon},
+		{"--site", "face", "--follow-up", late},
+		{"--site", "hand", "--photo-type", "plain", "--seven-point", "size,oozing"},
+	} {
+		if code, _, stderr := run(t, append(append([]string{"--data", data, "assess", "--patient", "BN-9"}, args...), photo)...); code != 0 {
+			t.Fatalf("assess %v: %s", args, stderr)
+		}
+	}
+	list := func(args ...string) FollowupsOutput {
+		t.Helper()
+		code, out, stderr := run(t, append([]string{"--data", data, "followups", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("followups: %s", stderr)
+		}
+		var f FollowupsOutput
+		if err := json.Unmarshal([]byte(out), &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	f := list()
+	if f.WithinDays != 7 || len(f.Items) != 2 || f.Items[0].Section != "upcoming" || f.Items[0].FollowUp != soon || f.Items[0].DaysLate != -3 ||
+		f.Items[0].Phone != "0912 345 678" || f.Items[1].Section != "awaiting_outcome" || f.Items[1].RiskTier != "urgent" {
+		t.Errorf("followups: %+v", f)
+	}
+	if f := list("--within", "30"); len(f.Items) != 3 {
+		t.Errorf("within 30 days: %+v", f.Items)
+	}
+	if code, _, stderr := run(t, "--data", data, "followups", "--within", "-1"); code != 2 || !strings.Contains(stderr, "DAYS") {
+		t.Errorf("--within -1: exit %d %s", code, stderr)
+	}
+	urgent := fmt.Sprint(f.Items[1].AssessmentID)
+	if code, _, stderr := run(t, "--data", data, "outcome", "--assessment", urgent, "--source", "gossip", "--diagnosis", "bcc"); code != 1 || !strings.Contains(stderr, "gossip") {
+		t.Errorf("outcome from gossip: exit %d %s", code, stderr)
+	}
+	if code, out, stderr := run(t, "--data", data, "outcome", "--assessment", urgent, "--diagnosis", "nodular BCC"); code != 0 || !strings.Contains(out, "nodular BCC") {
+		t.Fatalf("outcome: exit %d %s %s", code, out, stderr)
+	}
+	if f := list(); len(f.Items) != 1 || f.Items[0].Section != "upcoming" {
+		t.Errorf("after the outcome: %+v", f.Items)
+	}
+	if code, out, _ := run(t, "--data", data, "followups"); code != 0 || !strings.Contains(out, "Due within 7 days:") || !strings.Contains(out, "Hoàng Văn Thụ") {
+		t.Errorf("plain followups: %q", out)
 	}
 }

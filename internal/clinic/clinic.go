@@ -161,7 +161,7 @@ func (c *Clinic) AddPatient(ctx context.Context, p storage.Patient, allowSimilar
 // Assess analyses a photo and stores it for the patient: on the given lesion (which must be
 // the patient's), or on a new lesion at site when lesionID is 0. Nothing is stored if any
 // step fails.
-func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo, exam Examination) (*Result, error) {
+func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID storage.LesionID, site string, photo *inference.Photo, exam Examination, findings storage.Findings) (*Result, error) {
 	p, err := c.store.PatientByID(ctx, patient)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID
 		return nil, err
 	}
 	a := an.Assessment
-	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a, Exam: exam})
+	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a, Exam: exam, Findings: findings})
 }
 
 // Analyse runs the model on a photo without storing anything, with Grad-CAM allowed.

@@ -62,11 +62,11 @@ func TestWriteReportRecordsExportAndHistory(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P2", "Đặng Văn Lâm")
-	first, err := c.Assess(ctx, p.ID, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"), clinic.Examination{})
+	first, err := c.Assess(ctx, p.ID, 0, "face", clinictest.Photo(t, "ISIC_0024318.png"), clinic.Examination{}, clinic.Findings{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Assess(ctx, p.ID, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{})
+	second, err := c.Assess(ctx, p.ID, first.LesionID, "", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}, clinic.Findings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestOtherModelVersionIsNotReanalysed(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P3", "Lê Văn Tám")
-	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{})
+	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}, clinic.Findings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	if _, err := c.PatientByCode(ctx, "R2"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("R2 after restoring a backup without it: %v", err)
 	}
-	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}); err != nil {
+	if _, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}, clinic.Findings{}); err != nil {
 		t.Fatal(err)
 	}
 	hs, err := c.History(ctx, p.ID)
@@ -195,7 +195,7 @@ func TestPlainPhotoTierFromChecklist(t *testing.T) {
 		{clinic.Examination{PhotoType: clinic.Plain, SevenPoint: none}, clinic.TierRoutine, []string{}},
 		{clinic.Examination{PhotoType: clinic.Plain, SevenPoint: refer, ABCDE: []clinic.Sign{"evolving", "asymmetry"}, DiameterMM: &d}, clinic.TierUrgent, []string{"shape", "oozing"}},
 	} {
-		r, err := c.Assess(ctx, p.ID, 0, "back", photo, tc.exam)
+		r, err := c.Assess(ctx, p.ID, 0, "back", photo, tc.exam, clinic.Findings{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,5 +213,69 @@ func TestPlainPhotoTierFromChecklist(t *testing.T) {
 		if h := clinic.StoredHeadline("en", c.Card(), a); h == "" || strings.Contains(h, "%!") {
 			t.Errorf("headline %q", h)
 		}
+	}
+}
+
+// The worklist: a follow-up is overdue, due today or upcoming by the day it is asked on; a
+// new assessment of the lesion closes the follow-up; an urgent result waits for its referral
+// outcome until one is recorded.
+func TestWorklist(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P7", "Võ Thị Sáu")
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	today := time.Now()
+	day := func(n int) *time.Time { d := today.AddDate(0, 0, n); return &d }
+	inThree, err := c.Assess(ctx, p.ID, 0, "back", photo, clinic.Examination{}, clinic.Findings{FollowUp: day(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dueToday, err := c.Assess(ctx, p.ID, 0, "face", photo, clinic.Examination{}, clinic.Findings{FollowUp: day(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refer, _ := clinic.NewSevenPoint([]clinic.CheckItem{"size", "oozing"})
+	urgent, err := c.Assess(ctx, p.ID, 0, "hand", photo, clinic.Examination{PhotoType: clinic.Plain, SevenPoint: refer}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(items []clinic.WorkItem) (out []clinic.AssessmentID) {
+		for _, it := range items {
+			out = append(out, it.Assessment)
+		}
+		return out
+	}
+	w, err := c.Worklist(ctx, today, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(w.Upcoming), []clinic.AssessmentID{inThree.AssessmentID}) || !slices.Equal(ids(w.DueToday), []clinic.AssessmentID{dueToday.AssessmentID}) ||
+		len(w.Overdue) != 0 || !slices.Equal(ids(w.Awaiting), []clinic.AssessmentID{urgent.AssessmentID}) {
+		t.Errorf("today: overdue %v, today %v, upcoming %v, awaiting %v", ids(w.Overdue), ids(w.DueToday), ids(w.Upcoming), ids(w.Awaiting))
+	}
+	if w, _ := c.Worklist(ctx, today, 2); len(w.Upcoming) != 0 {
+		t.Errorf("a follow-up in 3 days is listed within 2 days: %v", ids(w.Upcoming))
+	}
+	if w, _ := c.Worklist(ctx, today.AddDate(0, 0, 5), 7); !slices.Equal(ids(w.Overdue), []clinic.AssessmentID{dueToday.AssessmentID, inThree.AssessmentID}) {
+		t.Errorf("five days later, overdue %v", ids(w.Overdue))
+	}
+	// Seen again: the new assessment (no follow-up) closes the lesion's follow-up.
+	if _, err := c.Assess(ctx, p.ID, inThree.LesionID, "", photo, clinic.Examination{}, clinic.Findings{}); err != nil {
+		t.Fatal(err)
+	}
+	// The outcome takes the urgent result off the list; a bad outcome is refused.
+	if _, err := c.RecordOutcome(ctx, urgent.AssessmentID, "rumour", "bcc", today); !errors.Is(err, clinic.ErrInvalid) {
+		t.Errorf("outcome from a rumour: %v", err)
+	}
+	if _, err := c.RecordOutcome(ctx, urgent.AssessmentID, clinic.OutcomeHistology, "superficial BCC", today.AddDate(0, 0, -30)); !errors.Is(err, clinic.ErrInvalid) {
+		t.Errorf("outcome dated before the photo: %v", err)
+	}
+	r, err := c.RecordOutcome(ctx, urgent.AssessmentID, clinic.OutcomeHistology, "superficial BCC", today)
+	if err != nil || !r.HasOutcome() || r.OutcomeDiagnosis != "superficial BCC" {
+		t.Fatalf("outcome %+v %v", r, err)
+	}
+	w, _ = c.Worklist(ctx, today, 7)
+	if len(w.Upcoming) != 0 || len(w.Awaiting) != 0 || len(w.DueToday) != 1 {
+		t.Errorf("after the visit and the outcome: today %v, upcoming %v, awaiting %v", ids(w.DueToday), ids(w.Upcoming), ids(w.Awaiting))
 	}
 }

@@ -85,6 +85,25 @@ var migrations = []string{
 	ALTER TABLE assessments ADD COLUMN abcde TEXT CHECK (abcde IS NULL OR json_valid(abcde));
 	ALTER TABLE assessments ADD COLUMN diameter_mm REAL CHECK (diameter_mm IS NULL OR (diameter_mm > 0 AND diameter_mm <= 500));
 	ALTER TABLE assessments ADD COLUMN tier_driver TEXT NOT NULL DEFAULT '';`,
+	// 6: the patient identifiers a referral letter carries (health-insurance (BHYT) and ID
+	// card numbers), and referrals: to whom, why, how urgently, and later what the specialist
+	// or histology found.
+	`ALTER TABLE patients ADD COLUMN insurance_number TEXT NOT NULL DEFAULT '' CHECK (length(insurance_number) <= 40);
+	ALTER TABLE patients ADD COLUMN id_number TEXT NOT NULL DEFAULT '' CHECK (length(id_number) <= 40);
+	CREATE TABLE referrals (
+		id                INTEGER PRIMARY KEY,
+		assessment_id     INTEGER NOT NULL REFERENCES assessments (id),
+		referred_at       TEXT NOT NULL,
+		referred_to       TEXT NOT NULL DEFAULT '' CHECK (length(referred_to) <= 200),
+		reason            TEXT NOT NULL DEFAULT '' CHECK (length(reason) <= 2000),
+		urgency           TEXT NOT NULL,
+		outcome_source    TEXT CHECK (outcome_source IS NULL OR outcome_source IN ('specialist', 'histology')),
+		outcome_diagnosis TEXT CHECK (outcome_diagnosis IS NULL OR length(outcome_diagnosis) <= 500),
+		outcome_date      TEXT,
+		outcome_at        TEXT,
+		deleted_at        TEXT
+	);
+	CREATE INDEX referrals_assessment ON referrals (assessment_id);`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

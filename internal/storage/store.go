@@ -255,6 +255,10 @@ type Patient struct {
 	Phone     string
 	Address   string
 	Notes     string
+	// InsuranceNumber is the health-insurance (BHYT) card number, IDNumber the citizen ID
+	// card number: a referral letter carries both.
+	InsuranceNumber string
+	IDNumber        string
 }
 
 // AgeAt is the patient's age in whole years at the given date, from the birth year (0:
@@ -282,6 +286,8 @@ func (p *Patient) validate(now time.Time) error {
 	clean(FieldPhone, &p.Phone)
 	clean(FieldAddress, &p.Address)
 	clean(FieldNotes, &p.Notes)
+	clean(FieldInsurance, &p.InsuranceNumber)
+	clean(FieldIDNumber, &p.IDNumber)
 	if p.Sex != "" && p.Sex != "F" && p.Sex != "M" {
 		errs = append(errs, fmt.Sprintf("sex %q is not F or M", p.Sex))
 	}
@@ -318,9 +324,11 @@ func (s *Store) AddPatient(ctx context.Context, p Patient) (id PatientID, err er
 			return err
 		}
 		now := s.stamp()
-		res, err := tx.Exec(`INSERT INTO patients (code, code_key, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now)
+		res, err := tx.Exec(`INSERT INTO patients (code, code_key, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at,
+			insurance_number, id_number)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now,
+			p.InsuranceNumber, p.IDNumber)
 		if err != nil {
 			return err
 		}
@@ -356,11 +364,11 @@ func codeFree(tx *sql.Tx, code string, except PatientID) error {
 	}
 }
 
-const patientColumns = `id, code, full_name, coalesce(sex, ''), coalesce(birth_year, 0), phone, address, notes`
+const patientColumns = `id, code, full_name, coalesce(sex, ''), coalesce(birth_year, 0), phone, address, notes, insurance_number, id_number`
 
 func scanPatient(row interface{ Scan(...any) error }) (Patient, error) {
 	var p Patient
-	err := row.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes)
+	err := row.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes, &p.InsuranceNumber, &p.IDNumber)
 	return p, err
 }
 

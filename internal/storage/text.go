@@ -52,6 +52,10 @@ var (
 	FieldNotes      = TextField{Name: "notes", MaxChars: 20000, Multiline: true}
 	FieldSiteDetail = TextField{Name: "site detail", MaxChars: 200}
 	FieldDiagnosis  = TextField{Name: "diagnosis", MaxChars: 500}
+	FieldInsurance  = TextField{Name: "health-insurance number", MaxChars: 40}
+	FieldIDNumber   = TextField{Name: "ID number", MaxChars: 40}
+	FieldReferredTo = TextField{Name: "referred to", MaxChars: 200}
+	FieldReason     = TextField{Name: "reason", MaxChars: 2000, Multiline: true}
 )
 
 // Clean normalizes s to NFC and checks it against the field's rules. It refuses, naming the

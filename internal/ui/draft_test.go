@@ -192,11 +192,11 @@ func TestCompareDropsASupersededPhoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := c.Assess(t.Context(), p.ID, 0, "back", bigPhoto, clinic.Examination{})
+	first, err := c.Assess(t.Context(), p.ID, 0, "back", bigPhoto, clinic.Examination{}, clinic.Findings{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.Assess(t.Context(), p.ID, first.LesionID, "", small, clinic.Examination{})
+	second, err := c.Assess(t.Context(), p.ID, first.LesionID, "", small, clinic.Examination{}, clinic.Findings{})
 	if err != nil {
 		t.Fatal(err)
 	}

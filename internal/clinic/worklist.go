@@ -1,0 +1,81 @@
+package clinic
+
+import (
+	"context"
+	"time"
+
+	"dermal/internal/storage"
+)
+
+// WorkItem is one lesion on the clinic's worklist.
+type WorkItem = storage.WorkItem
+
+// Worklist is the clinic's day: follow-ups overdue, due today and due within the window, and
+// urgent or review results with no referral outcome yet (a lesion may be on both lists: each
+// is a task).
+type Worklist struct {
+	Today    time.Time
+	Overdue  []WorkItem
+	DueToday []WorkItem
+	Upcoming []WorkItem // due after today, within the window
+	Awaiting []WorkItem // urgent or review, no referral outcome recorded
+}
+
+// DefaultWorklistDays is how far ahead the worklist looks for follow-ups: this week.
+const DefaultWorklistDays = 7
+
+// Worklist sorts the lesions that need attention on the day of now; withinDays is how far
+// ahead follow-ups are listed.
+func (c *Clinic) Worklist(ctx context.Context, now time.Time, withinDays int) (Worklist, error) {
+	items, err := c.store.Worklist(ctx)
+	if err != nil {
+		return Worklist{}, err
+	}
+	y, m, d := now.Local().Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
+	horizon := today.AddDate(0, 0, withinDays)
+	w := Worklist{Today: today}
+	for _, it := range items {
+		if f := it.FollowUp; f != nil {
+			day := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, time.Local)
+			switch {
+			case day.Before(today):
+				w.Overdue = append(w.Overdue, it)
+			case day.Equal(today):
+				w.DueToday = append(w.DueToday, it)
+			case !day.After(horizon):
+				w.Upcoming = append(w.Upcoming, it)
+			}
+		}
+		if (it.RiskTier == string(TierUrgent) || it.RiskTier == string(TierReview)) && !it.HasOutcome {
+			w.Awaiting = append(w.Awaiting, it)
+		}
+	}
+	return w, nil
+}
+
+// DaysBetween is the number of calendar days from a to b (negative when b is earlier).
+func DaysBetween(a, b time.Time) int {
+	ad := time.Date(a.Year(), a.Month(), a.Day(), 12, 0, 0, 0, time.UTC)
+	bd := time.Date(b.Year(), b.Month(), b.Day(), 12, 0, 0, 0, time.UTC)
+	return int(bd.Sub(ad).Hours() / 24)
+}
+
+// Referral is a referral and its outcome.
+type Referral = storage.Referral
+
+// Outcome sources.
+const (
+	OutcomeSpecialist = storage.OutcomeSpecialist
+	OutcomeHistology  = storage.OutcomeHistology
+)
+
+// RecordOutcome records what the specialist or histology found for an assessment.
+func (c *Clinic) RecordOutcome(ctx context.Context, a AssessmentID, source, diagnosis string, date time.Time) (Referral, error) {
+	return c.store.RecordOutcome(ctx, a, source, diagnosis, date)
+}
+
+// Referrals lists an assessment's referrals with their outcomes.
+func (c *Clinic) Referrals(ctx context.Context, a AssessmentID) ([]Referral, error) {
+	return c.store.Referrals(ctx, a)
+}

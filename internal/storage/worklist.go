@@ -1,0 +1,63 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// WorkItem is one lesion that needs the clinic's attention: its latest assessment has a
+// follow-up date, or an urgent or review result whose referral has no outcome yet.
+type WorkItem struct {
+	Patient    Patient
+	Lesion     Lesion
+	Assessment AssessmentID
+	TakenAt    time.Time
+	RiskTier   string
+	FollowUp   *time.Time
+	// Referred is whether a referral was recorded; HasOutcome whether its outcome was.
+	Referred   bool
+	HasOutcome bool
+}
+
+// Worklist lists every lesion's latest assessment that has a follow-up date or an urgent or
+// review result without a referral outcome. Only the latest assessment counts: seeing the
+// lesion again closes the follow-up it was given before. The caller sorts the items into
+// overdue, due and awaiting (clinic.Worklist).
+func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumnsOf("p")+`, l.id, l.body_site, l.site_detail, a.id, a.taken_at, a.risk_tier, coalesce(a.follow_up, ''),
+			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL),
+			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL)
+		FROM assessments a JOIN lesions l ON l.id = a.lesion_id JOIN patients p ON p.id = l.patient_id
+		WHERE a.deleted_at IS NULL AND l.deleted_at IS NULL AND p.deleted_at IS NULL
+		  AND a.id = (SELECT a2.id FROM assessments a2 WHERE a2.lesion_id = l.id AND a2.deleted_at IS NULL ORDER BY a2.taken_at DESC, a2.id DESC LIMIT 1)
+		  AND (a.follow_up IS NOT NULL OR a.risk_tier IN ('urgent', 'review'))
+		ORDER BY coalesce(a.follow_up, a.taken_at), a.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []WorkItem
+	for rows.Next() {
+		var w WorkItem
+		var taken, follow string
+		p := &w.Patient
+		if err := rows.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes, &p.InsuranceNumber, &p.IDNumber,
+			&w.Lesion.ID, &w.Lesion.BodySite, &w.Lesion.SiteDetail, &w.Assessment, &taken, &w.RiskTier, &follow, &w.Referred, &w.HasOutcome); err != nil {
+			return nil, err
+		}
+		w.Lesion.PatientID = p.ID
+		w.TakenAt, _ = time.Parse(time.RFC3339Nano, taken)
+		if d, err := time.ParseInLocation("2006-01-02", follow, time.Local); err == nil {
+			w.FollowUp = &d
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// patientColumnsOf is patientColumns qualified by a table alias.
+func patientColumnsOf(alias string) string {
+	a := alias + "."
+	return a + "id, " + a + "code, " + a + "full_name, coalesce(" + a + "sex, ''), coalesce(" + a + "birth_year, 0), " + a + "phone, " +
+		a + "address, " + a + "notes, " + a + "insurance_number, " + a + "id_number"
+}
