@@ -305,7 +305,7 @@ func (u *UI) restoreDialog() {
 func (u *UI) restore(path string) {
 	busy := dialog.NewCustomWithoutButtons(lang.L("Restore a backup"), widget.NewProgressBarInfinite(), u.win)
 	busy.Show()
-	u.show(u.welcome())
+	u.show(u.worklist())
 	go func() {
 		u.jobs.Wait()
 		kept, err := u.clinic.Restore(path)

@@ -50,10 +50,6 @@ type screen interface {
 	view() fyne.CanvasObject
 }
 
-// staticScreen is a screen with no behaviour of its own.
-type staticScreen struct{ obj fyne.CanvasObject }
-
-func (s staticScreen) view() fyne.CanvasObject { return s.obj }
 
 // New builds the window for a clinic. It does not show it.
 func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
@@ -109,15 +105,16 @@ func (u *UI) build() {
 	newPatient := widget.NewButtonWithIcon(lang.L("New patient"), theme.ContentAddIcon(), func() { u.editPatient(nil) })
 	newPatient.Importance = widget.HighImportance
 	settings := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), u.showSettings)
+	home := widget.NewButtonWithIcon(lang.L("Today"), theme.HomeIcon(), func() { u.leave(func() { u.show(u.worklist()) }, nil) })
 	u.title = u.clinicTitle()
 	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle(u.title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewHBox(newPatient, settings))
+		container.NewHBox(home, newPatient, settings))
 	left := container.NewBorder(nil, nil, nil, nil, u.patients.view)
 	split := container.NewHSplit(left, u.content)
 	split.Offset = 0.26
 	bottom := container.NewBorder(nil, nil, u.status, u.model)
 	u.win.SetContent(container.NewBorder(top, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, split))
-	u.show(u.welcome())
+	u.show(u.worklist())
 	u.patients.refresh("")
 }
 
@@ -133,14 +130,6 @@ func (u *UI) show(s screen) {
 	u.screen = s
 	u.content.Objects = []fyne.CanvasObject{s.view()}
 	u.content.Refresh()
-}
-
-func (u *UI) welcome() screen {
-	l := widget.NewLabel(lang.L("welcome"))
-	l.Wrapping = fyne.TextWrapWord
-	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
-	disclaimer.Wrapping = fyne.TextWrapWord
-	return staticScreen{container.NewVBox(l, disclaimer)}
 }
 
 // shortcuts: Ctrl+N new patient, Ctrl+F search, Ctrl+O open photo, Ctrl+Enter analyse,
