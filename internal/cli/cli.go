@@ -63,7 +63,8 @@ var commands = []struct {
 	{"history", "a patient's assessments: dermal history [--json] ID_OR_CODE", runHistory},
 	{"followups", "the worklist: follow-ups overdue, due today and soon, and referrals awaiting their outcome: dermal followups [--json] [--within DAYS]", runFollowups},
 	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
-	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf", runReport},
+	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
+	{"clinic", "the clinic's name, address and phone for reports: dermal clinic [--name NAME] [--address ADDRESS] [--phone PHONE]", runClinic},
 	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},
 	{"restore", "check a backup and put it in place, keeping the current database: dermal restore FILE", runRestore},
 }

@@ -84,6 +84,8 @@ func runPatients(env *Env, args []string) error {
 		fs.IntVar(&p.BirthYear, "birth-year", 0, "year of birth")
 		fs.StringVar(&p.Phone, "phone", "", "phone number")
 		fs.StringVar(&p.Address, "address", "", "village / address")
+		fs.StringVar(&p.InsuranceNumber, "insurance", "", "health-insurance (BHYT) card number")
+		fs.StringVar(&p.IDNumber, "id-number", "", "citizen ID card (CCCD) number")
 		fs.StringVar(&p.Notes, "notes", "", "notes")
 		allowSimilar := fs.Bool("allow-similar", false, "register even if a patient with the same name and birth year, or the same phone, exists")
 		if err := fs.Parse(args[1:]); err != nil {
@@ -326,7 +328,7 @@ func runHistory(env *Env, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(map[string]any{"patient_id": p.ID, "patient_code": p.Code, "name": p.FullName, "assessments": items})
 	}
-	fmt.Fprintf(env.Stdout, "%s %s: %d assessments\n", terminalSafe(p.Code), terminalSafe(p.FullName), len(items))
+	fmt.Fprintf(env.Stdout, "%s %s: %d assessment%s\n", terminalSafe(p.Code), terminalSafe(p.FullName), len(items), map[bool]string{true: "", false: "s"}[len(items) == 1])
 	for _, it := range items {
 		fmt.Fprintf(env.Stdout, "  #%d lesion %d (%s) %s  %s\n", it.AssessmentID, it.LesionID, it.BodySite, it.TakenAt, it.RiskTier)
 	}

@@ -209,3 +209,63 @@ func TestFollowupsAndOutcome(t *testing.T) {
 		t.Errorf("plain followups: %q", out)
 	}
 }
+
+// The referral letter, in both languages: addressee, urgency with its time frame, the
+// referring clinic's address and phone, the clinician, the patient's address, phone, BHYT and
+// ID numbers; page 2 repeats the identifiers. Writing it records the referral. A letter with
+// no clinic address is refused, naming what is missing, and writes nothing.
+func TestReferralLetter(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1", "--sex", "F", "--birth-year", "1961",
+		"--phone", "0912 345 678", "--address", "Thôn 3, xã Đồng Tâm", "--insurance", "GD4010123456789", "--id-number", "001161012345")
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	run(t, "--data", data, "assess", "--patient", "BN-1", "--site", "back", "--photo-type", "plain", "--seven-point", "size,oozing", photo)
+	out := filepath.Join(t.TempDir(), "letter.pdf")
+	code, _, stderr := run(t, "--data", data, "report", "--assessment", "1", "--referral", "--to", "Khoa Da liễu, Bệnh viện Tỉnh", "--clinician", "BS. Lê Văn An", "-o", out)
+	if code != 1 || !strings.Contains(stderr, "address and phone") {
+		t.Errorf("letter without the clinic's address: exit %d %s", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused letter left a file")
+	}
+	if code, _, stderr := run(t, "--data", data, "clinic", "--name", "Trạm Y tế xã Đồng Tâm", "--address", "Xã Đồng Tâm, huyện Mỹ Đức", "--phone", "024 3384 1234"); code != 0 {
+		t.Fatalf("clinic: %s", stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "report", "--assessment", "1", "--to", "X", "-o", out); code != 2 || !strings.Contains(stderr, "--referral") {
+		t.Errorf("--to without --referral: exit %d %s", code, stderr)
+	}
+	for _, tc := range []struct{ lang, urgency, page2 string }{
+		{"en", "Urgent referral — to be seen within 2 weeks", "Reply to the referring clinic"},
+		{"vi", "Chuyển tuyến khẩn — khám trong vòng 2 tuần", "Phản hồi cho cơ sở chuyển tuyến"},
+	} {
+		code, _, stderr := run(t, "--data", data, "report", "--assessment", "1", "--referral", "--to", "Khoa Da liễu, Bệnh viện Tỉnh", "--reason", "Lesion grew in 3 months",
+			"--clinician", "BS. Lê Văn An", "--lang", tc.lang, "-o", out)
+		if code != 0 {
+			t.Fatalf("%s letter: %s", tc.lang, stderr)
+		}
+		txt := pdftotext(t, out)
+		pages := strings.Split(txt, "\f")
+		if len(pages) < 2 {
+			t.Fatalf("%s: %d pages", tc.lang, len(pages))
+		}
+		flat := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+		p1, p2 := flat(pages[0]), flat(pages[1])
+		for _, want := range []string{"Khoa Da liễu, Bệnh viện Tỉnh", tc.urgency, "Lesion grew in 3 months", "Xã Đồng Tâm, huyện Mỹ Đức", "024 3384 1234",
+			"BS. Lê Văn An", "Thôn 3, xã Đồng Tâm", "0912 345 678", "GD4010123456789", "001161012345", "Nguyễn Thị Hồng"} {
+			if !strings.Contains(p1, want) {
+				t.Errorf("%s letter, page 1 lacks %q", tc.lang, want)
+			}
+		}
+		for _, want := range []string{tc.page2, "Nguyễn Thị Hồng", "BN-1", "GD4010123456789", "001161012345"} {
+			if !strings.Contains(p2, want) {
+				t.Errorf("%s letter, page 2 lacks %q", tc.lang, want)
+			}
+		}
+	}
+	// The referral is recorded: the worklist says a letter was made.
+	_, js, _ := run(t, "--data", data, "followups", "--json")
+	var f FollowupsOutput
+	if err := json.Unmarshal([]byte(js), &f); err != nil || len(f.Items) != 1 || !f.Items[0].Referred {
+		t.Errorf("after the letter: %+v %v", f.Items, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"dermal/internal/locale"
@@ -39,6 +40,13 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	patient, err := c.store.PatientByID(ctx, entry.Lesion.PatientID)
 	if err != nil {
 		return report.Case{}, err
+	}
+	if req.Clinic == "" {
+		profile, err := c.store.ClinicProfile(ctx)
+		if err != nil {
+			return report.Case{}, err
+		}
+		req.Clinic = profile.Name
 	}
 	card := c.engine.Card()
 	rc := report.Case{
@@ -101,26 +109,81 @@ func (c *Clinic) WriteReport(ctx context.Context, req ReportRequest, path string
 	if err := report.Render(&buf, rc); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dermal-report-*.pdf")
-	if err != nil {
-		return fmt.Errorf("cannot write the report in %s: %w", filepath.Dir(path), err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("saving the report as %s: %w", path, err)
+	if err := writeAtomic(path, buf.Bytes(), "report"); err != nil {
+		return err
 	}
 	kind := "report"
 	if req.History {
 		kind = "history report"
 	}
 	return c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), kind+" "+path)
+}
+
+// writeAtomic writes data to path through a temporary file renamed into place, so a failure
+// never leaves half a file under the name.
+func writeAtomic(path string, data []byte, what string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".dermal-"+strings.ReplaceAll(what, " ", "-")+"-*.pdf")
+	if err != nil {
+		return fmt.Errorf("cannot write the %s in %s: %w", what, filepath.Dir(path), err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the %s: %w", what, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the %s: %w", what, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("saving the %s as %s: %w", what, path, err)
+	}
+	return nil
+}
+
+// ReferralRequest says which referral letter to write.
+type ReferralRequest struct {
+	AssessmentID storage.AssessmentID
+	To           string // whom the patient is referred to (required)
+	Reason       string // "" : the result's headline and advice
+	Clinician    string // the referring clinician (required)
+	Language     string
+	Printed      time.Time
+}
+
+// WriteReferral writes a referral letter to path and records the referral (so the worklist
+// waits for its outcome) and the export. Nothing is recorded when the letter is refused.
+func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path string) error {
+	entry, err := c.store.Entry(ctx, req.AssessmentID)
+	if err != nil {
+		return err
+	}
+	patient, err := c.store.PatientByID(ctx, entry.Lesion.PatientID)
+	if err != nil {
+		return err
+	}
+	profile, err := c.store.ClinicProfile(ctx)
+	if err != nil {
+		return err
+	}
+	photo, err := c.StoredPhoto(ctx, entry.Assessment.PhotoSHA256)
+	if err != nil {
+		return err
+	}
+	card := c.Card()
+	l := report.Letter{Language: req.Language, Printed: req.Printed, Clinic: profile, Clinician: req.Clinician, Program: "Dermal " + version.String(),
+		Patient: patient, Lesion: entry.Lesion, Assessment: entry.Assessment, Photo: photo.Image, LabelNames: card.LabelNames, Malignant: card.Malignant,
+		ReferredTo: req.To, Reason: req.Reason}
+	var buf bytes.Buffer
+	if err := report.RenderLetter(&buf, l); err != nil {
+		return err
+	}
+	if err := writeAtomic(path, buf.Bytes(), "referral letter"); err != nil {
+		return err
+	}
+	if _, err := c.store.AddReferral(ctx, storage.Referral{AssessmentID: req.AssessmentID, ReferredTo: req.To, Reason: req.Reason, ReferredAt: req.Printed}); err != nil {
+		return fmt.Errorf("the letter is written (%s) but the referral was not recorded: %w", path, err)
+	}
+	return c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), "referral letter "+path)
 }
 
 // Thumbnail decodes a stored thumbnail for lists and timelines.

@@ -79,3 +79,14 @@ func (c *Clinic) RecordOutcome(ctx context.Context, a AssessmentID, source, diag
 func (c *Clinic) Referrals(ctx context.Context, a AssessmentID) ([]Referral, error) {
 	return c.store.Referrals(ctx, a)
 }
+
+// ClinicProfile is the clinic as reports name it.
+type ClinicProfile = storage.ClinicProfile
+
+// Profile returns the clinic's name, address and phone.
+func (c *Clinic) Profile(ctx context.Context) (ClinicProfile, error) { return c.store.ClinicProfile(ctx) }
+
+// SetProfile stores the clinic's name, address and phone.
+func (c *Clinic) SetProfile(ctx context.Context, p ClinicProfile) error {
+	return c.store.SetClinicProfile(ctx, p)
+}

@@ -92,7 +92,8 @@ func (r *renderer) t(key string) string { return locale.T(r.lang, key) }
 // text normalizes user-entered or stored text for printing (fpdf misplaces NFD accents).
 func text(s string) string { return storage.NFC(s) }
 
-func (r *renderer) render(w io.Writer) error {
+// setup starts the PDF: fonts, deterministic metadata and the footer, with title.
+func (r *renderer) setup(title string) {
 	p := r.pdf
 	p.SetMargins(marginL, 15, marginR)
 	p.SetAutoPageBreak(true, 18)
@@ -103,7 +104,7 @@ func (r *renderer) render(w io.Writer) error {
 	p.SetCreationDate(r.c.Printed)
 	p.SetModificationDate(r.c.Printed)
 	p.SetCatalogSort(true)
-	p.SetTitle(r.t("Skin lesion assessment report")+" — "+text(r.c.Patient.FullName), true)
+	p.SetTitle(title+" — "+text(r.c.Patient.FullName), true)
 	p.SetCreator("Dermal", true)
 	p.SetLang(r.lang)
 	p.AliasNbPages("{nb}")
@@ -119,6 +120,11 @@ func (r *renderer) render(w io.Writer) error {
 		p.CellFormat(contentW*0.25, 4, fmt.Sprintf("%d / {nb}", p.PageNo()), "", 0, "R", false, 0, "")
 	})
 	p.AddPage()
+}
+
+func (r *renderer) render(w io.Writer) error {
+	p := r.pdf
+	r.setup(r.t("Skin lesion assessment report"))
 
 	r.header()
 	r.patientBlock()
@@ -153,10 +159,9 @@ func (r *renderer) heading(s string) {
 
 func (r *renderer) header() {
 	p := r.pdf
+	// The name comes from the clinic's profile (Settings, dermal clinic); a report made
+	// before it was set starts with the title.
 	clinic := text(r.c.Clinic)
-	if clinic == "" {
-		clinic = r.t("(clinic name not set)")
-	}
 	p.SetFont(font, "B", 15)
 	p.CellFormat(contentW*0.65, 8, clinic, "", 0, "L", false, 0, "")
 	p.SetFont(font, "", 9)

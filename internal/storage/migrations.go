@@ -104,6 +104,16 @@ var migrations = []string{
 		deleted_at        TEXT
 	);
 	CREATE INDEX referrals_assessment ON referrals (assessment_id);`,
+	// 7: the clinic itself (one row): reports and referral letters print its name, address
+	// and phone. It lives with the records, not in one user's preferences, so every report
+	// from this database names the same clinic.
+	`CREATE TABLE clinic_profile (
+		id         INTEGER PRIMARY KEY CHECK (id = 1),
+		name       TEXT NOT NULL CHECK (length(name) <= 200),
+		address    TEXT NOT NULL DEFAULT '' CHECK (length(address) <= 500),
+		phone      TEXT NOT NULL DEFAULT '' CHECK (length(phone) <= 40),
+		updated_at TEXT NOT NULL
+	);`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

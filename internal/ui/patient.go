@@ -104,7 +104,7 @@ func (s *patientScreen) lesionCard(lh lesionHistory) fyne.CanvasObject {
 	}
 	s.compare[lh.Lesion.ID] = cmp
 	title := lesionTitle(lh.Lesion)
-	sub := fmt.Sprintf("%s %s · %d %s", lang.L("first seen"), locale.Date(s.u.lang, lh.Lesion.FirstSeen.Local()), len(lh.Assessments), lang.L("assessments"))
+	sub := fmt.Sprintf("%s %s · %s", lang.L("first seen"), locale.Date(s.u.lang, lh.Lesion.FirstSeen.Local()), plural(len(lh.Assessments), lang.L("1 assessment"), lang.L("%d assessments")))
 	return widget.NewCard(title, sub, container.NewBorder(nil, nil, nil, container.NewVBox(add, cmp), container.NewHScroll(row)))
 }
 
