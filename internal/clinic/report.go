@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"dermal/internal/locale"
+	"dermal/internal/printing"
 	"dermal/internal/report"
 	"dermal/internal/storage"
 	"dermal/internal/triage"
@@ -194,3 +195,9 @@ func (c *Clinic) Thumbnail(ctx context.Context, a storage.Assessment) (image.Ima
 	}
 	return p.Image, nil
 }
+
+// ErrNoPrintPath means the computer has no print command; open the PDF instead.
+var ErrNoPrintPath = printing.ErrNoPrintPath
+
+// Print sends a written PDF (a report, a referral letter) to the system's printer.
+func (c *Clinic) Print(path string) error { return printing.Print(path) }

@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"context"
+	"path/filepath"
 	"time"
 
 	"dermal/internal/storage"
@@ -90,3 +91,6 @@ func (c *Clinic) Profile(ctx context.Context) (ClinicProfile, error) { return c.
 func (c *Clinic) SetProfile(ctx context.Context, p ClinicProfile) error {
 	return c.store.SetClinicProfile(ctx, p)
 }
+
+// DataFolder is the folder of the records in use.
+func (c *Clinic) DataFolder() string { return filepath.Dir(c.store.Path()) }

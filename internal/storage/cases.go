@@ -104,6 +104,11 @@ type Assessment struct {
 	DiameterMM *float64
 	// TierDriver is what decided RiskTier (triage.Driver: a class code, "seven_point", …).
 	TierDriver string
+	// Read only (History, Entry): whether a referral was recorded, and the latest outcome
+	// ("" source: none yet).
+	Referred         bool
+	OutcomeSource    string
+	OutcomeDiagnosis string
 }
 
 // jsonList stores a list that may be absent: nil is NULL (not done), empty is "[]".
@@ -249,7 +254,10 @@ type HistoryEntry struct {
 const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_seen,
 	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
 	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, ''),
-	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver`
+	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver,
+	EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
+	coalesce((SELECT r.outcome_source FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), ''),
+	coalesce((SELECT r.outcome_diagnosis FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), '')`
 
 // History lists a patient's assessments, by lesion and then time.
 func (s *Store) History(ctx context.Context, patientID PatientID) ([]HistoryEntry, error) {
@@ -285,7 +293,7 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 		a := &h.Assessment
 		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
 			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow,
-			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver); err != nil {
+			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
 			return nil, err
 		}
 		if diameter.Valid {

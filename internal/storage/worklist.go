@@ -25,7 +25,7 @@ type WorkItem struct {
 // overdue, due and awaiting (clinic.Worklist).
 func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumnsOf("p")+`, l.id, l.body_site, l.site_detail, a.id, a.taken_at, a.risk_tier, coalesce(a.follow_up, ''),
-			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL),
+			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
 			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL)
 		FROM assessments a JOIN lesions l ON l.id = a.lesion_id JOIN patients p ON p.id = l.patient_id
 		WHERE a.deleted_at IS NULL AND l.deleted_at IS NULL AND p.deleted_at IS NULL

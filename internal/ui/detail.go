@@ -22,19 +22,23 @@ import (
 // detailScreen is a saved assessment: photo, result, the clinician's findings (editable) and
 // the report export.
 type detailScreen struct {
-	u         *UI
-	entry     clinic.HistoryEntry
-	patient   clinic.Patient
-	photoView *photoView
-	result    *resultPanel
-	diagnosis *formEntry
-	notes     *formEntry
-	followUp  *widget.DateEntry
-	saveBtn   *widget.Button
-	savedNote *widget.Label // "Saved" once the findings are in the records
-	report    *widget.Button
-	history   *widget.Button
-	root      fyne.CanvasObject
+	u          *UI
+	entry      clinic.HistoryEntry
+	patient    clinic.Patient
+	photoView  *photoView
+	result     *resultPanel
+	diagnosis  *formEntry
+	notes      *formEntry
+	followUp   *widget.DateEntry
+	saveBtn    *widget.Button
+	savedNote  *widget.Label // "Saved" once the findings are in the records
+	report     *widget.Button
+	history    *widget.Button
+	referral   *widget.Button
+	outcomeBtn *widget.Button
+	printBtn   *widget.Button // the written letter's Print (tests tap it)
+	outcome    *widget.Label  // referrals and their outcomes
+	root       fyne.CanvasObject
 }
 
 func (d *detailScreen) view() fyne.CanvasObject { return d.root }
@@ -70,6 +74,10 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	d.saveBtn = widget.NewButtonWithIcon(lang.L("Save changes"), theme.DocumentSaveIcon(), d.saveFindings)
 	d.report = widget.NewButtonWithIcon(lang.L("Export report (PDF)…"), theme.DocumentPrintIcon(), func() { d.exportDialog(false) })
 	d.history = widget.NewButtonWithIcon(lang.L("Export lesion history (PDF)…"), theme.DocumentPrintIcon(), func() { d.exportDialog(true) })
+	d.referral = widget.NewButtonWithIcon(lang.L("Referral letter…"), theme.MailSendIcon(), func() { d.referralDialog() })
+	d.outcomeBtn = widget.NewButtonWithIcon(lang.L("Record outcome…"), theme.ConfirmIcon(), func() { d.outcomeDialog() })
+	d.outcome = widget.NewLabel("")
+	d.outcome.Wrapping = fyne.TextWrapWord
 
 	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.leave(func() { u.openPatient(p.ID) }, nil) })
 	d.savedNote = widget.NewLabelWithStyle(lang.L("Saved"), fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
@@ -89,10 +97,13 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
 	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), exam, findings,
-		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), container.NewHBox(d.report, d.history), disclaimer))
+		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), widget.NewSeparator(),
+		widget.NewLabelWithStyle(lang.L("Referral"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.outcome,
+		container.NewGridWithColumns(2, d.referral, d.outcomeBtn, d.report, d.history), disclaimer))
 	body := container.NewHSplit(d.photoView.img, right)
 	body.Offset = 0.48
 	d.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)
+	d.refreshOutcome()
 	d.load()
 	return d
 }
@@ -195,7 +206,7 @@ func (d *detailScreen) exportDialog(history bool) {
 // export writes the report in the background and offers to open its folder.
 func (d *detailScreen) export(path string, history bool) {
 	u := d.u
-	req := clinic.ReportRequest{AssessmentID: d.entry.Assessment.ID, History: history, Language: u.lang, Clinic: u.prefs.ClinicName(), Printed: time.Now()}
+	req := clinic.ReportRequest{AssessmentID: d.entry.Assessment.ID, History: history, Language: u.lang, Printed: time.Now()}
 	d.report.Disable()
 	d.history.Disable()
 	background(u, nil, func() error { return u.clinic.WriteReport(context.Background(), req, path) }, func(err error) {

@@ -132,5 +132,26 @@ func (s *patientScreen) tile(a clinic.Assessment) fyne.CanvasObject {
 	date := widget.NewLabel(locale.Date(s.u.lang, a.TakenAt.Local()))
 	btn := widget.NewButton("", func() { s.u.showAssessment(a.ID) })
 	s.tiles[a.ID] = btn
-	return container.NewStack(btn, container.NewPadded(container.NewVBox(thumb, container.NewCenter(date), container.NewCenter(tier))))
+	lines := container.NewVBox(thumb, container.NewCenter(date), container.NewCenter(tier))
+	// The referral loop on the timeline: referred, then what the specialist or histology said.
+	switch {
+	case a.OutcomeSource != "":
+		o := canvas.NewText(lang.L(outcomeSourceName(a.OutcomeSource))+": "+truncate(a.OutcomeDiagnosis, 18), theme.Color(theme.ColorNameForeground))
+		o.TextSize = 11
+		lines.Add(container.NewCenter(o))
+	case a.Referred:
+		o := canvas.NewText(lang.L("Referred"), theme.Color(theme.ColorNameForeground))
+		o.TextSize = 11
+		lines.Add(container.NewCenter(o))
+	}
+	return container.NewStack(btn, container.NewPadded(lines))
+}
+
+// truncate shortens s to n characters with an ellipsis.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -36,6 +36,7 @@ const (
 	prefIdleMin    = "idle_unload_minutes"
 	prefPhotoType  = "photo_type." // + the photo's source
 	prefPhotoDir   = "photo_folder"
+	prefClinician  = "clinician"
 )
 
 // NewSettings reads settings from the app's preferences.
@@ -81,6 +82,13 @@ func (s *Settings) PhotoFolder() string {
 // SetPhotoFolder remembers the folder of the last photo opened.
 func (s *Settings) SetPhotoFolder(dir string) { s.p.SetString(prefPhotoDir, dir) }
 
+// Clinician is the name last given as the referring clinician (until staff accounts name
+// who is logged in).
+func (s *Settings) Clinician() string { return s.p.StringWithFallback(prefClinician, "") }
+
+// SetClinician remembers the referring clinician's name.
+func (s *Settings) SetClinician(name string) { s.p.SetString(prefClinician, storageNFC(name)) }
+
 // BudgetMB is the memory budget in MB; 0 means the default (watchdog.DefaultBudget).
 func (s *Settings) BudgetMB() int { return s.p.IntWithFallback(prefBudgetMB, 0) }
 
@@ -90,8 +98,9 @@ func (s *Settings) Threads() int { return max(1, s.p.IntWithFallback(prefThreads
 // DataDir is the records folder; "" means the platform default.
 func (s *Settings) DataDir() string { return s.p.StringWithFallback(prefDataDir, "") }
 
-// ClinicName is printed on reports.
-func (s *Settings) ClinicName() string { return s.p.StringWithFallback(prefClinicName, "") }
+// LegacyClinicName is the clinic name versions before 0.8 kept in the preferences; the
+// clinic's profile in the records holds it now (see UI.New).
+func (s *Settings) LegacyClinicName() string { return s.p.StringWithFallback(prefClinicName, "") }
 
 // IdleUnloadMinutes is how long the model stays loaded without use; 0 keeps it loaded.
 func (s *Settings) IdleUnloadMinutes() int { return s.p.IntWithFallback(prefIdleMin, 10) }
@@ -112,9 +121,12 @@ type settingsForm struct {
 	threads  *widget.Select
 	dataDir  *widget.Entry
 	clinic   *widget.Entry
+	address  *widget.Entry
+	phone    *widget.Entry
 	idle     *widget.Entry
 	about    *widget.Label // the program's version and the model's name
-	dialog   *dialog.FormDialog
+	form     *widget.Form
+	dialog   dialog.Dialog
 }
 
 func (u *UI) showSettings() {
@@ -153,8 +165,16 @@ func (u *UI) settingsForm() *settingsForm {
 	f.dataDir = widget.NewEntry()
 	f.dataDir.SetText(s.DataDir())
 	f.dataDir.SetPlaceHolder(lang.L("default folder"))
+	profile, err := u.clinic.Profile(context.Background())
+	if err != nil {
+		u.showError(lang.L("Could not read the clinic's details."), err)
+	}
 	f.clinic = widget.NewEntry()
-	f.clinic.SetText(s.ClinicName())
+	f.clinic.SetText(profile.Name)
+	f.address = widget.NewEntry()
+	f.address.SetText(profile.Address)
+	f.phone = widget.NewEntry()
+	f.phone.SetText(profile.Phone)
 	f.idle = widget.NewEntry()
 	f.idle.SetText(strconv.Itoa(s.IdleUnloadMinutes()))
 	f.idle.Validator = func(v string) error {
@@ -166,6 +186,8 @@ func (u *UI) settingsForm() *settingsForm {
 	items := []*widget.FormItem{
 		widget.NewFormItem(lang.L("Language"), f.language),
 		widget.NewFormItem(lang.L("Clinic name (for reports)"), f.clinic),
+		widget.NewFormItem(lang.L("Clinic address"), f.address),
+		widget.NewFormItem(lang.L("Clinic phone"), f.phone),
 		widget.NewFormItem("Grad-CAM", f.gradcam),
 		widget.NewFormItem(lang.L("Memory budget (MB)"), f.budget),
 		widget.NewFormItem(lang.L("Unload the model after idle minutes"), f.idle),
@@ -178,14 +200,23 @@ func (u *UI) settingsForm() *settingsForm {
 	f.about = widget.NewLabel(fmt.Sprintf("Dermal %s · %s: %s", version.String(), lang.L("Model"), clinic.ModelName(u.clinic.Card())))
 	f.about.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem(lang.L("About"), f.about))
-	items[5].HintText = lang.L("Takes effect when Dermal restarts.")
-	items[6].HintText = lang.L("Takes effect when Dermal restarts.")
-	f.dialog = dialog.NewForm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {
-		if ok {
-			u.applySettings(f)
+	items[7].HintText = lang.L("Takes effect when Dermal restarts.")
+	items[8].HintText = lang.L("Takes effect when Dermal restarts.") + " " + lang.L("In use:") + " " + u.clinic.DataFolder()
+	items[1].HintText = lang.L("Printed on reports and referral letters, with the address and phone.")
+	f.form = widget.NewForm(items...)
+	// A scrolling form in a plain dialog: at 1024×600 the whole form did not fit, and Save
+	// was off-screen.
+	f.dialog = dialog.NewCustomConfirm(lang.L("Settings"), lang.L("Save"), lang.L("Cancel"), container.NewVScroll(f.form), func(ok bool) {
+		if !ok {
+			return
 		}
+		if err := f.form.Validate(); err != nil {
+			u.showError(lang.L("The settings were not saved."), err)
+			return
+		}
+		u.applySettings(f)
 	}, u.win)
-	f.dialog.Resize(u.dialogSize(560, 460))
+	f.dialog.Resize(u.dialogSize(620, 560))
 	return f
 }
 
@@ -205,7 +236,9 @@ func (u *UI) applySettings(f *settingsForm) {
 	threads, _ := strconv.Atoi(f.threads.Selected)
 	p.SetInt(prefThreads, threads)
 	p.SetString(prefDataDir, f.dataDir.Text)
-	p.SetString(prefClinicName, storageNFC(f.clinic.Text))
+	if err := u.clinic.SetProfile(context.Background(), clinic.ClinicProfile{Name: f.clinic.Text, Address: f.address.Text, Phone: f.phone.Text}); err != nil {
+		u.showError(lang.L("Could not save the clinic's details."), err)
+	}
 	idle, _ := strconv.Atoi(f.idle.Text)
 	p.SetInt(prefIdleMin, idle)
 	u.clinic.SetBudget(clinic.ResolveBudget(0, u.prefs.BudgetMB()), IdleUnload(u.prefs))

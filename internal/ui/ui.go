@@ -63,6 +63,15 @@ func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
 	u.win.SetOnDropped(u.dropped)
 	SetLanguage(prefs.Language())
 	u.lang = prefs.Language()
+	// The clinic name moves from this user's preferences into the records, once.
+	if legacy := prefs.LegacyClinicName(); legacy != "" {
+		if p, err := c.Profile(context.Background()); err == nil && p.Name == "" {
+			p.Name = legacy
+			if err := c.SetProfile(context.Background(), p); err != nil {
+				log.Error("moving the clinic name into the records", "err", err)
+			}
+		}
+	}
 	u.build()
 	u.shortcuts()
 	// Closing the window with an unsaved assessment asks first, as leaving its screen does.
@@ -119,8 +128,8 @@ func (u *UI) build() {
 }
 
 func (u *UI) clinicTitle() string {
-	if n := u.prefs.ClinicName(); n != "" {
-		return "Dermal — " + n
+	if p, err := u.clinic.Profile(context.Background()); err == nil && p.Name != "" {
+		return "Dermal — " + p.Name
 	}
 	return "Dermal"
 }

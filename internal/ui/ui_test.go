@@ -362,8 +362,9 @@ func TestSettingsValidateAndPersist(t *testing.T) {
 	f.clinic.SetText("Trạm Y tế xã Đồng Tâm")
 	f.gradcam.SetChecked(false)
 	u.applySettings(f)
-	if u.prefs.BudgetMB() != 300 || c.Budget() != 300*clinic.MB || u.prefs.GradCAMDefault() || u.prefs.ClinicName() != "Trạm Y tế xã Đồng Tâm" {
-		t.Errorf("settings not applied: %d MB, guard %d, gradcam %v, clinic %q", u.prefs.BudgetMB(), c.Budget()/clinic.MB, u.prefs.GradCAMDefault(), u.prefs.ClinicName())
+	profile, _ := c.Profile(context.Background())
+	if u.prefs.BudgetMB() != 300 || c.Budget() != 300*clinic.MB || u.prefs.GradCAMDefault() || profile.Name != "Trạm Y tế xã Đồng Tâm" {
+		t.Errorf("settings not applied: %d MB, guard %d, gradcam %v, clinic %q", u.prefs.BudgetMB(), c.Budget()/clinic.MB, u.prefs.GradCAMDefault(), profile.Name)
 	}
 }
 

@@ -1,0 +1,216 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/locale"
+)
+
+// referralForm is the referral letter's dialog (tests fill it directly).
+type referralForm struct {
+	to, clinician *widget.Entry
+	reason        *formEntry
+	dialog        *dialog.FormDialog
+}
+
+// referralDialog asks whom to refer to and why, then where to save the letter.
+func (d *detailScreen) referralDialog() *referralForm {
+	u := d.u
+	f := &referralForm{to: widget.NewEntry(), clinician: widget.NewEntry(), reason: newFormEntry(true, nil)}
+	f.to.SetPlaceHolder(lang.L("e.g. Dermatology, Provincial Hospital"))
+	f.to.Validator = func(s string) error {
+		if clinic.NFC(s) == "" {
+			return errors.New(lang.L("say whom the patient is referred to"))
+		}
+		return nil
+	}
+	f.clinician.SetText(u.prefs.Clinician())
+	f.clinician.Validator = func(s string) error {
+		if clinic.NFC(s) == "" {
+			return errors.New(lang.L("the referring clinician's name is printed on the letter"))
+		}
+		return nil
+	}
+	f.reason.SetPlaceHolder(lang.L("(default: the result and its advice)"))
+	f.reason.SetMinRowsVisible(3)
+	items := []*widget.FormItem{
+		widget.NewFormItem(lang.L("Referred to"), f.to),
+		widget.NewFormItem(lang.L("Reason"), f.reason),
+		widget.NewFormItem(lang.L("Referring clinician"), f.clinician),
+	}
+	f.dialog = dialog.NewForm(lang.L("Referral letter"), lang.L("Save letter…"), lang.L("Cancel"), items, func(ok bool) {
+		if !ok {
+			return
+		}
+		u.prefs.SetClinician(f.clinician.Text)
+		req := clinic.ReferralRequest{AssessmentID: d.entry.Assessment.ID, To: f.to.Text, Reason: f.reason.Text, Clinician: f.clinician.Text,
+			Language: u.lang, Printed: time.Now()}
+		fd := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+			if err != nil {
+				u.showError(lang.L("Could not write the referral letter."), err)
+				return
+			}
+			if w == nil {
+				return
+			}
+			path := w.URI().Path()
+			w.Close()
+			d.writeReferral(req, path)
+		}, u.win)
+		fd.SetFileName(fmt.Sprintf("dermal-%s-%d-referral.pdf", safeName(d.patient.Code), d.entry.Assessment.ID))
+		fd.SetTitleText(lang.L("Save the referral letter"))
+		fd.Resize(u.dialogSize(900, 600))
+		fd.Show()
+	}, u.win)
+	f.dialog.Resize(u.dialogSize(560, 360))
+	f.dialog.Show()
+	return f
+}
+
+// writeReferral writes the letter in the background, then offers Print and Open.
+func (d *detailScreen) writeReferral(req clinic.ReferralRequest, path string) {
+	u := d.u
+	background(u, nil, func() error { return u.clinic.WriteReferral(context.Background(), req, path) }, func(err error) {
+		if err != nil {
+			u.showError(lang.L("Could not write the referral letter."), err)
+			return
+		}
+		u.log.Info("referral letter written", "assessment", req.AssessmentID, "file", path)
+		d.showLetterWritten(path)
+		d.refreshOutcome()
+	})
+}
+
+// showLetterWritten offers to print the letter (the system's print path) or open it.
+func (d *detailScreen) showLetterWritten(path string) {
+	u := d.u
+	openPDF := func() {
+		if err := u.app.OpenURL(&url.URL{Scheme: "file", Path: path}); err != nil {
+			u.showError(lang.L("Could not open the PDF."), err)
+		}
+	}
+	msg := widget.NewLabel(lang.L("The referral letter is saved:") + "\n" + path)
+	msg.Wrapping = fyne.TextWrapWord
+	status := widget.NewLabel("")
+	status.Wrapping = fyne.TextWrapWord
+	print := widget.NewButtonWithIcon(lang.L("Print"), theme.DocumentPrintIcon(), func() {
+		err := u.clinic.Print(path)
+		switch {
+		case errors.Is(err, clinic.ErrNoPrintPath):
+			status.SetText(lang.L("This computer has no print command; the letter opens in the PDF viewer, print it from there."))
+			openPDF()
+		case err != nil:
+			status.SetText(lang.L("Printing failed:") + " " + err.Error())
+		default:
+			status.SetText(lang.L("Sent to the printer."))
+		}
+	})
+	print.Importance = widget.HighImportance
+	d.printBtn = print
+	dlg := dialog.NewCustom(lang.L("Referral letter"), lang.L("Close"), container.NewVBox(msg,
+		container.NewHBox(print, widget.NewButtonWithIcon(lang.L("Open"), theme.FileIcon(), openPDF)), status), u.win)
+	dlg.Resize(u.dialogSize(560, 240))
+	dlg.Show()
+}
+
+// outcomeForm is the referral outcome's dialog.
+type outcomeForm struct {
+	source    *widget.RadioGroup
+	diagnosis *widget.Entry
+	date      *widget.DateEntry
+	dialog    *dialog.FormDialog
+}
+
+// outcomeDialog records what the specialist or histology found.
+func (d *detailScreen) outcomeDialog() *outcomeForm {
+	u := d.u
+	f := &outcomeForm{diagnosis: widget.NewEntry(), date: widget.NewDateEntry()}
+	sources := []string{lang.L("Histology"), lang.L("Specialist")}
+	f.source = widget.NewRadioGroup(sources, nil)
+	f.source.Horizontal = true
+	f.source.Required = true
+	f.source.SetSelected(sources[0])
+	f.diagnosis.Validator = func(s string) error {
+		if clinic.NFC(s) == "" {
+			return errors.New(lang.L("enter the diagnosis"))
+		}
+		return nil
+	}
+	now := time.Now()
+	f.date.SetDate(&now)
+	items := []*widget.FormItem{
+		widget.NewFormItem(lang.L("Diagnosed by"), f.source),
+		widget.NewFormItem(lang.L("Diagnosis"), f.diagnosis),
+		widget.NewFormItem(lang.L("Date"), f.date),
+	}
+	f.dialog = dialog.NewForm(lang.L("Referral outcome"), lang.L("Save"), lang.L("Cancel"), items, func(ok bool) {
+		if ok {
+			d.saveOutcome(f)
+		}
+	}, u.win)
+	f.dialog.Resize(u.dialogSize(520, 300))
+	f.dialog.Show()
+	return f
+}
+
+func (d *detailScreen) saveOutcome(f *outcomeForm) {
+	source := clinic.OutcomeHistology
+	if f.source.Selected == lang.L("Specialist") {
+		source = clinic.OutcomeSpecialist
+	}
+	date := time.Now()
+	if f.date.Date != nil {
+		date = *f.date.Date
+	}
+	if _, err := d.u.clinic.RecordOutcome(context.Background(), d.entry.Assessment.ID, source, f.diagnosis.Text, date); err != nil {
+		d.u.showError(lang.L("Could not record the outcome."), err)
+		return
+	}
+	d.refreshOutcome()
+}
+
+// refreshOutcome shows the referral and its outcome as recorded.
+func (d *detailScreen) refreshOutcome() {
+	rs, err := d.u.clinic.Referrals(context.Background(), d.entry.Assessment.ID)
+	if err != nil {
+		d.u.showError(lang.L("Could not read the referrals."), err)
+		return
+	}
+	d.outcome.SetText(referralText(d.u.lang, rs))
+}
+
+// referralText says where the assessment was referred and what came of it.
+func referralText(uiLang string, rs []clinic.Referral) string {
+	var s string
+	for _, r := range rs {
+		if r.ReferredTo != "" {
+			s += fmt.Sprintf("%s %s: %s\n", lang.L("Referred"), locale.Date(uiLang, r.ReferredAt.Local()), r.ReferredTo)
+		}
+		if r.HasOutcome() {
+			s += fmt.Sprintf("%s (%s, %s): %s\n", lang.L("Outcome"), lang.L(outcomeSourceName(r.OutcomeSource)), locale.Date(uiLang, *r.OutcomeDate), r.OutcomeDiagnosis)
+		}
+	}
+	if s == "" {
+		return lang.L("Not referred; no outcome recorded.")
+	}
+	return s[:len(s)-1]
+}
+
+func outcomeSourceName(source string) string {
+	if source == clinic.OutcomeSpecialist {
+		return "Specialist"
+	}
+	return "Histology"
+}

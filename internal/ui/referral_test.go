@@ -1,0 +1,71 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+)
+
+// The referral loop in the window: write the letter (recorded as a referral), print it
+// through the system's print command, then record the histology outcome; the outcome shows
+// on the assessment and the lesion leaves the worklist.
+func TestReferralLoop(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	p := u.screen.(*patientScreen).patient
+	if err := c.SetProfile(ctx, clinic.ClinicProfile{Name: "Trạm Y tế xã Đồng Tâm", Address: "Xã Đồng Tâm", Phone: "024 3384 1234"}); err != nil {
+		t.Fatal(err)
+	}
+	refer, _ := clinic.NewSevenPoint([]clinic.CheckItem{"size", "oozing"})
+	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{PhotoType: clinic.Plain, SevenPoint: refer}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.showAssessment(r.AssessmentID)
+	u.jobs.Wait()
+	d := u.screen.(*detailScreen)
+	if !strings.Contains(d.outcome.Text, "Not referred") {
+		t.Errorf("before: %q", d.outcome.Text)
+	}
+	f := d.referralDialog()
+	if f.to.Validate() == nil {
+		t.Error("an empty addressee is accepted")
+	}
+	f.dialog.Hide()
+	dir := t.TempDir()
+	lpLog := filepath.Join(dir, "lp.log")
+	os.WriteFile(filepath.Join(dir, "lp"), []byte("#!/bin/sh\necho \"$@\" > "+lpLog+"\n"), 0o755)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	letter := filepath.Join(dir, "letter.pdf")
+	d.writeReferral(clinic.ReferralRequest{AssessmentID: r.AssessmentID, To: "Khoa Da liễu", Clinician: "BS. An", Language: "en"}, letter)
+	u.jobs.Wait()
+	if u.lastError != nil || d.printBtn == nil {
+		t.Fatalf("letter: %v", u.lastError)
+	}
+	test.Tap(d.printBtn)
+	if got, _ := os.ReadFile(lpLog); !strings.Contains(string(got), letter) {
+		t.Errorf("Print sent %q to lp, want the letter", got)
+	}
+	if !strings.Contains(d.outcome.Text, "Khoa Da liễu") {
+		t.Errorf("after the letter: %q", d.outcome.Text)
+	}
+	o := d.outcomeDialog()
+	o.diagnosis.SetText("nodular basal cell carcinoma")
+	d.saveOutcome(o)
+	o.dialog.Hide()
+	if u.lastError != nil || !strings.Contains(d.outcome.Text, "Histology") || !strings.Contains(d.outcome.Text, "nodular basal cell carcinoma") {
+		t.Errorf("after the outcome: %q %v", d.outcome.Text, u.lastError)
+	}
+	u.show(u.worklist())
+	if w := u.screen.(*worklistScreen); len(w.rows) != 0 {
+		t.Errorf("worklist after the outcome: %v", w.assessments)
+	}
+}
