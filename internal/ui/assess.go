@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	fynestorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"golang.org/x/text/collate"
+	textlang "golang.org/x/text/language"
 
 	"dermal/internal/clinic"
 	"dermal/internal/locale"
@@ -37,6 +40,7 @@ type assessScreen struct {
 
 	lesion     *widget.Select
 	site       *widget.Select
+	siteCodes  []string // the body sites in the order site lists them
 	siteDetail *formEntry
 	open       *widget.Button
 	pasteBtn   *widget.Button
@@ -92,8 +96,9 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 			selected = lesionTitle(l)
 		}
 	}
+	a.siteCodes = sortedSites(u.lang)
 	var siteNames []string
-	for _, s := range clinic.BodySites {
+	for _, s := range a.siteCodes {
 		siteNames = append(siteNames, lang.L("site."+s))
 	}
 	a.site = widget.NewSelect(siteNames, nil)
@@ -376,7 +381,7 @@ func (a *assessScreen) save() {
 			a.u.showError(lang.L("Could not save the assessment."), fmt.Errorf("%w: %s", clinic.ErrInvalid, lang.L("choose the body site of the new lesion")))
 			return
 		}
-		v.Site = clinic.BodySites[a.site.SelectedIndex()]
+		v.Site = a.siteCodes[a.site.SelectedIndex()]
 		v.SiteDetail = a.siteDetail.Text
 	} else {
 		v.LesionID = a.lesions[a.lesion.SelectedIndex()-1].ID
@@ -404,4 +409,25 @@ func (a *assessScreen) save() {
 			d.markSaved()
 		}
 	})
+}
+
+// sortedSites lists the body sites in the alphabetical order of their names in uiLang (with
+// that language's collation: Vietnamese sorts "Đầu" after "Da"), "other" last.
+func sortedSites(uiLang string) []string {
+	codes := slices.Clone(clinic.BodySites)
+	tag := textlang.English
+	if uiLang == "vi" {
+		tag = textlang.Vietnamese
+	}
+	col := collate.New(tag)
+	slices.SortStableFunc(codes, func(a, b string) int {
+		if (a == "other") != (b == "other") {
+			if a == "other" {
+				return 1
+			}
+			return -1
+		}
+		return col.CompareString(locale.T(uiLang, "site."+a), locale.T(uiLang, "site."+b))
+	})
+	return codes
 }

@@ -108,6 +108,7 @@ func (pl *patientList) refresh(query string) {
 // typed is lost.
 type patientForm struct {
 	code, name, birthYear, phone, address *widget.Entry
+	insurance, idNumber                   *widget.Entry
 	notes                                 *widget.Entry
 	sex                                   *widget.RadioGroup
 	save                                  *widget.Button
@@ -120,7 +121,10 @@ type patientForm struct {
 func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 	f := &patientForm{editing: p}
 	f.code, f.name, f.birthYear, f.phone, f.address = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	f.insurance, f.idNumber = widget.NewEntry(), widget.NewEntry()
+	f.insurance.SetPlaceHolder("GD4010123456789")
 	f.notes = widget.NewMultiLineEntry()
+	f.notes.Wrapping = fyne.TextWrapWord
 	f.notes.SetMinRowsVisible(3)
 	f.sex = widget.NewRadioGroup([]string{lang.L("Female"), lang.L("Male")}, nil)
 	f.sex.Horizontal = true
@@ -135,6 +139,8 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 		}
 		f.phone.SetText(p.Phone)
 		f.address.SetText(p.Address)
+		f.insurance.SetText(p.InsuranceNumber)
+		f.idNumber.SetText(p.IDNumber)
 		f.notes.SetText(p.Notes)
 		f.sex.SetSelected(sexWord(p.Sex))
 	}
@@ -145,12 +151,15 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 		widget.NewFormItem(lang.L("Birth year"), f.birthYear),
 		widget.NewFormItem(lang.L("Phone"), f.phone),
 		widget.NewFormItem(lang.L("Address"), f.address),
+		widget.NewFormItem(lang.L("Health insurance (BHYT) no."), f.insurance),
+		widget.NewFormItem(lang.L("ID card no."), f.idNumber),
 		widget.NewFormItem(lang.L("Notes"), f.notes),
 	)
 	cancel := widget.NewButtonWithIcon(lang.L("Cancel"), theme.CancelIcon(), func() { f.dialog.Hide() })
 	f.save = widget.NewButtonWithIcon(lang.L("Save"), theme.DocumentSaveIcon(), func() { u.savePatient(f) })
 	f.save.Importance = widget.HighImportance
-	body := container.NewBorder(nil, container.NewHBox(layoutSpacer(), cancel, f.save), nil, nil, form)
+	// The form scrolls above fixed buttons, so Save stays on screen at 1024×600.
+	body := container.NewBorder(nil, container.NewHBox(layoutSpacer(), cancel, f.save), nil, nil, container.NewVScroll(form))
 	f.dialog = dialog.NewCustomWithoutButtons(title, body, u.win)
 	f.dialog.Resize(u.dialogSize(540, 480))
 	f.dialog.Show()
@@ -159,7 +168,8 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 }
 
 func (u *UI) savePatient(f *patientForm) {
-	p := clinic.Patient{Code: f.code.Text, FullName: f.name.Text, Phone: f.phone.Text, Address: f.address.Text, Notes: f.notes.Text}
+	p := clinic.Patient{Code: f.code.Text, FullName: f.name.Text, Phone: f.phone.Text, Address: f.address.Text, Notes: f.notes.Text,
+		InsuranceNumber: f.insurance.Text, IDNumber: f.idNumber.Text}
 	switch f.sex.Selected {
 	case lang.L("Female"):
 		p.Sex = "F"
