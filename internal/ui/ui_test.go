@@ -136,7 +136,7 @@ func TestWholeWorkflow(t *testing.T) {
 		t.Fatalf("save without site: err %v, diagnosis %q, screen %T", u.lastError, as.diagnosis.Text, u.screen)
 	}
 	u.lastError = nil
-	as.site.SetSelectedIndex(2) // back
+	as.site.SetSelected("Back")
 	follow := time.Now().AddDate(0, 3, 0)
 	as.followUp.SetDate(&follow)
 	test.Tap(as.saveBtn)
