@@ -26,6 +26,7 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id PatientID, har
 	steps := []string{
 		`CREATE TEMP TABLE doomed AS SELECT photo_sha256 AS sha FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)
 			UNION SELECT thumb_sha256 FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
+		`DELETE FROM referrals WHERE assessment_id IN (SELECT a.id FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1)`,
 		`DELETE FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
 		`DELETE FROM lesions WHERE patient_id = ?1`,
 		`DELETE FROM patients WHERE id = ?1`,

@@ -441,6 +441,15 @@ func TestDeleteSoftAndHard(t *testing.T) {
 	if h, err := s.History(ctx, ids[0]); err != nil || len(h) != 2 {
 		t.Fatalf("history after undelete: %d %v", len(h), err)
 	}
+	// A referred assessment with its outcome goes with the patient (the referrals row
+	// references it: the hard delete failed on the foreign key before it removed them).
+	h0 := mustHistory(t, s, ids[0])
+	if _, err := s.AddReferral(ctx, Referral{AssessmentID: h0[0].Assessment.ID, ReferredTo: "Da liễu"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordOutcome(ctx, h0[0].Assessment.ID, OutcomeHistology, "bcc", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	var blobsBefore int
 	s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&blobsBefore)
 	if err := s.DeletePatient(ctx, ids[0], true); err != nil {
