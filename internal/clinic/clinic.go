@@ -253,6 +253,8 @@ type Visit struct {
 	LesionID   storage.LesionID // 0: a new lesion at Site
 	Site       string           // body site of a new lesion (storage.BodySites)
 	SiteDetail string
+	// Map places a new lesion on the body map (nil: not placed). Its side comes from there.
+	Map *BodyPoint
 	Photo      *inference.Photo
 	Analysis   *inference.Assessment
 	Exam       Examination
@@ -323,7 +325,18 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	var id storage.AssessmentID
 	lesionID := v.LesionID
 	if lesionID == 0 {
-		lesionID, id, err = c.store.SaveAssessmentOfNewLesion(ctx, storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}, rec, thumb)
+		l := storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}
+		if v.Map != nil {
+			place, err := v.Map.Place()
+			if err != nil {
+				return nil, err
+			}
+			l.MapView, l.MapX, l.MapY, l.Side = string(v.Map.View), v.Map.X, v.Map.Y, string(place.Side)
+			if l.BodySite == "" {
+				l.BodySite = place.Site
+			}
+		}
+		lesionID, id, err = c.store.SaveAssessmentOfNewLesion(ctx, l, rec, thumb)
 	} else {
 		id, err = c.store.SaveAssessment(ctx, p.ID, rec, thumb)
 	}

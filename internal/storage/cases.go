@@ -27,6 +27,11 @@ type Lesion struct {
 	BodySite   string
 	SiteDetail string
 	FirstSeen  time.Time
+	// MapView ("front", "back"; "" when not placed) and MapX, MapY (0..1 of the outline's
+	// box) place the lesion on the body map; Side is the patient's side ("" unknown).
+	MapView    string
+	MapX, MapY float64
+	Side       string
 }
 
 // AddLesion records a lesion of a patient.
@@ -55,6 +60,14 @@ func (s *Store) cleanLesion(l *Lesion) (err error) {
 	if l.FirstSeen.IsZero() {
 		l.FirstSeen = s.now()
 	}
+	if l.MapView != "" && (l.MapView != "front" && l.MapView != "back" || l.MapX < 0 || l.MapX > 1 || l.MapY < 0 || l.MapY > 1) {
+		return fmt.Errorf("%w: body map position %s (%.3f, %.3f) is not on the front or back outline", ErrInvalid, l.MapView, l.MapX, l.MapY)
+	}
+	switch l.Side {
+	case "", "left", "right", "midline":
+	default:
+		return fmt.Errorf("%w: side %q is not left, right or midline", ErrInvalid, l.Side)
+	}
 	return nil
 }
 
@@ -66,8 +79,12 @@ func (s *Store) addLesion(tx *sql.Tx, l Lesion) (LesionID, error) {
 	if alive == 0 {
 		return 0, fmt.Errorf("%w: patient %d", ErrNotFound, l.PatientID)
 	}
-	res, err := tx.Exec(`INSERT INTO lesions (patient_id, body_site, site_detail, first_seen) VALUES (?, ?, ?, ?)`,
-		l.PatientID, l.BodySite, l.SiteDetail, l.FirstSeen.UTC().Format(time.RFC3339))
+	var view, x, y any
+	if l.MapView != "" {
+		view, x, y = l.MapView, l.MapX, l.MapY
+	}
+	res, err := tx.Exec(`INSERT INTO lesions (patient_id, body_site, site_detail, first_seen, map_view, map_x, map_y, side) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.PatientID, l.BodySite, l.SiteDetail, l.FirstSeen.UTC().Format(time.RFC3339), view, x, y, l.Side)
 	if err != nil {
 		return 0, err
 	}
@@ -252,6 +269,7 @@ type HistoryEntry struct {
 }
 
 const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_seen,
+	coalesce(l.map_view, ''), coalesce(l.map_x, 0), coalesce(l.map_y, 0), l.side,
 	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
 	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, ''),
 	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver,
@@ -291,7 +309,8 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 		var sevenPoint, abcde sql.NullString
 		var diameter sql.NullFloat64
 		a := &h.Assessment
-		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first, &a.ID, &taken, &a.PhotoSHA256,
+		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first,
+			&h.Lesion.MapView, &h.Lesion.MapX, &h.Lesion.MapY, &h.Lesion.Side, &a.ID, &taken, &a.PhotoSHA256,
 			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow,
 			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
 			return nil, err

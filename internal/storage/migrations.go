@@ -114,6 +114,12 @@ var migrations = []string{
 		phone      TEXT NOT NULL DEFAULT '' CHECK (length(phone) <= 40),
 		updated_at TEXT NOT NULL
 	);`,
+	// 8: where on the body map a lesion is (front or back outline, x and y in 0..1 of its box)
+	// and the patient's side; NULL for lesions placed before.
+	`ALTER TABLE lesions ADD COLUMN map_view TEXT CHECK (map_view IS NULL OR map_view IN ('front', 'back'));
+	ALTER TABLE lesions ADD COLUMN map_x REAL CHECK (map_x IS NULL OR (map_x >= 0 AND map_x <= 1));
+	ALTER TABLE lesions ADD COLUMN map_y REAL CHECK (map_y IS NULL OR (map_y >= 0 AND map_y <= 1));
+	ALTER TABLE lesions ADD COLUMN side TEXT NOT NULL DEFAULT '' CHECK (side IN ('', 'left', 'right', 'midline'));`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -41,6 +41,10 @@ type assessScreen struct {
 	lesion     *widget.Select
 	site       *widget.Select
 	siteCodes  []string // the body sites in the order site lists them
+	mapFront   *bodyMap
+	mapBack    *bodyMap
+	mapPoint   *clinic.BodyPoint // where the new lesion was placed (nil: not placed)
+	mapPlace   *widget.Label
 	siteDetail *formEntry
 	open       *widget.Button
 	pasteBtn   *widget.Button
@@ -105,6 +109,22 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	a.site.PlaceHolder = lang.L("Body site")
 	a.siteDetail = newFormEntry(false, a.save)
 	a.siteDetail.SetPlaceHolder(lang.L("Where exactly (optional)"))
+	a.mapFront = newBodyMap(clinic.MapFront, lang.L("Front"))
+	a.mapBack = newBodyMap(clinic.MapBack, lang.L("Back"))
+	a.mapPlace = widget.NewLabel(lang.L("Tap the body map to place the new lesion."))
+	a.mapPlace.Wrapping = fyne.TextWrapWord
+	for _, m := range []*bodyMap{a.mapFront, a.mapBack} {
+		m.onPlace = a.placeOnMap
+	}
+	for _, l := range lesions {
+		if p, ok := clinic.LesionPoint(l); ok {
+			m := a.mapFront
+			if p.View == clinic.MapBack {
+				m = a.mapBack
+			}
+			m.addDot(p, l.ID, "")
+		}
+	}
 	a.lesion = widget.NewSelect(choices, func(s string) {
 		if s == newLesionChoice() {
 			a.site.Enable()
@@ -112,6 +132,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 		} else {
 			a.site.Disable()
 			a.siteDetail.Disable()
+			a.placeOnMap(clinic.BodyPoint{})
 		}
 	})
 	a.lesion.SetSelected(selected)
@@ -160,7 +181,9 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
 	examHead := widget.NewLabelWithStyle(lang.L("Examination"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, widget.NewSeparator(), findings,
+	mapHead := widget.NewLabelWithStyle(lang.L("Where on the body"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	maps := container.NewBorder(nil, nil, container.NewGridWithColumns(2, a.mapFront, a.mapBack), nil, a.mapPlace)
+	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, mapHead, maps, widget.NewSeparator(), findings,
 		container.NewHBox(layoutSpacer(), a.saveBtn), disclaimer))
 	body := container.NewHSplit(left, right)
 	body.Offset = 0.48
@@ -244,6 +267,38 @@ func (a *assessScreen) loadFile(path string) {
 		}
 		a.setPhoto(r.photo, r.shown, "file")
 	})
+}
+
+// placeOnMap places the new lesion at p on the body map and selects the body site there; a
+// zero point (no view) clears the placement.
+func (a *assessScreen) placeOnMap(p clinic.BodyPoint) {
+	if p.View == "" {
+		a.mapPoint = nil
+		a.mapFront.place(nil)
+		a.mapBack.place(nil)
+		a.mapPlace.SetText(lang.L("Tap the body map to place the new lesion."))
+		return
+	}
+	place, err := p.Place()
+	if err != nil {
+		return
+	}
+	if a.lesion.Selected != newLesionChoice() {
+		a.lesion.SetSelected(newLesionChoice())
+	}
+	a.mapPoint = &p
+	on, off := a.mapFront, a.mapBack
+	if p.View == clinic.MapBack {
+		on, off = off, on
+	}
+	on.place(&p)
+	off.place(nil)
+	for i, code := range a.siteCodes {
+		if code == place.Site {
+			a.site.SetSelectedIndex(i)
+		}
+	}
+	a.mapPlace.SetText(lang.L("site."+place.Site) + " · " + lang.L("side."+string(place.Side)))
 }
 
 // examChanged follows the examination form: the photo type is remembered for the photo's
@@ -383,6 +438,7 @@ func (a *assessScreen) save() {
 		}
 		v.Site = a.siteCodes[a.site.SelectedIndex()]
 		v.SiteDetail = a.siteDetail.Text
+		v.Map = a.mapPoint
 	} else {
 		v.LesionID = a.lesions[a.lesion.SelectedIndex()-1].ID
 	}

@@ -43,6 +43,8 @@ type patientScreen struct {
 	newBtn  *widget.Button
 	tiles   map[clinic.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
 	compare map[clinic.LesionID]*widget.Button     // lesion id -> compare button
+	front   *bodyMap
+	back    *bodyMap
 	root    fyne.CanvasObject
 }
 
@@ -76,8 +78,40 @@ func newPatientScreen(u *UI, p clinic.Patient) *patientScreen {
 	for _, lh := range s.lesions {
 		list.Add(s.lesionCard(lh))
 	}
-	s.root = container.NewBorder(header, nil, nil, nil, container.NewVScroll(list))
+	s.root = container.NewBorder(header, nil, s.bodyMaps(), nil, container.NewVScroll(list))
 	return s
+}
+
+// bodyMaps shows the patient's lesions on the front and back outlines, each dot in its
+// latest tier's colour: a tap on a dot opens the lesion's latest assessment, a tap on the body
+// starts a new assessment of a new lesion there.
+func (s *patientScreen) bodyMaps() fyne.CanvasObject {
+	s.front = newBodyMap(clinic.MapFront, lang.L("Front"))
+	s.back = newBodyMap(clinic.MapBack, lang.L("Back"))
+	latest := map[clinic.LesionID]clinic.AssessmentID{}
+	for _, lh := range s.lesions {
+		last := lh.Assessments[len(lh.Assessments)-1]
+		latest[lh.Lesion.ID] = last.ID
+		if p, ok := clinic.LesionPoint(lh.Lesion); ok {
+			m := s.front
+			if p.View == clinic.MapBack {
+				m = s.back
+			}
+			m.addDot(p, lh.Lesion.ID, last.RiskTier)
+		}
+	}
+	for _, m := range []*bodyMap{s.front, s.back} {
+		m.onDot = func(l clinic.LesionID) { s.u.showAssessment(latest[l]) }
+		m.onPlace = func(p clinic.BodyPoint) {
+			a := newAssessScreen(s.u, s.patient, s.lesions2(), 0)
+			a.placeOnMap(p)
+			s.u.show(a)
+		}
+	}
+	hint := widget.NewLabel(lang.L("Tap the body to add a lesion there; tap a dot to open it."))
+	hint.Wrapping = fyne.TextWrapWord
+	hint.Importance = widget.LowImportance
+	return container.NewBorder(nil, hint, nil, nil, container.NewGridWithColumns(2, s.front, s.back))
 }
 
 func (s *patientScreen) lesions2() []clinic.Lesion {

@@ -1,0 +1,41 @@
+package clinic
+
+import (
+	"fmt"
+
+	"dermal/internal/bodymap"
+	"dermal/internal/storage"
+)
+
+// BodyPoint is a point on the body map: the outline (front or back) and x, y in 0..1 of its
+// box.
+type BodyPoint struct {
+	View bodymap.View
+	X, Y float64
+}
+
+// Body map views.
+const (
+	MapFront = bodymap.Front
+	MapBack  = bodymap.Back
+)
+
+// BodyPlace is a body site and the patient's side.
+type BodyPlace = bodymap.Place
+
+// Place is the body site and side at the point; an error names a point off the outline.
+func (p BodyPoint) Place() (BodyPlace, error) {
+	if err := bodymap.Valid(p.View, p.X, p.Y); err != nil {
+		return BodyPlace{}, fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+	}
+	place, _ := bodymap.Locate(p.View, p.X, p.Y)
+	return place, nil
+}
+
+// LesionPoint is where a stored lesion is on the body map (ok false: not placed).
+func LesionPoint(l Lesion) (BodyPoint, bool) {
+	if l.MapView == "" {
+		return BodyPoint{}, false
+	}
+	return BodyPoint{View: bodymap.View(l.MapView), X: l.MapX, Y: l.MapY}, true
+}
