@@ -107,6 +107,9 @@ func runDesktop(g cli.Global) (code int) {
 	c := clinic.New(eng, store, guard) // closes the records when the window is done
 	defer c.Close()
 	w := ui.New(a, c, prefs, log)
+	if g.OpenPatient > 0 {
+		w.OpenPatient(storage.PatientID(g.OpenPatient))
+	}
 	if g.OpenAssessment > 0 {
 		w.OpenAssessment(storage.AssessmentID(g.OpenAssessment))
 	}

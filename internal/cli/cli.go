@@ -33,6 +33,8 @@ type Global struct {
 	MemoryBudgetMB int
 	// OpenAssessment opens the desktop app at this saved assessment (0: the patient list).
 	OpenAssessment int64
+	// OpenPatient opens the desktop app at this patient (record id; 0: the worklist).
+	OpenPatient int64
 	// ShowVersion: print the version and stop (--version).
 	ShowVersion bool
 }
@@ -80,6 +82,7 @@ func ParseGlobal(args []string, stderr io.Writer) (Global, []string, error) {
 	fs.StringVar(&g.CardPath, "card", "", "model card JSON for --model")
 	fs.StringVar(&g.DataDir, "data", "", "data folder (default: the user's data folder)")
 	fs.Int64Var(&g.OpenAssessment, "open", 0, "desktop app: open this assessment at start")
+	fs.Int64Var(&g.OpenPatient, "open-patient", 0, "desktop app: open this patient (record id) at start")
 	fs.IntVar(&g.MemoryBudgetMB, "memory-budget", 0, "memory budget in MB (default: the setting, else min(400, 25% of RAM))")
 	fs.BoolVar(&g.ShowVersion, "version", false, "print Dermal's version and exit")
 	fs.Usage = func() { usage(stderr, fs) }

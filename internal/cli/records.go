@@ -181,6 +181,7 @@ func runAssess(env *Env, args []string) error {
 	photoType := fs.String("photo-type", "dermoscopic", "dermoscopic (through a dermatoscope) or plain (no dermatoscope: the tier comes from --seven-point)")
 	diameter := fs.Float64("diameter-mm", 0, "the lesion's longest diameter in mm")
 	sevenPoint := fs.String("seven-point", "", "the weighted 7-point checklist items present, comma-separated: size,shape,colour (2 points each), diameter,inflammation,oozing,sensation (1 each); none for a checklist with nothing present")
+	mapAt := fs.String("map", "", "place a new lesion on the body map: front:X,Y or back:X,Y (X, Y from 0 to 1 across and down the outline); the site and side follow unless --site is given")
 	followUp := fs.String("follow-up", "", "follow-up date, YYYY-MM-DD (it appears in dermal followups)")
 	abcde := fs.String("abcde", "", "ABCDE signs present, comma-separated: asymmetry,border,colour,diameter,evolving (or a,b,c,d,e); none for none")
 	if err := fs.Parse(args); err != nil {
@@ -192,6 +193,18 @@ func runAssess(env *Env, args []string) error {
 	exam, err := examination(fs, *photoType, *diameter, *sevenPoint, *abcde)
 	if err != nil {
 		return err
+	}
+	var point *clinic.BodyPoint
+	if *mapAt != "" {
+		if point, err = parseMapPoint(*mapAt); err != nil {
+			return err
+		}
+		siteGiven := false
+		fs.Visit(func(f *flag.Flag) { siteGiven = siteGiven || f.Name == "site" })
+		if !siteGiven {
+			place, _ := point.Place()
+			*site = place.Site
+		}
 	}
 	var findings storage.Findings
 	if *followUp != "" {
@@ -216,7 +229,15 @@ func runAssess(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo, exam, findings)
+	var r *clinic.Result
+	if point != nil {
+		if *lesion != 0 {
+			return fmt.Errorf("%w: --map places a new lesion; it does not go with --lesion", ErrUsage)
+		}
+		r, err = c.AssessAt(ctx, p.ID, *site, *point, photo, exam, findings)
+	} else {
+		r, err = c.Assess(ctx, p.ID, storage.LesionID(*lesion), *site, photo, exam, findings)
+	}
 	if err != nil {
 		return err
 	}
@@ -231,6 +252,22 @@ func runAssess(env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, terminalSafe(r.Patient.Code), terminalSafe(r.Patient.FullName))
 	printResult(env, card, &out.ClassifyResult)
 	return nil
+}
+
+// parseMapPoint reads front:X,Y or back:X,Y; a point off the outline is a usage error.
+func parseMapPoint(s string) (*clinic.BodyPoint, error) {
+	view, xy, ok := strings.Cut(s, ":")
+	xs, ys, ok2 := strings.Cut(xy, ",")
+	x, errX := strconv.ParseFloat(strings.TrimSpace(xs), 64)
+	y, errY := strconv.ParseFloat(strings.TrimSpace(ys), 64)
+	if !ok || !ok2 || errX != nil || errY != nil {
+		return nil, fmt.Errorf("%w: --map %q is not front:X,Y or back:X,Y", ErrUsage, s)
+	}
+	p := &clinic.BodyPoint{View: clinic.MapView(view), X: x, Y: y}
+	if _, err := p.Place(); err != nil {
+		return nil, fmt.Errorf("%w: --map %q: %v", ErrUsage, s, err)
+	}
+	return p, nil
 }
 
 // examination reads assess's examination flags; a flag given wrongly is a usage error that

@@ -269,3 +269,24 @@ func TestReferralLetter(t *testing.T) {
 		t.Errorf("after the letter: %+v %v", f.Items, err)
 	}
 }
+
+// assess --map places the new lesion on the body map; the site and side follow the point.
+func TestAssessOnTheBodyMap(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Lý Thị Mai", "--code", "BN-4")
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-4", "--map", "front:0.6,0.45", photo); code != 0 {
+		t.Fatalf("assess --map: %s", stderr)
+	}
+	for _, bad := range []string{"side:0.5,0.5", "front:0.02,0.02", "front:half,0.5"} {
+		if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-4", "--map", bad, photo); code != 2 || !strings.Contains(stderr, "--map") {
+			t.Errorf("--map %s: exit %d %s", bad, code, stderr)
+		}
+	}
+	_, out, _ := run(t, "--data", data, "history", "--json", "BN-4")
+	var h struct{ Assessments []HistoryItem }
+	json.Unmarshal([]byte(out), &h)
+	if len(h.Assessments) != 1 || h.Assessments[0].BodySite != "abdomen" {
+		t.Errorf("history %+v", h.Assessments)
+	}
+}

@@ -20,6 +20,9 @@ const (
 	MapBack  = bodymap.Back
 )
 
+// MapView is a body map outline, front or back.
+type MapView = bodymap.View
+
 // BodyPlace is a body site and the patient's side.
 type BodyPlace = bodymap.Place
 

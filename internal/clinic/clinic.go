@@ -177,6 +177,25 @@ func (c *Clinic) Assess(ctx context.Context, patient storage.PatientID, lesionID
 	return c.Save(ctx, Visit{PatientID: p.ID, LesionID: lesionID, Site: site, Photo: photo, Analysis: a, Exam: exam, Findings: findings})
 }
 
+// AssessAt is Assess for a new lesion placed on the body map at point.
+func (c *Clinic) AssessAt(ctx context.Context, patient storage.PatientID, site string, point BodyPoint, photo *inference.Photo, exam Examination, findings storage.Findings) (*Result, error) {
+	if _, err := point.Place(); err != nil {
+		return nil, err
+	}
+	p, err := c.store.PatientByID(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(storage.BodySites, site) {
+		return nil, fmt.Errorf("%w: body site %q is not one of %v", storage.ErrInvalid, site, storage.BodySites)
+	}
+	an, err := c.AnalyseGuarded(ctx, photo, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.Save(ctx, Visit{PatientID: p.ID, Site: site, Map: &point, Photo: photo, Analysis: an.Assessment, Exam: exam, Findings: findings})
+}
+
 // Analyse runs the model on a photo without storing anything, with Grad-CAM allowed.
 func (c *Clinic) Analyse(photo *inference.Photo) (*inference.Assessment, error) {
 	an, err := c.AnalyseGuarded(context.Background(), photo, true)

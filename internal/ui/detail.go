@@ -46,6 +46,9 @@ func (d *detailScreen) view() fyne.CanvasObject { return d.root }
 // OpenAssessment opens a saved assessment (the --open flag).
 func (u *UI) OpenAssessment(id clinic.AssessmentID) { u.showAssessment(id) }
 
+// OpenPatient opens a patient's screen (the --open-patient flag).
+func (u *UI) OpenPatient(id clinic.PatientID) { u.openPatient(id) }
+
 // showAssessment opens a saved assessment.
 func (u *UI) showAssessment(id clinic.AssessmentID) {
 	ctx := context.Background()
