@@ -174,7 +174,7 @@ func fillResult(res *ClassifyResult, a *inference.Assessment, d clinic.Triage) {
 	// The wording has one owner, the translations (the window and the PDF read it too); the
 	// command line speaks English.
 	res.Headline = clinic.DecisionHeadline("en", a, d)
-	res.Advice = locale.T("en", "advice."+string(d.Tier))
+	res.Advice = locale.T("en", clinic.AdviceKey(d.Tier, d.Driver))
 	res.Warnings = append(res.Warnings, a.Warnings...)
 	res.OODScore = a.OODScore
 }

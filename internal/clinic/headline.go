@@ -58,3 +58,6 @@ func SevenPointText(lang string, items []string) string { return triage.SevenPoi
 
 // ABCDEText prints stored ABCDE signs in lang.
 func ABCDEText(lang string, signs []string) string { return triage.ABCDEText(lang, signs) }
+
+// AdviceKey is the translation key of the advice under a tier (triage.AdviceKey).
+func AdviceKey(tier Tier, driver Driver) string { return triage.AdviceKey(tier, driver) }

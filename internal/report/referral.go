@@ -152,7 +152,7 @@ func (r *renderer) letter(l Letter) error {
 	headline := triage.Headline(r.lang, l.LabelNames, l.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint)
 	reason := text(l.Reason)
 	if reason == "" {
-		reason = headline + ". " + r.t("advice."+a.RiskTier)
+		reason = headline + ". " + r.t(triage.AdviceKey(tier, triage.Driver(a.TierDriver)))
 	}
 	r.row(lw, r.t("Reason"), reason)
 
@@ -207,7 +207,7 @@ func (r *renderer) letter(l Letter) error {
 	if a.PhotoType == string(triage.Plain) {
 		p.SetFont(font, "B", 9)
 		p.SetTextColor(150, 60, 0)
-		p.MultiCell(contentW, 4.6, r.t("model.not_validated"), "", "L", false)
+		p.MultiCell(contentW, 4.6, r.t("model.not_validated.letter"), "", "L", false)
 		p.SetTextColor(0, 0, 0)
 	}
 	p.SetFont(font, "", 7.5)

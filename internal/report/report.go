@@ -355,7 +355,7 @@ func (r *renderer) result() {
 	p.SetFont(font, "B", 10.5)
 	p.MultiCell(contentW, 5.5, triage.Headline(r.lang, r.c.LabelNames, r.c.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint), "", "L", false)
 	p.SetFont(font, "", 9.5)
-	p.MultiCell(contentW, 4.8, r.t("advice."+a.RiskTier), "", "L", false)
+	p.MultiCell(contentW, 4.8, r.t(triage.AdviceKey(tier, triage.Driver(a.TierDriver))), "", "L", false)
 	if a.PhotoType == string(triage.Plain) {
 		p.Ln(1)
 		p.SetFont(font, "B", 9.5)

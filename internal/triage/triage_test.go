@@ -7,6 +7,7 @@ import (
 
 	"dermal/internal/assets"
 	"dermal/internal/inference"
+	"dermal/internal/locale"
 	"dermal/internal/triage"
 )
 
@@ -135,5 +136,23 @@ func TestParseABCDE(t *testing.T) {
 	}
 	if _, err := triage.ParsePhotoType("phone"); !errors.Is(err, triage.ErrInvalid) {
 		t.Errorf("phone: %v", err)
+	}
+}
+
+// Every tier's advice, in both languages, under every driver: the checklist's own wording
+// when the checklist decided (it must not speak of the model's probabilities).
+func TestAdviceWordingExists(t *testing.T) {
+	for _, tier := range inference.Tiers {
+		for _, d := range []triage.Driver{"mel", triage.DriverMalignant, triage.DriverChecklist, triage.DriverQuality, triage.DriverPlain} {
+			key := triage.AdviceKey(tier, d)
+			for _, l := range []string{"en", "vi"} {
+				if got := locale.T(l, key); got == key {
+					t.Errorf("%s has no %s wording", key, l)
+				}
+			}
+		}
+	}
+	if k := triage.AdviceKey(inference.TierUrgent, triage.DriverChecklist); k != "advice.seven_point.urgent" {
+		t.Errorf("checklist urgent advice key %q", k)
 	}
 }

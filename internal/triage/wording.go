@@ -37,6 +37,15 @@ func Headline(lang string, names map[string]string, malignant []string, tier inf
 	return fmt.Sprintf("%s %s — %s", name(string(driver)), pct(probs[string(driver)]), action)
 }
 
+// AdviceKey is the translation key of the advice under a tier: the model's wording, or the
+// checklist's when the 7-point score decided (its advice must not speak of the model).
+func AdviceKey(tier inference.Tier, driver Driver) string {
+	if driver == DriverChecklist && (tier == inference.TierUrgent || tier == inference.TierRoutine) {
+		return "advice.seven_point." + string(tier)
+	}
+	return "advice." + string(tier)
+}
+
 // HeadlineClass is the class code a headline driven by driver names ("" when none): the class
 // itself, or the most probable malignant class when the malignant classes together drove it.
 // The Grad-CAM map shows this class by default.

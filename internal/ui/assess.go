@@ -320,7 +320,7 @@ func (a *assessScreen) showDecision() {
 	}
 	e, _ := a.exam.examination() // a bad diameter does not change the tier; Save names it
 	d := clinic.Decide(a.analysis.Assessment, e)
-	a.result.decide(string(d.Tier), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), d.ModelValidated)
+	a.result.decide(string(d.Tier), string(d.Driver), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), d.ModelValidated)
 }
 
 // setPhoto puts a decoded photo (prepared for the screen) into the assessment; source says

@@ -148,13 +148,13 @@ func tierColor(t string) color.NRGBA { return clinic.Tier(t).Color() }
 
 // decide shows the tier, the headline naming what drove it, and whether the model's output
 // counts for this kind of photo. It follows the examination form as it changes.
-func (r *resultPanel) decide(tier, headline string, modelValidated bool) {
+func (r *resultPanel) decide(tier, driver, headline string, modelValidated bool) {
 	r.tierBox.FillColor = tierColor(tier)
 	r.tierBox.Refresh()
 	r.tier.Text = lang.L("tier." + tier)
 	r.tier.Refresh()
 	r.headline.SetText(headline)
-	r.advice.SetText(lang.L("advice." + tier))
+	r.advice.SetText(lang.L(clinic.AdviceKey(clinic.Tier(tier), clinic.Driver(driver))))
 	if modelValidated {
 		r.unvalidated.Hide()
 	} else {
