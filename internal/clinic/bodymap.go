@@ -2,8 +2,10 @@ package clinic
 
 import (
 	"fmt"
+	"image"
 
 	"dermal/internal/bodymap"
+	"dermal/internal/measure"
 	"dermal/internal/storage"
 )
 
@@ -41,4 +43,23 @@ func LesionPoint(l Lesion) (BodyPoint, bool) {
 		return BodyPoint{}, false
 	}
 	return BodyPoint{View: bodymap.View(l.MapView), X: l.MapX, Y: l.MapY}, true
+}
+
+// SizeChange is how a lesion's recorded diameter changed from one assessment to another; ok
+// is false when either was not measured.
+func SizeChange(from, to Assessment) (measure.Change, bool) {
+	return measure.Compare(from.DiameterMM, to.DiameterMM)
+}
+
+// Scale is millimetres per pixel of a photo.
+type Scale = measure.Scale
+
+// ScaleFromFieldOfView is the scale of a photo widthPx wide showing fovMM across.
+func ScaleFromFieldOfView(fovMM float64, widthPx int) (Scale, error) {
+	return measure.FromFieldOfView(fovMM, widthPx)
+}
+
+// ScaleFromRuler is the scale given two photo points knownMM apart on a ruler.
+func ScaleFromRuler(a, b image.Point, knownMM float64) (Scale, error) {
+	return measure.FromRuler(a, b, knownMM)
 }

@@ -156,6 +156,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	a.photoView = newPhotoView(420, 315)
 	a.result = newResultPanel(u, a.photoView)
 	a.exam = newExamForm(u.lang, a.examChanged)
+	a.exam.measure.OnTapped = func() { a.measureDialog() }
 	a.diagnosis = newFormEntry(false, a.save)
 	a.diagnosis.SetPlaceHolder(lang.L("Your diagnosis"))
 	a.notes = newFormEntry(true, a.save)
@@ -330,6 +331,7 @@ func (a *assessScreen) setPhoto(p *clinic.Photo, shown shownPhoto, source string
 	a.exam.setPhotoType(a.u.prefs.PhotoType(source))
 	a.source = source
 	a.photo, a.analysis = p, nil
+	a.exam.measure.Enable()
 	a.photoView.set(shown)
 	a.result.box.Hide()
 	a.saveBtn.Disable()

@@ -23,6 +23,7 @@ type compareScreen struct {
 	lesion  lesionHistory
 	sides   [2]*compareSide
 	overlay *widget.Check
+	size    *widget.Label // the change in diameter between the two sides
 	root    fyne.CanvasObject
 }
 
@@ -62,7 +63,8 @@ func newCompareScreen(u *UI, p clinic.Patient, lh lesionHistory) *compareScreen 
 	}
 	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.openPatient(p.ID) })
 	head := widget.NewLabelWithStyle(lang.L("Compare")+" — "+p.FullName+" — "+lesionTitle(lh.Lesion), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	c.root = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, back, nil, head), c.overlay), nil, nil, nil, cols)
+	c.size = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.root = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, back, nil, head), container.NewHBox(c.overlay, c.size)), nil, nil, nil, cols)
 	// The first and the latest assessment, the usual question being "has it changed?".
 	c.sides[0].pick.SetSelectedIndex(0)
 	c.sides[1].pick.SetSelectedIndex(len(dates) - 1)
@@ -83,6 +85,7 @@ func (c *compareScreen) load(s *compareSide) {
 	s.tier.Color = tierColor(a.RiskTier)
 	s.tier.Refresh()
 	s.summary.SetText(c.summary(a))
+	c.showSizeChange()
 	u := c.u
 	type loaded struct {
 		shown shownPhoto
@@ -106,6 +109,19 @@ func (c *compareScreen) load(s *compareSide) {
 	})
 }
 
+// showSizeChange says how the diameter changed from the left assessment to the right one.
+func (c *compareScreen) showSizeChange() {
+	if c.size == nil || c.sides[0] == nil || c.sides[1] == nil {
+		return
+	}
+	ch, ok := clinic.SizeChange(c.sides[0].shown, c.sides[1].shown)
+	if !ok {
+		c.size.SetText(lang.L("Diameter: not measured on both"))
+		return
+	}
+	c.size.SetText(fmt.Sprintf("%s: %.1f → %.1f mm (%+.1f mm, %+.0f%%)", lang.L("Diameter"), ch.FromMM, ch.ToMM, ch.DeltaMM, ch.Percent))
+}
+
 // summary: the three most likely classes, the warnings and the clinician's diagnosis.
 func (c *compareScreen) summary(a clinic.Assessment) string {
 	card := c.u.clinic.Card()
@@ -117,6 +133,9 @@ func (c *compareScreen) summary(a clinic.Assessment) string {
 	}
 	for _, w := range a.Warnings {
 		s += "! " + lang.L("warning."+w) + "\n"
+	}
+	if a.DiameterMM != nil {
+		s += fmt.Sprintf("%s: %.1f mm\n", lang.L("Diameter"), *a.DiameterMM)
 	}
 	if a.Diagnosis != "" {
 		s += lang.L("Diagnosis") + ": " + a.Diagnosis + "\n"

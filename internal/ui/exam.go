@@ -19,6 +19,7 @@ import (
 // screen follows the findings before anything is saved.
 type examForm struct {
 	lang      string
+	measure   *widget.Button // opens the ruler (the assessment screen sets what it does)
 	photoType *widget.RadioGroup
 	diameter  *widget.Entry
 	checklist *widget.Check // "record the 7-point checklist": unticked is "not done"
@@ -70,9 +71,11 @@ func newExamForm(uiLang string, onChange func()) *examForm {
 		f.signs = append(f.signs, c)
 		abcde.Add(c)
 	}
+	f.measure = widget.NewButton(lang.L("Measure on the photo…"), nil)
+	f.measure.Disable()
 	form := widget.NewForm(
 		widget.NewFormItem(lang.L("Photo type"), f.photoType),
-		widget.NewFormItem(lang.L("Diameter (mm)"), f.diameter),
+		widget.NewFormItem(lang.L("Diameter (mm)"), container.NewBorder(nil, nil, nil, f.measure, f.diameter)),
 	)
 	f.box = container.NewVBox(form,
 		container.NewBorder(nil, nil, f.checklist, f.score), grid,

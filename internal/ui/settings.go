@@ -27,16 +27,17 @@ type Settings struct {
 
 // Preference keys.
 const (
-	prefLanguage   = "language"
-	prefGradCAM    = "gradcam_default"
-	prefBudgetMB   = "memory_budget_mb"
-	prefThreads    = "inference_threads"
-	prefDataDir    = "data_folder"
-	prefClinicName = "clinic_name"
-	prefIdleMin    = "idle_unload_minutes"
-	prefPhotoType  = "photo_type." // + the photo's source
-	prefPhotoDir   = "photo_folder"
-	prefClinician  = "clinician"
+	prefLanguage    = "language"
+	prefGradCAM     = "gradcam_default"
+	prefBudgetMB    = "memory_budget_mb"
+	prefThreads     = "inference_threads"
+	prefDataDir     = "data_folder"
+	prefClinicName  = "clinic_name"
+	prefIdleMin     = "idle_unload_minutes"
+	prefPhotoType   = "photo_type." // + the photo's source
+	prefPhotoDir    = "photo_folder"
+	prefClinician   = "clinician"
+	prefFieldOfView = "dermatoscope_fov_mm"
 )
 
 // NewSettings reads settings from the app's preferences.
@@ -88,6 +89,13 @@ func (s *Settings) Clinician() string { return s.p.StringWithFallback(prefClinic
 
 // SetClinician remembers the referring clinician's name.
 func (s *Settings) SetClinician(name string) { s.p.SetString(prefClinician, storageNFC(name)) }
+
+// FieldOfViewMM is the dermatoscope's field of view, the width in mm its photos show (the
+// ruler's default scale); 25 mm until the clinic measures its own.
+func (s *Settings) FieldOfViewMM() float64 { return s.p.FloatWithFallback(prefFieldOfView, 25) }
+
+// SetFieldOfViewMM remembers the dermatoscope's field of view.
+func (s *Settings) SetFieldOfViewMM(mm float64) { s.p.SetFloat(prefFieldOfView, mm) }
 
 // BudgetMB is the memory budget in MB; 0 means the default (watchdog.DefaultBudget).
 func (s *Settings) BudgetMB() int { return s.p.IntWithFallback(prefBudgetMB, 0) }
