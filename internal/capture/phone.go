@@ -40,9 +40,10 @@ type PhoneOptions struct {
 	Addr string
 	// TTL is how long the link works (DefaultTTL if 0).
 	TTL time.Duration
-	// OnPhoto receives each accepted upload. An error is shown on the phone (the photo is then
-	// not in the assessment), so its text should say what to do.
-	OnPhoto func(name string, data []byte) error
+	// OnPhoto receives each accepted upload with the phone page's language ("en", "vi"). An
+	// error is shown on the phone (the photo is then not in the assessment), so its text
+	// should say what to do, in that language.
+	OnPhoto func(name string, data []byte, lang string) error
 	// OnNewLink is called with the new link after a photo was accepted: a link takes one
 	// photo, and the next needs the new QR code. It runs on the server's goroutine.
 	OnNewLink func(url string)
@@ -251,7 +252,7 @@ func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, http.StatusUnsupportedMediaType, "not_image")
 		return
 	}
-	if err := s.opts.OnPhoto(header.Filename, data); err != nil {
+	if err := s.opts.OnPhoto(header.Filename, data, phoneLang(r)); err != nil {
 		// Refused photos do not spend the link: the phone may try again with a better one.
 		s.replyText(w, r, http.StatusUnprocessableEntity, err.Error())
 		return

@@ -29,7 +29,7 @@ type received struct {
 	data  [][]byte
 }
 
-func (r *received) onPhoto(name string, data []byte) error {
+func (r *received) onPhoto(name string, data []byte, _ string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.names, r.data = append(r.names, name), append(r.data, data)
@@ -157,7 +157,11 @@ func TestUploadsAreCheckedAndNothingBadIsKept(t *testing.T) {
 }
 
 func TestReceiverErrorIsShownOnThePhone(t *testing.T) {
-	s, err := StartPhone(PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: func(string, []byte) error {
+	// The receiver is told the phone's language, so its refusal reads in it.
+	s, err := StartPhone(PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: func(_ string, _ []byte, lang string) error {
+		if lang == "vi" {
+			return errors.New("Máy tính chưa mở lần đánh giá nào.")
+		}
 		return errors.New("The laptop has no assessment open.")
 	}})
 	if err != nil {
@@ -167,6 +171,9 @@ func TestReceiverErrorIsShownOnThePhone(t *testing.T) {
 	photo, _ := os.ReadFile(fixture)
 	if status, body := post(t, s.URL()+"upload", "photo", "a.png", photo, "en"); status != 422 || !strings.Contains(body, "no assessment open") {
 		t.Errorf("%d %s", status, firstText(body))
+	}
+	if status, body := post(t, s.URL()+"upload", "photo", "a.png", photo, "vi"); status != 422 || !strings.Contains(body, "chưa mở lần đánh giá") {
+		t.Errorf("vi: %d %s", status, firstText(body))
 	}
 }
 

@@ -39,8 +39,8 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 	pd.status.Wrapping = fyne.TextWrapWord
 	var code *canvas.Image
 	var url *widget.Label
-	s, err := a.u.clinic.StartPhone(clinic.PhoneOptions{Addr: phoneAddr, OnPhoto: func(name string, data []byte) error {
-		return a.receivePhone(pd, name, data)
+	s, err := a.u.clinic.StartPhone(clinic.PhoneOptions{Addr: phoneAddr, OnPhoto: func(name string, data []byte, phoneLang string) error {
+		return a.receivePhone(pd, name, data, phoneLang)
 	}, OnNewLink: func(link string) {
 		// A link takes one photo: show the new QR code for the next.
 		img, err := pd.session.QRCode(280)
@@ -91,11 +91,11 @@ func (a *assessScreen) capturePhone() *phoneDialog {
 
 // receivePhone runs on the server's goroutine: check and decode the photo, record it in the
 // audit trail, then hand it to the screen through fyne.Do. An error goes back to the phone.
-func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte) error {
+func (a *assessScreen) receivePhone(pd *phoneDialog, name string, data []byte, phoneLang string) error {
 	u := a.u
 	photo, err := u.clinic.ReceiveCapture(context.Background(), "phone photo "+name, "phone:"+name, data, a.patient.Code)
 	if err != nil {
-		return errors.New(explain(err))
+		return errors.New(explainIn(inLanguage(phoneLang), err)) // in the phone page's language
 	}
 	shown := preparePhoto(photo.Image, nil)
 	u.jobs.Add(1)

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
+	"dermal/internal/locale"
 )
 
 // IdleUnload is the idle period after which the model is unloaded (0: never).
@@ -26,8 +27,26 @@ func gradcamSkipped(d clinic.Decision) string {
 		d.WithGradCAM/clinic.MB, d.Limit/clinic.MB)
 }
 
-// explain turns an error into words for the clinic: what happened and what to do.
-func explain(err error) string {
+// translator translates a key into one language: the window's (fyne/lang) or another, such
+// as the phone page's.
+type translator interface{ L(key string) string }
+
+type windowLanguage struct{}
+
+func (windowLanguage) L(key string) string { return lang.L(key) }
+
+// inLanguage translates into a given language ("en", "vi").
+type inLanguage string
+
+func (l inLanguage) L(key string) string { return locale.T(string(l), key) }
+
+// explain turns an error into words for the clinic, in the window's language.
+func explain(err error) string { return explainIn(windowLanguage{}, err) }
+
+// explainIn turns an error into words for the clinic: what happened and what to do. The
+// parameter is named lang (shadowing the package) so that its lang.L("…") calls are the ones
+// the translations test checks.
+func explainIn(lang translator, err error) string {
 	var refused *clinic.RefusedError
 	switch {
 	case errors.As(err, &refused) && refused.Decision.Decoding != "":

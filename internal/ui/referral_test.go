@@ -11,6 +11,7 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
+	"dermal/internal/locale"
 )
 
 // The referral loop in the window: write the letter (recorded as a referral), print it
@@ -67,5 +68,27 @@ func TestReferralLoop(t *testing.T) {
 	u.show(u.worklist())
 	if w := u.screen.(*worklistScreen); len(w.rows) != 0 {
 		t.Errorf("worklist after the outcome: %v", w.assessments)
+	}
+}
+
+// A photo the laptop refuses says why on the phone in the phone page's language, not the
+// window's (a Vietnamese phone got the English reason).
+func TestPhoneRefusalInThePhonesLanguage(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Bùi Thị Xuân", "BN-7")
+	u.screen.(*patientScreen).newAssessment(0)
+	a := u.screen.(*assessScreen)
+	photo, err := os.ReadFile(clinictest.Fixture("ISIC_0024318.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := photo[:len(photo)/2] // the header reads, the pixels do not
+	err = a.receivePhone(&phoneDialog{}, "IMG_2.png", broken, "vi")
+	want := locale.T("vi", "This photo file is damaged or incomplete. Copy it again from the camera or take a new photo.")
+	if err == nil || err.Error() != want || want == "This photo file is damaged or incomplete. Copy it again from the camera or take a new photo." {
+		t.Errorf("refusal on a Vietnamese phone: %v", err)
+	}
+	if err := a.receivePhone(&phoneDialog{}, "IMG_2.png", broken, "en"); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("refusal on an English phone: %v", err)
 	}
 }
