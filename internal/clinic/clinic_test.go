@@ -279,3 +279,29 @@ func TestWorklist(t *testing.T) {
 		t.Errorf("after the visit and the outcome: today %v, upcoming %v, awaiting %v", ids(w.DueToday), ids(w.Upcoming), ids(w.Awaiting))
 	}
 }
+
+// Merging a patient registered twice moves their lesions and assessments and hides the copy.
+func TestMergePatients(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	keep := clinictest.Patient(t, c, "P1", "Nguyễn Thị Hồng")
+	dup := clinictest.Patient(t, c, "P1b", "Nguyen Thi Hong")
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	for _, p := range []clinic.Patient{keep, dup} {
+		if _, err := c.Assess(ctx, p.ID, 0, "back", photo, clinic.Examination{}, clinic.Findings{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.MergePatients(ctx, keep.ID, keep.ID); !errors.Is(err, clinic.ErrInvalid) {
+		t.Errorf("merge into self: %v", err)
+	}
+	if err := c.MergePatients(ctx, keep.ID, dup.ID); err != nil {
+		t.Fatal(err)
+	}
+	if hs, _ := c.History(ctx, keep.ID); len(hs) != 2 {
+		t.Errorf("kept patient has %d assessments, want 2", len(hs))
+	}
+	if _, err := c.Patient(ctx, dup.ID); !errors.Is(err, clinic.ErrNotFound) {
+		t.Errorf("the merged copy is still there: %v", err)
+	}
+}

@@ -158,3 +158,9 @@ func (c *Clinic) Cameras() CameraSource {
 
 // SetCameras replaces the camera source.
 func (c *Clinic) SetCameras(s CameraSource) { c.cameras = s }
+
+// MergePatients moves drop's lesions and assessments to keep and hides drop (a patient
+// registered twice).
+func (c *Clinic) MergePatients(ctx context.Context, keep, drop PatientID) error {
+	return c.store.MergePatients(ctx, keep, drop)
+}

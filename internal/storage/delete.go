@@ -55,3 +55,34 @@ func (s *Store) UndeletePatient(ctx context.Context, id PatientID) error {
 		return s.audit(tx, "restore", "patient", int64(id), "")
 	})
 }
+
+// MergePatients moves every lesion (with its assessments) of drop to keep and then hides
+// drop (recoverable, now empty): for a patient registered twice. Both must exist and differ;
+// it is one transaction, audited on both patients.
+func (s *Store) MergePatients(ctx context.Context, keep, drop PatientID) error {
+	if keep == drop {
+		return fmt.Errorf("%w: a patient cannot be merged into themselves", ErrInvalid)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var keepCode, dropCode string
+		if err := tx.QueryRow(`SELECT code FROM patients WHERE id = ? AND deleted_at IS NULL`, keep).Scan(&keepCode); err != nil {
+			return fmt.Errorf("%w: patient %d", ErrNotFound, keep)
+		}
+		if err := tx.QueryRow(`SELECT code FROM patients WHERE id = ? AND deleted_at IS NULL`, drop).Scan(&dropCode); err != nil {
+			return fmt.Errorf("%w: patient %d", ErrNotFound, drop)
+		}
+		res, err := tx.Exec(`UPDATE lesions SET patient_id = ? WHERE patient_id = ?`, keep, drop)
+		if err != nil {
+			return err
+		}
+		moved, _ := res.RowsAffected()
+		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ?`, s.stamp(), drop); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("merged %s into %s (%d lesions moved)", dropCode, keepCode, moved)
+		if err := s.audit(tx, "update", "patient", int64(keep), detail); err != nil {
+			return err
+		}
+		return s.audit(tx, "delete", "patient", int64(drop), detail)
+	})
+}

@@ -69,7 +69,14 @@ func newPatientScreen(u *UI, p clinic.Patient) *patientScreen {
 	edit := widget.NewButtonWithIcon(lang.L("Edit"), theme.DocumentCreateIcon(), func() { u.editPatient(&s.patient) })
 	s.newBtn = widget.NewButtonWithIcon(lang.L("New assessment"), theme.ContentAddIcon(), func() { s.newAssessment(0) })
 	s.newBtn.Importance = widget.HighImportance
-	header := container.NewBorder(nil, nil, nil, container.NewHBox(edit, s.newBtn), container.NewVBox(name, widget.NewLabel(details)))
+	more := widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), nil)
+	more.OnTapped = func() {
+		menu := fyne.NewMenu("",
+			fyne.NewMenuItem(lang.L("Merge into another patient…"), func() { s.mergeDialog() }),
+			fyne.NewMenuItem(lang.L("Delete patient…"), func() { s.deleteDialog() }))
+		widget.ShowPopUpMenuAtRelativePosition(menu, u.win.Canvas(), fyne.NewPos(0, more.Size().Height), more)
+	}
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(edit, s.newBtn, more), container.NewVBox(name, widget.NewLabel(details)))
 
 	list := container.NewVBox()
 	if len(s.lesions) == 0 {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +55,37 @@ func TestWorklistOpensTheLesion(t *testing.T) {
 	u.show(u.worklist())
 	if w := u.screen.(*worklistScreen); len(w.rows) != 1 {
 		t.Errorf("after the outcome: %v", w.assessments)
+	}
+}
+
+// Merge a patient registered twice into the other, in the window; delete one.
+func TestMergeAndDeletePatientsInTheWindow(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	keep := u.screen.(*patientScreen).patient
+	addPatient(t, u, "Nguyễn Hồng", "BN-1B")
+	dup := u.screen.(*patientScreen)
+	if _, err := c.Assess(ctx, dup.patient.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}, clinic.Findings{}); err != nil {
+		t.Fatal(err)
+	}
+	f := dup.mergeDialog()
+	test.Type(f.search, "hong")
+	if len(f.found) != 1 || f.found[0].ID != keep.ID {
+		t.Fatalf("merge candidates %v", f.found)
+	}
+	f.choices.SetSelected(f.choices.Options[0])
+	dup.merge(f)
+	f.dialog.Hide()
+	ps, ok := u.screen.(*patientScreen)
+	if !ok || ps.patient.ID != keep.ID || len(ps.lesions) != 1 {
+		t.Fatalf("after the merge: %T %v", u.screen, u.lastError)
+	}
+	ps.delete()
+	if _, ok := u.screen.(*worklistScreen); !ok {
+		t.Errorf("after delete the screen is %T", u.screen)
+	}
+	if _, err := c.Patient(ctx, keep.ID); !errors.Is(err, clinic.ErrNotFound) {
+		t.Errorf("deleted patient still there: %v", err)
 	}
 }
