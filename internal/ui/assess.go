@@ -153,7 +153,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	a.state = widget.NewLabel(lang.L("Open a photo, drop it on the window, or paste it."))
 	a.state.Wrapping = fyne.TextWrapWord
 
-	a.photoView = newPhotoView(420, 315)
+	a.photoView = newPhotoView(300, 225)
 	a.result = newResultPanel(u, a.photoView)
 	a.exam = newExamForm(u.lang, a.examChanged)
 	a.exam.measure.OnTapped = func() { a.measureDialog() }
@@ -184,8 +184,9 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	examHead := widget.NewLabelWithStyle(lang.L("Examination"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	mapHead := widget.NewLabelWithStyle(lang.L("Where on the body"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	maps := container.NewBorder(nil, nil, container.NewGridWithColumns(2, a.mapFront, a.mapBack), nil, a.mapPlace)
-	right := container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, mapHead, maps, widget.NewSeparator(), findings,
-		container.NewHBox(layoutSpacer(), a.saveBtn), disclaimer))
+	// Save stays under the scrolling findings, so it is on screen at 1024×600 too.
+	right := container.NewBorder(nil, container.NewHBox(layoutSpacer(), a.saveBtn), nil, nil,
+		container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, mapHead, maps, widget.NewSeparator(), findings, disclaimer)))
 	body := container.NewHSplit(left, right)
 	body.Offset = 0.48
 	a.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)

@@ -86,7 +86,7 @@ func (m *bodyMap) place(p *clinic.BodyPoint) {
 // the title.
 func (m *bodyMap) box(size fyne.Size) (pos fyne.Position, sz fyne.Size) {
 	top := m.title.MinSize().Height + 2
-	h := size.Height - top
+	h := max(0, size.Height-top) // never negative: a painter cannot draw a negative size
 	w := h * bodymap.Aspect
 	if w > size.Width {
 		w = size.Width

@@ -34,7 +34,7 @@ func newExamForm(uiLang string, onChange func()) *examForm {
 	f := &examForm{lang: uiLang, onChange: onChange}
 	var types []string
 	for _, t := range clinic.PhotoTypes {
-		types = append(types, locale.T(uiLang, "photo_type."+string(t)))
+		types = append(types, locale.T(uiLang, "photo_type.short."+string(t)))
 	}
 	f.photoType = widget.NewRadioGroup(types, nil)
 	f.photoType.Required = true
@@ -46,7 +46,7 @@ func newExamForm(uiLang string, onChange func()) *examForm {
 		return err
 	}
 	f.diameter.OnChanged = func(string) { f.changed() }
-	grid := container.NewGridWithColumns(2)
+	grid := container.NewVBox() // one column: the items' wording is long, and the pane can be narrow
 	for _, it := range clinic.SevenPointItems {
 		c := widget.NewCheck(fmt.Sprintf("%s (%d)", locale.T(uiLang, "seven_point."+string(it)), it.Weight()), func(bool) { f.changed() })
 		c.Disable()
@@ -65,7 +65,7 @@ func newExamForm(uiLang string, onChange func()) *examForm {
 		}
 		f.changed()
 	})
-	abcde := container.NewGridWithColumns(3)
+	abcde := container.NewGridWithColumns(2)
 	for _, sg := range clinic.ABCDESigns {
 		c := widget.NewCheck(locale.T(uiLang, "abcde."+string(sg)), func(bool) { f.changed() })
 		f.signs = append(f.signs, c)

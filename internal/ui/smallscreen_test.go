@@ -1,0 +1,58 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"dermal/internal/clinic/clinictest"
+)
+
+// On a 1024×600 screen (a 1024×560 window under the title bar) Analyse, Save and the dialogs'
+// buttons are inside the window, and nothing is laid out with a negative size (the painter
+// crashes on one: the assessment screen's minimum width was wider than the pane).
+func TestFitsA1024x600Screen(t *testing.T) {
+	u, _ := newTestUI(t)
+	win := fyne.NewSize(1024, 560)
+	u.win.Resize(win)
+	inside := func(what string, o fyne.CanvasObject) {
+		t.Helper()
+		p := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+		s := o.Size()
+		if !o.Visible() || p.X < 0 || p.Y < 0 || p.X+s.Width > win.Width+0.5 || p.Y+s.Height > win.Height+0.5 || s.Width <= 0 {
+			t.Errorf("%s at %v size %v is not inside the %v window", what, p, s, win)
+		}
+	}
+	noNegative := func(where string, root fyne.CanvasObject) {
+		t.Helper()
+		walk(root, func(o fyne.CanvasObject) {
+			if s := o.Size(); s.Width < 0 || s.Height < 0 {
+				t.Errorf("%s: %T has size %v", where, o, s)
+			}
+		})
+	}
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	test.Tap(u.screen.(*patientScreen).newBtn)
+	a := u.screen.(*assessScreen)
+	a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
+	u.jobs.Wait()
+	test.Tap(a.analyseBtn)
+	u.jobs.Wait()
+	u.win.Resize(win.AddWidthHeight(0, 1)) // lay out again, as a real window does on its next frame
+	u.win.Resize(win)
+	inside("Analyse", a.analyseBtn)
+	inside("Save", a.saveBtn)
+	noNegative("assessment", u.win.Content())
+	f := u.settingsForm()
+	f.dialog.Show()
+	if s := f.dialog.MinSize(); s.Width > win.Width || s.Height > win.Height {
+		t.Errorf("Settings needs %v, more than the window", s)
+	}
+	f.dialog.Hide()
+	a.openFile()
+	top := u.win.Canvas().Overlays().Top()
+	if s := top.Size(); s.Width > win.Width || s.Height > win.Height {
+		t.Errorf("the file dialog is %v in a %v window", s, win)
+	}
+}
