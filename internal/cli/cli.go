@@ -66,6 +66,7 @@ var commands = []struct {
 	{"followups", "the worklist: follow-ups overdue, due today and soon, and referrals awaiting their outcome: dermal followups [--json] [--within DAYS]", runFollowups},
 	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
+	{"audit", "check the hash-chained audit trail: dermal audit verify", runAudit},
 	{"clinic", "the clinic's name, address and phone for reports: dermal clinic [--name NAME] [--address ADDRESS] [--phone PHONE]", runClinic},
 	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},
 	{"restore", "check a backup and put it in place, keeping the current database: dermal restore FILE", runRestore},

@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
 	"time"
+
+	_ "modernc.org/sqlite"
 )
 
 func TestPatientsAssessHistory(t *testing.T) {
@@ -288,5 +292,27 @@ func TestAssessOnTheBodyMap(t *testing.T) {
 	json.Unmarshal([]byte(out), &h)
 	if len(h.Assessments) != 1 || h.Assessments[0].BodySite != "abdomen" {
 		t.Errorf("history %+v", h.Assessments)
+	}
+}
+
+// dermal audit verify: intact after normal use; after the triggers are dropped and a row is
+// edited through raw SQL it names that row and exits 1.
+func TestAuditVerifyCommand(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Phan Văn Khải", "--code", "BN-5")
+	run(t, "--data", data, "patients", "add", "--name", "Phan Thị Hoa", "--code", "BN-6")
+	if code, out, stderr := run(t, "--data", data, "audit", "verify"); code != 0 || !strings.Contains(out, "intact: 2 rows") {
+		t.Fatalf("verify: exit %d %q %s", code, out, stderr)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "dermal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'nobody' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if code, _, stderr := run(t, "--data", data, "audit", "verify"); code != 1 || !strings.Contains(stderr, "audit row 1") {
+		t.Errorf("after tampering: exit %d %s", code, stderr)
 	}
 }

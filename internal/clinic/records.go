@@ -164,3 +164,7 @@ func (c *Clinic) SetCameras(s CameraSource) { c.cameras = s }
 func (c *Clinic) MergePatients(ctx context.Context, keep, drop PatientID) error {
 	return c.store.MergePatients(ctx, keep, drop)
 }
+
+// VerifyAudit checks the hash chain of the whole audit trail: the number of rows, or the
+// first break (*storage.AuditBreak).
+func (c *Clinic) VerifyAudit(ctx context.Context) (int, error) { return c.store.VerifyAudit(ctx) }

@@ -120,6 +120,14 @@ var migrations = []string{
 	ALTER TABLE lesions ADD COLUMN map_x REAL CHECK (map_x IS NULL OR (map_x >= 0 AND map_x <= 1));
 	ALTER TABLE lesions ADD COLUMN map_y REAL CHECK (map_y IS NULL OR (map_y >= 0 AND map_y <= 1));
 	ALTER TABLE lesions ADD COLUMN side TEXT NOT NULL DEFAULT '' CHECK (side IN ('', 'left', 'right', 'midline'));`,
+	// 9: the audit trail is hash-chained: each row stores the previous row's hash and its own
+	// (SHA-256 over its fields and that previous hash), so an edited, inserted or removed row
+	// breaks the chain (audit verify). The rows already there are chained by the backfill.
+	`DROP TRIGGER audit_no_update;
+	ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+	ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';`,
+	// 10: the trail is append-only again (its rows chained by 9's backfill).
+	`CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for
@@ -154,6 +162,11 @@ var backfills = map[int]func(tx *sql.Tx) error{
 		}
 		return nil
 	},
+}
+
+func init() {
+	// Index 8 is migration 9 (the chain).
+	backfills[8] = chainExistingAudit
 }
 
 func applyMigration(tx *sql.Tx, i int) error {

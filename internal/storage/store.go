@@ -239,11 +239,8 @@ func (s *Store) migrate() error {
 
 func (s *Store) stamp() string { return s.now().UTC().Format(time.RFC3339Nano) }
 
-func (s *Store) audit(tx *sql.Tx, action, entity string, id int64, detail string) error {
-	_, err := tx.Exec(`INSERT INTO audit (at, actor, action, entity, entity_id, detail, app_version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.stamp(), s.actor, action, entity, id, detail, version.String())
-	return err
-}
+// versionString is the Dermal version audit rows record.
+func versionString() string { return version.String() }
 
 // Patient is one patient record.
 type Patient struct {

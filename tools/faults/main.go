@@ -215,7 +215,7 @@ func phoneChild(path string) error {
 	guard := watchdog.NewGuard(watchdog.Policy{Budget: budget, Costs: watchdog.DefaultCosts}, eng, memory.Read, 0, nil)
 	c := clinic.New(eng, nil, guard)
 	defer c.Close()
-	sess, err := capture.StartPhone(capture.PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: func(name string, b []byte) error {
+	sess, err := capture.StartPhone(capture.PhoneOptions{Addr: "127.0.0.1:0", OnPhoto: func(name string, b []byte, _ string) error {
 		_, err := c.DecodePhoto(name, b)
 		return err
 	}})

@@ -1,0 +1,127 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+)
+
+// auditRow is one audit row as the chain hashes it.
+type auditRow struct {
+	id                                               int64
+	at, actor, action, entity, detail, version, prev string
+	entityID                                         sql.NullInt64
+	hash                                             string
+}
+
+// chainHash is a row's hash: SHA-256 over its fields, each length-prefixed (so no two rows'
+// fields can run together into the same bytes), and the previous row's hash.
+func (r auditRow) chainHash() string {
+	h := sha256.New()
+	entityID := "null"
+	if r.entityID.Valid {
+		entityID = strconv.FormatInt(r.entityID.Int64, 10)
+	}
+	for _, f := range []string{strconv.FormatInt(r.id, 10), r.at, r.actor, r.action, r.entity, entityID, r.detail, r.version, r.prev} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+const auditColumns = `id, at, actor, action, entity, entity_id, detail, app_version, prev_hash, hash`
+
+func scanAudit(rows *sql.Rows) (auditRow, error) {
+	var r auditRow
+	err := rows.Scan(&r.id, &r.at, &r.actor, &r.action, &r.entity, &r.entityID, &r.detail, &r.version, &r.prev, &r.hash)
+	return r, err
+}
+
+// audit appends a row to the trail, chained to the last one. It runs inside the write
+// transaction that made the change, so the row and the change commit together and no other
+// writer can chain to the same row.
+func (s *Store) audit(tx *sql.Tx, action, entity string, id int64, detail string) error {
+	var last auditRow
+	err := tx.QueryRow(`SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&last.id, &last.hash)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	r := auditRow{id: last.id + 1, at: s.stamp(), actor: s.actor, action: action, entity: entity, entityID: sql.NullInt64{Int64: id, Valid: true},
+		detail: detail, version: versionString(), prev: last.hash}
+	r.hash = r.chainHash()
+	_, err = tx.Exec(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.id, r.at, r.actor, r.action, r.entity, r.entityID, r.detail, r.version, r.prev, r.hash)
+	return err
+}
+
+// chainExistingAudit chains the rows written before the chain (migration 9), in id order;
+// migration 10 then puts the append-only trigger back.
+func chainExistingAudit(tx *sql.Tx) error {
+	rows, err := tx.Query(`SELECT ` + auditColumns + ` FROM audit ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var all []auditRow
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	prev := ""
+	for _, r := range all {
+		r.prev = prev
+		r.hash = r.chainHash()
+		if _, err := tx.Exec(`UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?`, r.prev, r.hash, r.id); err != nil {
+			return err
+		}
+		prev = r.hash
+	}
+	return nil
+}
+
+// AuditBreak is the first place the audit chain does not hold.
+type AuditBreak struct {
+	Row    int64  // the row where it breaks (the first missing one, for a gap)
+	Reason string // what is wrong there
+}
+
+func (b *AuditBreak) Error() string { return fmt.Sprintf("audit row %d: %s", b.Row, b.Reason) }
+
+// VerifyAudit walks the whole trail and returns the number of rows and nil when every row
+// follows the one before (ids consecutive, each commits to the previous row's hash, each hash
+// matches its contents), else the first break (*AuditBreak). Rows cut off the end of the
+// trail leave no break behind: the count says how many rows there are to compare with a
+// count kept elsewhere (a backup, a printed report).
+func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n, prevID, prevHash := 0, int64(0), ""
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return n, err
+		}
+		switch {
+		case r.id != prevID+1:
+			return n, &AuditBreak{Row: prevID + 1, Reason: fmt.Sprintf("missing: row %d is followed by row %d", prevID, r.id)}
+		case r.prev != prevHash:
+			return n, &AuditBreak{Row: r.id, Reason: fmt.Sprintf("does not commit to row %d (its previous hash is %.12s, row %d's is %.12s)", prevID, r.prev, prevID, prevHash)}
+		case r.hash != r.chainHash():
+			return n, &AuditBreak{Row: r.id, Reason: "its contents do not match its hash: it was changed after it was written"}
+		}
+		n, prevID, prevHash = n+1, r.id, r.hash
+	}
+	return n, rows.Err()
+}
