@@ -68,8 +68,8 @@ var commands = []struct {
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
 	{"audit", "check the hash-chained audit trail: dermal audit verify", runAudit},
 	{"clinic", "the clinic's name, address and phone for reports: dermal clinic [--name NAME] [--address ADDRESS] [--phone PHONE]", runClinic},
-	{"backup", "consistent copy of the records, also while the app runs: dermal backup FILE", runBackup},
-	{"restore", "check a backup and put it in place, keeping the current database: dermal restore FILE", runRestore},
+	{"backup", "encrypted (age) copy of the records, also while the app runs: dermal backup [--passphrase-file F | --recipient AGE1… | --unencrypted] FILE", runBackup},
+	{"restore", "decrypt and check a backup and put it in place, keeping the current database: dermal restore [--passphrase-file F | --identity FILE] FILE", runRestore},
 }
 
 // ParseGlobal reads global flags before the command name. It returns the remaining args.

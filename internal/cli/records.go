@@ -373,8 +373,29 @@ func runHistory(env *Env, args []string) error {
 }
 
 func runBackup(env *Env, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: backup FILE", ErrUsage)
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	passFile := fs.String("passphrase-file", "", "read the backup passphrase from this file (only its owner may read it); default: ask on the terminal")
+	var recipients multiFlag
+	fs.Var(&recipients, "recipient", "seal the backup for this age recipient (age1…) instead of a passphrase; repeatable")
+	unencrypted := fs.Bool("unencrypted", false, "write a plain, unencrypted copy (anyone holding the file reads every record)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() != 1 || *unencrypted && (*passFile != "" || len(recipients) > 0) {
+		return fmt.Errorf("%w: backup [--passphrase-file F | --recipient AGE1… | --unencrypted] FILE", ErrUsage)
+	}
+	var key *clinic.BackupKey
+	switch {
+	case *unencrypted:
+	case len(recipients) > 0:
+		key = &clinic.BackupKey{Recipients: recipients}
+	default:
+		pass, err := passphrase(env, *passFile, true)
+		if err != nil {
+			return err
+		}
+		key = &clinic.BackupKey{Passphrase: pass}
 	}
 	c, closeRecords, err := env.openRecords()
 	if err != nil {
@@ -382,11 +403,15 @@ func runBackup(env *Env, args []string) error {
 	}
 	defer closeRecords()
 	// A complete copy whose audit row could not be written is a success with a warning.
-	note, err := c.Backup(context.Background(), args[0])
+	note, err := c.Backup(context.Background(), fs.Arg(0), key, *unencrypted)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, "backed up to", args[0])
+	how := "encrypted with age"
+	if key == nil {
+		how = "UNENCRYPTED"
+	}
+	fmt.Fprintf(env.Stdout, "backed up to %s (%s)\n", fs.Arg(0), how)
 	if note != "" {
 		fmt.Fprintln(env.Stderr, "dermal backup: warning:", note)
 	}
@@ -394,18 +419,42 @@ func runBackup(env *Env, args []string) error {
 }
 
 func runRestore(env *Env, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: restore FILE", ErrUsage)
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	passFile := fs.String("passphrase-file", "", "read the backup passphrase from this file (only its owner may read it); default: ask on the terminal")
+	identity := fs.String("identity", "", "open a backup sealed for an age recipient with this identity file (AGE-SECRET-KEY-1…)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: restore [--passphrase-file F | --identity FILE] FILE", ErrUsage)
+	}
+	src := fs.Arg(0)
+	var key clinic.BackupKey
+	sealed, err := clinic.BackupSealed(src)
+	if err != nil {
+		return err
+	}
+	if sealed {
+		if *identity != "" {
+			data, err := readSecretFile(*identity)
+			if err != nil {
+				return err
+			}
+			key.Identities = []string{data}
+		} else if key.Passphrase, err = passphrase(env, *passFile, false); err != nil {
+			return err
+		}
 	}
 	dir, err := config.DataDir(env.DataDir, "")
 	if err != nil {
 		return err
 	}
-	kept, err := storage.Restore(args[0], filepath.Join(dir, clinic.DatabaseFile))
+	kept, err := clinic.RestoreFile(src, filepath.Join(dir, clinic.DatabaseFile), key)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, "restored from", args[0])
+	fmt.Fprintln(env.Stdout, "restored from", src)
 	if kept != "" {
 		fmt.Fprintln(env.Stdout, "the previous database is kept at", kept)
 	}

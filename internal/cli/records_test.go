@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -314,5 +315,62 @@ func TestAuditVerifyCommand(t *testing.T) {
 	db.Close()
 	if code, _, stderr := run(t, "--data", data, "audit", "verify"); code != 1 || !strings.Contains(stderr, "audit row 1") {
 		t.Errorf("after tampering: exit %d %s", code, stderr)
+	}
+}
+
+// Backups are age files: a wrong passphrase changes nothing; a passphrase file others can
+// read is refused; a plain copy only with --unencrypted; no JPEG, PNG or SQLite signature (or
+// patient name) is readable in the encrypted file.
+func TestEncryptedBackup(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1")
+	run(t, "--data", data, "assess", "--patient", "BN-1", "--site", "back", filepath.Join(fixtures, "ISIC_0024311.png"))
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "pass")
+	os.WriteFile(pass, []byte("correct horse battery\n"), 0o600)
+	open := filepath.Join(dir, "open-pass")
+	os.WriteFile(open, []byte("correct horse battery\n"), 0o644)
+	wrong := filepath.Join(dir, "wrong")
+	os.WriteFile(wrong, []byte("incorrect horse battery\n"), 0o600)
+	backup := filepath.Join(dir, "b.db.age")
+	if code, _, stderr := run(t, "--data", data, "backup", "--passphrase-file", open, backup); code != 2 || !strings.Contains(stderr, "read by others") {
+		t.Errorf("world-readable passphrase file: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "backup", backup); code != 2 || !strings.Contains(stderr, "--passphrase-file") {
+		t.Errorf("no passphrase and no terminal: exit %d %s", code, stderr)
+	}
+	if code, out, stderr := run(t, "--data", data, "backup", "--passphrase-file", pass, backup); code != 0 || !strings.Contains(out, "encrypted") {
+		t.Fatalf("backup: exit %d %s", code, stderr)
+	}
+	raw, _ := os.ReadFile(backup)
+	for _, sig := range [][]byte{[]byte("SQLite format 3"), {0xFF, 0xD8, 0xFF}, []byte("\x89PNG"), []byte("Nguy")} {
+		if bytes.Contains(raw, sig) {
+			t.Errorf("the encrypted backup contains %q", sig)
+		}
+	}
+	if !bytes.HasPrefix(raw, []byte("age-encryption.org/v1\n")) {
+		t.Error("the backup is not an age file")
+	}
+	run(t, "--data", data, "patients", "add", "--name", "Added After", "--code", "BN-2")
+	before, _ := os.ReadFile(filepath.Join(data, "dermal.db"))
+	if code, _, stderr := run(t, "--data", data, "restore", "--passphrase-file", wrong, backup); code != 1 || !strings.Contains(stderr, "does not open") {
+		t.Errorf("wrong passphrase: exit %d %s", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(data, "dermal.db"))
+	if !bytes.Equal(before, after) {
+		t.Error("a restore with the wrong passphrase changed the database")
+	}
+	if kept, _ := filepath.Glob(filepath.Join(data, "dermal.db.before-restore-*")); len(kept) != 0 {
+		t.Errorf("a refused restore kept %v aside", kept)
+	}
+	if code, _, stderr := run(t, "--data", data, "restore", "--passphrase-file", pass, backup); code != 0 {
+		t.Fatalf("restore: %s", stderr)
+	}
+	if _, out, _ := run(t, "--data", data, "patients", "list"); strings.Contains(out, "Added After") || !strings.Contains(out, "Nguyễn Thị Hồng") {
+		t.Errorf("after the restore: %q", out)
+	}
+	plain := filepath.Join(dir, "plain.db")
+	if code, out, _ := run(t, "--data", data, "backup", "--unencrypted", plain); code != 0 || !strings.Contains(out, "UNENCRYPTED") {
+		t.Errorf("--unencrypted: exit %d %q", code, out)
 	}
 }

@@ -122,7 +122,7 @@ func TestRestoreOntoANewLaptopAndTwiceInOneSecond(t *testing.T) {
 	data := t.TempDir()
 	mustRun(t, "--data", data, "patients", "add", "--name", "Trần Văn Minh", "--code", "R1")
 	backup := filepath.Join(t.TempDir(), "b.db")
-	mustRun(t, "--data", data, "backup", backup)
+	mustRun(t, "--data", data, "backup", "--unencrypted", backup)
 	// A new laptop: the data folder does not exist yet.
 	fresh := filepath.Join(t.TempDir(), "not", "yet")
 	mustRun(t, "--data", fresh, "restore", backup)

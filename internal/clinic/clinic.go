@@ -369,8 +369,16 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 // store (a restore never swaps the file under an open store), checks and replaces the file,
 // and opens the restored records. If the restore fails, the records as they were are opened
 // again. The caller must not use the store while it runs.
-func (c *Clinic) Restore(src string) (kept string, err error) {
+func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
 	path, actor := c.store.Path(), c.store.Actor()
+	// An encrypted backup is opened first, while the records stay open: a wrong passphrase
+	// changes nothing.
+	plain, cleanup, err := openedBackup(src, filepath.Dir(path), key)
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	src = plain
 	if err := c.store.Close(); err != nil {
 		return "", fmt.Errorf("closing the records before the restore: %w", err)
 	}

@@ -148,12 +148,23 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "R1", "Trần Văn Minh")
-	backup := filepath.Join(t.TempDir(), "b.db")
-	if _, err := c.Backup(ctx, backup); err != nil {
+	backup := filepath.Join(t.TempDir(), "b.db.age")
+	key := clinic.BackupKey{Passphrase: "mười hai chữ cái"}
+	if _, err := c.Backup(ctx, backup, &key, false); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Backup(ctx, filepath.Join(t.TempDir(), "plain.db"), nil, false); !errors.Is(err, clinic.ErrInvalid) {
+		t.Errorf("a backup with no key and no explicit unencrypted: %v", err)
+	}
 	clinictest.Patient(t, c, "R2", "Only Before The Restore")
-	kept, err := c.Restore(backup)
+	// A wrong passphrase changes nothing: R2 is still there, the records still open.
+	if _, err := c.Restore(backup, clinic.BackupKey{Passphrase: "wrong passphrase!"}); !errors.Is(err, clinic.ErrWrongBackupKey) {
+		t.Errorf("wrong passphrase: %v", err)
+	}
+	if _, err := c.PatientByCode(ctx, "R2"); err != nil {
+		t.Errorf("after a wrong passphrase, R2: %v", err)
+	}
+	kept, err := c.Restore(backup, key)
 	if err != nil || kept == "" {
 		t.Fatalf("restore: kept %q, %v", kept, err)
 	}
@@ -168,7 +179,7 @@ func TestRestoreFromInsideTheApp(t *testing.T) {
 		t.Fatalf("the save after the restore is not in the restored records: %d %v", len(hs), err)
 	}
 	// A bad backup leaves the records open and as they were.
-	if _, err := c.Restore(filepath.Join(t.TempDir(), "missing.db")); err == nil {
+	if _, err := c.Restore(filepath.Join(t.TempDir(), "missing.db"), key); err == nil {
 		t.Error("restoring a missing file succeeded")
 	}
 	if hs, _ := c.History(ctx, p.ID); len(hs) != 1 {

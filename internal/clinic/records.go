@@ -3,6 +3,8 @@ package clinic
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -79,15 +81,43 @@ func (c *Clinic) AuditTrail(ctx context.Context, entity string, id int64) ([]Aud
 	return c.store.AuditTrail(ctx, entity, id)
 }
 
-// Backup writes a consistent copy of the records to dest. A complete copy whose audit row
-// could not be written is a success with a warning (the returned note).
-func (c *Clinic) Backup(ctx context.Context, dest string) (note string, err error) {
-	err = c.store.Backup(ctx, dest)
+// Backup writes a consistent copy of the records to dest, sealed with key (age); key nil
+// with unencrypted true writes a plain copy, and key nil alone is refused. A complete copy
+// whose audit row could not be written is a success with a warning (the returned note).
+func (c *Clinic) Backup(ctx context.Context, dest string, key *BackupKey, unencrypted bool) (note string, err error) {
+	if key == nil && !unencrypted {
+		return "", fmt.Errorf("%w: %v", storage.ErrInvalid, errPlainBackupNeedsChoice)
+	}
+	target := dest
+	if key != nil {
+		if _, err := os.Stat(dest); err == nil {
+			return "", fmt.Errorf("%w: %s already exists; choose a new name for the backup", storage.ErrInvalid, dest)
+		}
+		// The plain copy goes beside the records (which are there in plain already), never
+		// to the USB stick; it is sealed onto dest and removed.
+		tmp, err := os.CreateTemp(c.DataFolder(), ".dermal-backup-*.db")
+		if err != nil {
+			return "", err
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+		target = tmp.Name()
+		defer os.Remove(target)
+	}
+	err = c.store.Backup(ctx, target)
 	var noAudit *storage.AuditNotRecordedError
 	if errors.As(err, &noAudit) {
-		return noAudit.Error(), nil
+		note, err = noAudit.Error(), nil
 	}
-	return "", err
+	if err != nil {
+		return "", err
+	}
+	if key != nil {
+		if err := sealFile(target, dest, *key); err != nil {
+			return "", err
+		}
+	}
+	return note, nil
 }
 
 // Card is the loaded model's card.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -267,8 +268,54 @@ func (u *UI) applySettings(f *settingsForm) {
 	})
 }
 
-// backupDialog asks where to write a backup of the records (a USB stick, another disk).
+// passphraseForm asks for a backup passphrase (twice when sealing one).
+type passphraseForm struct {
+	pass, again *widget.Entry
+	dialog      *dialog.FormDialog
+}
+
+func (u *UI) passphraseDialog(sealing bool, then func(key clinic.BackupKey)) *passphraseForm {
+	f := &passphraseForm{pass: widget.NewPasswordEntry(), again: widget.NewPasswordEntry()}
+	f.pass.Validator = func(s string) error {
+		if sealing && len([]rune(s)) < clinic.MinBackupPassphrase {
+			return fmt.Errorf(lang.L("use at least %d characters"), clinic.MinBackupPassphrase)
+		}
+		if s == "" {
+			return errors.New(lang.L("enter the passphrase"))
+		}
+		return nil
+	}
+	f.again.Validator = func(s string) error {
+		if s != f.pass.Text {
+			return errors.New(lang.L("the two passphrases differ"))
+		}
+		return nil
+	}
+	items := []*widget.FormItem{widget.NewFormItem(lang.L("Passphrase"), f.pass)}
+	title := lang.L("Open an encrypted backup")
+	if sealing {
+		items = append(items, widget.NewFormItem(lang.L("Again"), f.again))
+		items[0].HintText = lang.L("The backup is encrypted with it. Without it the backup cannot be read, by anyone: write it down and keep it apart from the USB stick.")
+		title = lang.L("Encrypt the backup")
+	}
+	f.dialog = dialog.NewForm(title, lang.L("OK"), lang.L("Cancel"), items, func(ok bool) {
+		if ok {
+			then(clinic.BackupKey{Passphrase: f.pass.Text})
+		}
+	}, u.win)
+	f.dialog.Resize(u.dialogSize(520, 260))
+	f.dialog.Show()
+	return f
+}
+
+// backupDialog asks for the backup's passphrase, then where to write it (a USB stick,
+// another disk). Backups are always encrypted from the window; a plain copy needs the
+// command line's --unencrypted.
 func (u *UI) backupDialog() {
+	u.passphraseDialog(true, u.backupFileDialog)
+}
+
+func (u *UI) backupFileDialog(key clinic.BackupKey) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
 			u.showError(lang.L("Could not back up the records."), err)
@@ -281,22 +328,23 @@ func (u *UI) backupDialog() {
 		w.Close()
 		// The dialog created the file; the backup must write a new one.
 		os.Remove(path)
-		u.backup(path)
+		u.backup(path, &key)
 	}, u.win)
-	d.SetFileName("dermal-backup-" + time.Now().Format("2006-01-02") + ".db")
+	d.SetFileName("dermal-backup-" + time.Now().Format("2006-01-02") + ".db.age")
 	d.SetTitleText(lang.L("Save the backup"))
 	d.Resize(u.dialogSize(900, 600))
 	d.Show()
 }
 
-// backup writes a consistent copy of the records (while the app keeps running) and says where.
-func (u *UI) backup(path string) {
+// backup writes a consistent copy of the records (while the app keeps running), sealed with
+// key, and says where.
+func (u *UI) backup(path string, key *clinic.BackupKey) {
 	type done struct {
 		note string
 		err  error
 	}
 	background(u, nil, func() done {
-		note, err := u.clinic.Backup(context.Background(), path)
+		note, err := u.clinic.Backup(context.Background(), path, key, false)
 		return done{note, err}
 	}, func(d done) {
 		if d.err != nil {
@@ -328,12 +376,24 @@ func (u *UI) restoreDialog() {
 		}
 		path := r.URI().Path()
 		r.Close()
-		msg := fmt.Sprintf(lang.L("Replace the records with the backup %s? The records as they are now are kept beside it, not deleted."), path)
-		dialog.ShowConfirm(lang.L("Restore a backup"), msg, func(ok bool) {
-			if ok {
-				u.leave(func() { u.restore(path) }, nil)
-			}
-		}, u.win)
+		confirm := func(key clinic.BackupKey) {
+			msg := fmt.Sprintf(lang.L("Replace the records with the backup %s? The records as they are now are kept beside it, not deleted."), path)
+			dialog.ShowConfirm(lang.L("Restore a backup"), msg, func(ok bool) {
+				if ok {
+					u.leave(func() { u.restore(path, key) }, nil)
+				}
+			}, u.win)
+		}
+		sealed, err := clinic.BackupSealed(path)
+		if err != nil {
+			u.showError(lang.L("Could not restore the backup."), err)
+			return
+		}
+		if sealed {
+			u.passphraseDialog(false, confirm)
+			return
+		}
+		confirm(clinic.BackupKey{})
 	}, u.win)
 	d.SetTitleText(lang.L("Open a backup to restore"))
 	d.Resize(u.dialogSize(900, 600))
@@ -343,13 +403,13 @@ func (u *UI) restoreDialog() {
 // restore replaces the records with a backup. Nothing on screen may read the records while
 // they are closed: a modal dialog covers the window, the welcome screen replaces the open one,
 // and the restore starts once the background readers (thumbnails, photos) have finished.
-func (u *UI) restore(path string) {
+func (u *UI) restore(path string, key clinic.BackupKey) {
 	busy := dialog.NewCustomWithoutButtons(lang.L("Restore a backup"), widget.NewProgressBarInfinite(), u.win)
 	busy.Show()
 	u.show(u.worklist())
 	go func() {
 		u.jobs.Wait()
-		kept, err := u.clinic.Restore(path)
+		kept, err := u.clinic.Restore(path, key)
 		fyne.Do(func() {
 			busy.Hide()
 			u.build()

@@ -464,14 +464,18 @@ func (f fakeCameras) Open(d clinic.CameraDevice) (*clinic.Camera, error) {
 func TestBackupFromSettings(t *testing.T) {
 	u, _ := newTestUI(t)
 	addPatient(t, u, "Đinh Bộ Lĩnh", "BN-9")
-	dest := filepath.Join(t.TempDir(), "backup.db")
-	u.backup(dest)
+	dest := filepath.Join(t.TempDir(), "backup.db.age")
+	key := clinic.BackupKey{Passphrase: "correct horse battery"}
+	u.backup(dest, &key)
 	u.jobs.Wait()
 	if u.lastError != nil || !strings.Contains(u.lastInfo, dest) {
 		t.Fatalf("backup: %v %q", u.lastError, u.lastInfo)
 	}
+	if sealed, _ := clinic.BackupSealed(dest); !sealed {
+		t.Error("the backup from Settings is not encrypted")
+	}
 	restored := filepath.Join(t.TempDir(), "dermal.db")
-	if _, err := storage.Restore(dest, restored); err != nil {
+	if _, err := clinic.RestoreFile(dest, restored, key); err != nil {
 		t.Fatalf("the backup does not restore: %v", err)
 	}
 	s, err := storage.Open(restored, "test")
@@ -484,7 +488,7 @@ func TestBackupFromSettings(t *testing.T) {
 	}
 	// Backing up over an existing file is refused, and says so.
 	u.lastError = nil
-	u.backup(dest)
+	u.backup(dest, &key)
 	u.jobs.Wait()
 	if u.lastError == nil {
 		t.Error("a backup overwrote an existing file")
