@@ -87,9 +87,18 @@ func runPatients(env *Env, args []string) error {
 		fs.StringVar(&p.InsuranceNumber, "insurance", "", "health-insurance (BHYT) card number")
 		fs.StringVar(&p.IDNumber, "id-number", "", "citizen ID card (CCCD) number")
 		fs.StringVar(&p.Notes, "notes", "", "notes")
+		consentPhotos := fs.String("consent-photos", "", "yes or no: the patient agrees to photos being stored")
+		consentReferral := fs.String("consent-referral", "", "yes or no: the patient agrees to photos being shared for a referral")
 		allowSimilar := fs.Bool("allow-similar", false, "register even if a patient with the same name and birth year, or the same phone, exists")
 		if err := fs.Parse(args[1:]); err != nil {
 			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+		var err error
+		if p.ConsentPhotos, err = yesNo("--consent-photos", *consentPhotos); err != nil {
+			return err
+		}
+		if p.ConsentReferral, err = yesNo("--consent-referral", *consentReferral); err != nil {
+			return err
 		}
 		c, closeRecords, err := env.openRecords()
 		if err != nil {
@@ -252,6 +261,21 @@ func runAssess(env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "saved assessment %d (lesion %d) for %s %s\n", out.AssessmentID, out.LesionID, terminalSafe(r.Patient.Code), terminalSafe(r.Patient.FullName))
 	printResult(env, card, &out.ClassifyResult)
 	return nil
+}
+
+// yesNo reads a consent flag: "" not asked, yes or no.
+func yesNo(flagName, v string) (*bool, error) {
+	switch strings.ToLower(v) {
+	case "":
+		return nil, nil
+	case "yes", "y", "có":
+		b := true
+		return &b, nil
+	case "no", "n", "không":
+		b := false
+		return &b, nil
+	}
+	return nil, fmt.Errorf("%w: %s %q is not yes or no", ErrUsage, flagName, v)
 }
 
 // parseMapPoint reads front:X,Y or back:X,Y; a point off the outline is a usage error.

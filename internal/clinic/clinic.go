@@ -310,6 +310,10 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.ConsentPhotos != nil && !*p.ConsentPhotos {
+		return nil, fmt.Errorf("%w: %s refused to have photos stored (%s); nothing was saved — record the new consent in the patient's details first",
+			ErrNoConsent, p.FullName, consentDate(p))
+	}
 	// The thumbnail comes from the picture already decoded for the analysis: a stored photo
 	// is never decoded a second time (outside the watchdog) to save it.
 	thumb, err := storage.Thumbnail(v.Photo.Image)
@@ -421,6 +425,16 @@ func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inferenc
 	}
 	an, err := c.Analyse(photo)
 	return photo, an, err
+}
+
+// ErrNoConsent means the patient refused what was asked (photos stored, or shared).
+var ErrNoConsent = errors.New("no consent")
+
+func consentDate(p storage.Patient) string {
+	if p.ConsentAt == nil {
+		return "date not recorded"
+	}
+	return p.ConsentAt.Format("2006-01-02")
 }
 
 // ErrOtherModel means a stored result came from a different model than the one loaded.

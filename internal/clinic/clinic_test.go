@@ -316,3 +316,39 @@ func TestMergePatients(t *testing.T) {
 		t.Errorf("the merged copy is still there: %v", err)
 	}
 }
+
+// Consent: a patient who refused photos being stored gets none saved; one who refused sharing
+// gets no referral letter; the consent and its date are kept.
+func TestConsentIsHonoured(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	no, yes := false, true
+	id, err := c.AddPatient(ctx, storage.Patient{Code: "C1", FullName: "Tạ Thị Mơ", ConsentPhotos: &no, ConsentReferral: &no}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.Patient(ctx, id)
+	if p.ConsentPhotos == nil || *p.ConsentPhotos || p.ConsentAt == nil {
+		t.Fatalf("stored consent %+v", p)
+	}
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	if _, err := c.Assess(ctx, id, 0, "back", photo, clinic.Examination{}, clinic.Findings{}); !errors.Is(err, clinic.ErrNoConsent) {
+		t.Errorf("saved a photo the patient refused: %v", err)
+	}
+	if hs, _ := c.History(ctx, id); len(hs) != 0 {
+		t.Errorf("%d assessments stored", len(hs))
+	}
+	p.ConsentPhotos = &yes
+	if _, err := c.UpdatePatient(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Assess(ctx, id, 0, "back", photo, clinic.Examination{}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetProfile(ctx, clinic.ClinicProfile{Name: "Trạm", Address: "Xã", Phone: "1"})
+	err = c.WriteReferral(ctx, clinic.ReferralRequest{AssessmentID: r.AssessmentID, To: "Da liễu", Clinician: "An"}, filepath.Join(t.TempDir(), "l.pdf"))
+	if !errors.Is(err, clinic.ErrNoConsent) {
+		t.Errorf("a referral letter for a patient who refused sharing: %v", err)
+	}
+}

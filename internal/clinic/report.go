@@ -162,6 +162,10 @@ func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path st
 	if err != nil {
 		return err
 	}
+	if patient.ConsentReferral != nil && !*patient.ConsentReferral {
+		return fmt.Errorf("%w: %s refused to have photos shared for a referral (%s); write a letter without Dermal's photo, or record the new consent first",
+			ErrNoConsent, patient.FullName, consentDate(patient))
+	}
 	profile, err := c.store.ClinicProfile(ctx)
 	if err != nil {
 		return err

@@ -117,13 +117,14 @@ func (r *renderer) identifiers(pt storage.Patient, labelW float64, at time.Time)
 	r.row(labelW, r.t("ID card no."), text(pt.IDNumber))
 	r.row(labelW, r.t("Address"), text(pt.Address))
 	r.row(labelW, r.t("Phone"), text(pt.Phone))
+	r.row(labelW, r.t("Consent"), r.consent(pt))
 }
 
 func (r *renderer) letterLabelWidth() float64 {
 	p := r.pdf
 	p.SetFont(font, "", 9)
 	w := 30.0
-	for _, k := range []string{"Referred to", "Urgency", "Reason", "Name", "Clinic code", "Health insurance (BHYT) no.", "ID card no.", "Address", "Phone",
+	for _, k := range []string{"Referred to", "Urgency", "Reason", "Name", "Clinic code", "Health insurance (BHYT) no.", "ID card no.", "Address", "Phone", "Consent",
 		"Body site", "Photo taken", "Result", "Photo type", "Diameter (mm)", "7-point checklist", "ABCDE", "Diagnosis", "Referring clinician"} {
 		w = max(w, p.GetStringWidth(r.t(k))+3)
 	}

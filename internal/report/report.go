@@ -200,7 +200,7 @@ func (r *renderer) patientBlock() {
 	// gets a line of its own so it never runs into the next field.
 	labelW := 0.0
 	p.SetFont(font, "", 9)
-	for _, l := range []string{r.t("Name"), r.t("Clinic code"), r.t("Sex"), r.t("Age"), r.t("Body site"), r.t("Photo taken"), r.t("Photo type")} {
+	for _, l := range []string{r.t("Name"), r.t("Clinic code"), r.t("Sex"), r.t("Age"), r.t("Body site"), r.t("Photo taken"), r.t("Photo type"), r.t("Consent")} {
 		labelW = math.Max(labelW, p.GetStringWidth(l)+3)
 	}
 	label := func(s string) {
@@ -228,6 +228,26 @@ func (r *renderer) patientBlock() {
 	}
 	label(r.t("Photo type"))
 	p.CellFormat(contentW/2-labelW, 5.5, fitText(p, r.t("photo_type.short."+kind), contentW/2-labelW-1), "", 1, "L", false, 0, "")
+	label(r.t("Consent"))
+	p.MultiCell(contentW-labelW, 5.5, r.consent(pt), "", "L", false)
+}
+
+// consent says what the patient agreed to, and when.
+func (r *renderer) consent(pt storage.Patient) string {
+	word := func(b *bool) string {
+		switch {
+		case b == nil:
+			return r.t("not asked")
+		case *b:
+			return r.t("agreed")
+		}
+		return r.t("refused")
+	}
+	s := fmt.Sprintf("%s: %s · %s: %s", r.t("photos stored"), word(pt.ConsentPhotos), r.t("shared for referral"), word(pt.ConsentReferral))
+	if pt.ConsentAt != nil {
+		s += " (" + locale.Date(r.lang, *pt.ConsentAt) + ")"
+	}
+	return s
 }
 
 // fitText shortens s with an ellipsis until it fits w millimetres in the current font.
@@ -283,7 +303,7 @@ func (r *renderer) placeImage(name string, iw, ih int, x, y, bw, bh float64) {
 func (r *renderer) photos() error {
 	p := r.pdf
 	r.heading(r.t("Photo and Grad-CAM"))
-	const gap, boxW = 8.0, 62.0
+	const gap, boxW = 8.0, 56.0
 	boxH := boxW * 3 / 4
 	y := p.GetY()
 	x1 := marginL + (contentW-2*boxW-gap)/2
@@ -479,11 +499,11 @@ func (r *renderer) disclaimer() {
 
 func (r *renderer) signature() {
 	p := r.pdf
-	// 8 mm to sign in and the 5 mm caption, above the 18 mm bottom margin.
-	if p.GetY() > 297-18-13 {
+	// 7 mm to sign in and the 5 mm caption, above the 18 mm bottom margin.
+	if p.GetY() > 297-18-12 {
 		p.AddPage()
 	}
-	p.Ln(8)
+	p.Ln(7)
 	y := p.GetY()
 	p.SetDrawColor(0, 0, 0)
 	p.Line(marginL, y, marginL+80, y)

@@ -242,6 +242,13 @@ func TestReportHeadlineExaminationAndLayout(t *testing.T) {
 			}
 		}
 		c := testCase(t, tc.lang)
+		yes, no := true, false
+		c.Patient.ConsentPhotos, c.Patient.ConsentReferral = &yes, &no
+		c.Patient.ConsentAt = &printed
+		consent := locale.T(tc.lang, "photos stored") + ": " + locale.T(tc.lang, "agreed") + " · " + locale.T(tc.lang, "shared for referral") + ": " + locale.T(tc.lang, "refused")
+		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c))), " "); !strings.Contains(flat, consent) {
+			t.Errorf("%s: the report does not print the consent %q", tc.lang, consent)
+		}
 		c.Current.Assessment.PhotoType = "plain"
 		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c))), " "); !strings.Contains(flat, locale.T(tc.lang, "model.not_validated")) {
 			t.Errorf("%s: a plain photo's report does not say the model is not validated for it", tc.lang)

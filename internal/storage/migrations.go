@@ -128,6 +128,11 @@ var migrations = []string{
 	ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';`,
 	// 10: the trail is append-only again (its rows chained by 9's backfill).
 	`CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;`,
+	// 11: the patient's consent: to photos being stored, and to them being shared for a
+	// referral (NULL: not asked; 0: refused; 1: agreed), and when it was given or refused.
+	`ALTER TABLE patients ADD COLUMN consent_photos INTEGER CHECK (consent_photos IS NULL OR consent_photos IN (0, 1));
+	ALTER TABLE patients ADD COLUMN consent_referral INTEGER CHECK (consent_referral IS NULL OR consent_referral IN (0, 1));
+	ALTER TABLE patients ADD COLUMN consent_at TEXT;`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -256,6 +256,11 @@ type Patient struct {
 	// card number: a referral letter carries both.
 	InsuranceNumber string
 	IDNumber        string
+	// Consent: to photos being stored, and shared for a referral (nil: not asked), and when
+	// it was given or refused.
+	ConsentPhotos   *bool
+	ConsentReferral *bool
+	ConsentAt       *time.Time
 }
 
 // AgeAt is the patient's age in whole years at the given date, from the birth year (0:
@@ -285,6 +290,10 @@ func (p *Patient) validate(now time.Time) error {
 	clean(FieldNotes, &p.Notes)
 	clean(FieldInsurance, &p.InsuranceNumber)
 	clean(FieldIDNumber, &p.IDNumber)
+	if (p.ConsentPhotos != nil || p.ConsentReferral != nil) && p.ConsentAt == nil {
+		t := now
+		p.ConsentAt = &t
+	}
 	if p.Sex != "" && p.Sex != "F" && p.Sex != "M" {
 		errs = append(errs, fmt.Sprintf("sex %q is not F or M", p.Sex))
 	}
@@ -321,11 +330,12 @@ func (s *Store) AddPatient(ctx context.Context, p Patient) (id PatientID, err er
 			return err
 		}
 		now := s.stamp()
+		photos, referral, at := p.consentArgs()
 		res, err := tx.Exec(`INSERT INTO patients (code, code_key, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at,
-			insurance_number, id_number)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			insurance_number, id_number, consent_photos, consent_referral, consent_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now,
-			p.InsuranceNumber, p.IDNumber)
+			p.InsuranceNumber, p.IDNumber, photos, referral, at)
 		if err != nil {
 			return err
 		}
@@ -361,12 +371,43 @@ func codeFree(tx *sql.Tx, code string, except PatientID) error {
 	}
 }
 
-const patientColumns = `id, code, full_name, coalesce(sex, ''), coalesce(birth_year, 0), phone, address, notes, insurance_number, id_number`
+const patientColumns = `id, code, full_name, coalesce(sex, ''), coalesce(birth_year, 0), phone, address, notes, insurance_number, id_number,
+	consent_photos, consent_referral, consent_at`
 
 func scanPatient(row interface{ Scan(...any) error }) (Patient, error) {
 	var p Patient
-	err := row.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes, &p.InsuranceNumber, &p.IDNumber)
+	var photos, referral sql.NullBool
+	var at sql.NullString
+	err := row.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes, &p.InsuranceNumber, &p.IDNumber,
+		&photos, &referral, &at)
+	p.setConsent(photos, referral, at)
 	return p, err
+}
+
+func (p *Patient) setConsent(photos, referral sql.NullBool, at sql.NullString) {
+	if photos.Valid {
+		p.ConsentPhotos = &photos.Bool
+	}
+	if referral.Valid {
+		p.ConsentReferral = &referral.Bool
+	}
+	if t, err := time.Parse("2006-01-02", at.String); at.Valid && err == nil {
+		p.ConsentAt = &t
+	}
+}
+
+// consentArgs are the consent columns' values.
+func (p Patient) consentArgs() (photos, referral, at any) {
+	if p.ConsentPhotos != nil {
+		photos = *p.ConsentPhotos
+	}
+	if p.ConsentReferral != nil {
+		referral = *p.ConsentReferral
+	}
+	if p.ConsentAt != nil {
+		at = p.ConsentAt.Format("2006-01-02")
+	}
+	return
 }
 
 // PatientByID returns a patient by record id.

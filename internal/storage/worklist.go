@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -41,10 +42,13 @@ func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
 		var w WorkItem
 		var taken, follow string
 		p := &w.Patient
+		var photos, referral sql.NullBool
+		var at sql.NullString
 		if err := rows.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes, &p.InsuranceNumber, &p.IDNumber,
-			&w.Lesion.ID, &w.Lesion.BodySite, &w.Lesion.SiteDetail, &w.Assessment, &taken, &w.RiskTier, &follow, &w.Referred, &w.HasOutcome); err != nil {
+			&photos, &referral, &at, &w.Lesion.ID, &w.Lesion.BodySite, &w.Lesion.SiteDetail, &w.Assessment, &taken, &w.RiskTier, &follow, &w.Referred, &w.HasOutcome); err != nil {
 			return nil, err
 		}
+		p.setConsent(photos, referral, at)
 		w.Lesion.PatientID = p.ID
 		w.TakenAt, _ = time.Parse(time.RFC3339Nano, taken)
 		if d, err := time.ParseInLocation("2006-01-02", follow, time.Local); err == nil {
@@ -59,5 +63,5 @@ func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
 func patientColumnsOf(alias string) string {
 	a := alias + "."
 	return a + "id, " + a + "code, " + a + "full_name, coalesce(" + a + "sex, ''), coalesce(" + a + "birth_year, 0), " + a + "phone, " +
-		a + "address, " + a + "notes, " + a + "insurance_number, " + a + "id_number"
+		a + "address, " + a + "notes, " + a + "insurance_number, " + a + "id_number, " + a + "consent_photos, " + a + "consent_referral, " + a + "consent_at"
 }

@@ -43,6 +43,7 @@ type patientScreen struct {
 	newBtn  *widget.Button
 	tiles   map[clinic.AssessmentID]*widget.Button // assessment id -> its tile's button (tests tap them)
 	compare map[clinic.LesionID]*widget.Button     // lesion id -> compare button
+	consent *widget.Label
 	front   *bodyMap
 	back    *bodyMap
 	root    fyne.CanvasObject
@@ -76,7 +77,12 @@ func newPatientScreen(u *UI, p clinic.Patient) *patientScreen {
 			fyne.NewMenuItem(lang.L("Delete patient…"), func() { s.deleteDialog() }))
 		widget.ShowPopUpMenuAtRelativePosition(menu, u.win.Canvas(), fyne.NewPos(0, more.Size().Height), more)
 	}
-	header := container.NewBorder(nil, nil, nil, container.NewHBox(edit, s.newBtn, more), container.NewVBox(name, widget.NewLabel(details)))
+	s.consent = widget.NewLabel(consentLine(p))
+	s.consent.Wrapping = fyne.TextWrapWord
+	if p.ConsentPhotos != nil && !*p.ConsentPhotos || p.ConsentReferral != nil && !*p.ConsentReferral {
+		s.consent.Importance = widget.WarningImportance
+	}
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(edit, s.newBtn, more), container.NewVBox(name, widget.NewLabel(details), s.consent))
 
 	list := container.NewVBox()
 	if len(s.lesions) == 0 {

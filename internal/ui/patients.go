@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
+	"dermal/internal/locale"
 )
 
 // patientList is the searchable list on the left.
@@ -109,6 +110,7 @@ func (pl *patientList) refresh(query string) {
 type patientForm struct {
 	code, name, birthYear, phone, address *widget.Entry
 	insurance, idNumber                   *widget.Entry
+	consentPhotos, consentReferral        *widget.Select
 	notes                                 *widget.Entry
 	sex                                   *widget.RadioGroup
 	save                                  *widget.Button
@@ -122,6 +124,7 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 	f := &patientForm{editing: p}
 	f.code, f.name, f.birthYear, f.phone, f.address = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
 	f.insurance, f.idNumber = widget.NewEntry(), widget.NewEntry()
+	f.consentPhotos, f.consentReferral = consentSelect(), consentSelect()
 	f.insurance.SetPlaceHolder("GD4010123456789")
 	f.notes = widget.NewMultiLineEntry()
 	f.notes.Wrapping = fyne.TextWrapWord
@@ -140,6 +143,8 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 		f.phone.SetText(p.Phone)
 		f.address.SetText(p.Address)
 		f.insurance.SetText(p.InsuranceNumber)
+		setConsent(f.consentPhotos, p.ConsentPhotos)
+		setConsent(f.consentReferral, p.ConsentReferral)
 		f.idNumber.SetText(p.IDNumber)
 		f.notes.SetText(p.Notes)
 		f.sex.SetSelected(sexWord(p.Sex))
@@ -153,6 +158,8 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 		widget.NewFormItem(lang.L("Address"), f.address),
 		widget.NewFormItem(lang.L("Health insurance (BHYT) no."), f.insurance),
 		widget.NewFormItem(lang.L("ID card no."), f.idNumber),
+		widget.NewFormItem(lang.L("Consent: photos stored"), f.consentPhotos),
+		widget.NewFormItem(lang.L("Consent: shared for referral"), f.consentReferral),
 		widget.NewFormItem(lang.L("Notes"), f.notes),
 	)
 	cancel := widget.NewButtonWithIcon(lang.L("Cancel"), theme.CancelIcon(), func() { f.dialog.Hide() })
@@ -169,7 +176,11 @@ func (u *UI) editPatient(p *clinic.Patient) *patientForm {
 
 func (u *UI) savePatient(f *patientForm) {
 	p := clinic.Patient{Code: f.code.Text, FullName: f.name.Text, Phone: f.phone.Text, Address: f.address.Text, Notes: f.notes.Text,
-		InsuranceNumber: f.insurance.Text, IDNumber: f.idNumber.Text}
+		InsuranceNumber: f.insurance.Text, IDNumber: f.idNumber.Text,
+		ConsentPhotos: consentOf(f.consentPhotos), ConsentReferral: consentOf(f.consentReferral)}
+	if f.editing != nil && sameConsent(f.editing.ConsentPhotos, p.ConsentPhotos) && sameConsent(f.editing.ConsentReferral, p.ConsentReferral) {
+		p.ConsentAt = f.editing.ConsentAt // unchanged consent keeps its date
+	}
 	switch f.sex.Selected {
 	case lang.L("Female"):
 		p.Sex = "F"
@@ -234,4 +245,59 @@ func (u *UI) similarDialog(similar []clinic.Patient, addAnyway func(), open func
 	}, u.win)
 	d.Show()
 	return d
+}
+
+// consentChoices are a consent select's options: not asked, agreed, refused.
+func consentChoices() []string {
+	return []string{lang.L("not asked"), lang.L("agreed"), lang.L("refused")}
+}
+
+func consentSelect() *widget.Select {
+	s := widget.NewSelect(consentChoices(), nil)
+	s.SetSelectedIndex(0)
+	return s
+}
+
+func setConsent(s *widget.Select, b *bool) {
+	switch {
+	case b == nil:
+		s.SetSelectedIndex(0)
+	case *b:
+		s.SetSelectedIndex(1)
+	default:
+		s.SetSelectedIndex(2)
+	}
+}
+
+func consentOf(s *widget.Select) *bool {
+	switch s.SelectedIndex() {
+	case 1:
+		b := true
+		return &b
+	case 2:
+		b := false
+		return &b
+	}
+	return nil
+}
+
+func sameConsent(a, b *bool) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// consentLine says what the patient agreed to, for the patient screen.
+func consentLine(p clinic.Patient) string {
+	word := func(b *bool) string {
+		c := consentChoices()
+		switch {
+		case b == nil:
+			return c[0]
+		case *b:
+			return c[1]
+		}
+		return c[2]
+	}
+	s := fmt.Sprintf("%s: %s · %s: %s", lang.L("Consent: photos stored"), word(p.ConsentPhotos), lang.L("Consent: shared for referral"), word(p.ConsentReferral))
+	if p.ConsentAt != nil {
+		s += " (" + locale.Date(currentLanguage(), *p.ConsentAt) + ")"
+	}
+	return s
 }

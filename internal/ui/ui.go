@@ -253,3 +253,10 @@ func (u *UI) dialogSize(w, h float32) fyne.Size {
 	}
 	return fyne.NewSize(w, h)
 }
+
+// currentLanguage is the language fyne/lang translates into now.
+func currentLanguage() string {
+	languageMu.Lock()
+	defer languageMu.Unlock()
+	return locale.Supported(language)
+}
