@@ -41,6 +41,7 @@ type assessScreen struct {
 	lesion     *widget.Select
 	site       *widget.Select
 	siteCodes  []string // the body sites in the order site lists them
+	recent     *recentPhotos
 	mapFront   *bodyMap
 	mapBack    *bodyMap
 	mapPoint   *clinic.BodyPoint // where the new lesion was placed (nil: not placed)
@@ -170,8 +171,9 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 		widget.NewFormItem(lang.L("Lesion"), a.lesion),
 		widget.NewFormItem(lang.L("Body site"), container.NewGridWithColumns(2, a.site, a.siteDetail)),
 	)
+	a.recent = newRecentPhotos(a)
 	left := container.NewBorder(
-		container.NewVBox(where, container.NewGridWithColumns(2, a.open, a.pasteBtn, a.phoneBtn, a.usbBtn)),
+		container.NewVBox(where, container.NewGridWithColumns(2, a.open, a.pasteBtn, a.phoneBtn, a.usbBtn), container.NewHScroll(a.recent.box)),
 		container.NewVBox(a.progress, a.state, a.analyseBtn),
 		nil, nil, a.photoView.img)
 	findings := widget.NewForm(

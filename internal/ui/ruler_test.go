@@ -3,10 +3,13 @@ package ui
 import (
 	"context"
 	"image"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
@@ -70,5 +73,30 @@ func TestCompareShowsSizeChange(t *testing.T) {
 	u.jobs.Wait()
 	if !strings.Contains(cmp.size.Text, "6.0 → 8.0 mm (+2.0 mm, +33%)") {
 		t.Errorf("size change %q", cmp.size.Text)
+	}
+}
+
+// The assessment screen shows the newest photos of the last photo folder as thumbnails; one
+// tap opens one (Fyne's file dialog shows none).
+func TestRecentPhotosStrip(t *testing.T) {
+	u, _ := newTestUI(t)
+	dir := t.TempDir()
+	for _, name := range []string{"ISIC_0024311.png", "ISIC_0024318.png"} {
+		data, _ := os.ReadFile(clinictest.Fixture(name))
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a photo"), 0o644)
+	u.prefs.SetPhotoFolder(dir)
+	addPatient(t, u, "Lò Văn Pá", "BN-11")
+	u.screen.(*patientScreen).newAssessment(0)
+	a := u.screen.(*assessScreen)
+	u.jobs.Wait()
+	if len(a.recent.thumbs) != 2 {
+		t.Fatalf("%d thumbnails, want the 2 photos", len(a.recent.thumbs))
+	}
+	test.Tap(a.recent.thumbs[0])
+	u.jobs.Wait()
+	if a.photo == nil {
+		t.Errorf("tapping a thumbnail loaded nothing: %v", u.lastError)
 	}
 }
