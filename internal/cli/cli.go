@@ -35,6 +35,10 @@ type Global struct {
 	OpenAssessment int64
 	// OpenPatient opens the desktop app at this patient (record id; 0: the worklist).
 	OpenPatient int64
+	// User and PasswordFile log a command that reads or writes records in, once the clinic
+	// has staff accounts (the password from the file, else asked on the terminal).
+	User         string
+	PasswordFile string
 	// ShowVersion: print the version and stop (--version).
 	ShowVersion bool
 }
@@ -67,6 +71,8 @@ var commands = []struct {
 	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
 	{"audit", "check the hash-chained audit trail: dermal audit verify", runAudit},
+	{"setup", "first run: the clinic and its first administrator: dermal setup --clinic NAME --admin USER --password-file F", runSetup},
+	{"users", "staff accounts (administrators): dermal users add|list|disable|enable|passwd", runUsers},
 	{"clinic", "the clinic's name, address and phone for reports: dermal clinic [--name NAME] [--address ADDRESS] [--phone PHONE]", runClinic},
 	{"backup", "encrypted (age) copy of the records, also while the app runs: dermal backup [--passphrase-file F | --recipient AGE1… | --unencrypted] FILE", runBackup},
 	{"restore", "decrypt and check a backup and put it in place, keeping the current database: dermal restore [--passphrase-file F | --identity FILE] FILE", runRestore},
@@ -86,6 +92,8 @@ func ParseGlobal(args []string, stderr io.Writer) (Global, []string, error) {
 	fs.Int64Var(&g.OpenPatient, "open-patient", 0, "desktop app: open this patient (record id) at start")
 	fs.IntVar(&g.MemoryBudgetMB, "memory-budget", 0, "memory budget in MB (default: the setting, else min(400, 25% of RAM))")
 	fs.BoolVar(&g.ShowVersion, "version", false, "print Dermal's version and exit")
+	fs.StringVar(&g.User, "user", "", "the staff account a records command runs as (once the clinic is set up)")
+	fs.StringVar(&g.PasswordFile, "password-file", "", "read --user's password from this file (only its owner may read it); default: ask on the terminal")
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return g, nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -124,7 +132,12 @@ func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			err := c.run(env, args[1:])
+			rest := args[1:]
+			if c.name != "setup" {
+				// --user and --password-file may follow the command name too.
+				rest = env.takeLogin(rest)
+			}
+			err := c.run(env, rest)
 			switch {
 			case err == nil:
 				return 0
@@ -143,6 +156,30 @@ func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "dermal: unknown command %q (commands: %s)\n", args[0], strings.Join(names, ", "))
 	return 2
+}
+
+// takeLogin moves --user and --password-file from a command's arguments into the global
+// flags (scripts write them after the command: dermal history --user mai BN-1).
+func (env *Env) takeLogin(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "user" && name != "password-file") {
+			out = append(out, a)
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			i++
+			value = args[i]
+		}
+		if name == "user" {
+			env.User = value
+		} else {
+			env.PasswordFile = value
+		}
+	}
+	return out
 }
 
 // Model returns the model to use: the built-in one, or --model with --card.

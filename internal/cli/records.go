@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,7 +41,37 @@ func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
 		return nil, nil, err
 	}
 	c = clinic.New(eng, s, env.guard(eng))
+	if err := env.login(c); err != nil {
+		c.Close()
+		eng.Close()
+		return nil, nil, err
+	}
 	return c, func() { c.Close(); eng.Close() }, nil
+}
+
+// login logs the command in as --user (the password from --password-file, else the
+// terminal) once the clinic has staff accounts; records from before setup need none.
+func (env *Env) login(c *clinic.Clinic) error {
+	ctx := context.Background()
+	need, err := c.NeedsSetup(ctx)
+	if err != nil {
+		return err
+	}
+	if need {
+		if env.User != "" {
+			return fmt.Errorf("%w: --user %s, but there are no staff accounts yet; run dermal setup first", clinic.ErrNotSetUp, env.User)
+		}
+		return nil
+	}
+	if env.User == "" {
+		return fmt.Errorf("%w: these records have staff accounts: give --user NAME (and --password-file F, or type the password)", ErrUsage)
+	}
+	pw, err := secret(env, env.PasswordFile, "password for "+env.User)
+	if err != nil {
+		return err
+	}
+	_, err = c.Login(ctx, env.User, pw)
+	return err
 }
 
 // openRecords opens the records alone (no model) behind the application layer.
@@ -50,6 +81,10 @@ func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
 		return nil, nil, err
 	}
 	c := clinic.New(nil, s, nil)
+	if err := env.login(c); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
 	return c, func() { c.Close() }, nil
 }
 
@@ -123,12 +158,12 @@ func runPatients(env *Env, args []string) error {
 			}
 			q = args[1]
 		}
-		s, err := env.openStore()
+		c, closeRecords, err := env.openRecords()
 		if err != nil {
 			return err
 		}
-		defer s.Close()
-		ps, err := s.SearchPatients(ctx, q, 1000)
+		defer closeRecords()
+		ps, err := c.SearchPatients(ctx, q, 1000)
 		if err != nil {
 			return err
 		}
@@ -154,15 +189,15 @@ func runPatients(env *Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%w: patient id %q is not a number", ErrUsage, fs.Arg(0))
 		}
-		s, err := env.openStore()
+		c, closeRecords, err := env.openRecords()
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		defer closeRecords()
 		if args[0] == "undelete" {
-			return s.UndeletePatient(ctx, storage.PatientID(id))
+			return c.UndeletePatient(ctx, storage.PatientID(id))
 		}
-		return s.DeletePatient(ctx, storage.PatientID(id), *hard)
+		return c.DeletePatient(ctx, storage.PatientID(id), *hard)
 	}
 	return fmt.Errorf("%w: unknown patients command %q", ErrUsage, args[0])
 }
@@ -474,7 +509,20 @@ func runRestore(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	kept, err := clinic.RestoreFile(src, filepath.Join(dir, clinic.DatabaseFile), key)
+	dbPath := filepath.Join(dir, clinic.DatabaseFile)
+	if _, err := os.Stat(dbPath); err == nil {
+		// Replacing records with accounts is an administrator's.
+		c, closeRecords, err := env.openRecords()
+		if err != nil {
+			return err
+		}
+		err = c.MayRestore()
+		closeRecords()
+		if err != nil {
+			return err
+		}
+	}
+	kept, err := clinic.RestoreFile(src, dbPath, key)
 	if err != nil {
 		return err
 	}

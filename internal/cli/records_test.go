@@ -374,3 +374,69 @@ func TestEncryptedBackup(t *testing.T) {
 		t.Errorf("--unencrypted: exit %d %q", code, out)
 	}
 }
+
+// Staff accounts on the command line: setup makes the first admin; then every records
+// command needs --user and the password (from an owner-only --password-file); a wrong
+// password is refused; a clinician cannot manage accounts or restore; audit rows name the user.
+func TestSetupUsersAndLogin(t *testing.T) {
+	data := t.TempDir()
+	dir := t.TempDir()
+	file := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content+"\n"), mode)
+		return p
+	}
+	adminPw := file("admin", "admin password", 0o600)
+	maiPw := file("mai", "clinician password", 0o600)
+	wrongPw := file("wrong", "not the password", 0o600)
+	shared := file("shared", "admin password", 0o644)
+	run(t, "--data", data, "patients", "add", "--name", "Before Setup", "--code", "OLD-1")
+	if code, _, stderr := run(t, "--data", data, "setup", "--clinic", "Trạm Y tế xã Đồng Tâm", "--admin", "admin", "--password-file", adminPw); code != 0 {
+		t.Fatalf("setup: %s", stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "setup", "--clinic", "Again", "--admin", "x", "--password-file", adminPw); code != 1 || !strings.Contains(stderr, "already set up") {
+		t.Errorf("second setup: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "patients", "list"); code != 2 || !strings.Contains(stderr, "--user") {
+		t.Errorf("records without --user after setup: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "patients", "list", "--user", "admin", "--password-file", shared); code != 2 || !strings.Contains(stderr, "read by others") {
+		t.Errorf("a password file others can read: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "--user", "admin", "--password-file", wrongPw, "patients", "list"); code != 1 || !strings.Contains(stderr, "wrong user name or password") {
+		t.Errorf("wrong password: exit %d %s", code, stderr)
+	}
+	// The existing records survived the setup.
+	if code, out, _ := run(t, "--data", data, "--user", "admin", "--password-file", adminPw, "patients", "list"); code != 0 || !strings.Contains(out, "Before Setup") {
+		t.Errorf("after setup the old records read %q", out)
+	}
+	as := func(user, pw string, args ...string) (int, string, string) {
+		return run(t, append([]string{"--data", data}, append(args, "--user", user, "--password-file", pw)...)...)
+	}
+	if code, _, stderr := as("admin", adminPw, "users", "add", "mai", "--full-name", "Trần Thị Mai", "--new-password-file", maiPw); code != 0 {
+		t.Fatalf("users add: %s", stderr)
+	}
+	if code, out, _ := as("admin", adminPw, "users", "list"); code != 0 || !strings.Contains(out, "mai") || !strings.Contains(out, "clinician") {
+		t.Errorf("users list: %q", out)
+	}
+	if code, _, stderr := as("mai", maiPw, "users", "add", "ba", "--new-password-file", maiPw); code != 1 || !strings.Contains(stderr, "administrator") {
+		t.Errorf("a clinician adding a user: exit %d %s", code, stderr)
+	}
+	backup := filepath.Join(dir, "b.db")
+	as("admin", adminPw, "backup", "--unencrypted", backup)
+	if code, _, stderr := as("mai", maiPw, "restore", backup); code != 1 || !strings.Contains(stderr, "administrator") {
+		t.Errorf("a clinician restoring: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := as("mai", maiPw, "patients", "add", "--name", "Vũ Văn Giáp", "--code", "BN-20"); code != 0 {
+		t.Fatalf("clinician adds a patient: %s", stderr)
+	}
+	if code, _, _ := as("admin", adminPw, "users", "disable", "mai"); code != 0 {
+		t.Fatal("disable")
+	}
+	if code, _, stderr := as("mai", maiPw, "patients", "list"); code != 1 || !strings.Contains(stderr, "disabled") {
+		t.Errorf("a disabled account: exit %d %s", code, stderr)
+	}
+	if code, out, _ := as("admin", adminPw, "audit", "verify"); code != 0 || !strings.Contains(out, "intact") {
+		t.Errorf("audit verify after all that: %q", out)
+	}
+}

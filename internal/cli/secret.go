@@ -38,6 +38,21 @@ func readSecretFile(path string) (string, error) {
 	return s, nil
 }
 
+// secret reads a password from file, else asks on the terminal once.
+func secret(env *Env, file, what string) (string, error) {
+	if file != "" {
+		return readSecretFile(file)
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", fmt.Errorf("%w: no terminal to ask for the %s; give it in a file (--password-file)", ErrUsage, what)
+	}
+	fmt.Fprintf(env.Stderr, "%s: ", what)
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(env.Stderr)
+	return string(p), err
+}
+
 // passphrase reads the backup passphrase from file, else from the terminal (twice when
 // making a backup, so a typo does not seal it under an unknown passphrase).
 func passphrase(env *Env, file string, confirm bool) (string, error) {

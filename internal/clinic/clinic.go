@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"dermal/internal/accounts"
 	"dermal/internal/inference"
 	"dermal/internal/storage"
 	"dermal/internal/triage"
@@ -32,6 +33,10 @@ type Clinic struct {
 
 	workerMu sync.Mutex
 	work     chan func()
+
+	userMu sync.Mutex
+	user   *storage.User     // who is logged in (nil: nobody, or records before accounts)
+	params *accounts.Params // argon2id costs (nil: accounts.Default)
 }
 
 // New joins an engine, a store and a guard; any may be nil where a command needs none. The
@@ -331,7 +336,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 		LesionID: v.LesionID, Photo: v.Photo.Bytes, ModelName: ModelName(card), ModelSHA256: card.SHA256, ModelCardSHA256: card.DocSHA256,
 		Probabilities: a.ProbabilityMap(), RiskTier: string(d.Tier), TierDriver: string(d.Driver), Warnings: warnings,
 		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
-		PhotoType: string(d.PhotoType()), DiameterMM: v.Exam.DiameterMM,
+		PhotoType: string(d.PhotoType()), DiameterMM: v.Exam.DiameterMM, AssessedBy: c.assessor(),
 	}
 	if v.Exam.SevenPoint != nil {
 		rec.SevenPoint = []string{}
@@ -374,6 +379,9 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 // and opens the restored records. If the restore fails, the records as they were are opened
 // again. The caller must not use the store while it runs.
 func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
+	if err := c.requireAdmin("restoring a backup"); err != nil {
+		return "", err
+	}
 	path, actor := c.store.Path(), c.store.Actor()
 	// An encrypted backup is opened first, while the records stay open: a wrong passphrase
 	// changes nothing.

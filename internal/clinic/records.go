@@ -43,6 +43,11 @@ func (c *Clinic) UpdatePatient(ctx context.Context, p Patient) (Patient, error) 
 
 // DeletePatient hides a patient (hard: removes them and their photos for good).
 func (c *Clinic) DeletePatient(ctx context.Context, id PatientID, hard bool) error {
+	if hard {
+		if err := c.requireAdmin("deleting a patient for good"); err != nil {
+			return err
+		}
+	}
 	return c.store.DeletePatient(ctx, id, hard)
 }
 
@@ -192,6 +197,9 @@ func (c *Clinic) SetCameras(s CameraSource) { c.cameras = s }
 // MergePatients moves drop's lesions and assessments to keep and hides drop (a patient
 // registered twice).
 func (c *Clinic) MergePatients(ctx context.Context, keep, drop PatientID) error {
+	if err := c.requireAdmin("merging patients"); err != nil {
+		return err
+	}
 	return c.store.MergePatients(ctx, keep, drop)
 }
 

@@ -89,6 +89,9 @@ func (c *Clinic) Profile(ctx context.Context) (ClinicProfile, error) { return c.
 
 // SetProfile stores the clinic's name, address and phone.
 func (c *Clinic) SetProfile(ctx context.Context, p ClinicProfile) error {
+	if err := c.requireAdmin("changing the clinic's details"); err != nil {
+		return err
+	}
 	return c.store.SetClinicProfile(ctx, p)
 }
 

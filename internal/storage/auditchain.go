@@ -48,7 +48,7 @@ func (s *Store) audit(tx *sql.Tx, action, entity string, id int64, detail string
 	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	r := auditRow{id: last.id + 1, at: s.stamp(), actor: s.actor, action: action, entity: entity, entityID: sql.NullInt64{Int64: id, Valid: true},
+	r := auditRow{id: last.id + 1, at: s.stamp(), actor: s.Actor(), action: action, entity: entity, entityID: sql.NullInt64{Int64: id, Valid: true},
 		detail: detail, version: versionString(), prev: last.hash}
 	r.hash = r.chainHash()
 	_, err = tx.Exec(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

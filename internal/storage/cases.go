@@ -121,6 +121,9 @@ type Assessment struct {
 	DiameterMM *float64
 	// TierDriver is what decided RiskTier (triage.Driver: a class code, "seven_point", …).
 	TierDriver string
+	// AssessedBy is the clinician who saved it (their full name, else login name; "" before
+	// staff accounts).
+	AssessedBy string
 	// Read only (History, Entry): whether a referral was recorded, and the latest outcome
 	// ("" source: none yet).
 	Referred         bool
@@ -244,11 +247,11 @@ func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion
 		}
 		res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256, model_card_sha256,
 			probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at,
-			photo_type, seven_point, abcde, diameter_mm, tier_driver)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			photo_type, seven_point, abcde, diameter_mm, tier_driver, assessed_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256, a.ModelCardSHA256,
 			string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp(),
-			a.PhotoType, jsonList(a.SevenPoint), jsonList(a.ABCDE), a.DiameterMM, a.TierDriver)
+			a.PhotoType, jsonList(a.SevenPoint), jsonList(a.ABCDE), a.DiameterMM, a.TierDriver, a.AssessedBy)
 		if err != nil {
 			return err
 		}
@@ -272,7 +275,7 @@ const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_
 	coalesce(l.map_view, ''), coalesce(l.map_x, 0), coalesce(l.map_y, 0), l.side,
 	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
 	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, ''),
-	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver,
+	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver, a.assessed_by,
 	EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
 	coalesce((SELECT r.outcome_source FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), ''),
 	coalesce((SELECT r.outcome_diagnosis FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), '')`
@@ -312,7 +315,7 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first,
 			&h.Lesion.MapView, &h.Lesion.MapX, &h.Lesion.MapY, &h.Lesion.Side, &a.ID, &taken, &a.PhotoSHA256,
 			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow,
-			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
+			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.AssessedBy, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
 			return nil, err
 		}
 		if diameter.Valid {

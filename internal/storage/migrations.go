@@ -133,6 +133,21 @@ var migrations = []string{
 	`ALTER TABLE patients ADD COLUMN consent_photos INTEGER CHECK (consent_photos IS NULL OR consent_photos IN (0, 1));
 	ALTER TABLE patients ADD COLUMN consent_referral INTEGER CHECK (consent_referral IS NULL OR consent_referral IN (0, 1));
 	ALTER TABLE patients ADD COLUMN consent_at TEXT;`,
+	// 12: staff accounts. The password is an argon2id hash (accounts.Hash); failures and
+	// locked_until make the growing delay after wrong passwords survive a restart.
+	`CREATE TABLE users (
+		id           INTEGER PRIMARY KEY,
+		name         TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+		full_name    TEXT NOT NULL DEFAULT '' CHECK (length(full_name) <= 200),
+		role         TEXT NOT NULL CHECK (role IN ('admin', 'clinician')),
+		pw_hash      TEXT NOT NULL CHECK (pw_hash LIKE '$argon2id$%'),
+		failures     INTEGER NOT NULL DEFAULT 0,
+		locked_until TEXT,
+		disabled_at  TEXT,
+		created_at   TEXT NOT NULL,
+		updated_at   TEXT NOT NULL
+	);
+	ALTER TABLE assessments ADD COLUMN assessed_by TEXT NOT NULL DEFAULT '';`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -19,11 +19,12 @@ import (
 
 // Store is an open case database.
 type Store struct {
-	db    *sql.DB
-	path  string
-	lock  *fileLock
-	actor string
-	now   func() time.Time
+	db      *sql.DB
+	path    string
+	lock    *fileLock
+	actor   string
+	actorMu sync.Mutex
+	now     func() time.Time
 
 	// checked is closed when the first integrity check of the record tables has finished.
 	// Reads go ahead at once; writes wait for it, so a damaged database is never written to,
@@ -166,7 +167,18 @@ func (s *Store) Close() error {
 func (s *Store) Path() string { return s.path }
 
 // Actor is who the audit trail names for this store's writes.
-func (s *Store) Actor() string { return s.actor }
+func (s *Store) Actor() string {
+	s.actorMu.Lock()
+	defer s.actorMu.Unlock()
+	return s.actor
+}
+
+// SetActor names who the next changes are by (the user who logged in).
+func (s *Store) SetActor(a string) {
+	s.actorMu.Lock()
+	defer s.actorMu.Unlock()
+	s.actor = a
+}
 
 // SchemaVersion is the number of migrations applied.
 func (s *Store) SchemaVersion() (int, error) {

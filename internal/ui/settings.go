@@ -245,8 +245,12 @@ func (u *UI) applySettings(f *settingsForm) {
 	threads, _ := strconv.Atoi(f.threads.Selected)
 	p.SetInt(prefThreads, threads)
 	p.SetString(prefDataDir, f.dataDir.Text)
-	if err := u.clinic.SetProfile(context.Background(), clinic.ClinicProfile{Name: f.clinic.Text, Address: f.address.Text, Phone: f.phone.Text}); err != nil {
-		u.showError(lang.L("Could not save the clinic's details."), err)
+	// The clinic's details are an administrator's to change: written only when changed.
+	profile := clinic.ClinicProfile{Name: clinic.NFC(f.clinic.Text), Address: clinic.NFC(f.address.Text), Phone: clinic.NFC(f.phone.Text)}
+	if old, err := u.clinic.Profile(context.Background()); err != nil || old != profile {
+		if err := u.clinic.SetProfile(context.Background(), profile); err != nil {
+			u.showError(lang.L("Could not save the clinic's details."), err)
+		}
 	}
 	idle, _ := strconv.Atoi(f.idle.Text)
 	p.SetInt(prefIdleMin, idle)

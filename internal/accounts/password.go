@@ -1,0 +1,115 @@
+// Package accounts holds what staff accounts need beside the records: password hashing with
+// argon2id (golang.org/x/crypto), the rules for user names, roles and passwords, and the
+// growing delay after failed logins. The records store its outputs; they never see a
+// password.
+package accounts
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// Default is sized for a low-end clinic laptop: 64 MiB and 3 passes on one lane take about
+// a quarter of a second on one core (make bench: BenchmarkHash) — slow for an attacker
+// guessing offline, quick enough that a login stays well under a second, and 64 MiB fits the
+// app's memory budget beside the model. (OWASP's argon2id floor is 19 MiB with 2 passes.)
+var Default = Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 1}
+
+const saltLen, keyLen = 16, 32
+
+// MinPassword is the shortest password accepted.
+const MinPassword = 8
+
+// Errors.
+var (
+	ErrWeakPassword = errors.New("password too short")
+	ErrBadHash      = errors.New("not an argon2id hash")
+)
+
+// CheckPassword refuses a password a clinic should not use.
+func CheckPassword(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < MinPassword {
+		return fmt.Errorf("%w: %d characters, use at least %d", ErrWeakPassword, n, MinPassword)
+	}
+	return nil
+}
+
+// Hash returns the password's argon2id hash in the PHC string format
+// ($argon2id$v=19$m=…,t=…,p=…$salt$key), with a fresh random salt.
+func Hash(pw string, p Params) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// Verify reports whether pw matches the hash (in constant time), with the hash's own
+// parameters, so older hashes keep working when Default changes.
+func Verify(hash, pw string) (bool, error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, ErrBadHash
+	}
+	var v int
+	var p Params
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return false, ErrBadHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil || p.Threads == 0 || p.Time == 0 {
+		return false, ErrBadHash
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false, ErrBadHash
+	}
+	got := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// Roles.
+const (
+	Admin     = "admin"     // accounts, settings, restore, hard delete, and everything clinical
+	Clinician = "clinician" // everything clinical
+)
+
+// ValidRole reports whether r is a role.
+func ValidRole(r string) bool { return r == Admin || r == Clinician }
+
+// FreeFailures is how many wrong passwords in a row cost nothing; after them each failure
+// doubles the wait before the next try, from 2 s up to MaxDelay.
+const FreeFailures = 3
+
+// MaxDelay caps the wait: a clinician who forgot the password is not locked out for the day.
+const MaxDelay = 5 * time.Minute
+
+// Delay is how long to wait before the next login after failures wrong passwords in a row.
+func Delay(failures int) time.Duration {
+	if failures <= FreeFailures {
+		return 0
+	}
+	d := 2 * time.Second
+	for i := FreeFailures + 1; i < failures && d < MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, MaxDelay)
+}

@@ -1,0 +1,52 @@
+package accounts
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// fast keeps the tests quick; the shipped parameters are measured in BenchmarkHash.
+var fast = Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+func TestHashAndVerify(t *testing.T) {
+	h, err := Hash("mật khẩu dài", fast)
+	if err != nil || !strings.HasPrefix(h, "$argon2id$v=19$m=1024,t=1,p=1$") {
+		t.Fatalf("hash %q %v", h, err)
+	}
+	h2, _ := Hash("mật khẩu dài", fast)
+	if h == h2 {
+		t.Error("two hashes of one password are equal: no per-user salt")
+	}
+	if ok, err := Verify(h, "mật khẩu dài"); !ok || err != nil {
+		t.Errorf("right password: %v %v", ok, err)
+	}
+	if ok, _ := Verify(h, "mật khẩu dai"); ok {
+		t.Error("a wrong password verified")
+	}
+	if _, err := Verify("$2a$10$bcrypt", "x"); err == nil {
+		t.Error("a non-argon2id hash accepted")
+	}
+	if err := CheckPassword("short"); err == nil {
+		t.Error("a 5-character password accepted")
+	}
+}
+
+func TestDelayGrows(t *testing.T) {
+	for _, tc := range []struct {
+		failures int
+		want     time.Duration
+	}{{0, 0}, {3, 0}, {4, 2 * time.Second}, {5, 4 * time.Second}, {6, 8 * time.Second}, {20, MaxDelay}} {
+		if got := Delay(tc.failures); got != tc.want {
+			t.Errorf("%d failures: %v, want %v", tc.failures, got, tc.want)
+		}
+	}
+}
+
+func BenchmarkHash(b *testing.B) {
+	for b.Loop() {
+		if _, err := Hash("a clinic password", Default); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

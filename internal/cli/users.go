@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"dermal/internal/clinic"
+)
+
+// runSetup: the clinic's profile and its first admin account (once).
+func runSetup(env *Env, args []string) error {
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	name := fs.String("clinic", "", "the clinic's name (printed on reports)")
+	address := fs.String("address", "", "the clinic's address (printed on referral letters)")
+	phone := fs.String("phone", "", "the clinic's phone (printed on referral letters)")
+	admin := fs.String("admin", "", "the first administrator's user name")
+	fullName := fs.String("full-name", "", "the administrator's full name")
+	passFile := fs.String("password-file", "", "the administrator's password, from this file (only its owner may read it); default: ask on the terminal")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if *name == "" || *admin == "" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: setup --clinic NAME --admin USER [--full-name NAME] [--address A] [--phone P] [--password-file F]", ErrUsage)
+	}
+	pw, err := secret(env, *passFile, "password for "+*admin)
+	if err != nil {
+		return err
+	}
+	s, err := env.openStore()
+	if err != nil {
+		return err
+	}
+	c := clinic.New(nil, s, nil)
+	defer c.Close()
+	if err := c.Setup(context.Background(), clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "set up %s with the administrator %s; from now on records commands take --user\n", terminalSafe(*name), terminalSafe(*admin))
+	return nil
+}
+
+// runUsers: users add|list|disable|enable|passwd (administrators, except one's own passwd).
+func runUsers(env *Env, args []string) error {
+	usage := fmt.Errorf("%w: users add NAME [--role admin|clinician] [--full-name N] [--new-password-file F] | users list | users disable NAME | users enable NAME | users passwd NAME [--new-password-file F]", ErrUsage)
+	if len(args) == 0 {
+		return usage
+	}
+	fs := flag.NewFlagSet("users", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	role := fs.String("role", clinic.RoleClinician, "admin or clinician")
+	fullName := fs.String("full-name", "", "the person's full name (printed on reports)")
+	newPass := fs.String("new-password-file", "", "the account's new password, from this file; default: ask on the terminal")
+	sub, rest := args[0], args[1:]
+	var target string
+	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
+		target, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
+		return usage
+	}
+	c, closeRecords, err := env.openRecords()
+	if err != nil {
+		return err
+	}
+	defer closeRecords()
+	ctx := context.Background()
+	switch {
+	case sub == "list" && target == "":
+		us, err := c.Users(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			state := "active"
+			if u.Disabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(env.Stdout, "%-16s %-9s %-8s %s\n", terminalSafe(u.Name), u.Role, state, terminalSafe(u.FullName))
+		}
+		return nil
+	case (sub == "add" || sub == "passwd") && target != "":
+		pw, err := secret(env, *newPass, "new password for "+target)
+		if err != nil {
+			return err
+		}
+		if sub == "add" {
+			err = c.AddUser(ctx, target, *fullName, *role, pw)
+		} else {
+			err = c.SetPassword(ctx, target, pw)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s: done\n", terminalSafe(target))
+		return nil
+	case (sub == "disable" || sub == "enable") && target != "":
+		if err := c.SetDisabled(ctx, target, sub == "disable"); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s: %sd\n", terminalSafe(target), sub)
+		return nil
+	}
+	return usage
+}

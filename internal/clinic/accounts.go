@@ -1,0 +1,219 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"dermal/internal/accounts"
+	"dermal/internal/storage"
+)
+
+// User is a staff account.
+type User = storage.User
+
+// Roles.
+const (
+	RoleAdmin     = accounts.Admin
+	RoleClinician = accounts.Clinician
+)
+
+// Errors of accounts.
+var (
+	ErrNotAllowed   = errors.New("not allowed for this account")
+	ErrLogin        = errors.New("wrong user name or password")
+	ErrNotSetUp     = errors.New("this clinic is not set up")
+	ErrAlreadySetUp = errors.New("this clinic is already set up")
+)
+
+// LoginDelayError means too many wrong passwords: the next try must wait.
+type LoginDelayError struct{ Wait time.Duration }
+
+func (e *LoginDelayError) Error() string {
+	return fmt.Sprintf("too many wrong passwords: wait %s before the next try", e.Wait.Round(time.Second))
+}
+
+// hashParams are the argon2id costs (tests use cheaper ones through SetHashParams).
+func (c *Clinic) hashParams() accounts.Params {
+	if c.params != nil {
+		return *c.params
+	}
+	return accounts.Default
+}
+
+// SetHashParams changes the argon2id costs of new hashes (tests).
+func (c *Clinic) SetHashParams(p accounts.Params) { c.params = &p }
+
+// NeedsSetup reports whether the records have no staff account yet.
+func (c *Clinic) NeedsSetup(ctx context.Context) (bool, error) {
+	n, err := c.store.CountUsers(ctx)
+	return n == 0, err
+}
+
+// Setup makes the clinic's profile and its first admin account; refused once done.
+func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullName, password string) error {
+	if need, err := c.NeedsSetup(ctx); err != nil {
+		return err
+	} else if !need {
+		return ErrAlreadySetUp
+	}
+	if profile.Name == "" {
+		return fmt.Errorf("%w: the clinic's name is needed", storage.ErrInvalid)
+	}
+	if err := accounts.CheckPassword(password); err != nil {
+		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+	}
+	if err := c.store.SetClinicProfile(ctx, profile); err != nil {
+		return err
+	}
+	hash, err := accounts.Hash(password, c.hashParams())
+	if err != nil {
+		return err
+	}
+	_, err = c.store.AddUser(ctx, storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, hash)
+	return err
+}
+
+// Login checks a user's password. Wrong passwords in a row make the next try wait longer
+// (accounts.Delay), also across restarts; a disabled account cannot log in. On success
+// every change after it is recorded under that user.
+func (c *Clinic) Login(ctx context.Context, name, password string) (User, error) {
+	u, err := c.store.UserByName(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The same answer and about the same time as a wrong password: no hint which
+		// names exist.
+		accounts.Hash(password, c.hashParams())
+		return User{}, ErrLogin
+	}
+	if err != nil {
+		return User{}, err
+	}
+	now := time.Now()
+	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+		return User{}, &LoginDelayError{Wait: u.LockedUntil.Sub(now)}
+	}
+	ok, err := accounts.Verify(u.Hash(), password)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok || u.Disabled {
+		if err := c.store.LoginFailed(ctx, u.ID, now.Add(accounts.Delay(u.Failures+1))); err != nil {
+			return User{}, err
+		}
+		if u.Disabled && ok {
+			return User{}, fmt.Errorf("%w: account %s is disabled", ErrNotAllowed, u.Name)
+		}
+		return User{}, ErrLogin
+	}
+	if err := c.store.LoginSucceeded(ctx, u.ID); err != nil {
+		return User{}, err
+	}
+	c.userMu.Lock()
+	c.user = &u
+	c.userMu.Unlock()
+	c.store.SetActor(u.Name)
+	return u, nil
+}
+
+// CurrentUser is who is logged in (nil: nobody, or records from before staff accounts).
+func (c *Clinic) CurrentUser() *User {
+	c.userMu.Lock()
+	defer c.userMu.Unlock()
+	return c.user
+}
+
+// requireAdmin refuses an action that is an administrator's when a clinician is logged in.
+// Records without accounts (before setup) keep working as before.
+func (c *Clinic) requireAdmin(what string) error {
+	u := c.CurrentUser()
+	if u == nil {
+		if n, err := c.store.CountUsers(context.Background()); err != nil || n > 0 {
+			return fmt.Errorf("%w: %s needs an administrator to log in", ErrNotAllowed, what)
+		}
+		return nil
+	}
+	if u.Role != accounts.Admin {
+		return fmt.Errorf("%w: %s is an administrator's; %s is a %s", ErrNotAllowed, what, u.Name, u.Role)
+	}
+	return nil
+}
+
+// AddUser creates an account (administrators only).
+func (c *Clinic) AddUser(ctx context.Context, name, fullName, role, password string) error {
+	if err := c.requireAdmin("adding an account"); err != nil {
+		return err
+	}
+	if !accounts.ValidRole(role) {
+		return fmt.Errorf("%w: role %q is not admin or clinician", storage.ErrInvalid, role)
+	}
+	if err := accounts.CheckPassword(password); err != nil {
+		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+	}
+	hash, err := accounts.Hash(password, c.hashParams())
+	if err != nil {
+		return err
+	}
+	_, err = c.store.AddUser(ctx, storage.User{Name: name, FullName: fullName, Role: role}, hash)
+	return err
+}
+
+// Users lists the accounts (administrators only).
+func (c *Clinic) Users(ctx context.Context) ([]User, error) {
+	if err := c.requireAdmin("listing the accounts"); err != nil {
+		return nil, err
+	}
+	return c.store.Users(ctx)
+}
+
+// SetDisabled disables or enables an account (administrators only; not their own).
+func (c *Clinic) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	if err := c.requireAdmin("disabling an account"); err != nil {
+		return err
+	}
+	u, err := c.store.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if me := c.CurrentUser(); me != nil && me.ID == u.ID && disabled {
+		return fmt.Errorf("%w: an administrator cannot disable their own account", ErrNotAllowed)
+	}
+	return c.store.SetDisabled(ctx, u.ID, disabled)
+}
+
+// SetPassword sets an account's password: an administrator's reset of anyone's, or the
+// logged-in user's own change.
+func (c *Clinic) SetPassword(ctx context.Context, name, password string) error {
+	u, err := c.store.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if me := c.CurrentUser(); me == nil || me.ID != u.ID {
+		if err := c.requireAdmin("resetting another account's password"); err != nil {
+			return err
+		}
+	}
+	if err := accounts.CheckPassword(password); err != nil {
+		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+	}
+	hash, err := accounts.Hash(password, c.hashParams())
+	if err != nil {
+		return err
+	}
+	return c.store.SetPassword(ctx, u.ID, hash)
+}
+
+// assessor is how an assessment names who saved it.
+func (c *Clinic) assessor() string {
+	u := c.CurrentUser()
+	if u == nil {
+		return ""
+	}
+	if u.FullName != "" {
+		return u.FullName
+	}
+	return u.Name
+}
+
+// MayRestore says whether the logged-in user may replace the records with a backup.
+func (c *Clinic) MayRestore() error { return c.requireAdmin("restoring a backup") }

@@ -1,0 +1,112 @@
+package clinic_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"dermal/internal/accounts"
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+)
+
+var cheap = accounts.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+// Setup makes the first admin; wrong passwords are refused and, after three, make the next
+// try wait; a clinician cannot restore, merge, delete for good or manage accounts; changes are
+// recorded under the user who logged in, and assessments name their clinician.
+func TestAccountsAndRoles(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheap)
+	ctx := context.Background()
+	if need, _ := c.NeedsSetup(ctx); !need {
+		t.Fatal("new records do not need setup")
+	}
+	if err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "short"); !errors.Is(err, clinic.ErrInvalid) {
+		t.Errorf("a 5-character admin password: %v", err)
+	}
+	if err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Setup(ctx, clinic.ClinicProfile{Name: "Other"}, "x", "", "another password"); !errors.Is(err, clinic.ErrAlreadySetUp) {
+		t.Errorf("second setup: %v", err)
+	}
+	// Before anyone logs in, an admin's action is refused.
+	if err := c.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); !errors.Is(err, clinic.ErrNotAllowed) {
+		t.Errorf("adding a user with nobody logged in: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.Login(ctx, "admin", "wrong password"); !errors.Is(err, clinic.ErrLogin) {
+			t.Fatalf("wrong password %d: %v", i, err)
+		}
+	}
+	if _, err := c.Login(ctx, "admin", "wrong password"); !errors.Is(err, clinic.ErrLogin) {
+		t.Fatalf("fourth wrong password: %v", err)
+	}
+	var wait *clinic.LoginDelayError
+	if _, err := c.Login(ctx, "admin", "admin password"); !errors.As(err, &wait) || wait.Wait <= 0 {
+		t.Fatalf("after four wrong passwords the right one is let in at once: %v", err)
+	}
+	if _, err := c.Login(ctx, "nobody", "whatever it is"); !errors.Is(err, clinic.ErrLogin) {
+		t.Errorf("unknown user: %v", err)
+	}
+
+	// A fresh clinic on the same records, after the wait has passed: simulate by a new admin
+	// made through setup on other records instead of sleeping.
+	c2 := clinictest.New(t)
+	c2.SetHashParams(cheap)
+	c2.Setup(ctx, clinic.ClinicProfile{Name: "Trạm"}, "admin", "Lê Văn An", "admin password")
+	if _, err := c2.Login(ctx, "admin", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.AddUser(ctx, "ba", "", "nurse", "some password"); !errors.Is(err, clinic.ErrInvalid) {
+		t.Errorf("role nurse: %v", err)
+	}
+	if _, err := c2.Login(ctx, "mai", "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	p := clinictest.Patient(t, c2, "P1", "Đỗ Thị Hà")
+	r, err := c2.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _, _ := c2.Entry(ctx, r.AssessmentID); e.Assessment.AssessedBy != "Trần Thị Mai" {
+		t.Errorf("assessed by %q", e.Assessment.AssessedBy)
+	}
+	trail, _ := c2.AuditTrail(ctx, "assessment", int64(r.AssessmentID))
+	if len(trail) != 1 || trail[0].Actor != "mai" {
+		t.Errorf("the assessment's audit row names %+v", trail)
+	}
+	for what, err := range map[string]error{
+		"add user":    c2.AddUser(ctx, "x", "", clinic.RoleClinician, "a long password"),
+		"disable":     c2.SetDisabled(ctx, "admin", true),
+		"reset other": c2.SetPassword(ctx, "admin", "a new password"),
+		"hard delete": c2.DeletePatient(ctx, p.ID, true),
+		"merge":       c2.MergePatients(ctx, p.ID, p.ID+1),
+	} {
+		if !errors.Is(err, clinic.ErrNotAllowed) {
+			t.Errorf("a clinician's %s: %v", what, err)
+		}
+	}
+	if _, err := c2.Restore(filepath.Join(t.TempDir(), "b.db"), clinic.BackupKey{}); !errors.Is(err, clinic.ErrNotAllowed) {
+		t.Errorf("a clinician's restore: %v", err)
+	}
+	if err := c2.SetPassword(ctx, "mai", "my own new password"); err != nil {
+		t.Errorf("changing one's own password: %v", err)
+	}
+	// The admin disables mai: she can no longer log in.
+	c2.Login(ctx, "admin", "admin password")
+	if err := c2.SetDisabled(ctx, "mai", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Login(ctx, "mai", "my own new password"); !errors.Is(err, clinic.ErrNotAllowed) {
+		t.Errorf("disabled account: %v", err)
+	}
+	if err := c2.SetDisabled(ctx, "admin", true); !errors.Is(err, clinic.ErrNotAllowed) {
+		t.Errorf("an admin disabling themselves: %v", err)
+	}
+}

@@ -1,0 +1,162 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// UserID is a users row id.
+type UserID int64
+
+// User is a staff account (its password hash stays inside storage and accounts).
+type User struct {
+	ID          UserID
+	Name        string // the login name
+	FullName    string // printed on reports ("assessed by")
+	Role        string // accounts.Admin or accounts.Clinician
+	Failures    int    // wrong passwords in a row
+	LockedUntil *time.Time
+	Disabled    bool
+	hash        string
+}
+
+// Hash is the user's argon2id password hash.
+func (u User) Hash() string { return u.hash }
+
+// Field rules for accounts.
+var (
+	FieldUserName = TextField{Name: "user name", MinChars: 1, MaxChars: 64}
+	FieldFullName = TextField{Name: "full name", MaxChars: 200}
+)
+
+// ErrNoUsers means the records have no staff accounts yet (setup not done).
+var ErrNoUsers = errors.New("no staff accounts")
+
+// CountUsers is the number of accounts, disabled ones included.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// AddUser creates an account with a password hash made by accounts.Hash.
+func (s *Store) AddUser(ctx context.Context, u User, hash string) (id UserID, err error) {
+	if u.Name, err = FieldUserName.Clean(u.Name); err != nil {
+		return 0, err
+	}
+	if u.FullName, err = FieldFullName.Clean(u.FullName); err != nil {
+		return 0, err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var taken int
+		tx.QueryRow(`SELECT count(*) FROM users WHERE lower(name) = lower(?)`, u.Name).Scan(&taken)
+		if taken > 0 {
+			return fmt.Errorf("%w: user name %s is taken", ErrInvalid, u.Name)
+		}
+		now := s.stamp()
+		res, err := tx.Exec(`INSERT INTO users (name, full_name, role, pw_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			u.Name, u.FullName, u.Role, hash, now, now)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		n, _ := res.LastInsertId()
+		id = UserID(n)
+		return s.audit(tx, "create", "user", n, u.Name+" ("+u.Role+")")
+	})
+	return id, err
+}
+
+const userColumns = `id, name, full_name, role, pw_hash, failures, locked_until, disabled_at IS NOT NULL`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var locked sql.NullString
+	err := row.Scan(&u.ID, &u.Name, &u.FullName, &u.Role, &u.hash, &u.Failures, &locked, &u.Disabled)
+	if t, perr := time.Parse(time.RFC3339Nano, locked.String); locked.Valid && perr == nil {
+		u.LockedUntil = &t
+	}
+	return u, err
+}
+
+// UserByName finds an account by login name (case-insensitively).
+func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(name) = lower(?)`, NFC(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("%w: no user %s", ErrNotFound, name)
+	}
+	return u, err
+}
+
+// Users lists the accounts by name.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// LoginFailed counts a wrong password and sets when the next try is allowed.
+func (s *Store) LoginFailed(ctx context.Context, id UserID, until time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE users SET failures = failures + 1, locked_until = ? WHERE id = ?`, until.UTC().Format(time.RFC3339Nano), id); err != nil {
+			return err
+		}
+		return s.audit(tx, "update", "user", int64(id), "login failed")
+	})
+}
+
+// LoginSucceeded clears the failures and records the login under that user.
+func (s *Store) LoginSucceeded(ctx context.Context, id UserID) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE users SET failures = 0, locked_until = NULL WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return s.audit(tx, "update", "user", int64(id), "login")
+	})
+}
+
+// SetPassword replaces an account's password hash (and clears its failures).
+func (s *Store) SetPassword(ctx context.Context, id UserID, hash string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE users SET pw_hash = ?, failures = 0, locked_until = NULL, updated_at = ? WHERE id = ?`, hash, s.stamp(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: user %d", ErrNotFound, id)
+		}
+		return s.audit(tx, "update", "user", int64(id), "password changed")
+	})
+}
+
+// SetDisabled disables (or enables again) an account; a disabled account cannot log in.
+func (s *Store) SetDisabled(ctx context.Context, id UserID, disabled bool) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var at any
+		what := "enabled"
+		if disabled {
+			at, what = s.stamp(), "disabled"
+		}
+		res, err := tx.Exec(`UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`, at, s.stamp(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: user %d", ErrNotFound, id)
+		}
+		return s.audit(tx, "update", "user", int64(id), what)
+	})
+}
