@@ -13,6 +13,9 @@ import (
 // User is a staff account.
 type User = storage.User
 
+// UserID is an account's record id.
+type UserID = storage.UserID
+
 // Roles.
 const (
 	RoleAdmin     = accounts.Admin

@@ -80,6 +80,14 @@ func explainIn(lang translator, err error) string {
 			msg = detail
 		}
 		return lang.L("Please correct this and try again:") + " " + msg
+	case errors.Is(err, clinic.ErrLogin):
+		return lang.L("Wrong user name or password.")
+	case errors.Is(err, clinic.ErrNotAllowed):
+		return lang.L("Your account may not do this; ask an administrator.") + " (" + err.Error() + ")"
+	case errors.Is(err, clinic.ErrNoConsent):
+		return lang.L("The patient did not consent to this. Record the patient's new consent in their details first, if they give it.")
+	case errors.Is(err, clinic.ErrWrongBackupKey):
+		return lang.L("That passphrase does not open this backup. Nothing was changed.")
 	case errors.Is(err, clinic.ErrNotFound):
 		return lang.L("The record was not found; it may have been deleted.")
 	case errors.Is(err, clinic.ErrOtherModel):

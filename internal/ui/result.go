@@ -87,12 +87,12 @@ type resultPanel struct {
 	// unvalidated says the model is not validated for a plain photo; legend what * means.
 	unvalidated *widget.Label
 	legend      *widget.Label
-	warnings *widget.Label
-	bars     *fyne.Container
-	gradcam  *widget.Check
-	opacity  *widget.Slider
-	note     *widget.Label
-	box      *fyne.Container
+	warnings    *widget.Label
+	bars        *fyne.Container
+	gradcam     *widget.Check
+	opacity     *widget.Slider
+	note        *widget.Label
+	box         *fyne.Container
 }
 
 func newResultPanel(u *UI, photo *photoView) *resultPanel {

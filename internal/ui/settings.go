@@ -39,6 +39,7 @@ const (
 	prefPhotoDir    = "photo_folder"
 	prefClinician   = "clinician"
 	prefFieldOfView = "dermatoscope_fov_mm"
+	prefLockMin     = "lock_minutes"
 )
 
 // NewSettings reads settings from the app's preferences.
@@ -133,6 +134,7 @@ type settingsForm struct {
 	address  *widget.Entry
 	phone    *widget.Entry
 	idle     *widget.Entry
+	lock     *widget.Entry
 	about    *widget.Label // the program's version and the model's name
 	form     *widget.Form
 	dialog   dialog.Dialog
@@ -192,6 +194,14 @@ func (u *UI) settingsForm() *settingsForm {
 		}
 		return nil
 	}
+	f.lock = widget.NewEntry()
+	f.lock.SetText(strconv.Itoa(s.LockMinutes()))
+	f.lock.Validator = func(v string) error {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 120 {
+			return fmt.Errorf("%s", lang.L("Enter minutes between 0 (never) and 120."))
+		}
+		return nil
+	}
 	items := []*widget.FormItem{
 		widget.NewFormItem(lang.L("Language"), f.language),
 		widget.NewFormItem(lang.L("Clinic name (for reports)"), f.clinic),
@@ -206,6 +216,7 @@ func (u *UI) settingsForm() *settingsForm {
 			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
 			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
+	items = append(items, widget.NewFormItem(lang.L("Lock after idle minutes"), f.lock))
 	f.about = widget.NewLabel(fmt.Sprintf("Dermal %s · %s: %s", version.String(), lang.L("Model"), clinic.ModelName(u.clinic.Card())))
 	f.about.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem(lang.L("About"), f.about))
@@ -254,6 +265,9 @@ func (u *UI) applySettings(f *settingsForm) {
 	}
 	idle, _ := strconv.Atoi(f.idle.Text)
 	p.SetInt(prefIdleMin, idle)
+	if lockMin, err := strconv.Atoi(f.lock.Text); err == nil {
+		p.SetInt(prefLockMin, lockMin)
+	}
 	u.clinic.SetBudget(clinic.ResolveBudget(0, u.prefs.BudgetMB()), IdleUnload(u.prefs))
 	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)
 	u.updateStatus()

@@ -43,13 +43,22 @@ type UI struct {
 	stopStatus context.CancelFunc
 	lastError  error  // the last error shown (tests check what the clinician was told)
 	lastInfo   string // the last information dialog text
+
+	// Login and lock: the login or setup view on screen (nil when the window is), the
+	// window's content while it is locked (out of the widget tree), unsaved drafts of users
+	// who were switched out, and when the window was last used.
+	login         *loginView
+	setup         *setupView
+	lockedContent fyne.CanvasObject
+	drafts        map[clinic.UserID]screen
+	activityMu    sync.Mutex
+	lastActivity  time.Time
 }
 
 // screen is whatever fills the right-hand side.
 type screen interface {
 	view() fyne.CanvasObject
 }
-
 
 // New builds the window for a clinic. It does not show it.
 func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
@@ -72,8 +81,11 @@ func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
 			}
 		}
 	}
-	u.build()
+	u.drafts = map[clinic.UserID]screen{}
+	u.touch()
+	u.start()
 	u.shortcuts()
+	u.watchActivity()
 	// Closing the window with an unsaved assessment asks first, as leaving its screen does.
 	u.win.SetCloseIntercept(func() { u.leave(u.win.Close, nil) })
 	return u
@@ -122,7 +134,8 @@ func (u *UI) build() {
 	split := container.NewHSplit(left, u.content)
 	split.Offset = 0.26
 	bottom := container.NewBorder(nil, nil, u.status, u.model)
-	u.win.SetContent(container.NewBorder(top, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, split))
+	u.login, u.setup = nil, nil
+	u.win.SetContent(container.NewStack(newActivityArea(u), container.NewBorder(top, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, split)))
 	u.show(u.worklist())
 	u.patients.refresh("")
 }
@@ -136,6 +149,7 @@ func (u *UI) clinicTitle() string {
 
 // show replaces the right-hand screen.
 func (u *UI) show(s screen) {
+	u.touch()
 	u.screen = s
 	u.content.Objects = []fyne.CanvasObject{s.view()}
 	u.content.Refresh()
@@ -145,7 +159,11 @@ func (u *UI) show(s screen) {
 // Ctrl+S save, Ctrl+V paste a photo (when no text field has the focus).
 func (u *UI) shortcuts() {
 	add := func(key fyne.KeyName, fn func()) {
-		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { fn() })
+		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
+			if !u.loggedOut() {
+				fn()
+			}
+		})
 	}
 	add(fyne.KeyN, func() { u.editPatient(nil) })
 	add(fyne.KeyF, func() { u.win.Canvas().Focus(u.patients.search) })
@@ -165,7 +183,7 @@ func (u *UI) shortcuts() {
 		}
 	})
 	u.win.Canvas().AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) {
-		if a, ok := u.screen.(*assessScreen); ok {
+		if a, ok := u.screen.(*assessScreen); ok && !u.loggedOut() {
 			a.paste()
 		}
 	})
@@ -173,6 +191,9 @@ func (u *UI) shortcuts() {
 
 // dropped loads a photo dropped on the window into the open assessment.
 func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
+	if u.loggedOut() {
+		return
+	}
 	a, ok := u.screen.(*assessScreen)
 	if !ok || len(uris) == 0 {
 		return
@@ -194,7 +215,10 @@ func (u *UI) StartStatus(interval time.Duration) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				fyne.Do(u.updateStatus)
+				fyne.Do(func() {
+					u.updateStatus()
+					u.checkIdle()
+				})
 			}
 		}
 	}()
@@ -208,6 +232,9 @@ func (u *UI) Stop() {
 }
 
 func (u *UI) updateStatus() {
+	if u.status == nil || u.loggedOut() {
+		return // the login or setup view is on screen
+	}
 	r, ok, err := u.clinic.Memory()
 	if !ok {
 		return
@@ -260,3 +287,6 @@ func currentLanguage() string {
 	defer languageMu.Unlock()
 	return locale.Supported(language)
 }
+
+// loggedOut reports whether the login, setup or lock view is on screen.
+func (u *UI) loggedOut() bool { return u.login != nil || u.setup != nil || u.lockedContent != nil }

@@ -17,6 +17,7 @@ import (
 	fynestorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
+	"dermal/internal/accounts"
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
 	"dermal/internal/memory"
@@ -30,6 +31,14 @@ import (
 func newTestUI(t *testing.T) (*UI, *clinic.Clinic) {
 	t.Helper()
 	c := clinictest.NewGuarded(t, 400*clinic.MB)
+	// A clinic set up with an administrator who is logged in (login and lock: lock_test.go).
+	c.SetHashParams(cheapHash)
+	if err := c.Setup(context.Background(), clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(context.Background(), "admin", testPassword); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a := test.NewTempApp(t)
 	prefs := NewSettings(a.Preferences())
@@ -45,6 +54,11 @@ func newTestUI(t *testing.T) (*UI, *clinic.Clinic) {
 	})
 	return u, c
 }
+
+// testPassword is the test administrator's; cheapHash keeps argon2id fast in tests.
+const testPassword = "admin password"
+
+var cheapHash = accounts.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func addPatient(t *testing.T, u *UI, name, code string) {
 	t.Helper()

@@ -1,0 +1,236 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+)
+
+// DefaultLockMinutes is how long the window may sit idle before it locks.
+const DefaultLockMinutes = 5
+
+// LockMinutes is the idle time before the window locks (0: never).
+func (s *Settings) LockMinutes() int { return s.p.IntWithFallback(prefLockMin, DefaultLockMinutes) }
+
+// loginView asks for a user name and password. locked: the window was locked (its content
+// is kept aside, out of the widget tree, until the same user logs in again).
+type loginView struct {
+	u        *UI
+	name     *widget.Entry
+	password *widget.Entry
+	button   *widget.Button
+	message  *widget.Label
+	root     fyne.CanvasObject
+}
+
+func (u *UI) newLoginView(locked bool) *loginView {
+	v := &loginView{u: u, name: widget.NewEntry(), password: widget.NewPasswordEntry(), message: widget.NewLabel("")}
+	v.message.Wrapping = fyne.TextWrapWord
+	v.message.Importance = widget.DangerImportance
+	v.button = widget.NewButton(lang.L("Log in"), v.submit)
+	v.button.Importance = widget.HighImportance
+	v.password.OnSubmitted = func(string) { v.submit() }
+	title := lang.L("Log in to Dermal")
+	if locked {
+		title = lang.L("Dermal is locked")
+		if me := u.clinic.CurrentUser(); me != nil {
+			v.name.SetText(me.Name)
+		}
+	}
+	form := widget.NewForm(widget.NewFormItem(lang.L("User name"), v.name), widget.NewFormItem(lang.L("Password"), v.password))
+	help := widget.NewLabel(lang.L("Another member of staff can log in here: an unsaved assessment stays with whoever started it."))
+	help.Wrapping = fyne.TextWrapWord
+	help.Importance = widget.LowImportance
+	head := widget.NewLabelWithStyle(u.clinicTitle()+" — "+title, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	box := container.NewVBox(head, form, v.button, v.message, help)
+	v.root = container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 320), box))
+	return v
+}
+
+func (v *loginView) submit() {
+	u := v.u
+	before := u.clinic.CurrentUser()
+	who, err := u.clinic.Login(context.Background(), v.name.Text, v.password.Text)
+	v.password.SetText("")
+	var wait *clinic.LoginDelayError
+	switch {
+	case errors.As(err, &wait):
+		v.message.SetText(fmt.Sprintf(lang.L("Too many wrong passwords: try again in %d s."), int(wait.Wait.Seconds()+0.999)))
+		return
+	case err != nil:
+		v.message.SetText(explain(err))
+		return
+	}
+	u.loggedIn(before, who)
+}
+
+// loggedIn shows the window to who. The same user coming back to a locked window finds it
+// as it was; another user gets a fresh window, and the previous user's unsaved draft is kept
+// aside for them.
+func (u *UI) loggedIn(before *clinic.User, who clinic.User) {
+	u.touch()
+	if u.lockedContent != nil && before != nil && before.ID == who.ID {
+		u.win.SetContent(u.lockedContent)
+		u.lockedContent = nil
+		return
+	}
+	if u.lockedContent != nil && before != nil {
+		if d, ok := u.screen.(interface{ unsaved() bool }); ok && d.unsaved() {
+			u.drafts[before.ID] = u.screen
+		}
+	}
+	u.lockedContent = nil
+	u.build()
+	if d, ok := u.drafts[who.ID]; ok {
+		delete(u.drafts, who.ID)
+		u.show(d)
+	}
+}
+
+// lock hides everything: the content leaves the widget tree, so nothing on screen (or
+// reachable through it) shows a patient.
+func (u *UI) lock() {
+	if u.lockedContent != nil || u.clinic.CurrentUser() == nil {
+		return
+	}
+	u.lockedContent = u.win.Content()
+	u.login = u.newLoginView(true)
+	u.win.SetContent(u.login.root)
+	u.log.Info("locked after idle", "minutes", u.prefs.LockMinutes())
+}
+
+// touch records activity (typing, mouse movement over the window, screen changes).
+func (u *UI) touch() {
+	u.activityMu.Lock()
+	u.lastActivity = time.Now()
+	u.activityMu.Unlock()
+}
+
+// idleFor is how long the window has been idle.
+func (u *UI) idleFor() time.Duration {
+	u.activityMu.Lock()
+	defer u.activityMu.Unlock()
+	return time.Since(u.lastActivity)
+}
+
+// checkIdle locks the window once it has been idle for the setting's minutes.
+func (u *UI) checkIdle() {
+	if m := u.prefs.LockMinutes(); m > 0 && u.idleFor() >= time.Duration(m)*time.Minute {
+		u.lock()
+	}
+}
+
+// watchActivity counts key presses as activity (Fyne has no window-wide mouse hook; mouse
+// movement is seen where no widget takes it, through activityArea).
+func (u *UI) watchActivity() {
+	if dc, ok := u.win.Canvas().(desktop.Canvas); ok {
+		dc.SetOnKeyDown(func(*fyne.KeyEvent) { u.touch() })
+	}
+}
+
+// activityArea is a transparent backdrop that notes mouse movement as activity.
+type activityArea struct {
+	widget.BaseWidget
+	u *UI
+}
+
+func newActivityArea(u *UI) *activityArea {
+	a := &activityArea{u: u}
+	a.ExtendBaseWidget(a)
+	return a
+}
+
+func (a *activityArea) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack())
+}
+func (a *activityArea) MouseIn(*desktop.MouseEvent)    { a.u.touch() }
+func (a *activityArea) MouseMoved(*desktop.MouseEvent) { a.u.touch() }
+func (a *activityArea) MouseOut()                      {}
+
+// setupView is the first run: the clinic and its first administrator. Records from before
+// staff accounts get it too, and keep everything.
+type setupView struct {
+	u                                 *UI
+	clinicName, address, phone, admin *widget.Entry
+	fullName, password, again         *widget.Entry
+	button                            *widget.Button
+	message                           *widget.Label
+	root                              fyne.CanvasObject
+}
+
+func (u *UI) newSetupView() *setupView {
+	v := &setupView{u: u, clinicName: widget.NewEntry(), address: widget.NewEntry(), phone: widget.NewEntry(), admin: widget.NewEntry(),
+		fullName: widget.NewEntry(), password: widget.NewPasswordEntry(), again: widget.NewPasswordEntry(), message: widget.NewLabel("")}
+	if p, err := u.clinic.Profile(context.Background()); err == nil {
+		v.clinicName.SetText(p.Name)
+		v.address.SetText(p.Address)
+		v.phone.SetText(p.Phone)
+	}
+	if v.clinicName.Text == "" {
+		v.clinicName.SetText(u.prefs.LegacyClinicName())
+	}
+	v.message.Wrapping = fyne.TextWrapWord
+	v.message.Importance = widget.DangerImportance
+	v.button = widget.NewButton(lang.L("Set up Dermal"), v.submit)
+	v.button.Importance = widget.HighImportance
+	form := widget.NewForm(
+		widget.NewFormItem(lang.L("Clinic name (for reports)"), v.clinicName),
+		widget.NewFormItem(lang.L("Clinic address"), v.address),
+		widget.NewFormItem(lang.L("Clinic phone"), v.phone),
+		widget.NewFormItem(lang.L("Administrator's user name"), v.admin),
+		widget.NewFormItem(lang.L("Full name"), v.fullName),
+		widget.NewFormItem(lang.L("Password"), v.password),
+		widget.NewFormItem(lang.L("Again"), v.again),
+	)
+	intro := widget.NewLabel(lang.L("setup.intro"))
+	intro.Wrapping = fyne.TextWrapWord
+	v.root = container.NewVScroll(container.NewPadded(container.NewVBox(
+		widget.NewLabelWithStyle(lang.L("Set up Dermal"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), intro, form, v.button, v.message)))
+	return v
+}
+
+func (v *setupView) submit() {
+	u := v.u
+	if v.password.Text != v.again.Text {
+		v.message.SetText(lang.L("the two passwords differ"))
+		return
+	}
+	ctx := context.Background()
+	err := u.clinic.Setup(ctx, clinic.ClinicProfile{Name: v.clinicName.Text, Address: v.address.Text, Phone: v.phone.Text}, v.admin.Text, v.fullName.Text, v.password.Text)
+	if err != nil {
+		v.message.SetText(explain(err))
+		return
+	}
+	who, err := u.clinic.Login(ctx, v.admin.Text, v.password.Text)
+	if err != nil {
+		v.message.SetText(explain(err))
+		return
+	}
+	u.loggedIn(nil, who)
+}
+
+// start shows what the window opens with: the setup for records without staff accounts,
+// else the login, else (a user already logged in, as tests do) the window itself.
+func (u *UI) start() {
+	ctx := context.Background()
+	if u.clinic.CurrentUser() != nil {
+		u.build()
+		return
+	}
+	if need, err := u.clinic.NeedsSetup(ctx); err == nil && need {
+		u.setup = u.newSetupView()
+		u.win.SetContent(u.setup.root)
+		return
+	}
+	u.login = u.newLoginView(false)
+	u.win.SetContent(u.login.root)
+}

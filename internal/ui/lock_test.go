@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+)
+
+// allText is every text in the window's widget tree (hidden widgets included).
+func allText(u *UI) string {
+	var b strings.Builder
+	walk(u.win.Content(), func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			b.WriteString(w.Text + "|")
+		case *widget.Button:
+			b.WriteString(w.Text + "|")
+		case *widget.Entry:
+			b.WriteString(w.Text + "|")
+		case *canvas.Text:
+			b.WriteString(w.Text + "|")
+		}
+	})
+	return b.String()
+}
+
+// After the idle minutes the window locks: its widget tree holds no patient name; the same
+// user's password brings it back as it was, the unsaved draft included.
+func TestLockHidesPatientsAndKeepsTheDraft(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	a := draft(t, u)
+	if !strings.Contains(allText(u), "Nguyễn Thị Hồng") {
+		t.Fatal("the patient is not on screen before the lock")
+	}
+	u.activityMu.Lock()
+	u.lastActivity = time.Now().Add(-time.Duration(DefaultLockMinutes+1) * time.Minute)
+	u.activityMu.Unlock()
+	u.checkIdle()
+	if u.lockedContent == nil || u.login == nil {
+		t.Fatal("the window did not lock after the idle minutes")
+	}
+	if txt := allText(u); strings.Contains(txt, "Nguyễn") || strings.Contains(txt, "BN-1") || strings.Contains(txt, "theo dõi") {
+		t.Errorf("the locked window shows patient data: %s", txt)
+	}
+	test.Type(u.login.password, "wrong password!")
+	test.Tap(u.login.button)
+	if u.lockedContent == nil || !strings.Contains(u.login.message.Text, "password") {
+		t.Errorf("a wrong password unlocked it, or says nothing: %q", u.login.message.Text)
+	}
+	test.Type(u.login.password, testPassword)
+	test.Tap(u.login.button)
+	if u.lockedContent != nil || u.screen != a || a.diagnosis.Text != "theo dõi" {
+		t.Fatalf("after unlocking: screen %T, draft %q", u.screen, a.diagnosis.Text)
+	}
+}
+
+// Another user switching in at the lock gets a fresh window; the draft stays its owner's and
+// comes back when the owner logs in again.
+func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	if err := c.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	a := draft(t, u)
+	u.lock()
+	u.login.name.SetText("mai")
+	test.Type(u.login.password, "clinician password")
+	test.Tap(u.login.button)
+	if u.lockedContent != nil || u.screen == a {
+		t.Fatal("mai sees the admin's draft")
+	}
+	if _, ok := u.screen.(*worklistScreen); !ok {
+		t.Errorf("mai starts at %T", u.screen)
+	}
+	if txt := allText(u); strings.Contains(txt, "theo dõi") {
+		t.Error("the admin's unsaved diagnosis is on mai's screen")
+	}
+	u.lock()
+	u.login.name.SetText("admin")
+	test.Type(u.login.password, testPassword)
+	test.Tap(u.login.button)
+	if u.screen != a || a.diagnosis.Text != "theo dõi" {
+		t.Errorf("the admin's draft did not come back: %T", u.screen)
+	}
+}
+
+// Records without staff accounts open at the setup; it makes the admin and logs them in.
+func TestSetupScreen(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheapHash)
+	a := test.NewTempApp(t)
+	prefs := NewSettings(a.Preferences())
+	prefs.p.SetString(prefLanguage, "en")
+	u := New(a, c, prefs, nil)
+	t.Cleanup(func() { u.jobs.Wait() })
+	if u.setup == nil {
+		t.Fatal("no setup screen for records without accounts")
+	}
+	test.Type(u.setup.clinicName, "Trạm Y tế xã Đồng Tâm")
+	test.Type(u.setup.admin, "admin")
+	test.Type(u.setup.password, "a good password")
+	test.Type(u.setup.again, "a good passwor")
+	test.Tap(u.setup.button)
+	if u.setup == nil || !strings.Contains(u.setup.message.Text, "differ") {
+		t.Fatalf("mismatched passwords: %q", u.setup.message.Text)
+	}
+	test.Type(u.setup.again, "d")
+	test.Tap(u.setup.button)
+	if u.loggedOut() || c.CurrentUser() == nil || c.CurrentUser().Role != clinic.RoleAdmin {
+		t.Fatalf("after setup: logged out %v, %v", u.loggedOut(), u.setup.message.Text)
+	}
+}
