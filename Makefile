@@ -62,22 +62,25 @@ faults: build
 # README screenshots from the real app under Xvfb, on demo records (look at them before committing).
 screenshots: build
 	rm -rf build/demo && mkdir -p build docs
-	./$(BIN) --data build/demo clinic --name "Trạm Y tế xã Đồng Tâm" --address "Xã Đồng Tâm, huyện Mỹ Đức, Hà Nội" --phone "024 3384 1234" >/dev/null
-	./$(BIN) --data build/demo patients add --name "Nguyễn Thị Hồng" --code BN-0142 --sex F --birth-year 1961 --phone "0912 345 678" \
+	umask 077 && printf 'demo password\n' > build/demo-password
+	./$(BIN) --data build/demo setup --clinic "Trạm Y tế xã Đồng Tâm" --address "Xã Đồng Tâm, huyện Mỹ Đức, Hà Nội" --phone "024 3384 1234" \
+		--admin an --full-name "BS. Lê Văn An" --password-file build/demo-password >/dev/null
+	./$(BIN) --data build/demo --user an --password-file build/demo-password patients add --name "Nguyễn Thị Hồng" --code BN-0142 --sex F --birth-year 1961 --phone "0912 345 678" \
 		--address "Thôn 3, xã Đồng Tâm" --insurance GD4010123456789 --id-number 001161012345 >/dev/null
-	./$(BIN) --data build/demo patients add --name "Trần Văn Minh" --code BN-0143 --sex M --birth-year 1975 --phone "0987 654 321" >/dev/null
-	./$(BIN) --data build/demo patients add --name "Đặng Thị Lan" --code BN-0151 --sex F --birth-year 1988 >/dev/null
-	./$(BIN) --data build/demo assess --patient BN-0142 --map back:0.40,0.30 --follow-up $$(date +%F) internal/inference/testdata/fixtures/ISIC_0024311.png >/dev/null
-	./$(BIN) --data build/demo assess --patient BN-0142 --lesion 1 --diameter-mm 6 internal/inference/testdata/fixtures/ISIC_0024367.png >/dev/null
-	./$(BIN) --data build/demo assess --patient BN-0142 --map front:0.245,0.62 --photo-type plain --seven-point size,oozing --diameter-mm 8 \
+	./$(BIN) --data build/demo --user an --password-file build/demo-password patients add --name "Trần Văn Minh" --code BN-0143 --sex M --birth-year 1975 --phone "0987 654 321" >/dev/null
+	./$(BIN) --data build/demo --user an --password-file build/demo-password patients add --name "Đặng Thị Lan" --code BN-0151 --sex F --birth-year 1988 >/dev/null
+	./$(BIN) --data build/demo --user an --password-file build/demo-password assess --patient BN-0142 --map back:0.40,0.30 --follow-up $$(date +%F) internal/inference/testdata/fixtures/ISIC_0024311.png >/dev/null
+	./$(BIN) --data build/demo --user an --password-file build/demo-password assess --patient BN-0142 --lesion 1 --diameter-mm 6 internal/inference/testdata/fixtures/ISIC_0024367.png >/dev/null
+	./$(BIN) --data build/demo --user an --password-file build/demo-password assess --patient BN-0142 --map front:0.245,0.62 --photo-type plain --seven-point size,oozing --diameter-mm 8 \
 		internal/inference/testdata/fixtures/ISIC_0024311.png >/dev/null
-	./$(BIN) --data build/demo assess --patient BN-0143 --map front:0.5,0.1 --follow-up $$(date -d '+3 days' +%F) internal/inference/testdata/fixtures/ISIC_0024311.png >/dev/null
-	scripts/screenshot.sh docs/screenshot-en.png en build/demo --open 2
-	scripts/screenshot.sh docs/screenshot-vi.png vi build/demo --open 2
+	./$(BIN) --data build/demo --user an --password-file build/demo-password assess --patient BN-0143 --map front:0.5,0.1 --follow-up $$(date -d '+3 days' +%F) internal/inference/testdata/fixtures/ISIC_0024311.png >/dev/null
+	scripts/screenshot.sh docs/screenshot-en.png en build/demo --user an --password-file build/demo-password --open 2
+	scripts/screenshot.sh docs/screenshot-vi.png vi build/demo --user an --password-file build/demo-password --open 2
+	SCREEN=1024x600 scripts/screenshot.sh docs/login-vi-1024x600.png vi build/demo
 	for l in en vi; do for s in 1366x768 1024x600; do \
-		SCREEN=$$s scripts/screenshot.sh docs/worklist-$$l-$$s.png $$l build/demo && \
-		SCREEN=$$s scripts/screenshot.sh docs/bodymap-$$l-$$s.png $$l build/demo --open-patient 1 || exit 1; done; \
-		DERMAL_CLINICIAN="BS. Lê Văn An" ./$(BIN) --data build/demo report --assessment 3 --referral --to "Khoa Da liễu, Bệnh viện Tỉnh" --lang $$l -o build/demo/referral-$$l.pdf >/dev/null && \
+		SCREEN=$$s scripts/screenshot.sh docs/worklist-$$l-$$s.png $$l build/demo --user an --password-file build/demo-password && \
+		SCREEN=$$s scripts/screenshot.sh docs/bodymap-$$l-$$s.png $$l build/demo --user an --password-file build/demo-password --open-patient 1 || exit 1; done; \
+		DERMAL_CLINICIAN="BS. Lê Văn An" ./$(BIN) --data build/demo --user an --password-file build/demo-password report --assessment 3 --referral --to "Khoa Da liễu, Bệnh viện Tỉnh" --lang $$l -o build/demo/referral-$$l.pdf >/dev/null && \
 		pdftoppm -r 70 -png build/demo/referral-$$l.pdf docs/referral-$$l || exit 1; done
 
 # The model: from ../shared/data/ham10000 to the committed files in internal/assets/ (CPU, ~48 minutes

@@ -106,6 +106,18 @@ func runDesktop(g cli.Global) (code int) {
 
 	c := clinic.New(eng, store, guard) // closes the records when the window is done
 	defer c.Close()
+	// --user with --password-file logs in at start (a kiosk set up by the IT volunteer, the
+	// screenshots); otherwise the window opens at its login (or setup) screen.
+	if g.User != "" {
+		pw, err := cli.ReadSecretFile(g.PasswordFile)
+		if err == nil {
+			_, err = c.Login(context.Background(), g.User, pw)
+		}
+		if err != nil {
+			log.Error("logging in at start", "user", g.User, "err", err)
+			return fail(a, err)
+		}
+	}
 	w := ui.New(a, c, prefs, log)
 	if g.OpenPatient > 0 {
 		w.OpenPatient(storage.PatientID(g.OpenPatient))

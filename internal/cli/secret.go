@@ -16,6 +16,14 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// ReadSecretFile is readSecretFile for the desktop app's --password-file.
+func ReadSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("%w: --user needs --password-file to log the window in", ErrUsage)
+	}
+	return readSecretFile(path)
+}
+
 // readSecretFile reads a passphrase or key file, refusing one that others than its owner
 // may read (a passphrase in a world-readable file protects nothing). Windows has no such mode
 // bits; its files are the user's by the profile's ACL.
