@@ -63,6 +63,14 @@ func runDoctor(env *Env, args []string) error {
 	} else {
 		ok("data folder", dir+" (not created yet; made when the first record is saved)")
 	}
+	if dir, err := config.DataDir(env.DataDir, ""); err == nil {
+		state, how := config.VolumeEncryption(dir)
+		line := state + ": " + how
+		if state == config.VolumeUnencrypted {
+			line += " — dermal.db (names, results and photos) is readable to anyone with the disk: put the data folder on an encrypted disk (LUKS, BitLocker)"
+		}
+		ok("disk encryption", line)
+	}
 	if err := locale.Check(); err != nil {
 		bad("translations", err)
 	} else {
