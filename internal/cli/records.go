@@ -70,7 +70,11 @@ func (env *Env) login(c *clinic.Clinic) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.Login(ctx, env.User, pw)
+	if _, err = c.Login(ctx, env.User, pw); err != nil {
+		return err
+	}
+	// Photos left plain by an interrupted upgrade are sealed now (none left: one query).
+	_, err = c.SealStoredPhotos(ctx, nil)
 	return err
 }
 

@@ -34,10 +34,31 @@ func runSetup(env *Env, args []string) error {
 	}
 	c := clinic.New(nil, s, nil)
 	defer c.Close()
-	if err := c.Setup(context.Background(), clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw); err != nil {
+	ctx := context.Background()
+	recovery, err := c.Setup(ctx, clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "set up %s with the administrator %s; from now on records commands take --user\n", terminalSafe(*name), terminalSafe(*admin))
+	fmt.Fprintf(env.Stdout, "set up %s with the administrator %s; from now on records commands take --user\n\n", terminalSafe(*name), terminalSafe(*admin))
+	fmt.Fprintf(env.Stdout, "RECOVERY KEY (shown once: print it and keep it locked away; it opens the photos if every password is lost):\n\n    %s\n\n", recovery)
+	// Records from before: their photos are sealed now, resumably.
+	if _, err := c.Login(ctx, *admin, pw); err != nil {
+		return err
+	}
+	n, err := c.SealStoredPhotos(ctx, func(done, left int) {
+		if isTerminal(env.Stderr) {
+			fmt.Fprintf(env.Stderr, "\rencrypting stored photos: %d done, %d left", done, left)
+		}
+	})
+	if isTerminal(env.Stderr) && n > 0 {
+		fmt.Fprintln(env.Stderr)
+	}
+	if err != nil {
+		return fmt.Errorf("encrypting the stored photos stopped after %d (it carries on at the next login): %w", n, err)
+	}
+	if n > 0 {
+		fmt.Fprintf(env.Stdout, "encrypted %d stored photos and thumbnails\n", n)
+	}
 	return nil
 }
 
@@ -52,6 +73,7 @@ func runUsers(env *Env, args []string) error {
 	role := fs.String("role", clinic.RoleClinician, "admin or clinician")
 	fullName := fs.String("full-name", "", "the person's full name (printed on reports)")
 	newPass := fs.String("new-password-file", "", "the account's new password, from this file; default: ask on the terminal")
+	recoveryFile := fs.String("recovery-key-file", "", "passwd: set the password with the recovery key from this file (every password lost), without logging in")
 	sub, rest := args[0], args[1:]
 	var target string
 	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
@@ -60,12 +82,33 @@ func runUsers(env *Env, args []string) error {
 	if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
 		return usage
 	}
+	ctx := context.Background()
+	if sub == "passwd" && *recoveryFile != "" && target != "" {
+		recovery, err := readSecretFile(*recoveryFile)
+		if err != nil {
+			return err
+		}
+		pw, err := secret(env, *newPass, "new password for "+target)
+		if err != nil {
+			return err
+		}
+		s, err := env.openStore()
+		if err != nil {
+			return err
+		}
+		c := clinic.New(nil, s, nil)
+		defer c.Close()
+		if err := c.RecoverAccount(ctx, target, recovery, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s: new password set with the recovery key\n", terminalSafe(target))
+		return nil
+	}
 	c, closeRecords, err := env.openRecords()
 	if err != nil {
 		return err
 	}
 	defer closeRecords()
-	ctx := context.Background()
 	switch {
 	case sub == "list" && target == "":
 		us, err := c.Users(ctx)

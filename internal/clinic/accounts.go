@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dermal/internal/accounts"
+	"dermal/internal/sealbox"
 	"dermal/internal/storage"
 )
 
@@ -55,28 +56,58 @@ func (c *Clinic) NeedsSetup(ctx context.Context) (bool, error) {
 	return n == 0, err
 }
 
-// Setup makes the clinic's profile and its first admin account; refused once done.
-func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullName, password string) error {
+// Setup makes the clinic's profile, its first admin account and the clinic's data key, and
+// returns the recovery key: shown once, to be printed and kept (it is the emergency access
+// to the encrypted photos when every password is lost). Refused once done. Photos already in
+// the records are sealed at the admin's first login (SealStoredPhotos).
+func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullName, password string) (recovery string, err error) {
 	if need, err := c.NeedsSetup(ctx); err != nil {
-		return err
+		return "", err
 	} else if !need {
-		return ErrAlreadySetUp
+		return "", ErrAlreadySetUp
 	}
 	if profile.Name == "" {
-		return fmt.Errorf("%w: the clinic's name is needed", storage.ErrInvalid)
+		return "", fmt.Errorf("%w: the clinic's name is needed", storage.ErrInvalid)
 	}
 	if err := accounts.CheckPassword(password); err != nil {
-		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+		return "", fmt.Errorf("%w: %v", storage.ErrInvalid, err)
 	}
-	if err := c.store.SetClinicProfile(ctx, profile); err != nil {
-		return err
+	key, err := sealbox.NewKey()
+	if err != nil {
+		return "", err
+	}
+	if recovery, err = sealbox.NewRecoveryKey(); err != nil {
+		return "", err
+	}
+	recoveryWrapped, err := key.WrapWithRecovery(recovery)
+	if err != nil {
+		return "", err
+	}
+	wrapped, err := key.WrapWithPassword(password)
+	if err != nil {
+		return "", err
 	}
 	hash, err := accounts.Hash(password, c.hashParams())
 	if err != nil {
-		return err
+		return "", err
 	}
-	_, err = c.store.AddUser(ctx, storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, hash)
-	return err
+	if err := c.store.SetClinicProfile(ctx, profile); err != nil {
+		return "", err
+	}
+	if err := c.store.SetRecoveryWrapped(ctx, recoveryWrapped); err != nil {
+		return "", err
+	}
+	id, err := c.store.AddUser(ctx, storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, hash)
+	if err != nil {
+		return "", err
+	}
+	return recovery, c.store.SetWrappedKey(ctx, id, wrapped)
+}
+
+// SealStoredPhotos seals the photos still stored in plain (records from before encryption),
+// resumably; progress gets the count done and left after each batch.
+func (c *Clinic) SealStoredPhotos(ctx context.Context, progress func(done, left int)) (int, error) {
+	return c.store.SealPlainBlobs(ctx, 50, progress)
 }
 
 // Login checks a user's password. Wrong passwords in a row make the next try wait longer
@@ -113,9 +144,18 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 		}
 		return User{}, ErrLogin
 	}
+	wrapped, err := c.store.WrappedKey(ctx, u.ID)
+	if err != nil {
+		return User{}, err
+	}
+	key, err := sealbox.UnwrapWithPassword(wrapped, password)
+	if err != nil {
+		return User{}, fmt.Errorf("the account's copy of the clinic's data key does not open (%v); reset the password with the recovery key", err)
+	}
 	if err := c.store.LoginSucceeded(ctx, u.ID); err != nil {
 		return User{}, err
 	}
+	c.store.SetDataKey(key)
 	c.userMu.Lock()
 	c.user = &u
 	c.userMu.Unlock()
@@ -157,12 +197,23 @@ func (c *Clinic) AddUser(ctx context.Context, name, fullName, role, password str
 	if err := accounts.CheckPassword(password); err != nil {
 		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
 	}
+	key := c.store.DataKey()
+	if key == nil {
+		return fmt.Errorf("%w: log in first", storage.ErrLocked)
+	}
+	wrapped, err := key.WrapWithPassword(password)
+	if err != nil {
+		return err
+	}
 	hash, err := accounts.Hash(password, c.hashParams())
 	if err != nil {
 		return err
 	}
-	_, err = c.store.AddUser(ctx, storage.User{Name: name, FullName: fullName, Role: role}, hash)
-	return err
+	id, err := c.store.AddUser(ctx, storage.User{Name: name, FullName: fullName, Role: role}, hash)
+	if err != nil {
+		return err
+	}
+	return c.store.SetWrappedKey(ctx, id, wrapped)
 }
 
 // Users lists the accounts (administrators only).
@@ -203,11 +254,47 @@ func (c *Clinic) SetPassword(ctx context.Context, name, password string) error {
 	if err := accounts.CheckPassword(password); err != nil {
 		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
 	}
+	key := c.store.DataKey()
+	if key == nil {
+		return fmt.Errorf("%w: log in first", storage.ErrLocked)
+	}
+	return c.setPassword(ctx, u, key, password)
+}
+
+func (c *Clinic) setPassword(ctx context.Context, u User, key *sealbox.Key, password string) error {
+	wrapped, err := key.WrapWithPassword(password)
+	if err != nil {
+		return err
+	}
 	hash, err := accounts.Hash(password, c.hashParams())
 	if err != nil {
 		return err
 	}
-	return c.store.SetPassword(ctx, u.ID, hash)
+	if err := c.store.SetPassword(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	return c.store.SetWrappedKey(ctx, u.ID, wrapped)
+}
+
+// RecoverAccount sets a new password for an account with the recovery key (every password
+// lost): the emergency access.
+func (c *Clinic) RecoverAccount(ctx context.Context, name, recovery, password string) error {
+	u, err := c.store.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := accounts.CheckPassword(password); err != nil {
+		return fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+	}
+	wrapped, err := c.store.RecoveryWrapped(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := sealbox.UnwrapWithRecovery(wrapped, recovery)
+	if err != nil {
+		return fmt.Errorf("%w: the recovery key does not open the clinic's data key", ErrLogin)
+	}
+	return c.setPassword(ctx, u, key, password)
 }
 
 // assessor is how an assessment names who saved it.

@@ -9,9 +9,12 @@ import (
 	"dermal/internal/accounts"
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
+	"dermal/internal/sealbox"
 )
 
 var cheap = accounts.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+func init() { sealbox.SetKDFForTests(1024, 1) }
 
 // Setup makes the first admin; wrong passwords are refused and, after three, make the next
 // try wait; a clinician cannot restore, merge, delete for good or manage accounts; changes are
@@ -23,13 +26,13 @@ func TestAccountsAndRoles(t *testing.T) {
 	if need, _ := c.NeedsSetup(ctx); !need {
 		t.Fatal("new records do not need setup")
 	}
-	if err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "short"); !errors.Is(err, clinic.ErrInvalid) {
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "short"); !errors.Is(err, clinic.ErrInvalid) {
 		t.Errorf("a 5-character admin password: %v", err)
 	}
-	if err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "admin password"); err != nil {
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "admin password"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Setup(ctx, clinic.ClinicProfile{Name: "Other"}, "x", "", "another password"); !errors.Is(err, clinic.ErrAlreadySetUp) {
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Other"}, "x", "", "another password"); !errors.Is(err, clinic.ErrAlreadySetUp) {
 		t.Errorf("second setup: %v", err)
 	}
 	// Before anyone logs in, an admin's action is refused.

@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 		crashChild(path)
 		return
 	}
+	if path := os.Getenv("DERMAL_SEAL_CHILD"); path != "" {
+		sealChild(path)
+		return
+	}
 	if path := os.Getenv("DERMAL_HOLD_CHILD"); path != "" {
 		holdChild(path)
 		return

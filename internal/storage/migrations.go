@@ -148,6 +148,14 @@ var migrations = []string{
 		updated_at   TEXT NOT NULL
 	);
 	ALTER TABLE assessments ADD COLUMN assessed_by TEXT NOT NULL DEFAULT '';`,
+	// 13: photos at rest. The clinic's data key (sealbox) wrapped for each account's password
+	// and, once, for the recovery key shown at setup.
+	`ALTER TABLE users ADD COLUMN wrapped_key TEXT NOT NULL DEFAULT '';
+	CREATE TABLE data_key (
+		id               INTEGER PRIMARY KEY CHECK (id = 1),
+		recovery_wrapped TEXT NOT NULL,
+		created_at       TEXT NOT NULL
+	);`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"dermal/internal/sealbox"
 	"dermal/internal/version"
 	"encoding/hex"
 	"errors"
@@ -24,6 +25,8 @@ type Store struct {
 	lock    *fileLock
 	actor   string
 	actorMu sync.Mutex
+	key     *sealbox.Key // the clinic's data key, once a user logged in
+	keyMu   sync.Mutex
 	now     func() time.Time
 
 	// checked is closed when the first integrity check of the record tables has finished.
@@ -73,7 +76,8 @@ func Open(path, actor string) (*Store, error) {
 	}
 	q := url.Values{}
 	// journal_mode is set by migrate, after the integrity check: switching it writes the file.
-	for _, p := range []string{"foreign_keys(1)", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()), "synchronous(FULL)"} {
+	// secure_delete: a photo sealed at the upgrade leaves no plain copy in the freed pages.
+	for _, p := range []string{"foreign_keys(1)", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()), "synchronous(FULL)", "secure_delete(1)"} {
 		q.Add("_pragma", p)
 	}
 	// Every transaction here writes: take the write lock at BEGIN, so a transaction never
@@ -541,28 +545,72 @@ type Blobs interface {
 	Get(ctx context.Context, sha string) ([]byte, error)
 }
 
-type sqliteBlobs struct{ db *sql.DB }
+type sqliteBlobs struct{ s *Store }
 
-// Blobs returns the store's photo blob store.
-func (s *Store) Blobs() Blobs { return sqliteBlobs{s.db} }
+// Blobs returns the store's photo blob store. Blobs are named by the SHA-256 of the photo
+// itself; once the clinic's data key is set (SetDataKey: a user logged in), new blobs are
+// sealed with it, and sealed ones are opened with it.
+func (s *Store) Blobs() Blobs { return sqliteBlobs{s} }
+
+// ErrLocked means sealed photos were asked for while no data key is set (nobody logged in).
+var ErrLocked = errors.New("the photos are encrypted: log in to open them")
+
+// SetDataKey sets the clinic's data key (nil forgets it, as at logout).
+func (s *Store) SetDataKey(k *sealbox.Key) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	s.key = k
+}
+
+// DataKey is the data key set by the last login (nil: none).
+func (s *Store) DataKey() *sealbox.Key { return s.dataKey() }
+
+func (s *Store) dataKey() *sealbox.Key {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	return s.key
+}
 
 func (b sqliteBlobs) Put(ctx context.Context, tx *sql.Tx, data []byte) (string, error) {
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	_, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, sha, len(data), data)
+	stored := data
+	if k := b.s.dataKey(); k != nil {
+		stored = k.Seal(data, []byte(sha))
+	} else if n, err := countUsersTx(tx); err != nil || n > 0 {
+		// Records with staff accounts never take a plain photo.
+		return "", fmt.Errorf("%w: no data key to seal the photo with", ErrLocked)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, sha, len(data), stored)
 	return sha, err
+}
+
+func countUsersTx(tx *sql.Tx) (int, error) {
+	var n int
+	err := tx.QueryRow(`SELECT count(*) FROM users`).Scan(&n)
+	return n, err
 }
 
 func (b sqliteBlobs) Get(ctx context.Context, sha string) ([]byte, error) {
 	var data []byte
-	err := b.db.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, sha).Scan(&data)
+	err := b.s.db.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, sha).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: photo %s", ErrNotFound, sha)
 	}
-	if err == nil {
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != sha {
-			return nil, fmt.Errorf("photo %s is damaged: its content no longer matches its checksum", sha)
+	if err != nil {
+		return nil, err
+	}
+	if sealbox.Sealed(data) {
+		k := b.s.dataKey()
+		if k == nil {
+			return nil, ErrLocked
+		}
+		if data, err = k.Open(data, []byte(sha)); err != nil {
+			return nil, fmt.Errorf("photo %s: %w", sha, err)
 		}
 	}
-	return data, err
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != sha {
+		return nil, fmt.Errorf("photo %s is damaged: its content no longer matches its checksum", sha)
+	}
+	return data, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
@@ -78,6 +79,15 @@ func (v *loginView) submit() {
 // aside for them.
 func (u *UI) loggedIn(before *clinic.User, who clinic.User) {
 	u.touch()
+	// Photos left plain by records from before encryption are sealed in the background.
+	background(u, nil, func() error {
+		_, err := u.clinic.SealStoredPhotos(context.Background(), nil)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError(lang.L("Could not encrypt the stored photos; Dermal tries again at the next login."), err)
+		}
+	})
 	if u.lockedContent != nil && before != nil && before.ID == who.ID {
 		u.win.SetContent(u.lockedContent)
 		u.lockedContent = nil
@@ -205,7 +215,7 @@ func (v *setupView) submit() {
 		return
 	}
 	ctx := context.Background()
-	err := u.clinic.Setup(ctx, clinic.ClinicProfile{Name: v.clinicName.Text, Address: v.address.Text, Phone: v.phone.Text}, v.admin.Text, v.fullName.Text, v.password.Text)
+	recovery, err := u.clinic.Setup(ctx, clinic.ClinicProfile{Name: v.clinicName.Text, Address: v.address.Text, Phone: v.phone.Text}, v.admin.Text, v.fullName.Text, v.password.Text)
 	if err != nil {
 		v.message.SetText(explain(err))
 		return
@@ -215,7 +225,16 @@ func (v *setupView) submit() {
 		v.message.SetText(explain(err))
 		return
 	}
+	u.recoveryKey = recovery
 	u.loggedIn(nil, who)
+	// The recovery key is shown once: the clinic prints it and locks it away.
+	msg := widget.NewLabel(lang.L("recovery.help"))
+	msg.Wrapping = fyne.TextWrapWord
+	key := widget.NewEntry()
+	key.SetText(recovery)
+	dlg := dialog.NewCustom(lang.L("Recovery key"), lang.L("I have written it down"), container.NewVBox(msg, key), u.win)
+	dlg.Resize(u.dialogSize(620, 260))
+	dlg.Show()
 }
 
 // start shows what the window opens with: the setup for records without staff accounts,

@@ -58,13 +58,6 @@ func (t *tapImage) Tapped(e *fyne.PointEvent) {
 	t.onTap(image.Pt(int(x), int(y)))
 }
 
-// tapPixel taps at a picture pixel (tests).
-func (t *tapImage) tapPixel(p image.Point) {
-	pos, sz := t.box(t.Size())
-	b := t.pic.Bounds()
-	t.Tapped(&fyne.PointEvent{Position: fyne.NewPos(pos.X+(float32(p.X)+0.5)/float32(b.Dx())*sz.Width, pos.Y+(float32(p.Y)+0.5)/float32(b.Dy())*sz.Height)})
-}
-
 // show draws the points; consecutive pairs are joined (ruler, then lesion).
 func (t *tapImage) show(points []image.Point) {
 	t.points = points

@@ -53,6 +53,7 @@ type UI struct {
 	drafts        map[clinic.UserID]screen
 	activityMu    sync.Mutex
 	lastActivity  time.Time
+	recoveryKey   string // shown once after setup (tests read it)
 }
 
 // screen is whatever fills the right-hand side.

@@ -1,0 +1,133 @@
+package clinic_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+	"dermal/internal/storage"
+)
+
+// signatures of the photo formats a clinic stores (PNG fixtures, JPEG thumbnails).
+var signatures = [][]byte{[]byte("\x89PNG\r\n\x1a\n"), {0xFF, 0xD8, 0xFF}}
+
+// dbFiles is the database and its WAL, as an attacker with the disk reads them.
+func dbFiles(t *testing.T, c *clinic.Clinic) []byte {
+	t.Helper()
+	var all []byte
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(filepath.Join(c.DataFolder(), clinic.DatabaseFile+suffix))
+		if err == nil {
+			all = append(all, b...)
+		}
+	}
+	return all
+}
+
+// The test: after saving photos with staff accounts, no JPEG or PNG signature is
+// anywhere in dermal.db or its WAL; the photos open after login and only then; the recovery
+// key sets a new password that opens them again.
+func TestPhotosAreEncryptedAtRest(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheap)
+	ctx := context.Background()
+	recovery, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm"}, "admin", "", "admin password")
+	if err != nil || recovery == "" {
+		t.Fatalf("setup: %q %v", recovery, err)
+	}
+	if _, err := c.Login(ctx, "admin", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	p := clinictest.Patient(t, c, "P1", "Nguyễn Thị Hồng")
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	r, err := c.Assess(ctx, p.ID, 0, "back", photo, clinic.Examination{}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := dbFiles(t, c)
+	for _, sig := range signatures {
+		if bytes.Contains(raw, sig) {
+			t.Errorf("dermal.db or its WAL contains the signature %q", sig)
+		}
+	}
+	e, _, _ := c.Entry(ctx, r.AssessmentID)
+	got, err := c.StoredPhoto(ctx, e.Assessment.PhotoSHA256)
+	if err != nil || !bytes.Equal(got.Bytes, photo.Bytes) {
+		t.Fatalf("the sealed photo does not open to itself: %v", err)
+	}
+	// Another process on the same records, nobody logged in: the photo does not open.
+	c2 := clinic.New(nil, reopen(t, c), nil)
+	defer c2.Close()
+	if _, err := c2.StoredPhoto(ctx, e.Assessment.PhotoSHA256); !errors.Is(err, storage.ErrLocked) {
+		t.Errorf("without a login the photo: %v", err)
+	}
+	c2.SetHashParams(cheap)
+	if err := c2.RecoverAccount(ctx, "admin", "AAAA-"+recovery[5:], "new admin password"); !errors.Is(err, clinic.ErrLogin) {
+		t.Errorf("a wrong recovery key: %v", err)
+	}
+	if err := c2.RecoverAccount(ctx, "admin", recovery, "new admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Login(ctx, "admin", "new admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c2.StoredPhoto(ctx, e.Assessment.PhotoSHA256); err != nil || !bytes.Equal(got.Bytes, photo.Bytes) {
+		t.Errorf("after the recovery the photo: %v", err)
+	}
+}
+
+// reopen opens a second store on the clinic's records (as a second process would).
+func reopen(t *testing.T, c *clinic.Clinic) *storage.Store {
+	t.Helper()
+	s, err := storage.Open(filepath.Join(c.DataFolder(), clinic.DatabaseFile), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Records from before accounts: their plain photos are sealed by the upgrade, each opening
+// to its recorded SHA-256 afterwards, and no signature is left in the files.
+func TestUpgradeSealsStoredPhotos(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheap)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P1", "Trần Văn Minh")
+	var shas []string
+	for _, f := range []string{"ISIC_0024311.png", "ISIC_0024318.png", "ISIC_0024367.png"} {
+		r, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, f), clinic.Examination{}, clinic.Findings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, _ := c.Entry(ctx, r.AssessmentID)
+		shas = append(shas, e.Assessment.PhotoSHA256, e.Assessment.ThumbSHA256)
+	}
+	if !bytes.Contains(dbFiles(t, c), signatures[0]) {
+		t.Fatal("the records from before have no plain photo to seal (the test proves nothing)")
+	}
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm"}, "admin", "", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "admin", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.SealStoredPhotos(ctx, nil)
+	if err != nil || n != 6 {
+		t.Fatalf("sealed %d, %v; want the 3 photos and 3 thumbnails", n, err)
+	}
+	for _, sha := range shas {
+		if _, err := c.StoredPhoto(ctx, sha); err != nil {
+			t.Errorf("%s after the upgrade: %v", sha[:12], err)
+		}
+	}
+	for _, sig := range signatures {
+		if bytes.Contains(dbFiles(t, c), sig) {
+			t.Errorf("after the upgrade the files still contain %q", sig)
+		}
+	}
+}

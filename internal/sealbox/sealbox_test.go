@@ -1,0 +1,45 @@
+package sealbox
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestSealOpenAndWrap(t *testing.T) {
+	SetKDFForTests(1024, 1)
+	k, _ := NewKey()
+	photo := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("x"), 1000)...)
+	s := k.Seal(photo, []byte("sha-a"))
+	if !Sealed(s) || bytes.Contains(s, []byte{0xFF, 0xD8, 0xFF}) || Sealed(photo) {
+		t.Fatal("sealed bytes show a JPEG, or plain looks sealed")
+	}
+	if got, err := k.Open(s, []byte("sha-a")); err != nil || !bytes.Equal(got, photo) {
+		t.Errorf("open: %v", err)
+	}
+	if _, err := k.Open(s, []byte("sha-b")); !errors.Is(err, ErrOpen) {
+		t.Error("a blob opened under another name")
+	}
+	bad := bytes.Clone(s)
+	bad[len(bad)-1] ^= 1
+	if _, err := k.Open(bad, []byte("sha-a")); !errors.Is(err, ErrOpen) {
+		t.Error("a changed blob opened")
+	}
+	w, _ := k.WrapWithPassword("mật khẩu tốt")
+	if k2, err := UnwrapWithPassword(w, "mật khẩu tốt"); err != nil || k2.k != k.k {
+		t.Errorf("unwrap: %v", err)
+	}
+	if _, err := UnwrapWithPassword(w, "wrong"); !errors.Is(err, ErrOpen) {
+		t.Error("a wrong password unwrapped the key")
+	}
+	rec, _ := NewRecoveryKey()
+	rw, _ := k.WrapWithRecovery(rec)
+	if k3, err := UnwrapWithRecovery(rw, " "+strings.ToLower(rec)+"\n"); err != nil || k3.k != k.k {
+		t.Errorf("recovery (typed in lower case): %v", err)
+	}
+	other, _ := NewRecoveryKey()
+	if _, err := UnwrapWithRecovery(rw, other); !errors.Is(err, ErrOpen) {
+		t.Error("another recovery key opened it")
+	}
+}
