@@ -205,6 +205,9 @@ func (r *renderer) letter(l Letter) error {
 	r.row(lw, r.t("ABCDE"), triage.ABCDEText(r.lang, a.ABCDE))
 	r.row(lw, r.t("Diagnosis"), text(a.Diagnosis))
 	r.row(lw, r.t("Notes"), text(a.Notes))
+	if a.AssessedBy != "" {
+		r.row(lw, r.t("Assessed by"), text(a.AssessedBy))
+	}
 	if a.PhotoType == string(triage.Plain) {
 		p.SetFont(font, "B", 9)
 		p.SetTextColor(150, 60, 0)

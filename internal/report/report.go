@@ -474,6 +474,9 @@ func (r *renderer) findings() {
 	pair(r.t("Diameter (mm)"), diameter, r.t("Follow-up"), follow)
 	field(r.t("Diagnosis"), text(a.Diagnosis))
 	field(r.t("Notes"), text(a.Notes))
+	if a.AssessedBy != "" {
+		field(r.t("Assessed by"), text(a.AssessedBy))
+	}
 }
 
 func (r *renderer) model() {

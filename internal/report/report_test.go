@@ -245,9 +245,11 @@ func TestReportHeadlineExaminationAndLayout(t *testing.T) {
 		yes, no := true, false
 		c.Patient.ConsentPhotos, c.Patient.ConsentReferral = &yes, &no
 		c.Patient.ConsentAt = &printed
+		c.Current.Assessment.AssessedBy = "BS. Lê Văn An"
 		consent := locale.T(tc.lang, "photos stored") + ": " + locale.T(tc.lang, "agreed") + " · " + locale.T(tc.lang, "shared for referral") + ": " + locale.T(tc.lang, "refused")
-		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c))), " "); !strings.Contains(flat, consent) {
-			t.Errorf("%s: the report does not print the consent %q", tc.lang, consent)
+		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c), "-layout")), " "); !strings.Contains(flat, consent) ||
+			!strings.Contains(flat, locale.T(tc.lang, "Assessed by")+" BS. Lê Văn An") {
+			t.Errorf("%s: the report does not print the consent %q or who assessed: %s", tc.lang, consent, flat)
 		}
 		c.Current.Assessment.PhotoType = "plain"
 		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c))), " "); !strings.Contains(flat, locale.T(tc.lang, "model.not_validated")) {
