@@ -311,3 +311,14 @@ func (c *Clinic) assessor() string {
 
 // MayRestore says whether the logged-in user may replace the records with a backup.
 func (c *Clinic) MayRestore() error { return c.requireAdmin("restoring a backup") }
+
+// AuditFilter selects audit rows (by user, patient, date).
+type AuditFilter = storage.AuditFilter
+
+// QueryAudit lists audit rows for an administrator, newest first.
+func (c *Clinic) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if err := c.requireAdmin("reading the audit trail"); err != nil {
+		return nil, err
+	}
+	return c.store.QueryAudit(ctx, f)
+}

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // auditRow is one audit row as the chain hashes it.
@@ -124,4 +126,65 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 		n, prevID, prevHash = n+1, r.id, r.hash
 	}
 	return n, rows.Err()
+}
+
+// AuditFilter selects audit rows: by the user who wrote them, by a patient (the patient's
+// own rows and those of their lesions, assessments and referrals), from a date; zero fields
+// select everything.
+type AuditFilter struct {
+	Actor   string
+	Patient PatientID
+	Since   time.Time
+	Limit   int // 0: 1000
+}
+
+// QueryAudit lists the rows the filter selects, newest first.
+func (s *Store) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	where := []string{"1 = 1"}
+	var args []any
+	if f.Actor != "" {
+		where = append(where, "lower(actor) = lower(?)")
+		args = append(args, f.Actor)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if f.Patient != 0 {
+		where = append(where, `((entity = 'patient' AND entity_id = ?1p)
+			OR (entity = 'lesion' AND entity_id IN (SELECT id FROM lesions WHERE patient_id = ?1p))
+			OR (entity IN ('assessment') AND entity_id IN (SELECT a.id FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1p))
+			OR (entity = 'referral' AND entity_id IN (SELECT r.id FROM referrals r JOIN assessments a ON a.id = r.assessment_id JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1p)))`)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q := `SELECT id, at, actor, action, entity, coalesce(entity_id, 0), detail, app_version FROM audit WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id DESC LIMIT ?`
+	// ?1p is this query's name for the patient id (used four times).
+	q = strings.ReplaceAll(q, "?1p", "?")
+	var all []any
+	all = append(all, args...)
+	if f.Patient != 0 {
+		for i := 0; i < 4; i++ {
+			all = append(all, f.Patient)
+		}
+	}
+	all = append(all, limit)
+	rows, err := s.db.QueryContext(ctx, q, all...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at string
+		if err := rows.Scan(&e.Row, &at, &e.Actor, &e.Action, &e.Entity, &e.ID, &e.Detail, &e.Version); err != nil {
+			return nil, err
+		}
+		e.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

@@ -84,6 +84,7 @@ func (s *Store) RecordExport(ctx context.Context, entity string, id int64, detai
 
 // AuditEntry is one row of the audit trail.
 type AuditEntry struct {
+	Row    int64 // the audit row's own id (QueryAudit)
 	At     time.Time
 	Actor  string
 	Action string

@@ -217,6 +217,11 @@ func (u *UI) settingsForm() *settingsForm {
 			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
 	items = append(items, widget.NewFormItem(lang.L("Lock after idle minutes"), f.lock))
+	if u.isAdmin() {
+		items = append(items, widget.NewFormItem(lang.L("Administration"), container.NewHBox(
+			widget.NewButton(lang.L("Staff accounts…"), func() { u.staffDialog() }),
+			widget.NewButton(lang.L("Audit trail…"), func() { u.auditDialog() }))))
+	}
 	f.about = widget.NewLabel(fmt.Sprintf("Dermal %s · %s: %s", version.String(), lang.L("Model"), clinic.ModelName(u.clinic.Card())))
 	f.about.Wrapping = fyne.TextWrapWord
 	items = append(items, widget.NewFormItem(lang.L("About"), f.about))

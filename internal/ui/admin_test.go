@@ -1,0 +1,73 @@
+package ui
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"dermal/internal/clinic"
+)
+
+// An administrator adds an account in the window, sees the trail filtered by user and by
+// patient, and exports it as CSV; a clinician gets no Administration buttons.
+func TestAdminWindowAccountsAndAudit(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	s := u.staffDialog()
+	test.Type(s.name, "mai")
+	test.Type(s.fullName, "Trần Thị Mai")
+	test.Type(s.password, "clinician password")
+	test.Tap(s.add)
+	if u.lastError != nil || len(s.list.Objects) != 2 {
+		t.Fatalf("after adding: %d rows, %v", len(s.list.Objects), u.lastError)
+	}
+	s.dialog.Hide()
+	a := u.auditDialog()
+	if len(a.rows) == 0 {
+		t.Fatal("no audit rows")
+	}
+	a.patient.SetText("BN-1")
+	u.queryAudit(a)
+	for _, r := range a.rows {
+		if r.Entity != "patient" {
+			t.Errorf("the BN-1 filter shows a %s row", r.Entity)
+		}
+	}
+	if len(a.rows) == 0 || !strings.Contains(a.table.Text, "BN-1") {
+		t.Errorf("BN-1's rows: %q", a.table.Text)
+	}
+	a.patient.SetText("")
+	a.user.SetText("nobody")
+	u.queryAudit(a)
+	if len(a.rows) != 0 {
+		t.Errorf("rows by nobody: %d", len(a.rows))
+	}
+	a.user.SetText("admin")
+	u.queryAudit(a)
+	out := filepath.Join(t.TempDir(), "audit.csv")
+	if err := writeAuditCSV(out, a.rows); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(out)
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(recs) != len(a.rows)+1 || recs[0][2] != "user" || recs[1][2] != "admin" {
+		t.Errorf("CSV %v %v", recs, err)
+	}
+	a.dialog.Hide()
+	if _, err := c.Login(ctx, "mai", "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	if u.isAdmin() {
+		t.Error("a clinician is taken for an administrator")
+	}
+	if _, err := c.QueryAudit(ctx, clinic.AuditFilter{}); err == nil {
+		t.Error("a clinician read the audit trail")
+	}
+}
