@@ -52,6 +52,7 @@ bench: build model-deps
 	build/bench/bench -bin $(BIN) -out BENCHMARKS.md -python $(PYTHON)
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/storage/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/report/
+	$(GO) test -run '^$$' -bench 'Login|Hash' -benchtime 5x ./internal/clinic/ ./internal/accounts/
 
 # The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
 # uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).

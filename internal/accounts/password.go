@@ -30,7 +30,13 @@ type Params struct {
 // app's memory budget beside the model. (OWASP's argon2id floor is 19 MiB with 2 passes.)
 var Default = Params{MemoryKiB: 64 * 1024, Time: 3, Threads: 1}
 
-const saltLen, keyLen = 16, 32
+// One argon2id run gives 64 bytes: the first 32 are stored (to check the password), the last
+// 32 never are: they are the account's key-wrapping key (WrapKey), so a login costs one
+// argon2id run, and whoever reads the records learns nothing about the wrapping key.
+const saltLen, keyLen, outLen = 16, 32, 64
+
+// WrapKey is the per-account key that wraps the clinic's data key.
+type WrapKey [32]byte
 
 // MinPassword is the shortest password accepted.
 const MinPassword = 8
@@ -50,40 +56,50 @@ func CheckPassword(pw string) error {
 }
 
 // Hash returns the password's argon2id hash in the PHC string format
-// ($argon2id$v=19$m=…,t=…,p=…$salt$key), with a fresh random salt.
-func Hash(pw string, p Params) (string, error) {
+// ($argon2id$v=19$m=…,t=…,p=…$salt$key; key is the first half of a 64-byte output, so the
+// string is Dermal's, not checkable by other PHC tools), with a fresh random salt, and the
+// account's wrapping key (the output's second half).
+func Hash(pw string, p Params) (string, WrapKey, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", err
+		return "", WrapKey{}, err
 	}
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	out := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, outLen)
+	var wk WrapKey
+	copy(wk[:], out[keyLen:])
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(out[:keyLen])), wk, nil
 }
 
 // Verify reports whether pw matches the hash (in constant time), with the hash's own
-// parameters, so older hashes keep working when Default changes.
-func Verify(hash, pw string) (bool, error) {
+// parameters, so older hashes keep working when Default changes; when it does, it returns
+// the account's wrapping key.
+func Verify(hash, pw string) (bool, WrapKey, error) {
+	var wk WrapKey
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, ErrBadHash
+		return false, wk, ErrBadHash
 	}
 	var v int
 	var p Params
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return false, ErrBadHash
+		return false, wk, ErrBadHash
 	}
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil || p.Threads == 0 || p.Time == 0 {
-		return false, ErrBadHash
+		return false, wk, ErrBadHash
 	}
 	enc := base64.RawStdEncoding
 	salt, err1 := enc.DecodeString(parts[4])
 	want, err2 := enc.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false, ErrBadHash
+	if err1 != nil || err2 != nil || len(want) != keyLen {
+		return false, wk, ErrBadHash
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	out := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, outLen)
+	if subtle.ConstantTimeCompare(out[:keyLen], want) != 1 {
+		return false, wk, nil
+	}
+	copy(wk[:], out[keyLen:])
+	return true, wk, nil
 }
 
 // Roles.

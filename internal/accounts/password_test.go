@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -10,21 +11,24 @@ import (
 var fast = Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func TestHashAndVerify(t *testing.T) {
-	h, err := Hash("mật khẩu dài", fast)
+	h, wk, err := Hash("mật khẩu dài", fast)
 	if err != nil || !strings.HasPrefix(h, "$argon2id$v=19$m=1024,t=1,p=1$") {
 		t.Fatalf("hash %q %v", h, err)
 	}
-	h2, _ := Hash("mật khẩu dài", fast)
-	if h == h2 {
+	h2, wk2, _ := Hash("mật khẩu dài", fast)
+	if h == h2 || wk == wk2 {
 		t.Error("two hashes of one password are equal: no per-user salt")
 	}
-	if ok, err := Verify(h, "mật khẩu dài"); !ok || err != nil {
-		t.Errorf("right password: %v %v", ok, err)
+	if ok, got, err := Verify(h, "mật khẩu dài"); !ok || err != nil || got != wk {
+		t.Errorf("right password: %v %v, wrapping key returned %v", ok, err, got == wk)
 	}
-	if ok, _ := Verify(h, "mật khẩu dai"); ok {
-		t.Error("a wrong password verified")
+	if strings.Contains(h, base64.RawStdEncoding.EncodeToString(wk[:])) {
+		t.Error("the stored hash holds the wrapping key")
 	}
-	if _, err := Verify("$2a$10$bcrypt", "x"); err == nil {
+	if ok, got, _ := Verify(h, "mật khẩu dai"); ok || got != (WrapKey{}) {
+		t.Error("a wrong password verified, or returned a key")
+	}
+	if _, _, err := Verify("$2a$10$bcrypt", "x"); err == nil {
 		t.Error("a non-argon2id hash accepted")
 	}
 	if err := CheckPassword("short"); err == nil {
@@ -45,7 +49,7 @@ func TestDelayGrows(t *testing.T) {
 
 func BenchmarkHash(b *testing.B) {
 	for b.Loop() {
-		if _, err := Hash("a clinic password", Default); err != nil {
+		if _, _, err := Hash("a clinic password", Default); err != nil {
 			b.Fatal(err)
 		}
 	}

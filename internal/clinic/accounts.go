@@ -83,14 +83,11 @@ func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullNa
 	if err != nil {
 		return "", err
 	}
-	wrapped, err := key.WrapWithPassword(password)
+	hash, wk, err := accounts.Hash(password, c.hashParams())
 	if err != nil {
 		return "", err
 	}
-	hash, err := accounts.Hash(password, c.hashParams())
-	if err != nil {
-		return "", err
-	}
+	wrapped := key.WrapWith(wk)
 	if err := c.store.SetClinicProfile(ctx, profile); err != nil {
 		return "", err
 	}
@@ -118,7 +115,7 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 	if errors.Is(err, storage.ErrNotFound) {
 		// The same answer and about the same time as a wrong password: no hint which
 		// names exist.
-		accounts.Hash(password, c.hashParams())
+		accounts.Hash(password, c.hashParams()) //nolint:errcheck // only its time matters
 		return User{}, ErrLogin
 	}
 	if err != nil {
@@ -128,7 +125,7 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
 		return User{}, &LoginDelayError{Wait: u.LockedUntil.Sub(now)}
 	}
-	ok, err := accounts.Verify(u.Hash(), password)
+	ok, wk, err := accounts.Verify(u.Hash(), password)
 	// argon2id just used 64 MiB: give it back to the system rather than keep it beside the
 	// model for the rest of the session.
 	debug.FreeOSMemory()
@@ -148,7 +145,7 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 	if err != nil {
 		return User{}, err
 	}
-	key, err := sealbox.UnwrapWithPassword(wrapped, password)
+	key, err := sealbox.UnwrapWith(wrapped, wk)
 	if err != nil {
 		return User{}, fmt.Errorf("the account's copy of the clinic's data key does not open (%v); reset the password with the recovery key", err)
 	}
@@ -201,14 +198,11 @@ func (c *Clinic) AddUser(ctx context.Context, name, fullName, role, password str
 	if key == nil {
 		return fmt.Errorf("%w: log in first", storage.ErrLocked)
 	}
-	wrapped, err := key.WrapWithPassword(password)
+	hash, wk, err := accounts.Hash(password, c.hashParams())
 	if err != nil {
 		return err
 	}
-	hash, err := accounts.Hash(password, c.hashParams())
-	if err != nil {
-		return err
-	}
+	wrapped := key.WrapWith(wk)
 	id, err := c.store.AddUser(ctx, storage.User{Name: name, FullName: fullName, Role: role}, hash)
 	if err != nil {
 		return err
@@ -262,14 +256,11 @@ func (c *Clinic) SetPassword(ctx context.Context, name, password string) error {
 }
 
 func (c *Clinic) setPassword(ctx context.Context, u User, key *sealbox.Key, password string) error {
-	wrapped, err := key.WrapWithPassword(password)
+	hash, wk, err := accounts.Hash(password, c.hashParams())
 	if err != nil {
 		return err
 	}
-	hash, err := accounts.Hash(password, c.hashParams())
-	if err != nil {
-		return err
-	}
+	wrapped := key.WrapWith(wk)
 	if err := c.store.SetPassword(ctx, u.ID, hash); err != nil {
 		return err
 	}

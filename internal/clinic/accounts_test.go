@@ -9,12 +9,9 @@ import (
 	"dermal/internal/accounts"
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
-	"dermal/internal/sealbox"
 )
 
 var cheap = accounts.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
-
-func init() { sealbox.SetKDFForTests(1024, 1) }
 
 // Setup makes the first admin; wrong passwords are refused and, after three, make the next
 // try wait; a clinician cannot restore, merge, delete for good or manage accounts; changes are

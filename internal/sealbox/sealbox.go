@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -69,48 +68,20 @@ func (k *Key) Open(sealed, aad []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// kdf are the costs of deriving a wrapping key from a password (as accounts.Default).
-var kdf = struct {
-	memory  uint32
-	time    uint32
-	threads uint8
-}{64 * 1024, 3, 1}
-
-// SetKDFForTests lowers the password-derivation costs (tests only).
-func SetKDFForTests(memoryKiB, time uint32) { kdf.memory, kdf.time = memoryKiB, time }
-
-// WrapWithPassword seals the data key under a key derived from password (argon2id, its own
-// salt): "salt.sealed", base64.
-func (k *Key) WrapWithPassword(password string) (string, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	var wk Key
-	copy(wk.k[:], argon2.IDKey([]byte(password), salt, kdf.time, kdf.memory, kdf.threads, KeySize))
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("argon2id$m=%d,t=%d,p=%d$%s$%s", kdf.memory, kdf.time, kdf.threads, enc.EncodeToString(salt), enc.EncodeToString(wk.Seal(k.k[:], []byte("data key")))), nil
+// WrapWith seals the data key under an account's wrapping key (accounts.Hash gives it from
+// the password).
+func (k *Key) WrapWith(wrapping [KeySize]byte) string {
+	wk := Key{wrapping}
+	return base64.RawStdEncoding.EncodeToString(wk.Seal(k.k[:], []byte("data key")))
 }
 
-// UnwrapWithPassword opens what WrapWithPassword made.
-func UnwrapWithPassword(wrapped, password string) (*Key, error) {
-	parts := strings.Split(wrapped, "$")
-	if len(parts) != 4 || parts[0] != "argon2id" {
+// UnwrapWith opens what WrapWith made.
+func UnwrapWith(wrapped string, wrapping [KeySize]byte) (*Key, error) {
+	sealed, err := base64.RawStdEncoding.DecodeString(wrapped)
+	if err != nil {
 		return nil, ErrOpen
 	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[1], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || p == 0 {
-		return nil, ErrOpen
-	}
-	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[2])
-	sealed, err2 := enc.DecodeString(parts[3])
-	if err1 != nil || err2 != nil {
-		return nil, ErrOpen
-	}
-	var wk Key
-	copy(wk.k[:], argon2.IDKey([]byte(password), salt, t, m, p, KeySize))
+	wk := Key{wrapping}
 	raw, err := wk.Open(sealed, []byte("data key"))
 	if err != nil || len(raw) != KeySize {
 		return nil, ErrOpen

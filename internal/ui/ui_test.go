@@ -20,7 +20,6 @@ import (
 	"dermal/internal/accounts"
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
-	"dermal/internal/sealbox"
 	"dermal/internal/memory"
 	"dermal/internal/storage"
 	"dermal/internal/version"
@@ -34,7 +33,6 @@ func newTestUI(t *testing.T) (*UI, *clinic.Clinic) {
 	c := clinictest.NewGuarded(t, 400*clinic.MB)
 	// A clinic set up with an administrator who is logged in (login and lock: lock_test.go).
 	c.SetHashParams(cheapHash)
-	sealbox.SetKDFForTests(1024, 1)
 	if _, err := c.Setup(context.Background(), clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", testPassword); err != nil {
 		t.Fatal(err)
 	}
