@@ -20,16 +20,20 @@ func TestDesktopSmokeUnderXvfb(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	data := filepath.Join(dir, "data")
+	pw := filepath.Join(dir, "password")
+	os.WriteFile(pw, []byte("admin password\n"), 0o600)
+	login := []string{"--user", "admin", "--password-file", pw}
 	for _, args := range [][]string{
-		{"patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1", "--sex", "F", "--birth-year", "1961"},
-		{"assess", "--patient", "BN-1", "--site", "back", "internal/inference/testdata/fixtures/ISIC_0024367.png"},
+		{"setup", "--clinic", "Trạm Y tế", "--admin", "admin", "--password-file", pw},
+		append(login, "patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1", "--sex", "F", "--birth-year", "1961"),
+		append(login, "assess", "--patient", "BN-1", "--site", "back", "internal/inference/testdata/fixtures/ISIC_0024367.png"),
 	} {
 		if out, err := exec.Command(bin, append([]string{"--data", data}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
 	shot := filepath.Join(dir, "shot.png")
-	cmd := exec.Command("scripts/screenshot.sh", shot, "vi", data, "--open", "1")
+	cmd := exec.Command("scripts/screenshot.sh", append([]string{shot, "vi", data}, append(login, "--open", "1")...)...)
 	cmd.Env = append(os.Environ(), "DERMAL_BIN="+bin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("screenshot: %v\n%s", err, out)

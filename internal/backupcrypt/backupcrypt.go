@@ -18,6 +18,11 @@ import (
 // Header is how every age file starts.
 const Header = "age-encryption.org/v1\n"
 
+// ScryptWorkFactor is log2 of scrypt's N for passphrase backups: 16 costs 64 MiB and about a
+// quarter of a second here (age's own default, 18, takes 256 MiB: more than the app's memory
+// budget leaves beside the model). Tests lower it.
+var ScryptWorkFactor = 16
+
 // MinPassphrase is the shortest passphrase accepted: a backup is only as safe as it.
 const MinPassphrase = 10
 
@@ -47,6 +52,7 @@ func (k Key) recipients() ([]age.Recipient, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.SetWorkFactor(ScryptWorkFactor)
 		return []age.Recipient{r}, nil
 	}
 	var rs []age.Recipient

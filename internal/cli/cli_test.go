@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"dermal/internal/locale"
-	"dermal/internal/version"
 	"encoding/json"
 	"image/png"
 	"math"
@@ -12,9 +10,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"dermal/internal/accounts"
+	"dermal/internal/backupcrypt"
+	"dermal/internal/locale"
+	"dermal/internal/version"
 )
 
 const fixtures = "../inference/testdata/fixtures"
+
+func init() {
+	// Many logins and backups in one process under -race: cheap costs keep its memory (which
+	// the watchdog reads) low. The shipped costs are measured in make bench.
+	hashParams = &accounts.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+	backupcrypt.ScryptWorkFactor = 10
+}
 
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()

@@ -40,7 +40,7 @@ func (env *Env) openClinic() (c *clinic.Clinic, close func(), err error) {
 		eng.Close()
 		return nil, nil, err
 	}
-	c = clinic.New(eng, s, env.guard(eng))
+	c = newClinic(eng, s, env.guard(eng))
 	if err := env.login(c); err != nil {
 		c.Close()
 		eng.Close()
@@ -84,7 +84,7 @@ func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := clinic.New(nil, s, nil)
+	c := newClinic(nil, s, nil)
 	if err := env.login(c); err != nil {
 		c.Close()
 		return nil, nil, err

@@ -5,7 +5,11 @@ import (
 	"flag"
 	"fmt"
 
+	"dermal/internal/accounts"
 	"dermal/internal/clinic"
+	"dermal/internal/inference"
+	"dermal/internal/storage"
+	"dermal/internal/watchdog"
 )
 
 // runSetup: the clinic's profile and its first admin account (once).
@@ -32,7 +36,7 @@ func runSetup(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := clinic.New(nil, s, nil)
+	c := newClinic(nil, s, nil)
 	defer c.Close()
 	ctx := context.Background()
 	recovery, err := c.Setup(ctx, clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw)
@@ -96,7 +100,7 @@ func runUsers(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		c := clinic.New(nil, s, nil)
+		c := newClinic(nil, s, nil)
 		defer c.Close()
 		if err := c.RecoverAccount(ctx, target, recovery, pw); err != nil {
 			return err
@@ -146,4 +150,17 @@ func runUsers(env *Env, args []string) error {
 		return nil
 	}
 	return usage
+}
+
+// hashParams are the argon2id costs of the accounts commands make (nil: the shipped ones;
+// the tests, which run many logins in one process under the race detector, lower them).
+var hashParams *accounts.Params
+
+// newClinic joins what a command opened, with the accounts' costs.
+func newClinic(eng *inference.Engine, s *storage.Store, guard *watchdog.Guard) *clinic.Clinic {
+	c := clinic.New(eng, s, guard)
+	if hashParams != nil {
+		c.SetHashParams(*hashParams)
+	}
+	return c
 }

@@ -43,11 +43,12 @@ type detailScreen struct {
 
 func (d *detailScreen) view() fyne.CanvasObject { return d.root }
 
-// OpenAssessment opens a saved assessment (the --open flag).
-func (u *UI) OpenAssessment(id clinic.AssessmentID) { u.showAssessment(id) }
+// OpenAssessment opens a saved assessment (the --open flag), after the login when the
+// window opens at it.
+func (u *UI) OpenAssessment(id clinic.AssessmentID) { u.afterLogin(func() { u.showAssessment(id) }) }
 
 // OpenPatient opens a patient's screen (the --open-patient flag).
-func (u *UI) OpenPatient(id clinic.PatientID) { u.openPatient(id) }
+func (u *UI) OpenPatient(id clinic.PatientID) { u.afterLogin(func() { u.openPatient(id) }) }
 
 // showAssessment opens a saved assessment.
 func (u *UI) showAssessment(id clinic.AssessmentID) {

@@ -104,6 +104,19 @@ func (u *UI) loggedIn(before *clinic.User, who clinic.User) {
 		delete(u.drafts, who.ID)
 		u.show(d)
 	}
+	for _, fn := range u.pending {
+		fn()
+	}
+	u.pending = nil
+}
+
+// afterLogin runs fn now when the window is open, else once someone has logged in.
+func (u *UI) afterLogin(fn func()) {
+	if !u.loggedOut() {
+		fn()
+		return
+	}
+	u.pending = append(u.pending, fn)
 }
 
 // lock hides everything: the content leaves the widget tree, so nothing on screen (or

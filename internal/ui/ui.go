@@ -53,7 +53,8 @@ type UI struct {
 	drafts        map[clinic.UserID]screen
 	activityMu    sync.Mutex
 	lastActivity  time.Time
-	recoveryKey   string // shown once after setup (tests read it)
+	recoveryKey   string   // shown once after setup (tests read it)
+	pending       []func() // what --open asked for, once logged in
 }
 
 // screen is whatever fills the right-hand side.
