@@ -313,3 +313,12 @@ func (c *Clinic) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 	}
 	return c.store.QueryAudit(ctx, f)
 }
+
+// Logout forgets who is logged in and the data key.
+func (c *Clinic) Logout() {
+	c.userMu.Lock()
+	c.user = nil
+	c.userMu.Unlock()
+	c.store.SetDataKey(nil)
+	c.store.SetActor("(logged out)")
+}

@@ -391,6 +391,7 @@ func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
 	}
 	defer cleanup()
 	src = plain
+	key0 := c.store.DataKey()
 	if err := c.store.Close(); err != nil {
 		return "", fmt.Errorf("closing the records before the restore: %w", err)
 	}
@@ -400,6 +401,14 @@ func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
 		return kept, errors.Join(restoreErr, fmt.Errorf("opening the records after the restore: %w", openErr))
 	}
 	c.store = s
+	if restoreErr == nil {
+		// The restored records have their own accounts and data key: log in again.
+		c.Logout()
+	} else if u := c.CurrentUser(); u != nil {
+		// The records as they were, reopened: the same user, the same key.
+		s.SetActor(u.Name)
+		s.SetDataKey(key0)
+	}
 	return kept, restoreErr
 }
 

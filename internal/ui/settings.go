@@ -435,7 +435,12 @@ func (u *UI) restore(path string, key clinic.BackupKey) {
 		kept, err := u.clinic.Restore(path, key)
 		fyne.Do(func() {
 			busy.Hide()
-			u.build()
+			// A restored backup has its own accounts: the window goes back to the login.
+			if u.clinic.CurrentUser() == nil {
+				u.start()
+			} else {
+				u.build()
+			}
 			if err != nil {
 				u.showError(lang.L("Could not restore the backup."), err)
 				return
