@@ -35,21 +35,21 @@ func modelRef(card inference.Card) ModelRef {
 // ClassifyResult is one line of `dermal classify --json` (JSON Lines: one object per image).
 // Field names are stable; new fields may be added.
 type ClassifyResult struct {
-	File           string              `json:"file"`
-	Model          ModelRef            `json:"model"`
-	TopClass       string              `json:"top_class,omitempty"`
-	TopProbability float64             `json:"top_probability,omitempty"`
-	Probabilities  map[string]float64  `json:"probabilities,omitempty"`
-	Malignancy     float64             `json:"malignancy,omitempty"`
-	RiskTier       string              `json:"risk_tier,omitempty"`
+	File           string             `json:"file"`
+	Model          ModelRef           `json:"model"`
+	TopClass       string             `json:"top_class,omitempty"`
+	TopProbability float64            `json:"top_probability,omitempty"`
+	Probabilities  map[string]float64 `json:"probabilities,omitempty"`
+	Malignancy     float64            `json:"malignancy,omitempty"`
+	RiskTier       string             `json:"risk_tier,omitempty"`
 	// Headline names what drove the tier ("Melanoma 44% — refer urgently (seen within 2
 	// weeks)"); TierDriver is that in code: a class code, "malignant_sum", "seven_point",
 	// "quality" or "plain_photo".
-	Headline       string `json:"headline,omitempty"`
-	TierDriver     string `json:"tier_driver,omitempty"`
-	Advice         string `json:"advice,omitempty"`
-	PhotoType      string `json:"photo_type,omitempty"`
-	ModelValidated bool   `json:"model_validated"`
+	Headline       string              `json:"headline,omitempty"`
+	TierDriver     string              `json:"tier_driver,omitempty"`
+	Advice         string              `json:"advice,omitempty"`
+	PhotoType      string              `json:"photo_type,omitempty"`
+	ModelValidated bool                `json:"model_validated"`
 	Warnings       []inference.Warning `json:"warnings"`
 	OODScore       float64             `json:"ood_score,omitempty"`
 	GradCAM        *GradCAMRef         `json:"gradcam,omitempty"`

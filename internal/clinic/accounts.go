@@ -2,9 +2,9 @@ package clinic
 
 import (
 	"context"
-	"runtime/debug"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"dermal/internal/accounts"

@@ -35,7 +35,7 @@ type Clinic struct {
 	work     chan func()
 
 	userMu sync.Mutex
-	user   *storage.User     // who is logged in (nil: nobody, or records before accounts)
+	user   *storage.User    // who is logged in (nil: nobody, or records before accounts)
 	params *accounts.Params // argon2id costs (nil: accounts.Default)
 }
 
@@ -278,11 +278,11 @@ type Visit struct {
 	Site       string           // body site of a new lesion (storage.BodySites)
 	SiteDetail string
 	// Map places a new lesion on the body map (nil: not placed). Its side comes from there.
-	Map *BodyPoint
-	Photo      *inference.Photo
-	Analysis   *inference.Assessment
-	Exam       Examination
-	Findings   storage.Findings
+	Map      *BodyPoint
+	Photo    *inference.Photo
+	Analysis *inference.Assessment
+	Exam     Examination
+	Findings storage.Findings
 }
 
 // Examination is what the clinician found beside the photo: how it was taken, the 7-point

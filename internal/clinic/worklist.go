@@ -85,7 +85,9 @@ func (c *Clinic) Referrals(ctx context.Context, a AssessmentID) ([]Referral, err
 type ClinicProfile = storage.ClinicProfile
 
 // Profile returns the clinic's name, address and phone.
-func (c *Clinic) Profile(ctx context.Context) (ClinicProfile, error) { return c.store.ClinicProfile(ctx) }
+func (c *Clinic) Profile(ctx context.Context) (ClinicProfile, error) {
+	return c.store.ClinicProfile(ctx)
+}
 
 // SetProfile stores the clinic's name, address and phone.
 func (c *Clinic) SetProfile(ctx context.Context, p ClinicProfile) error {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
