@@ -76,8 +76,11 @@ func RenderLetter(w io.Writer, l Letter) error {
 	return err
 }
 
-// row prints a label and a value that wraps.
-func (r *renderer) row(labelW float64, label, value string) {
+// row prints a label and a value that wraps, across the page.
+func (r *renderer) row(labelW float64, label, value string) { r.rowIn(contentW, labelW, label, value) }
+
+// rowIn prints a label and a value that wraps, within width.
+func (r *renderer) rowIn(width, labelW float64, label, value string) {
 	p := r.pdf
 	p.SetFont(font, "", 9)
 	p.SetTextColor(90, 90, 90)
@@ -87,7 +90,7 @@ func (r *renderer) row(labelW float64, label, value string) {
 	if value == "" {
 		value = "—"
 	}
-	p.MultiCell(contentW-labelW, 5.2, value, "", "L", false)
+	p.MultiCell(width-labelW, 5.2, value, "", "L", false)
 }
 
 func (r *renderer) clinicHeader(c storage.ClinicProfile) {
@@ -175,17 +178,7 @@ func (r *renderer) letter(l Letter) error {
 	// The rows run beside the photo.
 	p.SetRightMargin(marginR + photoW + 4)
 	rowW := contentW - photoW - 4
-	narrow := func(label, value string) {
-		p.SetFont(font, "", 9)
-		p.SetTextColor(90, 90, 90)
-		p.CellFormat(lw, 5.2, label, "", 0, "L", false, 0, "")
-		p.SetTextColor(0, 0, 0)
-		p.SetFont(font, "B", 10)
-		if value == "" {
-			value = "—"
-		}
-		p.MultiCell(rowW-lw, 5.2, value, "", "L", false)
-	}
+	narrow := func(label, value string) { r.rowIn(rowW, lw, label, value) }
 	kind := a.PhotoType
 	if kind == "" {
 		kind = string(triage.Dermoscopic)
@@ -225,13 +218,7 @@ func (r *renderer) letter(l Letter) error {
 	p.Ln(4)
 	r.row(lw, r.t("Referring clinician"), text(l.Clinician))
 	p.Ln(8)
-	yy := p.GetY()
-	p.SetDrawColor(0, 0, 0)
-	p.Line(marginL, yy, marginL+80, yy)
-	p.Line(marginL+110, yy, marginL+contentW, yy)
-	p.SetFont(font, "", 8.5)
-	p.CellFormat(110, 5, r.t("Signature"), "", 0, "L", false, 0, "")
-	p.CellFormat(contentW-110, 5, r.t("Date"), "", 1, "L", false, 0, "")
+	r.signLines(r.t("Signature"))
 	return nil
 }
 
@@ -261,11 +248,5 @@ func (r *renderer) replySlip(l Letter) {
 		p.SetY(y + 3)
 	}
 	p.Ln(10)
-	y := p.GetY()
-	p.SetDrawColor(0, 0, 0)
-	p.Line(marginL, y, marginL+80, y)
-	p.Line(marginL+110, y, marginL+contentW, y)
-	p.SetFont(font, "", 8.5)
-	p.CellFormat(110, 5, r.t("Specialist's name and signature"), "", 0, "L", false, 0, "")
-	p.CellFormat(contentW-110, 5, r.t("Date"), "", 1, "L", false, 0, "")
+	r.signLines(r.t("Specialist's name and signature"))
 }

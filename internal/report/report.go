@@ -507,12 +507,18 @@ func (r *renderer) signature() {
 		p.AddPage()
 	}
 	p.Ln(7)
+	r.signLines(r.t("Clinician's name and signature"))
+}
+
+// signLines draws the two lines to sign and date on, at the current height, with captions.
+func (r *renderer) signLines(who string) {
+	p := r.pdf
 	y := p.GetY()
 	p.SetDrawColor(0, 0, 0)
 	p.Line(marginL, y, marginL+80, y)
 	p.Line(marginL+110, y, marginL+contentW, y)
 	p.SetFont(font, "", 8.5)
-	p.CellFormat(110, 5, r.t("Clinician's name and signature"), "", 0, "L", false, 0, "")
+	p.CellFormat(110, 5, who, "", 0, "L", false, 0, "")
 	p.CellFormat(contentW-110, 5, r.t("Date"), "", 1, "L", false, 0, "")
 }
 
