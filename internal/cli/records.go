@@ -78,13 +78,22 @@ func (env *Env) login(c *clinic.Clinic) error {
 	return err
 }
 
-// openRecords opens the records alone (no model) behind the application layer.
-func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
+// openUnlocked opens the records alone (no model) without logging in: for setup and the
+// recovery key, which come before any login.
+func (env *Env) openUnlocked() (*clinic.Clinic, error) {
 	s, err := env.openStore()
+	if err != nil {
+		return nil, err
+	}
+	return newClinic(nil, s, nil), nil
+}
+
+// openRecords opens the records alone (no model) behind the application layer, logged in.
+func (env *Env) openRecords() (*clinic.Clinic, func(), error) {
+	c, err := env.openUnlocked()
 	if err != nil {
 		return nil, nil, err
 	}
-	c := newClinic(nil, s, nil)
 	if err := env.login(c); err != nil {
 		c.Close()
 		return nil, nil, err

@@ -32,11 +32,10 @@ func runSetup(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := env.openStore()
+	c, err := env.openUnlocked()
 	if err != nil {
 		return err
 	}
-	c := newClinic(nil, s, nil)
 	defer c.Close()
 	ctx := context.Background()
 	recovery, err := c.Setup(ctx, clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw)
@@ -96,11 +95,10 @@ func runUsers(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		s, err := env.openStore()
+		c, err := env.openUnlocked()
 		if err != nil {
 			return err
 		}
-		c := newClinic(nil, s, nil)
 		defer c.Close()
 		if err := c.RecoverAccount(ctx, target, recovery, pw); err != nil {
 			return err

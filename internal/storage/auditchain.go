@@ -151,27 +151,22 @@ func (s *Store) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 		args = append(args, f.Since.UTC().Format(time.RFC3339Nano))
 	}
 	if f.Patient != 0 {
-		where = append(where, `((entity = 'patient' AND entity_id = ?1p)
-			OR (entity = 'lesion' AND entity_id IN (SELECT id FROM lesions WHERE patient_id = ?1p))
-			OR (entity IN ('assessment') AND entity_id IN (SELECT a.id FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1p))
-			OR (entity = 'referral' AND entity_id IN (SELECT r.id FROM referrals r JOIN assessments a ON a.id = r.assessment_id JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1p)))`)
+		where = append(where, `((entity = 'patient' AND entity_id = ?)
+			OR (entity = 'lesion' AND entity_id IN (SELECT id FROM lesions WHERE patient_id = ?))
+			OR (entity = 'assessment' AND entity_id IN (SELECT a.id FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?))
+			OR (entity = 'referral' AND entity_id IN (SELECT r.id FROM referrals r JOIN assessments a ON a.id = r.assessment_id JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?)))`)
+		args = append(args, f.Patient, f.Patient, f.Patient, f.Patient)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1000
 	}
-	q := `SELECT id, at, actor, action, entity, coalesce(entity_id, 0), detail, app_version FROM audit WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id DESC LIMIT ?`
-	// ?1p is this query's name for the patient id (used four times).
-	q = strings.ReplaceAll(q, "?1p", "?")
-	var all []any
-	all = append(all, args...)
-	if f.Patient != 0 {
-		for i := 0; i < 4; i++ {
-			all = append(all, f.Patient)
-		}
-	}
-	all = append(all, limit)
-	rows, err := s.db.QueryContext(ctx, q, all...)
+	return s.queryAudit(ctx, `WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+}
+
+// queryAudit reads audit rows as AuditEntry (where: the WHERE and ORDER clauses).
+func (s *Store) queryAudit(ctx context.Context, where string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, entity, coalesce(entity_id, 0), detail, app_version FROM audit `+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func (s *Store) RecordExport(ctx context.Context, entity string, id int64, detai
 
 // AuditEntry is one row of the audit trail.
 type AuditEntry struct {
-	Row    int64 // the audit row's own id (QueryAudit)
+	Row    int64 // the audit row's own id
 	At     time.Time
 	Actor  string
 	Action string
@@ -98,23 +98,7 @@ type AuditEntry struct {
 // AuditTrail lists the audit rows about one entity ("patient", "assessment", ...; id 0: all of
 // that kind), oldest first.
 func (s *Store) AuditTrail(ctx context.Context, entity string, id int64) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, entity, coalesce(entity_id, 0), detail, app_version FROM audit
-		WHERE entity = ? AND (? = 0 OR entity_id = ?) ORDER BY id`, entity, id, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var at string
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Entity, &e.ID, &e.Detail, &e.Version); err != nil {
-			return nil, err
-		}
-		e.At, _ = time.Parse(time.RFC3339Nano, at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.queryAudit(ctx, `WHERE entity = ? AND (? = 0 OR entity_id = ?) ORDER BY id`, entity, id, id)
 }
 
 // RecordCapture notes in the audit trail that a photo arrived from a camera (the phone page,
