@@ -48,16 +48,29 @@ func (s *Store) SetWrappedKey(ctx context.Context, id UserID, wrapped string) er
 // SealPlainBlobs seals every photo and thumbnail still stored in plain (records from before
 // encryption) with the data key, batch rows at a time, each batch in its own transaction:
 // killed half-way, the records hold plain and sealed blobs side by side (both read), and the
-// next run carries on where it stopped. progress is called after each batch with the count
-// sealed so far and the count left; it returns the number sealed.
+// next run carries on. It walks the blobs once in sha256 order (a cursor, not a search for
+// plain ones per batch, which would read every photo again for each batch of 300,000).
+// progress is called after each batch with the count sealed and the count not yet looked at;
+// it returns the number sealed.
 func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(done, left int)) (int, error) {
 	k := s.dataKey()
 	if k == nil {
 		return 0, ErrLocked
 	}
-	done := 0
+	var finished int
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT photos_sealed FROM data_key WHERE id = 1), 0)`).Scan(&finished); err != nil {
+		return 0, err
+	}
+	if finished == 1 {
+		return 0, nil // sealed before; every photo since was sealed as it was stored
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM blobs`).Scan(&total); err != nil {
+		return 0, err
+	}
+	done, seen, after := 0, 0, ""
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT sha256, data FROM blobs WHERE substr(data, 1, 4) != CAST(? AS BLOB) LIMIT ?`, sealbox.Magic, batch)
+		rows, err := s.db.QueryContext(ctx, `SELECT sha256, data FROM blobs WHERE sha256 > ? ORDER BY sha256 LIMIT ?`, after, batch)
 		if err != nil {
 			return done, err
 		}
@@ -66,19 +79,27 @@ func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(don
 			data []byte
 		}
 		var todo []blob
+		n := 0
 		for rows.Next() {
 			var b blob
 			if err := rows.Scan(&b.sha, &b.data); err != nil {
 				rows.Close()
 				return done, err
 			}
-			todo = append(todo, b)
+			n++
+			after = b.sha
+			if !sealbox.Sealed(b.data) {
+				todo = append(todo, b)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return done, err
 		}
-		if len(todo) == 0 {
+		if n == 0 {
+			if _, err := s.db.ExecContext(ctx, `UPDATE data_key SET photos_sealed = 1 WHERE id = 1`); err != nil {
+				return done, err
+			}
 			if done > 0 {
 				// The plain photos' old pages: secure_delete zeroed those freed in the
 				// database, and the checkpoint moves every sealed page in and empties the
@@ -88,6 +109,10 @@ func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(don
 				}
 			}
 			return done, nil
+		}
+		seen += n
+		if len(todo) == 0 {
+			continue
 		}
 		err = s.write(ctx, func(tx *sql.Tx) error {
 			for _, b := range todo {
@@ -102,9 +127,7 @@ func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(don
 		}
 		done += len(todo)
 		if progress != nil {
-			var left int
-			s.db.QueryRowContext(ctx, `SELECT count(*) FROM blobs WHERE substr(data, 1, 4) != CAST(? AS BLOB)`, sealbox.Magic).Scan(&left)
-			progress(done, left)
+			progress(done, max(0, total-seen))
 		}
 		if sealDelay > 0 {
 			time.Sleep(sealDelay)

@@ -149,12 +149,14 @@ var migrations = []string{
 	);
 	ALTER TABLE assessments ADD COLUMN assessed_by TEXT NOT NULL DEFAULT '';`,
 	// 13: photos at rest. The clinic's data key (sealbox) wrapped for each account's password
-	// and, once, for the recovery key shown at setup.
+	// and, once, for the recovery key shown at setup; photos_sealed marks the end of the
+	// upgrade's sealing, so a login does not walk the photos again.
 	`ALTER TABLE users ADD COLUMN wrapped_key TEXT NOT NULL DEFAULT '';
 	CREATE TABLE data_key (
 		id               INTEGER PRIMARY KEY CHECK (id = 1),
 		recovery_wrapped TEXT NOT NULL,
-		created_at       TEXT NOT NULL
+		created_at       TEXT NOT NULL,
+		photos_sealed    INTEGER NOT NULL DEFAULT 0 -- 1 once no plain photo is left
 	);`,
 }
 
