@@ -57,21 +57,33 @@ func (u *UI) newLoginView(locked bool) *loginView {
 	return v
 }
 
+// submit checks the password off the UI thread (argon2id takes a few hundred milliseconds
+// and 64 MiB), with the button disabled meanwhile.
 func (v *loginView) submit() {
 	u := v.u
 	before := u.clinic.CurrentUser()
-	who, err := u.clinic.Login(context.Background(), v.name.Text, v.password.Text)
+	name, password := v.name.Text, v.password.Text
 	v.password.SetText("")
-	var wait *clinic.LoginDelayError
-	switch {
-	case errors.As(err, &wait):
-		v.message.SetText(fmt.Sprintf(lang.L("Too many wrong passwords: try again in %d s."), int(wait.Wait.Seconds()+0.999)))
-		return
-	case err != nil:
-		v.message.SetText(explain(err))
-		return
+	v.button.Disable()
+	type result struct {
+		who clinic.User
+		err error
 	}
-	u.loggedIn(before, who)
+	background(u, nil, func() result {
+		who, err := u.clinic.Login(context.Background(), name, password)
+		return result{who, err}
+	}, func(r result) {
+		v.button.Enable()
+		var wait *clinic.LoginDelayError
+		switch {
+		case errors.As(r.err, &wait):
+			v.message.SetText(fmt.Sprintf(lang.L("Too many wrong passwords: try again in %d s."), int(wait.Wait.Seconds()+0.999)))
+		case r.err != nil:
+			v.message.SetText(explain(r.err))
+		default:
+			u.loggedIn(before, r.who)
+		}
+	})
 }
 
 // loggedIn shows the window to who. The same user coming back to a locked window finds it
@@ -227,17 +239,36 @@ func (v *setupView) submit() {
 		v.message.SetText(lang.L("the two passwords differ"))
 		return
 	}
-	ctx := context.Background()
-	recovery, err := u.clinic.Setup(ctx, clinic.ClinicProfile{Name: v.clinicName.Text, Address: v.address.Text, Phone: v.phone.Text}, v.admin.Text, v.fullName.Text, v.password.Text)
-	if err != nil {
-		v.message.SetText(explain(err))
-		return
+	profile := clinic.ClinicProfile{Name: v.clinicName.Text, Address: v.address.Text, Phone: v.phone.Text}
+	admin, fullName, password := v.admin.Text, v.fullName.Text, v.password.Text
+	v.button.Disable()
+	type result struct {
+		recovery string
+		who      clinic.User
+		err      error
 	}
-	who, err := u.clinic.Login(ctx, v.admin.Text, v.password.Text)
-	if err != nil {
-		v.message.SetText(explain(err))
-		return
-	}
+	// Off the UI thread: two argon2id runs (the hash and the login).
+	background(u, nil, func() result {
+		ctx := context.Background()
+		recovery, err := u.clinic.Setup(ctx, profile, admin, fullName, password)
+		if err != nil {
+			return result{err: err}
+		}
+		who, err := u.clinic.Login(ctx, admin, password)
+		return result{recovery, who, err}
+	}, func(r result) {
+		v.button.Enable()
+		if r.err != nil {
+			v.message.SetText(explain(r.err))
+			return
+		}
+		v.setUp(r.recovery, r.who)
+	})
+}
+
+// setUp shows the window to the new administrator, with the recovery key.
+func (v *setupView) setUp(recovery string, who clinic.User) {
+	u := v.u
 	u.recoveryKey = recovery
 	u.loggedIn(nil, who)
 	// The recovery key is shown once: the clinic prints it and locks it away.

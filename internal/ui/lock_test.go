@@ -54,11 +54,13 @@ func TestLockHidesPatientsAndKeepsTheDraft(t *testing.T) {
 	}
 	test.Type(u.login.password, "wrong password!")
 	test.Tap(u.login.button)
+	u.jobs.Wait() // the password is checked in the background
 	if u.lockedContent == nil || !strings.Contains(u.login.message.Text, "password") {
 		t.Errorf("a wrong password unlocked it, or says nothing: %q", u.login.message.Text)
 	}
 	test.Type(u.login.password, testPassword)
 	test.Tap(u.login.button)
+	u.jobs.Wait() // the password is checked in the background
 	if u.lockedContent != nil || u.screen != a || a.diagnosis.Text != "theo dõi" {
 		t.Fatalf("after unlocking: screen %T, draft %q", u.screen, a.diagnosis.Text)
 	}
@@ -78,6 +80,7 @@ func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
 	u.login.name.SetText("mai")
 	test.Type(u.login.password, "clinician password")
 	test.Tap(u.login.button)
+	u.jobs.Wait() // the password is checked in the background
 	if u.lockedContent != nil || u.screen == a {
 		t.Fatal("mai sees the admin's draft")
 	}
@@ -91,6 +94,7 @@ func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
 	u.login.name.SetText("admin")
 	test.Type(u.login.password, testPassword)
 	test.Tap(u.login.button)
+	u.jobs.Wait() // the password is checked in the background
 	if u.screen != a || a.diagnosis.Text != "theo dõi" {
 		t.Errorf("the admin's draft did not come back: %T", u.screen)
 	}
@@ -113,11 +117,13 @@ func TestSetupScreen(t *testing.T) {
 	test.Type(u.setup.password, "a good password")
 	test.Type(u.setup.again, "a good passwor")
 	test.Tap(u.setup.button)
+	u.jobs.Wait()
 	if u.setup == nil || !strings.Contains(u.setup.message.Text, "differ") {
 		t.Fatalf("mismatched passwords: %q", u.setup.message.Text)
 	}
 	test.Type(u.setup.again, "d")
 	test.Tap(u.setup.button)
+	u.jobs.Wait()
 	if u.loggedOut() || c.CurrentUser() == nil || c.CurrentUser().Role != clinic.RoleAdmin {
 		t.Fatalf("after setup: logged out %v, %v", u.loggedOut(), u.setup.message.Text)
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -24,13 +25,14 @@ const recentCount = 6
 type recentPhotos struct {
 	a      *assessScreen
 	dir    string
-	files  []string
+	files  []recentFile
 	thumbs []*widget.Button
+	images []*canvas.Image
 	box    *fyne.Container
 }
 
 // newestPhotos lists up to n photo files in dir, newest first.
-func newestPhotos(dir string, n int) []string {
+func newestPhotos(dir string, n int) []recentFile {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -38,6 +40,7 @@ func newestPhotos(dir string, n int) []string {
 	type file struct {
 		path string
 		mod  int64
+		size int64
 	}
 	var fs []file
 	for _, e := range entries {
@@ -45,16 +48,23 @@ func newestPhotos(dir string, n int) []string {
 			continue
 		}
 		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			fs = append(fs, file{filepath.Join(dir, e.Name()), info.ModTime().UnixNano()})
+			fs = append(fs, file{filepath.Join(dir, e.Name()), info.ModTime().UnixNano(), info.Size()})
 		}
 	}
 	slices.SortFunc(fs, func(a, b file) int { return int(b.mod - a.mod) })
-	var out []string
+	var out []recentFile
 	for i := 0; i < len(fs) && i < n; i++ {
-		out = append(out, fs[i].path)
+		out = append(out, recentFile{fs[i].path, fmt.Sprintf("%s|%d|%d", fs[i].path, fs[i].mod, fs[i].size)})
 	}
 	return out
 }
+
+// recentFile is a photo file and the key its thumbnail is cached under (path, time, size).
+type recentFile struct{ path, key string }
+
+// thumbCacheSize bounds the thumbnails kept between assessment screens (a few per photo
+// folder: every new assessment shows the same ones, and each costs a full decode).
+const thumbCacheSize = 64
 
 func newRecentPhotos(a *assessScreen) *recentPhotos {
 	r := &recentPhotos{a: a, box: container.NewHBox()}
@@ -68,14 +78,20 @@ func newRecentPhotos(a *assessScreen) *recentPhotos {
 	}
 	r.box.Add(widget.NewLabel(lang.L("Recent:")))
 	for _, f := range r.files {
-		path := f
+		path, key := f.path, f.key
 		img := canvas.NewImageFromImage(nil)
 		img.FillMode = canvas.ImageFillContain
 		img.SetMinSize(fyne.NewSize(56, 42))
+		r.images = append(r.images, img)
 		b := widget.NewButton("", func() { a.loadFile(path) })
 		r.thumbs = append(r.thumbs, b)
 		r.box.Add(container.NewStack(b, container.NewPadded(img)))
-		// Decoded one at a time in the background, under the memory watchdog like any photo.
+		if t, ok := a.u.thumbs[key]; ok {
+			img.Image = t
+			continue
+		}
+		// Decoded in the background, under the memory watchdog like any photo, once per
+		// file version (the cache, on the UI thread).
 		background(a.u, nil, func() image.Image {
 			p, err := a.u.clinic.ReadPhoto(path)
 			if err != nil {
@@ -83,6 +99,12 @@ func newRecentPhotos(a *assessScreen) *recentPhotos {
 			}
 			return imaging.Fit(p.Image, 112, 84, imaging.Box)
 		}, func(t image.Image) {
+			if t != nil {
+				if len(a.u.thumbs) >= thumbCacheSize {
+					clear(a.u.thumbs)
+				}
+				a.u.thumbs[key] = t
+			}
 			img.Image = t
 			img.Refresh()
 		})

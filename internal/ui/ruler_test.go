@@ -99,4 +99,17 @@ func TestRecentPhotosStrip(t *testing.T) {
 	if a.photo == nil {
 		t.Errorf("tapping a thumbnail loaded nothing: %v", u.lastError)
 	}
+	// The next assessment screen takes the thumbnails from the cache: no decode runs.
+	if len(u.thumbs) != 2 {
+		t.Fatalf("%d thumbnails cached", len(u.thumbs))
+	}
+	u.show(u.worklist())
+	u.openPatient(a.patient.ID)
+	u.screen.(*patientScreen).newAssessment(0)
+	b := u.screen.(*assessScreen)
+	for i, img := range b.recent.images { // set at once, before any background work ran
+		if img.Image == nil {
+			t.Errorf("thumbnail %d of the second screen was not taken from the cache", i)
+		}
+	}
 }

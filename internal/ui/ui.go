@@ -6,6 +6,7 @@ package ui
 
 import (
 	"context"
+	"image"
 	"log/slog"
 	"sync"
 	"time"
@@ -55,6 +56,8 @@ type UI struct {
 	lastActivity  time.Time
 	recoveryKey   string   // shown once after setup (tests read it)
 	pending       []func() // what --open asked for, once logged in
+	// thumbs caches the recent-photo strip's thumbnails by file version (UI thread only).
+	thumbs map[string]image.Image
 }
 
 // screen is whatever fills the right-hand side.
@@ -84,6 +87,7 @@ func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
 		}
 	}
 	u.drafts = map[clinic.UserID]screen{}
+	u.thumbs = map[string]image.Image{}
 	u.touch()
 	u.start()
 	u.shortcuts()
