@@ -149,7 +149,7 @@ func (r *renderer) render(w io.Writer) error {
 
 func (r *renderer) heading(s string) {
 	p := r.pdf
-	p.Ln(1.5)
+	p.Ln(1)
 	p.SetFont(font, "B", 11)
 	p.SetTextColor(30, 60, 90)
 	p.CellFormat(contentW, 5.5, s, "B", 1, "L", false, 0, "")
@@ -303,7 +303,7 @@ func (r *renderer) placeImage(name string, iw, ih int, x, y, bw, bh float64) {
 func (r *renderer) photos() error {
 	p := r.pdf
 	r.heading(r.t("Photo and Grad-CAM"))
-	const gap, boxW = 8.0, 56.0
+	const gap, boxW = 8.0, 54.0
 	boxH := boxW * 3 / 4
 	y := p.GetY()
 	x1 := marginL + (contentW-2*boxW-gap)/2
@@ -330,11 +330,20 @@ func (r *renderer) photos() error {
 		}
 		p.MultiCell(boxW-8, 4.5, note, "", "C", false)
 	}
-	p.SetXY(x1, y+boxH+1.5)
+	// Each caption may wrap within its photo's width plus half the gap (a caption wider than
+	// its photo ran into the other one's).
+	capY := y + boxH + 1.5
 	p.SetFont(font, "", 8)
-	p.CellFormat(boxW, 4, r.t("Photo (the area the model analysed)"), "", 0, "C", false, 0, "")
-	p.SetX(x2)
-	p.CellFormat(boxW, 4, r.t("Where the model looked (Grad-CAM, the class named in the result)"), "", 1, "C", false, 0, "")
+	bottom := capY
+	for _, c := range []struct {
+		x    float64
+		text string
+	}{{x1 - gap/2, r.t("Photo (the area the model analysed)")}, {x2 - gap/2, r.t("Where the model looked (Grad-CAM, the class named in the result)")}} {
+		p.SetXY(c.x, capY)
+		p.MultiCell(boxW+gap, 3.4, c.text, "", "C", false)
+		bottom = math.Max(bottom, p.GetY())
+	}
+	p.SetY(bottom)
 	r.colourScale(x2, p.GetY()+0.5, boxW)
 	p.SetY(p.GetY() + 3)
 	return nil

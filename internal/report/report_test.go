@@ -6,10 +6,13 @@ import (
 	"flag"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +258,31 @@ func TestReportHeadlineExaminationAndLayout(t *testing.T) {
 		if flat := strings.Join(strings.Fields(poppler(t, "pdftotext", render(t, c))), " "); !strings.Contains(flat, locale.T(tc.lang, "model.not_validated")) {
 			t.Errorf("%s: a plain photo's report does not say the model is not validated for it", tc.lang)
 		}
+	}
+}
+
+// The two photo captions do not run into each other (the Grad-CAM caption is wider than its
+// photo; it overlapped the photo's caption once the photos were made smaller).
+func TestPhotoCaptionsDoNotOverlap(t *testing.T) {
+	bbox := poppler(t, "pdftotext", render(t, testCase(t, "en")), "-bbox")
+	word := regexp.MustCompile(`<word xMin="([0-9.]+)" yMin="([0-9.]+)" xMax="([0-9.]+)" yMax="[0-9.]+">([^<]*)</word>`)
+	type box struct{ x0, y, x1 float64 }
+	var analysed, where *box
+	for _, m := range word.FindAllStringSubmatch(bbox, -1) {
+		x0, _ := strconv.ParseFloat(m[1], 64)
+		y, _ := strconv.ParseFloat(m[2], 64)
+		x1, _ := strconv.ParseFloat(m[3], 64)
+		switch {
+		case m[4] == "analysed)" && analysed == nil:
+			analysed = &box{x0, y, x1}
+		case m[4] == "Where" && where == nil:
+			where = &box{x0, y, x1}
+		}
+	}
+	if analysed == nil || where == nil {
+		t.Fatalf("captions not found")
+	}
+	if math.Abs(analysed.y-where.y) < 2 && analysed.x1 > where.x0 {
+		t.Errorf("the captions overlap: \"analysed)\" ends at %.1f, \"Where\" starts at %.1f", analysed.x1, where.x0)
 	}
 }
