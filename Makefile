@@ -98,10 +98,13 @@ model-deps:
 	@scripts/deps.sh --model
 
 # How the make model recipe does on an acquisition source it never saw (vidir_modern and
-# rosendahl held out in turn), scored by the app's own Go path: build/shift/RESULTS.md.
-# Two trainings, ~50 minutes each on 2 cores.
+# rosendahl held out in turn), scored by the app's own Go path: build/shift/RESULTS.md (the
+# model card's "On a source it never saw" table), and the risk tiers' review threshold chosen
+# on those sources (build/shift/operating-point.json; the card's comes from
+# training/shift/operating-point.json). Two trainings, ~50 minutes each on 2 cores.
 model-shift: deps model-deps decoded
 	$(TRAIN_PYTHON) training/shift.py
+	$(PYTHON) training/tiers.py --choose build/shift/operating-point.json build/shift/vidir_modern build/shift/rosendahl
 
 # The HAM10000 photos decoded once by the app's own intake, for training (tools/hamdecode).
 decoded: deps

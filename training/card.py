@@ -11,12 +11,14 @@ import hashlib
 import json
 import os
 import platform
+import sys
 
 import numpy as np
 import torch
 
 import common
 import metrics
+from evaluate import tier_thresholds
 
 ASSETS = os.path.join(common.ROOT, "internal", "assets")
 # Logit adjustment strengths tried on validation; the largest balanced accuracy wins among
@@ -113,9 +115,6 @@ def main():
         raise SystemExit("internal/assets/ model is not the one the draft card describes")
     split_counts = collections.Counter((r[3], r[2]) for r in split)
     card.update({
-        # 2.0: native 200x150 resolution, every block fine-tuned, the last epoch kept, CPU-trained
-        # (1.1: four test-time views, recalibrated; 1.0: 160x120)
-        "version": "2.0.0",
         "temperature": temperature,
         "logit_bias": [float(b) for b in bias],
         "logit_adjustment": {"tau": tau, "sampling_power": power, "train_counts": counts.astype(int).tolist()},
@@ -149,14 +148,146 @@ def main():
         "jpeg_decoder_vs_training": {"max_logit_difference": decoder_shift, "top1_agreement": decoder_agreement},
         "metrics": report,
     })
+    decisions(card, {part: (q[part][0] + bias, q[part][1]) for part in ("val", "test")})
     with open(os.path.join(ASSETS, "model.json"), "w") as f:
         json.dump(card, f, indent=1)
     write_markdown(card)
     print(json.dumps({k: {m: v for m, v in r.items() if isinstance(v, float)} for k, r in report.items()}, indent=1))
 
 
+# 2.1: 2.0's weights; the review threshold chosen on sources the training never saw (2.0: native
+# 200x150 resolution, every block fine-tuned, the last epoch kept, CPU-trained; 1.1: four
+# test-time views, recalibrated; 1.0: 160x120)
+VERSION = "2.1.0"
+# The make model recipe measured on sources it never saw (make model-shift with SHIFT_RECIPE=2.0,
+# copied from build/shift/results.json), and the tiers' operating point chosen there.
+SHIFT_RESULTS = os.path.join(common.ROOT, "training", "shift", "recipe-2.0.json")
+OPERATING_POINT = os.path.join(common.ROOT, "training", "shift", "operating-point.json")
+
+
+def tier_rates(logits, y, temperature, tiers):
+    """What the card's tiers do on labelled photos: the shares of malignant and of melanoma
+    photos put in urgent or review, and of benign photos referred."""
+    p = metrics.softmax(logits, temperature)
+    mal_idx = [common.LABELS.index(c) for c in common.MALIGNANT]
+    mel = common.LABELS.index("mel")
+    pmal = p[:, mal_idx].sum(1)
+    r = (p[:, mel] >= tiers["urgent_melanoma"]) | (pmal >= tiers["urgent_malignant"]) | (pmal >= tiers["review_malignant"])
+    malignant = np.isin(y, mal_idx)
+    return {"malignant_sensitivity": float(r[malignant].mean()), "melanoma_sensitivity": float(r[y == mel].mean()),
+            "benign_referred": float(r[~malignant].mean()), "n": int(len(y))}
+
+
+def decisions(card, logits):
+    """The card's decision parts, from the int8 logits the app computed (plus logit_bias) by
+    split: the tiers' thresholds and what they do, the unseen-source table, the CPU."""
+    card["version"] = VERSION
+    card["tiers"] = tier_thresholds()
+    card["tier_capture"] = {part: tier_rates(z, y, card["temperature"], card["tiers"]) for part, (z, y) in logits.items()}
+    card["unseen_source"] = unseen_source()
+    card["measured_on"] = cpu()
+
+
+def refresh():
+    """`training/card.py --refresh`: re-derive the decision parts of the shipped card for the
+    shipped weights, from build/model/int8_{val,test}.json (`dermal eval --logits-out` of the
+    shipped model), without retraining. make model computes the same in main()."""
+    path = os.path.join(ASSETS, "model.json")
+    with open(path) as f:
+        card = json.load(f)
+    logits = {}
+    for part in ("val", "test"):
+        z, y, _ = load_go("int8", part)
+        logits[part] = (z + np.array(card["logit_bias"]), y)
+    decisions(card, logits)
+    with open(path, "w") as f:
+        json.dump(card, f, indent=1)
+    write_markdown(card)
+    print(json.dumps({k: card[k] for k in ("version", "tiers", "tier_capture")}, indent=1))
+
+
+def unseen_source():
+    with open(SHIFT_RESULTS) as f:
+        results = json.load(f)
+    with open(OPERATING_POINT) as f:
+        op = json.load(f)
+    return {"method": "the make model recipe retrained with every lesion of one HAM10000 acquisition source held out, "
+                      "that source scored through the app's own Go path (make model-shift, training/shift.py)",
+            "results": [{k: r[k] for k in ("held_out", "counts", "training_seconds", "held_out_source", "in_source_test")}
+                        for r in results],
+            "operating_point": {k: op[k] for k in ("held_out", "cross_check", "target_malignant_sensitivity")}}
+
+
+def cpu():
+    """The CPU the int8 numbers were measured on, and whether it has VNNI (which integer
+    kernels ONNX Runtime ran)."""
+    name, flags = platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and name == platform.machine():
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-VNNI" if "avx_vnni" in flags else \
+        "AVX2, no VNNI" if "avx2" in flags else "no AVX2"
+    return f"{name} ({isa}), {os.cpu_count()} cores"
+
+
 def pct(v):
     return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def risk_tiers(card):
+    t, cap, op = card["tiers"], card["tier_capture"], card["unseen_source"]["operating_point"]
+    lines = [
+        "## Risk tiers",
+        "",
+        f"Urgent when P(mel) >= {t['urgent_melanoma']:g} or P(mel)+P(bcc)+P(akiec) >= {t['urgent_malignant']:g}; "
+        f"review when P(mel)+P(bcc)+P(akiec) >= {t['review_malignant']:g}; routine otherwise (calibrated "
+        "probabilities; the app reads these thresholds from this card). A clinic's dermatoscope is always one the "
+        "model never saw, so the review threshold is not chosen on the validation split: "
+        f"{t['chosen']}. It costs referrals: on photos like its training photos most benign lesions below are "
+        "still routine, on an unseen source most are referred. On a source the model never saw it cannot reach "
+        f"{op['target_malignant_sensitivity']:.0%} malignant sensitivity with few referrals (its malignant AUC "
+        "there is about 0.72-0.74): the second half of the table is that price.",
+        "",
+        "| photos | malignant to urgent/review | melanoma to urgent/review | benign referred |",
+        "|---|---|---|---|",
+    ]
+    for part, name in (("val", "validation split, this model"), ("test", "test split, this model")):
+        r = cap[part]
+        lines.append(f"| {name} ({r['n']}) | {pct(r['malignant_sensitivity'])} | {pct(r['melanoma_sensitivity'])} | {pct(r['benign_referred'])} |")
+    for src, r in op["held_out"].items():
+        h = r["heldout"]
+        lines.append(f"| {src}, never seen (recipe retrained without it; {h['n']}) | {pct(h['malignant_sensitivity'])} | "
+                     f"{pct(h['melanoma_sensitivity'])} | {pct(h['benign_referred'])} |")
+    lines.append("")
+    checks = "; ".join(f"chosen on {', '.join(c['chosen_on'])} alone ({c['review_malignant']:g}), {c['applied_to']} keeps "
+                       f"{pct(c['malignant_sensitivity'])} of its malignant photos at {pct(c['benign_referred'])} benign referred"
+                       for c in op["cross_check"])
+    if checks:
+        lines += [f"Out of sample (the rule applied to one source, tested on the other): {checks}.", ""]
+    return lines
+
+
+def unseen_table(card):
+    lines = ["## On a source it never saw", "",
+             f"Method: {card['unseen_source']['method']}; tiers as in the section above. `make model-shift` "
+             "reproduces this table (build/shift/RESULTS.md).", "",
+             "| held out | photos | balanced accuracy | melanoma AUC | malignant AUC | ECE | malignant to urgent/review | "
+             "benign referred | in-source test balanced accuracy / melanoma AUC |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in card["unseen_source"]["results"]:
+        h, i = r["held_out_source"], r["in_source_test"]
+        lines.append(f"| {r['held_out']} | {h['n']} | {h['balanced_accuracy']:.3f} | {h['melanoma_auc']:.3f} | "
+                     f"{h['malignant_auc']:.3f} | {h['ece']:.3f} | {pct(h['malignant_to_urgent_or_review'])} | "
+                     f"{pct(h['benign_referred'])} | {i['balanced_accuracy']:.3f} / {i['melanoma_auc']:.3f} |")
+    lines += ["", "Rosendahl holds 295 of HAM10000's 327 akiec photos, so without it akiec is nearly absent from "
+              "training; judge that row on melanoma and malignant AUC and the tiers.", ""]
+    return lines
 
 
 def write_markdown(card):
@@ -220,6 +351,17 @@ def write_markdown(card):
         f"up to {card['jpeg_decoder_vs_training']['max_logit_difference']:.2f} and the top class stays the same for "
         f"{pct(card['jpeg_decoder_vs_training']['top1_agreement'])}.",
         "",
+        f"Measured on: {card['measured_on']}. The integer sums are exact on every x86-64 kernel path (with VNNI "
+        "ONNX Runtime sums u8 x s8 in 32 bits; on AVX2-only CPUs the app sets session.x64quantprecision, so the "
+        "u8 x u8 kernels run instead of the u8 x s8 ones whose 16-bit pair sums saturate), so another CPU moves "
+        "the logits only by requantization rounding (internal/inference TestInt8ParityOnAVX2WithoutVNNI). "
+        "Outside measurement on an AMD EPYC (Zen 3, AVX2, no VNNI) before that option: test balanced accuracy "
+        "0.744, melanoma AUC 0.894 (2.0.0).",
+        "",
+    ]
+    lines += risk_tiers(card)
+    lines += unseen_table(card)
+    lines += [
         "## Training",
         "",
         f"`make model` (training/README.md). Arguments: `{json.dumps(card['training']['args'])}`; "
@@ -229,6 +371,8 @@ def write_markdown(card):
            if card["training"]["device"] != "cpu" else
            "The shipped weights were trained by this code on a 2-core CPU (`make model`)."),
         "",
+        "Disclosure (2.1.0): the weights, calibration and test numbers are 2.0.0's; only the review threshold "
+        "changed (0.10 to " + f"{card['tiers']['review_malignant']:g}" + "), chosen on held-out sources as above. "
         "Disclosure (2.0.0): the run first kept the epoch with the best adjusted validation balanced accuracy "
         "(8); its test numbers were worse than model 1.1's, and the last epoch was shipped instead. train.py "
         "now always keeps the last epoch. The test split was looked at for these two checkpoints, and later "
@@ -258,4 +402,4 @@ def write_markdown(card):
 
 
 if __name__ == "__main__":
-    main()
+    refresh() if sys.argv[1:] == ["--refresh"] else main()

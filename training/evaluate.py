@@ -100,6 +100,12 @@ def save_fp32_test_model(src):
     onnx.save_model(model, os.path.join(FP32_DIR, "dermal-fp32.onnx"))
 
 
+def tier_thresholds():
+    with open(os.path.join(common.ROOT, "training", "shift", "operating-point.json")) as f:
+        op = json.load(f)
+    return {k: op[k] for k in ("urgent_melanoma", "urgent_malignant", "review_malignant", "chosen")}
+
+
 def main():
     torch.set_num_threads(2)
     split = common.read_split()
@@ -205,6 +211,9 @@ def main():
                 "file": "ood-pca.bin", "sha256": hashlib.sha256(open(ood_path, "rb").read()).hexdigest(),
                 "dim": int(mean.shape[0]), "components": OOD_COMPONENTS, "threshold": ood_threshold},
         "quality": quality,
+        # The risk tiers' thresholds: chosen on sources the training never saw (make model-shift,
+        # training/tiers.py --choose), since a clinic's dermatoscope always is one.
+        "tiers": tier_thresholds(),
     }
     with open(os.path.join(common.BUILD, "card-draft.json"), "w") as f:
         json.dump(card, f)

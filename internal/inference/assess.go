@@ -13,15 +13,16 @@ import (
 // Tier is the risk tier shown to the clinician, derived from calibrated probabilities.
 type Tier string
 
-// Risk tiers, most to least urgent. The model's thresholds (on temperature-scaled
-// probabilities, TierFor):
+// Risk tiers, most to least urgent. The model's own three (TierFor) come from the card's
+// thresholds on calibrated probabilities (Card.Tiers):
 //
-//   - urgent:  P(mel) >= 0.20, or P(mel)+P(bcc)+P(akiec) >= 0.40
-//   - review:  P(mel)+P(bcc)+P(akiec) >= 0.10
+//   - urgent:  P(mel) >= urgent_melanoma, or P(mel)+P(bcc)+P(akiec) >= urgent_malignant
+//   - review:  P(mel)+P(bcc)+P(akiec) >= review_malignant
 //   - routine: otherwise
 //
 // The thresholds are deliberately low: missing a melanoma costs far more than an extra
-// referral. `dermal eval` reports how many malignant test photos each tier catches. The
+// referral, and a clinic's dermatoscope is always one the model never saw (the card says how
+// they were chosen). `dermal eval` reports how many malignant photos each tier catches. The
 // other two tiers are decided outside the model (package triage): retake (a failed quality
 // check: cannot assess) and cannot_assess (a plain photo with no 7-point checklist).
 const (
@@ -34,13 +35,6 @@ const (
 
 // Tiers lists every tier, most to least urgent.
 var Tiers = []Tier{TierUrgent, TierReview, TierRetake, TierCannotAssess, TierRoutine}
-
-// Risk thresholds, documented above.
-const (
-	UrgentMelanoma  = 0.20
-	UrgentMalignant = 0.40
-	ReviewMalignant = 0.10
-)
 
 // Color is the tier's colour, the same on screen and on paper: red, amber, blue, grey, green.
 func (t Tier) Color() color.NRGBA {
@@ -91,9 +85,9 @@ func TierFor(card Card, probs []float64) Tier {
 		mal += probs[card.LabelIndex(c)]
 	}
 	switch {
-	case mel >= UrgentMelanoma || mal >= UrgentMalignant:
+	case mel >= card.Tiers.UrgentMelanoma || mal >= card.Tiers.UrgentMalignant:
 		return TierUrgent
-	case mal >= ReviewMalignant:
+	case mal >= card.Tiers.ReviewMalignant:
 		return TierReview
 	default:
 		return TierRoutine

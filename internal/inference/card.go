@@ -32,7 +32,10 @@ type Card struct {
 	Views   []string    `json:"test_time_augmentation,omitempty"`
 	OOD     OODSpec     `json:"ood"`
 	Quality QualitySpec `json:"quality"`
-	License string      `json:"data_license"`
+	// Tiers are the risk thresholds (TierFor). They belong to the model, not to the app: they
+	// were chosen for this model's calibration and for how it does on sources it never saw.
+	Tiers   TierThresholds `json:"tiers"`
+	License string         `json:"data_license"`
 	// Metrics holds the test-split numbers by model variant ("fp32", "int8").
 	Metrics map[string]Metrics `json:"metrics"`
 
@@ -83,6 +86,28 @@ type QualitySpec struct {
 	MinBrightness   float64 `json:"min_brightness"`
 	MaxBrightness   float64 `json:"max_brightness"`
 	MaxClippedShare float64 `json:"max_clipped_share"`
+}
+
+// TierThresholds are the calibrated-probability thresholds of the model's risk tiers:
+// urgent when P(mel) >= UrgentMelanoma or P(malignant) >= UrgentMalignant, review when
+// P(malignant) >= ReviewMalignant, routine otherwise. Chosen says how (training/tiers.py).
+type TierThresholds struct {
+	UrgentMelanoma  float64 `json:"urgent_melanoma"`
+	UrgentMalignant float64 `json:"urgent_malignant"`
+	ReviewMalignant float64 `json:"review_malignant"`
+	Chosen          string  `json:"chosen,omitempty"`
+}
+
+func (t TierThresholds) validate() error {
+	in := func(v float64) bool { return v > 0 && v <= 1 }
+	if !in(t.UrgentMelanoma) || !in(t.UrgentMalignant) || !in(t.ReviewMalignant) {
+		return fmt.Errorf("tier thresholds missing or outside (0, 1]: urgent_melanoma %v, urgent_malignant %v, review_malignant %v",
+			t.UrgentMelanoma, t.UrgentMalignant, t.ReviewMalignant)
+	}
+	if t.ReviewMalignant > t.UrgentMalignant {
+		return fmt.Errorf("tier thresholds: review_malignant %v is above urgent_malignant %v", t.ReviewMalignant, t.UrgentMalignant)
+	}
+	return nil
 }
 
 // Metrics are one model's scores on the test split, as in the model card.
@@ -162,6 +187,9 @@ func (c Card) Validate() error {
 	}
 	if len(c.SHA256) != 64 {
 		errs = append(errs, fmt.Errorf("sha256 %q", c.SHA256))
+	}
+	if err := c.Tiers.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrBadCard, errors.Join(errs...))

@@ -254,7 +254,7 @@ func Decide(a *inference.Assessment, f Findings) Decision {
 		}
 	}
 	switch {
-	case model == inference.TierUrgent && a.Probabilities[mel] >= inference.UrgentMelanoma:
+	case model == inference.TierUrgent && a.Probabilities[mel] >= card.Tiers.UrgentMelanoma:
 		d.Driver, d.Class = Driver(card.Labels[mel]), mel
 	case model == inference.TierUrgent || model == inference.TierReview:
 		d.Driver, d.Class = DriverMalignant, largestMalignant
