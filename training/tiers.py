@@ -95,7 +95,7 @@ def choose(out, folders):
     review = min(alone.values())
     result = {
         "urgent_melanoma": um, "urgent_malignant": uM, "review_malignant": review,
-        "chosen": (f"review threshold: the largest on a 0.005 grid at which each source held out by make model-shift "
+        "chosen": (f"the largest on a 0.005 grid at which each source held out by make model-shift "
                    f"({', '.join(runs)}) keeps >= {TARGET:.0%} of its malignant photos in urgent or review "
                    f"(training/tiers.py --choose)"),
         "target_malignant_sensitivity": TARGET,
