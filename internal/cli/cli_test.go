@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"dermal/internal/accounts"
+	"dermal/internal/assets"
 	"dermal/internal/backupcrypt"
 	"dermal/internal/locale"
 	"dermal/internal/version"
@@ -266,6 +267,25 @@ func TestCardMetricsAreWhatTheModelScores(t *testing.T) {
 	}
 	if got.N != card.N {
 		t.Errorf("scored %d images, card %d", got.N, card.N)
+	}
+	// What the card says its tiers do on the test split is what they do.
+	if r.TierThresholds != m.Card.Tiers {
+		t.Errorf("eval used thresholds %+v, the card has %+v", r.TierThresholds, m.Card.Tiers)
+	}
+	var doc struct {
+		TierCapture map[string]struct {
+			MalignantSensitivity float64 `json:"malignant_sensitivity"`
+			BenignReferred       float64 `json:"benign_referred"`
+		} `json:"tier_capture"`
+	}
+	if err := json.Unmarshal(assets.ModelCardJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	said := doc.TierCapture["test"]
+	if sens := r.TierCapture["urgent"] + r.TierCapture["review"]; math.Abs(sens-said.MalignantSensitivity) > 1e-9 ||
+		math.Abs(r.BenignReferred-said.BenignReferred) > 1e-9 {
+		t.Errorf("tiers: malignant to urgent/review %.4f, benign referred %.4f; the card says %.4f, %.4f",
+			sens, r.BenignReferred, said.MalignantSensitivity, said.BenignReferred)
 	}
 }
 

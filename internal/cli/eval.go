@@ -109,8 +109,10 @@ type EvalReport struct {
 	// TierCapture: of the malignant (mel, bcc, akiec) photos, the share put in each tier.
 	TierCapture map[string]float64 `json:"malignant_by_tier"`
 	// BenignReferred: share of benign photos sent to urgent or review.
-	BenignReferred float64  `json:"benign_referred"`
-	Failed         []string `json:"failed,omitempty"`
+	BenignReferred float64 `json:"benign_referred"`
+	// TierThresholds are the card's, which decided the tiers above.
+	TierThresholds inference.TierThresholds `json:"tier_thresholds"`
+	Failed         []string                 `json:"failed,omitempty"`
 }
 
 // evalDump is what --logits-out writes, for the training pipeline's model card.
@@ -155,7 +157,7 @@ func runEval(env *Env, args []string) error {
 	var truth []int
 	var tiers []inference.Tier
 	var d evalDump
-	report := EvalReport{Model: modelRef(card)}
+	report := EvalReport{Model: modelRef(card), TierThresholds: card.Tiers}
 	progress := isTerminal(env.Stderr)
 	for i, it := range items {
 		if progress && (i%25 == 0 || i == len(items)-1) {
@@ -265,6 +267,9 @@ func printEval(env *Env, card inference.Card, r *EvalReport) {
 	}
 	fmt.Fprintf(w, "\nmalignant photos by tier: urgent %.1f%%, review %.1f%%, retake %.1f%%, routine %.1f%%; benign photos referred: %.1f%%\n",
 		100*r.TierCapture["urgent"], 100*r.TierCapture["review"], 100*r.TierCapture["retake"], 100*r.TierCapture["routine"], 100*r.BenignReferred)
+	th := r.TierThresholds
+	fmt.Fprintf(w, "tiers (the card's): urgent P(mel) >= %g or P(malignant) >= %g; review P(malignant) >= %g\n",
+		th.UrgentMelanoma, th.UrgentMalignant, th.ReviewMalignant)
 }
 
 func fmtOpt(v *float64) string {
