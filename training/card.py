@@ -20,7 +20,9 @@ import common
 import metrics
 from evaluate import tier_thresholds
 
-ASSETS = os.path.join(common.ROOT, "internal", "assets")
+# DERMAL_ASSETS: write the card elsewhere (to check this step on another run's outputs without
+# touching the tree's assets).
+ASSETS = os.environ.get("DERMAL_ASSETS", os.path.join(common.ROOT, "internal", "assets"))
 # Logit adjustment strengths tried on validation; the largest balanced accuracy wins among
 # those whose calibrated validation ECE stays at or below ECE_LIMIT, the project's calibration
 # target. (It was 0.03 for the single-view model; averaging test-time views moved every
