@@ -103,7 +103,7 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), exam, findings,
 		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), widget.NewSeparator(),
 		widget.NewLabelWithStyle(lang.L("Referral"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.outcome,
-		container.NewGridWithColumns(2, d.referral, d.outcomeBtn, d.report, d.history), disclaimer))
+		wrapButtons(d.referral, d.outcomeBtn, d.report, d.history), disclaimer))
 	body := container.NewHSplit(d.photoView.img, right)
 	body.Offset = 0.48
 	d.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)
@@ -234,4 +234,15 @@ func (d *detailScreen) export(path string, history bool) {
 			dlg.Show()
 		}
 	})
+}
+
+// wrapButtons lays buttons out in as many columns as the pane's width holds, each as wide as
+// the widest: a fixed two-column grid made the screen wider than a 1024-pixel screen in
+// Vietnamese, whose labels are longer.
+func wrapButtons(buttons ...fyne.CanvasObject) fyne.CanvasObject {
+	var cell fyne.Size
+	for _, b := range buttons {
+		cell = cell.Max(b.MinSize())
+	}
+	return container.NewGridWrap(cell, buttons...)
 }

@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic/clinictest"
 )
@@ -54,5 +55,44 @@ func TestFitsA1024x600Screen(t *testing.T) {
 	top := u.win.Canvas().Overlays().Top()
 	if s := top.Size(); s.Width > win.Width || s.Height > win.Height {
 		t.Errorf("the file dialog is %v in a %v window", s, win)
+	}
+}
+
+// A saved assessment in Vietnamese, whose labels are longer, still fits a 1024-pixel-wide
+// window: its four action buttons in a fixed two-column grid made it 1,106 pixels wide.
+func TestSavedAssessmentFitsA1024x600ScreenInVietnamese(t *testing.T) {
+	u, _ := newTestUI(t)
+	f := u.settingsForm()
+	f.language.SetSelected("Tiếng Việt")
+	u.applySettings(f)
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	test.Tap(u.screen.(*patientScreen).newBtn)
+	a := u.screen.(*assessScreen)
+	a.site.SetSelectedIndex(1)
+	a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
+	u.jobs.Wait()
+	test.Tap(a.analyseBtn)
+	u.jobs.Wait()
+	test.Tap(a.saveBtn)
+	u.jobs.Wait()
+	if u.lastError != nil || a.saved == nil {
+		t.Fatalf("save: %v", u.lastError)
+	}
+	u.showAssessment(a.saved.AssessmentID)
+	u.jobs.Wait()
+	d, ok := u.screen.(*detailScreen)
+	if !ok {
+		t.Fatalf("opened %T", u.screen)
+	}
+	win := fyne.NewSize(1024, 560)
+	u.win.Resize(win)
+	if m := u.win.Content().MinSize(); m.Width > win.Width {
+		t.Errorf("the saved assessment needs %v wide, more than the %v window", m.Width, win.Width)
+	}
+	for _, b := range []*widget.Button{d.referral, d.outcomeBtn, d.report, d.history} {
+		p := fyne.CurrentApp().Driver().AbsolutePositionForObject(b)
+		if p.X+b.Size().Width > win.Width+0.5 || b.Size().Width <= 0 {
+			t.Errorf("%q at %v size %v is outside the window", b.Text, p, b.Size())
+		}
 	}
 }
