@@ -370,7 +370,7 @@ def write_markdown(card):
     lines += [
         "## Training",
         "",
-        f"`make model` (training/README.md). Arguments: `{json.dumps(card['training']['args'])}`; "
+        f"`make model` (training/README.md). Arguments: `{json.dumps(card['training']['args'], sort_keys=True)}`; "
         f"shipped checkpoint: {card['training']['selected']}; export and quantization with torch "
         f"{card['training']['torch_packaging']} (training: {card['training']['torch_training']}). "
         + ("The shipped weights were trained by this code on a GPU (`--device cuda`); the same command runs on a CPU."
@@ -378,7 +378,7 @@ def write_markdown(card):
            "The shipped weights were trained by this code on a 2-core CPU (`make model`)."),
         "",
         "Disclosure (2.1.0): the weights, calibration and test numbers are 2.0.0's; only the review threshold "
-        "changed (0.10 to " + f"{card['tiers']['review_malignant']:g}" + "), chosen on held-out sources as above. "
+        "changed (0.10 to " + f"{card['tiers']['review_malignant']:g}" + "), chosen on held-out sources as above, never on the test split. "
         "Disclosure (2.0.0): the run first kept the epoch with the best adjusted validation balanced accuracy "
         "(8); its test numbers were worse than model 1.1's, and the last epoch was shipped instead. train.py "
         "now always keeps the last epoch. The test split was looked at for these two checkpoints, and later "
