@@ -18,6 +18,7 @@ import torch
 
 import common
 import metrics
+import tiers
 from evaluate import tier_thresholds
 
 # DERMAL_ASSETS: write the card elsewhere (to check this step on another run's outputs without
@@ -168,17 +169,10 @@ SHIFT_RESULTS = os.path.join(common.ROOT, "training", "shift", "recipe-2.0.json"
 OPERATING_POINT = os.path.join(common.ROOT, "training", "shift", "operating-point.json")
 
 
-def tier_rates(logits, y, temperature, tiers):
-    """What the card's tiers do on labelled photos: the shares of malignant and of melanoma
-    photos put in urgent or review, and of benign photos referred."""
-    p = metrics.softmax(logits, temperature)
-    mal_idx = [common.LABELS.index(c) for c in common.MALIGNANT]
-    mel = common.LABELS.index("mel")
-    pmal = p[:, mal_idx].sum(1)
-    r = (p[:, mel] >= tiers["urgent_melanoma"]) | (pmal >= tiers["urgent_malignant"]) | (pmal >= tiers["review_malignant"])
-    malignant = np.isin(y, mal_idx)
-    return {"malignant_sensitivity": float(r[malignant].mean()), "melanoma_sensitivity": float(r[y == mel].mean()),
-            "benign_referred": float(r[~malignant].mean()), "n": int(len(y))}
+def tier_rates(logits, y, temperature, t):
+    """What the card's tiers do on labelled photos (training/tiers.py owns the rule)."""
+    d = tiers.split(metrics.softmax(logits, temperature), y)
+    return tiers.rates(d, t["urgent_melanoma"], t["urgent_malignant"], t["review_malignant"])
 
 
 def decisions(card, logits):

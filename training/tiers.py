@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 import common
+import metrics
 
 OPERATING_POINT = os.path.join(common.ROOT, "training", "shift", "operating-point.json")
 TARGET = 0.90
@@ -40,15 +41,17 @@ def load(folder, part):
         card = json.load(f)
     with open(os.path.join(folder, f"int8_{part}.json")) as f:
         d = json.load(f)
-    z = (np.array(d["logits"], float) + np.array(card.get("logit_bias") or [0] * 7)) / card["temperature"]
-    z -= z.max(1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(1, keepdims=True)
+    z = np.array(d["logits"], float) + np.array(card.get("logit_bias") or [0] * 7)
     y = np.array([common.LABELS.index(c) for c in d["labels"]])
+    return dict(split(metrics.softmax(z, card["temperature"]), y), tiers=card.get("tiers"))
+
+
+def split(p, y):
+    """What the tier rule reads of probabilities p (labels y): P(mel), P(malignant), and which
+    photos are malignant and which melanomas."""
     mal_idx = [common.LABELS.index(c) for c in common.MALIGNANT]
     mel = common.LABELS.index("mel")
-    return {"mel": p[:, mel], "mal": p[:, mal_idx].sum(1), "malignant": np.isin(y, mal_idx), "melanoma": y == mel,
-            "tiers": card.get("tiers")}
+    return {"mel": p[:, mel], "mal": p[:, mal_idx].sum(1), "malignant": np.isin(y, mal_idx), "melanoma": y == mel}
 
 
 def referred(d, urgent_mel, urgent_mal, review):

@@ -69,15 +69,7 @@ func TestSavedAssessmentFitsA1024x600ScreenInVietnamese(t *testing.T) {
 	test.Tap(u.screen.(*patientScreen).newBtn)
 	a := u.screen.(*assessScreen)
 	a.site.SetSelectedIndex(1)
-	a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
-	u.jobs.Wait()
-	test.Tap(a.analyseBtn)
-	u.jobs.Wait()
-	test.Tap(a.saveBtn)
-	u.jobs.Wait()
-	if u.lastError != nil || a.saved == nil {
-		t.Fatalf("save: %v", u.lastError)
-	}
+	assess(t, u, a, "ISIC_0024311.png", "")
 	u.showAssessment(a.saved.AssessmentID)
 	u.jobs.Wait()
 	d, ok := u.screen.(*detailScreen)
