@@ -95,6 +95,12 @@ def read_split():
         return [(r["image_id"], r["lesion_id"], r["dx"], r["split"]) for r in csv.DictReader(f)]
 
 
+def read_sources():
+    """image_id -> acquisition source (vidir_molemax, vidir_modern, rosendahl, vienna_dias)."""
+    with open(SOURCES_CSV, newline="") as f:
+        return {r["image_id"]: r["source"] for r in csv.DictReader(f)}
+
+
 GO_DECODED = os.path.join(ROOT, "build", "decoded", "ham10000-go.u8")
 _go_cache = None
 

@@ -25,13 +25,8 @@ PY = os.environ.get("TRAIN_PYTHON", sys.executable)
 BIN = os.path.join(common.ROOT, "build", "shift", "dermal")
 
 
-def sources():
-    with open(common.SOURCES_CSV, newline="") as f:
-        return {r["image_id"]: r["source"] for r in csv.DictReader(f)}
-
-
 def write_split(held, folder):
-    src = sources()
+    src = common.read_sources()
     split = common.read_split()
     held_lesions = {r[1] for r in split if src.get(r[0]) == held}
     rows = [(i, l, dx, "heldout" if l in held_lesions else s) for i, l, dx, s in split]
@@ -128,6 +123,9 @@ RECIPES = {
     "3b": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, []),
     # ... and 3a with half the device augmentation.
     "3c": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, ["--device-augment", "0.15"]),
+    # A different lever: 2.0 with each class's draws spread over the sources (train.py
+    # source_balanced_weights), so a source's look stops predicting the diagnosis.
+    "3d": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3"]),
 }
 
 

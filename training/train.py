@@ -166,6 +166,34 @@ def score(logits, y, adjustment):
             "val_mel_auc": auc(p_mel, y == common.LABELS.index("mel"))}
 
 
+def source_balanced_weights(class_ids, source_ids, class_mass, cap):
+    """Per-image draw weights that keep each class's share of the draws (`class_mass`) but split
+    it among the acquisition sources holding that class in proportion to the sources' sizes, so
+    that a source's look says less about the diagnosis (vidir_molemax is 94% nevi; rosendahl
+    holds most akiec). A source with only a few photos of a class would have each of them drawn
+    many times over; no photo is drawn more than `cap` times its class's mean (the class's mass
+    is refilled among the others)."""
+    class_ids, source_ids = np.asarray(class_ids), np.asarray(source_ids)
+    source_size = np.bincount(source_ids).astype(float)
+    w = np.zeros(len(class_ids))
+    for c, mass in enumerate(class_mass):
+        members = class_ids == c
+        if not members.any():
+            continue
+        held = np.unique(source_ids[members])
+        share = source_size[held] / source_size[held].sum()
+        for s, sh in zip(held, share):
+            cell = members & (source_ids == s)
+            w[cell] = mass * sh / cell.sum()
+        mean = mass / members.sum()
+        for _ in range(50):  # water-filling: cap, then give the class its mass back
+            w[members] = np.minimum(w[members], cap * mean)
+            w[members] *= mass / w[members].sum()
+            if w[members].max() <= cap * mean * (1 + 1e-9):
+                break
+    return torch.tensor(w)
+
+
 def write_log(log, folder):
     with open(os.path.join(folder, "train_log.json"), "w") as f:
         json.dump(log, f, indent=1)
@@ -193,6 +221,10 @@ def main():
                    help="probability of each device change (white balance, gamma, vignette/rim, blur, "
                         "rescaling, noise, JPEG); 0 (the shipped 2.0 recipe): the colour jitter only; "
                         "recipe 3a: 0.3 (training/shift.py RECIPES)")
+    p.add_argument("--source-balance", type=float, default=0.0,
+                   help="split each class's draws among the acquisition sources in proportion to their "
+                        "sizes, no photo drawn more than this many times its class's mean (0, the 2.0 "
+                        "recipe: off; recipe 3d: 3; training/shift.py RECIPES)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
@@ -233,6 +265,12 @@ def main():
                                                 pct_start=0.1)
     counts = torch.bincount(ytr, minlength=len(common.LABELS)).float()
     weights = counts[ytr] ** -args.sampling_power
+    if args.source_balance:
+        source_of = common.read_sources()
+        names = sorted({source_of[r[0]] for r in train})
+        sid = [names.index(source_of[r[0]]) for r in train]
+        mass = (counts ** (1 - args.sampling_power)).numpy()
+        weights = source_balanced_weights(ytr.numpy(), sid, mass / mass.sum(), args.source_balance)
     # The sampler shows the network a class mix of n_c^(1-p); subtracting its log makes
     # decisions as if classes were balanced (card.py picks the final strength on validation).
     learned_prior = counts ** (1 - args.sampling_power)
