@@ -428,10 +428,12 @@ def write_markdown(card):
         "for two retrained candidates only after validation had rejected them (next paragraph; "
         "training/README.md).",
         "",
-        "Run-to-run spread (measured 2026-11-26, the same recipe retrained, int8, test): `make model` repeats "
-        "this model bit for bit on the same machine, but a different training seed, like different hardware, "
-        "gives a different model. Another seed scored balanced accuracy 0.757, melanoma AUC 0.875, ECE 0.055; "
-        "the recipe at 224x168 scored 0.755, 0.888, 0.043 (this model: "
+        "Run-to-run spread (the same recipe retrained, int8, test): `make model` repeats this model bit for "
+        "bit only where PyTorch and oneDNN run the same CPU kernels as when it was made (on 2026-12-01 this "
+        "VM no longer did, and the code of then made a different model too; training/README.md); a "
+        "different training seed, like different hardware, gives a different model. Another seed scored "
+        "balanced accuracy 0.757, melanoma AUC 0.875, ECE 0.055; the recipe at 224x168 scored 0.755, 0.888, "
+        "0.043; today's make model 0.749, 0.892, 0.041 (this model: "
         f"{q8['balanced_accuracy']:.3f}, {q8['melanoma_auc']:.3f}, {q8['ece_calibrated']:.3f}). Differences of "
         "1-2 points in these numbers are within what retraining alone produces.",
         "",
