@@ -206,7 +206,7 @@ def by_source(logits, y, ids, temperature, t):
             row["melanoma_vs_nevus_auc"] = metrics.auc(d["mel"][pair], d["melanoma"][pair])
         if d["malignant"].any() and not d["malignant"].all():
             row["malignant_auc"] = metrics.auc(d["mal"], d["malignant"])
-            row.update(tiers.rates(d, t["urgent_melanoma"], t["urgent_malignant"], t["review_malignant"]))
+            row.update(tier_rates(logits[m], y[m], temperature, t))
         out[name] = row
     return out
 
