@@ -126,6 +126,9 @@ RECIPES = {
     # A different lever: 2.0 with each class's draws spread over the sources (train.py
     # source_balanced_weights), so a source's look stops predicting the diagnosis.
     "3d": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3"]),
+    # Another: 2.0 with MixStyle (train.py mixstyle), feature statistics mixed between photos in
+    # the early blocks, so the network learns the lesion apart from the source's style.
+    "3e": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--mixstyle", "0.5"]),
 }
 
 

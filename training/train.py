@@ -194,6 +194,40 @@ def source_balanced_weights(class_ids, source_ids, class_mass, cap):
     return torch.tensor(w)
 
 
+# MobileNetV2 blocks after which MixStyle mixes feature statistics: the ends of the 16-, 24- and
+# 32-channel stages (100x75, 50x38 and 25x19 at 200x150), the early layers where a photo's
+# "style" (light, colour, sensor) lives; the later ones carry the lesion's content.
+MIXSTYLE_AFTER = (1, 3, 6)
+
+
+def mixstyle(x, rng, p, alpha=0.1, eps=1e-6):
+    """MixStyle (Zhou et al., ICLR 2021, "Domain generalization with MixStyle"): with
+    probability p, each photo's per-channel feature mean and standard deviation are replaced by
+    a random mix (weight ~ Beta(alpha, alpha)) of its own and another photo's in the batch, so
+    the network sees the lesion under styles between the sources it was trained on. Training
+    only: the exported network has no such layer. `rng` is a numpy Generator, so the recipe's
+    randomness does not shift torch's stream."""
+    if p <= 0 or rng.random() >= p:
+        return x
+    n = x.shape[0]
+    mu = x.mean(dim=(2, 3), keepdim=True).detach()
+    sig = (x.var(dim=(2, 3), keepdim=True) + eps).sqrt().detach()
+    lam = torch.tensor(rng.beta(alpha, alpha, size=(n, 1, 1, 1)), dtype=x.dtype, device=x.device)
+    perm = torch.from_numpy(rng.permutation(n)).to(x.device)
+    mu_mix = lam * mu + (1 - lam) * mu[perm]
+    sig_mix = lam * sig + (1 - lam) * sig[perm]
+    return (x - mu) / sig * sig_mix + mu_mix
+
+
+def train_features(net, x, first_block, rng, p):
+    """net.features from block `first_block` on, with MixStyle after MIXSTYLE_AFTER (p > 0)."""
+    for i in range(first_block, len(net.features)):
+        x = net.features[i](x)
+        if i in MIXSTYLE_AFTER:
+            x = mixstyle(x, rng, p)
+    return x
+
+
 def write_log(log, folder):
     with open(os.path.join(folder, "train_log.json"), "w") as f:
         json.dump(log, f, indent=1)
@@ -225,6 +259,9 @@ def main():
                    help="split each class's draws among the acquisition sources in proportion to their "
                         "sizes, no photo drawn more than this many times its class's mean (0, the 2.0 "
                         "recipe: off; recipe 3d: 3; training/shift.py RECIPES)")
+    p.add_argument("--mixstyle", type=float, default=0.0,
+                   help="probability of MixStyle after each of MIXSTYLE_AFTER's blocks (0, the 2.0 "
+                        "recipe: off; recipe 3e: 0.5; training/shift.py RECIPES)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
@@ -284,6 +321,7 @@ def main():
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()} if args.ema else None
     eval_net = common.DermalNet().to(device) if args.ema else net
     score_from = args.score_from or args.epochs // 2 + 1
+    mix_rng = np.random.default_rng(args.seed)
     for epoch in range(args.epochs):
         net.train()
         frozen.eval()  # frozen blocks keep their statistics
@@ -297,7 +335,7 @@ def main():
             x = common.resize_to_net(x).contiguous(memory_format=torch.channels_last)
             with torch.no_grad():
                 f = frozen(x)
-            a = net.features[args.frozen_blocks :](f)
+            a = train_features(net, f, args.frozen_blocks, mix_rng, args.mixstyle)
             logits, _ = net.head(a)
             loss = F.cross_entropy(logits, y, label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
