@@ -159,10 +159,11 @@ def main():
     print(json.dumps({k: {m: v for m, v in r.items() if isinstance(v, float)} for k, r in report.items()}, indent=1))
 
 
-# 2.1: 2.0's weights; the review threshold chosen on sources the training never saw (2.0: native
+# 2.1.1: 2.1.0 with the card's "test split by acquisition source" (no decision changed; 2.1.0's
+# card had gained it without a new version). 2.1: 2.0's weights; the review threshold chosen on sources the training never saw (2.0: native
 # 200x150 resolution, every block fine-tuned, the last epoch kept, CPU-trained; 1.1: four
 # test-time views, recalibrated; 1.0: 160x120)
-VERSION = "2.1.0"
+VERSION = "2.1.1"
 # The make model recipe measured on sources it never saw (make model-shift with SHIFT_RECIPE=2.0,
 # copied from build/shift/results.json), and the tiers' operating point chosen there.
 SHIFT_RESULTS = os.path.join(common.ROOT, "training", "shift", "recipe-2.0.json")
@@ -217,14 +218,23 @@ def refresh():
     shipped model), without retraining. make model computes the same in main()."""
     path = os.path.join(ASSETS, "model.json")
     with open(path) as f:
-        card = json.load(f)
+        before = f.read()
+    card = json.loads(before)
+    version_before = card["version"]
     logits, ids = {}, {}
     for part in ("val", "test"):
         z, y, ids[part] = load_go("int8", part)
         logits[part] = (z + np.array(card["logit_bias"]), y)
     decisions(card, logits, ids["test"])
+    after = json.dumps(card, indent=1, sort_keys=True)
+    if after != before and card["version"] == version_before:
+        # Records name a model by name and version and are re-analysed only under the card
+        # they were made with: a changed card under the same version would refuse them as "a
+        # different model" while both say the same version (2.1.0's card changed twice so).
+        raise SystemExit(f"the shipped card would change but keep version {version_before}: "
+                         "give it a new VERSION in training/card.py (nothing was written)")
     with open(path, "w") as f:
-        json.dump(card, f, indent=1, sort_keys=True)
+        f.write(after)
     write_markdown(card)
     print(json.dumps({k: card[k] for k in ("version", "tiers", "tier_capture")}, indent=1))
 
@@ -420,8 +430,9 @@ def write_markdown(card):
            if card["training"]["device"] != "cpu" else
            "The shipped weights were trained by this code on a 2-core CPU (`make model`)."),
         "",
-        "Disclosure (2.1.0): the weights, calibration and test numbers are 2.0.0's; only the review threshold "
-        "changed (0.10 to " + f"{card['tiers']['review_malignant']:g}" + "), chosen on held-out sources as above, never on the test split. "
+        "Disclosure (2.1.0, 2.1.1): the weights, calibration and test numbers are 2.0.0's; only the review threshold "
+        "changed (0.10 to " + f"{card['tiers']['review_malignant']:g}" + "), chosen on held-out sources as above, never on the test split; "
+        "2.1.1 only adds the test split by acquisition source to the card. "
         "Disclosure (2.0.0): the run first kept the epoch with the best adjusted validation balanced accuracy "
         "(8); its test numbers were worse than model 1.1's, and the last epoch was shipped instead. train.py "
         "now always keeps the last epoch. The test split was looked at for these two checkpoints, and later "
