@@ -160,9 +160,9 @@ def main():
 
 
 # 2.1.1: 2.1.0 with the card's "test split by acquisition source" (no decision changed; 2.1.0's
-# card had gained it without a new version). 2.1: 2.0's weights; the review threshold chosen on sources the training never saw (2.0: native
-# 200x150 resolution, every block fine-tuned, the last epoch kept, CPU-trained; 1.1: four
-# test-time views, recalibrated; 1.0: 160x120)
+# card had gained it without a new version). 2.1: 2.0's weights; the review threshold chosen on
+# sources the training never saw (2.0: native 200x150 resolution, every block fine-tuned, the
+# last epoch kept, CPU-trained; 1.1: four test-time views, recalibrated; 1.0: 160x120)
 VERSION = "2.1.1"
 # The make model recipe measured on sources it never saw (make model-shift with SHIFT_RECIPE=2.0,
 # copied from build/shift/results.json), and the tiers' operating point chosen there.
