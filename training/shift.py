@@ -129,6 +129,8 @@ RECIPES = {
     # Another: 2.0 with MixStyle (train.py mixstyle), feature statistics mixed between photos in
     # the early blocks, so the network learns the lesion apart from the source's style.
     "3e": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--mixstyle", "0.5"]),
+    # 3d and 3e together: 3d gained on vidir_modern, 3e on rosendahl (training/README.md, session 12).
+    "3f": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--mixstyle", "0.5"]),
 }
 
 
