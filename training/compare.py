@@ -2,6 +2,7 @@
 the melanoma and malignant AUC differences between two `make model-shift` runs.
 
     training/compare.py build/shift/SOURCE build/shift/SOURCE-TAG [--reps 1000]
+    training/compare.py training/shift/runs/SOURCE training/shift/runs/SOURCE-TAG   (kept copies)
 
 Both runs scored the same photos (the held-out source), so each bootstrap draw resamples photos
 once and scores both runs on them. This measures the photos' sampling noise only; retraining

@@ -102,6 +102,32 @@ def one(held, recipe, tag=""):
             "in_source_test": summary(go_eval(final, split, "test", folder, env, os.path.join(folder, "int8_test.json")))}
 
 
+RUNS = os.path.join(common.ROOT, "training", "shift", "runs")
+
+
+def keep(folder):
+    """Commit-sized copy of a run's per-photo int8 logits (held-out, validation, in-source test) and its
+    calibration, under training/shift/runs/NAME: what training/compare.py and tiers.py need to
+    compare a later recipe photo by photo with this one after build/ is gone. Logits are
+    rounded to 1e-4 (the tiers read probabilities to 0.005)."""
+    import gzip
+
+    out = os.path.join(RUNS, os.path.basename(folder.rstrip("/")))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(folder, "card-shift.json")) as f:
+        card = json.load(f)
+    with open(os.path.join(out, "card-shift.json"), "w") as f:
+        json.dump({k: card[k] for k in ("name", "version", "temperature", "logit_bias", "tiers") if k in card}, f, indent=1)
+    for part in ("heldout", "val", "test"):
+        with open(os.path.join(folder, f"int8_{part}.json")) as f:
+            d = json.load(f)
+        small = {"ids": d["ids"], "labels": d["labels"], "logits": [[round(v, 4) for v in row] for row in d["logits"]]}
+        # mtime 0: the same logits give the same bytes, so a re-keep is no change to commit.
+        with gzip.GzipFile(os.path.join(out, f"int8_{part}.json.gz"), "wb", mtime=0) as f:
+            f.write(json.dumps(small, separators=(",", ":")).encode())
+    return out
+
+
 def table(results):
     lines = ["| held out | photos | balanced acc. | melanoma AUC | malignant AUC | ECE | malignant → urgent/review | benign referred | in-source test bal. acc. / mel. AUC |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -166,6 +192,8 @@ def main():
     for s in held:
         r = one(s, recipe, tag)
         r["recipe"] = {"name": name, "train_args": recipe, "colour_constancy": common.COLOUR_CONSTANCY, "decoder": common.DECODER}
+        if not smoke:
+            r["kept"] = os.path.relpath(keep(os.path.join(common.ROOT, "build", "shift", s + tag)), common.ROOT)
         results.append(r)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)

@@ -17,6 +17,7 @@ others alone does on it: the honest out-of-sample check of the rule. The urgent 
 not chosen here (they are the project's since model 1.0).
 """
 import argparse
+import gzip
 import json
 import os
 
@@ -35,12 +36,26 @@ def committed():
         return json.load(f)
 
 
+def read_part(folder, part):
+    """A run's int8_PART logits: the build folder's JSON, or the gzipped copy training/shift.py
+    keep() commits under training/shift/runs/ (build/ does not outlive a machine)."""
+    path = os.path.join(folder, f"int8_{part}.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    with gzip.open(path + ".gz", "rt") as f:
+        return json.load(f)
+
+
+def has_part(folder, part):
+    return any(os.path.exists(os.path.join(folder, f"int8_{part}.json{z}")) for z in ("", ".gz"))
+
+
 def load(folder, part):
     """P(mel), P(malignant), is-malignant and is-melanoma of a run's photos, with its card."""
     with open(os.path.join(folder, "card-shift.json")) as f:
         card = json.load(f)
-    with open(os.path.join(folder, f"int8_{part}.json")) as f:
-        d = json.load(f)
+    d = read_part(folder, part)
     z = np.array(d["logits"], float) + np.array(card.get("logit_bias") or [0] * 7)
     y = np.array([common.LABELS.index(c) for c in d["labels"]])
     return dict(split(metrics.softmax(z, card["temperature"]), y), tiers=card.get("tiers"))
@@ -71,7 +86,7 @@ def largest(d, urgent_mel, urgent_mal):
 
 def show(folder):
     name = os.path.basename(folder.rstrip("/"))
-    parts = [p for p in ("heldout", "val", "test") if os.path.exists(os.path.join(folder, f"int8_{p}.json"))]
+    parts = [p for p in ("heldout", "val", "test") if has_part(folder, p)]
     data = {p: load(folder, p) for p in parts}
     t = data[parts[0]]["tiers"] or {k: v for k, v in committed().items() if k in ("urgent_melanoma", "urgent_malignant", "review_malignant")}
     th = (t["urgent_melanoma"], t["urgent_malignant"], t["review_malignant"])
