@@ -105,7 +105,10 @@ def choose(out, folders):
     um, uM = base["urgent_melanoma"], base["urgent_malignant"]
     runs = {}
     for folder in folders:
-        name = os.path.basename(folder.rstrip("/"))
+        # The source's name (a run folder is SOURCE or SOURCE-TAG): the card names the sources.
+        name = os.path.basename(folder.rstrip("/")).split("-")[0]
+        if name in runs:
+            raise SystemExit(f"two runs hold out {name}: give one run per source")
         runs[name] = {p: load(folder, p) for p in ("heldout", "val", "test")}
     alone = {n: largest(r["heldout"], um, uM) for n, r in runs.items()}
     if any(v is None for v in alone.values()):
