@@ -105,8 +105,10 @@ def choose(out, folders):
     um, uM = base["urgent_melanoma"], base["urgent_malignant"]
     runs = {}
     for folder in folders:
-        # The source's name (a run folder is SOURCE or SOURCE-TAG): the card names the sources.
-        name = os.path.basename(folder.rstrip("/")).split("-")[0]
+        # The held-out source, as the run's own card names it (shift.py: "shift-heldout-SOURCE"),
+        # not parsed from the folder name.
+        with open(os.path.join(folder, "card-shift.json")) as f:
+            name = json.load(f)["name"].removeprefix("shift-heldout-")
         if name in runs:
             raise SystemExit(f"two runs hold out {name}: give one run per source")
         runs[name] = {p: load(folder, p) for p in ("heldout", "val", "test")}
