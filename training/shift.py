@@ -157,6 +157,9 @@ RECIPES = {
     "3e": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--mixstyle", "0.5"]),
     # 3d and 3e together: 3d gained on vidir_modern, 3e on rosendahl (training/README.md, session 12).
     "3f": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--mixstyle", "0.5"]),
+    # 3d with a linear probe before fine-tuning (train.py linear_probe, LP-FT): a lever on how much
+    # fine-tuning reshapes the ImageNet features, not on what is drawn (training/README.md, session 13).
+    "3g": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--probe-epochs", "3"]),
 }
 
 

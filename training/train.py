@@ -228,6 +228,43 @@ def train_features(net, x, first_block, rng, p):
     return x
 
 
+def linear_probe(net, xtr, ytr, weights, gen, args, device, steps_per_epoch, validate):
+    """The LP of LP-FT (Kumar et al., ICLR 2022, "Fine-tuning can distort pretrained features and
+    underperform out-of-distribution"): the head alone, trained on the frozen backbone (batch norm
+    in eval mode, so its statistics stay those of reparametrize_batchnorm) with the same draws,
+    augmentation and loss as fine-tuning, at a constant learning rate. A random head makes the
+    first fine-tuning steps reshape the features to fit it, most on what the training sources
+    share; a head that already fits leaves less to reshape. Returns the log entries."""
+    opt = torch.optim.AdamW(net.fc.parameters(), lr=args.lr, weight_decay=1e-4)
+    entries = []
+    for epoch in range(args.probe_epochs):
+        net.eval()
+        net.dropout.train()
+        t0, running = time.time(), 0.0
+        idx = torch.multinomial(weights, steps_per_epoch * args.batch, replacement=True, generator=gen)
+        for s in range(steps_per_epoch):
+            b = idx[s * args.batch : (s + 1) * args.batch]
+            x = augment(xtr[b].to(device), gen, args.device_augment)
+            x = common.resize_to_net(x).contiguous(memory_format=torch.channels_last)
+            with torch.no_grad():
+                a = net.features(x)
+            logits, _ = net.head(a)
+            loss = F.cross_entropy(logits, ytr[b].to(device), label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running += loss.item()
+        entry = {"probe_epoch": epoch + 1, "loss": running / steps_per_epoch}
+        if epoch + 1 == args.probe_epochs:
+            entry.update(validate())
+        entry["seconds"] = time.time() - t0
+        entries.append(entry)
+        print(json.dumps(entry), flush=True)
+    # The backbone's gradients were never taken, so AdamW's state for it starts fresh in
+    # fine-tuning; the head's optimizer state is dropped with this one.
+    return entries
+
+
 def write_log(log, folder):
     with open(os.path.join(folder, "train_log.json"), "w") as f:
         json.dump(log, f, indent=1)
@@ -262,6 +299,10 @@ def main():
     p.add_argument("--mixstyle", type=float, default=0.0,
                    help="probability of MixStyle after each of MIXSTYLE_AFTER's blocks (0, the 2.0 "
                         "recipe: off; recipe 3e: 0.5; training/shift.py RECIPES)")
+    p.add_argument("--probe-epochs", type=int, default=0,
+                   help="epochs of a linear probe before fine-tuning (LP-FT): the head alone is trained on the "
+                        "frozen ImageNet backbone, so fine-tuning starts from a head that fits and distorts the "
+                        "pretrained features less (0, the 2.0 recipe: off; recipe 3g: 3; training/shift.py RECIPES)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
@@ -298,8 +339,6 @@ def main():
                             weight_decay=1e-4)
     steps_per_epoch = args.samples_per_epoch // args.batch
     total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[body_lr, args.lr], total_steps=total,
-                                                pct_start=0.1)
     counts = torch.bincount(ytr, minlength=len(common.LABELS)).float()
     weights = counts[ytr] ** -args.sampling_power
     if args.source_balance:
@@ -316,6 +355,13 @@ def main():
     # the folder relative to the repository, so the card names no machine's paths
     log = {"args": {**vars(args), "out": os.path.relpath(args.out, common.ROOT)}, "torch": torch.__version__,
            "device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "epochs": []}
+    if args.probe_epochs:
+        log["probe"] = linear_probe(net, xtr, ytr, weights, gen, args, device, steps_per_epoch,
+                                    lambda: score(predict(net, xva, device).numpy(), yva, adjustment))
+        write_log(log, args.out)
+    # Made after the probe, so the fine-tuning schedule is the 2.0 recipe's whether or not one ran.
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[body_lr, args.lr], total_steps=total,
+                                                pct_start=0.1)
     # The moving average smooths the last epochs' noise (a cheap stand-in for averaging
     # checkpoints); its batch-norm statistics are averaged with the weights.
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()} if args.ema else None
