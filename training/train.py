@@ -228,6 +228,17 @@ def train_features(net, x, first_block, rng, p):
     return x
 
 
+def epoch_batches(xtr, ytr, weights, gen, args, device, steps):
+    """One epoch's augmented training batches, drawn with the sampling weights: what the linear
+    probe and fine-tuning both train on (the same random stream, in the same order, as before
+    the probe existed)."""
+    idx = torch.multinomial(weights, steps * args.batch, replacement=True, generator=gen)
+    for s in range(steps):
+        b = idx[s * args.batch : (s + 1) * args.batch]
+        x = augment(xtr[b].to(device), gen, args.device_augment)
+        yield common.resize_to_net(x).contiguous(memory_format=torch.channels_last), ytr[b].to(device)
+
+
 def linear_probe(net, xtr, ytr, weights, gen, args, device, steps_per_epoch, validate):
     """The LP of LP-FT (Kumar et al., ICLR 2022, "Fine-tuning can distort pretrained features and
     underperform out-of-distribution"): the head alone, trained on the frozen backbone (batch norm
@@ -241,15 +252,11 @@ def linear_probe(net, xtr, ytr, weights, gen, args, device, steps_per_epoch, val
         net.eval()
         net.dropout.train()
         t0, running = time.time(), 0.0
-        idx = torch.multinomial(weights, steps_per_epoch * args.batch, replacement=True, generator=gen)
-        for s in range(steps_per_epoch):
-            b = idx[s * args.batch : (s + 1) * args.batch]
-            x = augment(xtr[b].to(device), gen, args.device_augment)
-            x = common.resize_to_net(x).contiguous(memory_format=torch.channels_last)
+        for x, y in epoch_batches(xtr, ytr, weights, gen, args, device, steps_per_epoch):
             with torch.no_grad():
                 a = net.features(x)
             logits, _ = net.head(a)
-            loss = F.cross_entropy(logits, ytr[b].to(device), label_smoothing=0.05)
+            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -372,13 +379,8 @@ def main():
         net.train()
         frozen.eval()  # frozen blocks keep their statistics
         t0 = time.time()
-        idx = torch.multinomial(weights, steps_per_epoch * args.batch, replacement=True, generator=gen)
         running = 0.0
-        for s in range(steps_per_epoch):
-            b = idx[s * args.batch : (s + 1) * args.batch]
-            x = augment(xtr[b].to(device), gen, args.device_augment)
-            y = ytr[b].to(device)
-            x = common.resize_to_net(x).contiguous(memory_format=torch.channels_last)
+        for x, y in epoch_batches(xtr, ytr, weights, gen, args, device, steps_per_epoch):
             with torch.no_grad():
                 f = frozen(x)
             a = train_features(net, f, args.frozen_blocks, mix_rng, args.mixstyle)
