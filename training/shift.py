@@ -139,35 +139,39 @@ def table(results):
     return "\n".join(lines) + "\n"
 
 
-# Recipes measured here: what `make model` does by default (the shipped model's recipe), and the
-# candidates for model 3. Each is environment for every pipeline step (common.py reads it) and
-# extra train.py arguments. `SHIFT_RECIPE=3a make model-shift`.
+# Recipes measured here: what `make model` does by default (MAKE_MODEL_RECIPE, the shipped model's
+# recipe), and the others measured for model 3. Each is environment for every pipeline step
+# (common.py reads it) and extra train.py arguments. `SHIFT_RECIPE=3a make model-shift`.
+MAKE_MODEL_RECIPE = "3g"
+# train.py's defaults are 3g's; the older recipes switch its two levers off, as they ran.
+OFF_3G = ["--source-balance", "0", "--probe-epochs", "0"]
 RECIPES = {
-    "2.0": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, []),
-    "3a": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, ["--device-augment", "0.3"]),
+    "2.0": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, OFF_3G),
+    "3a": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, OFF_3G + ["--device-augment", "0.3"]),
     # One change at a time, to split 3a's effect: colour constancy and the Go decoder alone ...
-    "3b": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, []),
+    "3b": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, OFF_3G),
     # ... and 3a with half the device augmentation.
-    "3c": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, ["--device-augment", "0.15"]),
+    "3c": ({"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go"}, OFF_3G + ["--device-augment", "0.15"]),
     # A different lever: 2.0 with each class's draws spread over the sources (train.py
     # source_balanced_weights), so a source's look stops predicting the diagnosis.
-    "3d": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3"]),
+    "3d": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--probe-epochs", "0"]),
     # Another: 2.0 with MixStyle (train.py mixstyle), feature statistics mixed between photos in
     # the early blocks, so the network learns the lesion apart from the source's style.
-    "3e": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--mixstyle", "0.5"]),
+    "3e": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, OFF_3G + ["--mixstyle", "0.5"]),
     # 3d and 3e together: 3d gained on vidir_modern, 3e on rosendahl (training/README.md, session 12).
-    "3f": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--mixstyle", "0.5"]),
+    "3f": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--probe-epochs", "0", "--mixstyle", "0.5"]),
     # 3d with a linear probe before fine-tuning (train.py linear_probe, LP-FT): a lever on how much
-    # fine-tuning reshapes the ImageNet features, not on what is drawn (training/README.md, session 13).
-    "3g": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, ["--source-balance", "3", "--probe-epochs", "3"]),
+    # fine-tuning reshapes the ImageNet features, not on what is drawn (training/README.md, session
+    # 13). Model 3's recipe: train.py's defaults.
+    "3g": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil"}, []),
 }
 
 
 def main():
-    name = os.environ.get("SHIFT_RECIPE", "2.0")
+    name = os.environ.get("SHIFT_RECIPE", MAKE_MODEL_RECIPE)
     if name not in RECIPES:
         raise SystemExit(f"SHIFT_RECIPE {name!r} is not one of {sorted(RECIPES)}")
-    if name != "2.0" and not os.environ.get("SHIFT_TAG"):
+    if name != MAKE_MODEL_RECIPE and not os.environ.get("SHIFT_TAG"):
         os.environ["SHIFT_TAG"] = "r" + name
     env, args = RECIPES[name]
     # A child process re-reads common.py, so the recipe goes in through the environment.

@@ -299,17 +299,17 @@ def main():
                    help="probability of each device change (white balance, gamma, vignette/rim, blur, "
                         "rescaling, noise, JPEG); 0 (the shipped 2.0 recipe): the colour jitter only; "
                         "recipe 3a: 0.3 (training/shift.py RECIPES)")
-    p.add_argument("--source-balance", type=float, default=0.0,
+    p.add_argument("--source-balance", type=float, default=3.0,
                    help="split each class's draws among the acquisition sources in proportion to their "
-                        "sizes, no photo drawn more than this many times its class's mean (0, the 2.0 "
-                        "recipe: off; recipe 3d: 3; training/shift.py RECIPES)")
+                        "sizes, no photo drawn more than this many times its class's mean (3, model 3's "
+                        "recipe 3g; 0, the 2.0 recipe: off; training/shift.py RECIPES)")
     p.add_argument("--mixstyle", type=float, default=0.0,
                    help="probability of MixStyle after each of MIXSTYLE_AFTER's blocks (0, the 2.0 "
                         "recipe: off; recipe 3e: 0.5; training/shift.py RECIPES)")
-    p.add_argument("--probe-epochs", type=int, default=0,
+    p.add_argument("--probe-epochs", type=int, default=3,
                    help="epochs of a linear probe before fine-tuning (LP-FT): the head alone is trained on the "
                         "frozen ImageNet backbone, so fine-tuning starts from a head that fits and distorts the "
-                        "pretrained features less (0, the 2.0 recipe: off; recipe 3g: 3; training/shift.py RECIPES)")
+                        "pretrained features less (3, model 3's recipe 3g; 0, the 2.0 recipe: off; training/shift.py RECIPES)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=common.BUILD, help="folder for weights.pt and train_log.json")
     args = p.parse_args()
