@@ -84,7 +84,7 @@ screenshots: build
 		DERMAL_CLINICIAN="BS. Lê Văn An" ./$(BIN) --data build/demo --user an --password-file build/demo-password report --assessment 3 --referral --to "Khoa Da liễu, Bệnh viện Tỉnh" --lang $$l -o build/demo/referral-$$l.pdf >/dev/null && \
 		pdftoppm -r 70 -png build/demo/referral-$$l.pdf docs/referral-$$l || exit 1; done
 
-# The model: from ../shared/data/ham10000 to the committed files in internal/assets/ (CPU, ~48 minutes
+# The model: from ../shared/data/ham10000 to the committed files in internal/assets/ (CPU, ~41 minutes
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.
 model: deps model-train model-package
 
