@@ -18,6 +18,7 @@ import torch
 
 import common
 import metrics
+import shift
 import tiers
 from evaluate import tier_thresholds
 
@@ -169,7 +170,7 @@ VERSION = "3.0.0"
 # The make model recipe measured on sources it never saw (make model-shift, copied from
 # build/shift/results.json), the 2.x recipe measured the same way beside it, and the tiers'
 # operating point chosen there.
-SHIFT_RESULTS = os.path.join(common.ROOT, "training", "shift", "recipe-3g.json")
+SHIFT_RESULTS = os.path.join(common.ROOT, "training", "shift", f"recipe-{shift.MAKE_MODEL_RECIPE}.json")
 SHIFT_BASELINE = os.path.join(common.ROOT, "training", "shift", "recipe-2.0.json")
 OPERATING_POINT = os.path.join(common.ROOT, "training", "shift", "operating-point.json")
 
@@ -349,7 +350,7 @@ def unseen_table(card):
              "|---|---|---|---|---|---|---|---|---|---|"]
     baseline = {r["held_out"]: r for r in u["baseline"]["results"]}
     for r in u["results"]:
-        for name, row in ((f"3g (this model, {card['version']})", r), (u["baseline"]["recipe"], baseline.get(r["held_out"]))):
+        for name, row in ((f"{shift.MAKE_MODEL_RECIPE} (this model, {card['version']})", r), (u["baseline"]["recipe"], baseline.get(r["held_out"]))):
             if row is None:
                 continue
             h, i = row["held_out_source"], row["in_source_test"]
