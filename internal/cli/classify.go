@@ -16,6 +16,7 @@ import (
 	"dermal/internal/clinic"
 	"dermal/internal/inference"
 	"dermal/internal/locale"
+	"dermal/internal/triage"
 )
 
 // ModelRef names the exact model behind a result.
@@ -43,17 +44,20 @@ type ClassifyResult struct {
 	Malignancy     float64            `json:"malignancy,omitempty"`
 	RiskTier       string             `json:"risk_tier,omitempty"`
 	// Headline names what drove the tier ("Melanoma 44% — refer urgently (seen within 2
-	// weeks)"); TierDriver is that in code: a class code, "malignant_sum", "seven_point",
-	// "quality" or "plain_photo".
-	Headline       string              `json:"headline,omitempty"`
-	TierDriver     string              `json:"tier_driver,omitempty"`
-	Advice         string              `json:"advice,omitempty"`
-	PhotoType      string              `json:"photo_type,omitempty"`
-	ModelValidated bool                `json:"model_validated"`
-	Warnings       []inference.Warning `json:"warnings"`
-	OODScore       float64             `json:"ood_score,omitempty"`
-	GradCAM        *GradCAMRef         `json:"gradcam,omitempty"`
-	Error          string              `json:"error,omitempty"`
+	// weeks)"); TierDriver is that in code: a class code, "malignant_sum", "dermoscopy",
+	// "seven_point", "quality" or "plain_photo".
+	Headline       string `json:"headline,omitempty"`
+	TierDriver     string `json:"tier_driver,omitempty"`
+	Advice         string `json:"advice,omitempty"`
+	PhotoType      string `json:"photo_type,omitempty"`
+	ModelValidated bool   `json:"model_validated"`
+	// Dermoscopy is the dermoscopic 7-point checklist the tier was decided with: {"items":
+	// [...], "score": N}, null when it was not done.
+	Dermoscopy *triage.Dermoscopy  `json:"dermoscopy"`
+	Warnings   []inference.Warning `json:"warnings"`
+	OODScore   float64             `json:"ood_score,omitempty"`
+	GradCAM    *GradCAMRef         `json:"gradcam,omitempty"`
+	Error      string              `json:"error,omitempty"`
 }
 
 // GradCAMRef says which class the written overlay explains, and where it is.
@@ -73,11 +77,17 @@ func runClassify(env *Env, args []string) error {
 	gradcam := fs.String("gradcam", "", "write the Grad-CAM overlay PNG here (a folder when classifying several images)")
 	class := fs.String("class", "", "class code for Grad-CAM (default: the top class)")
 	opacity := fs.Float64("opacity", clinic.OverlayOpacity, "Grad-CAM overlay opacity, 0..1")
+	photoType := fs.String("photo-type", "dermoscopic", photoTypeUsage)
+	dermoscopy := fs.String("dermoscopy", "", dermoscopyUsage)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: no image given", ErrUsage)
+	}
+	exam, err := examination(fs, *photoType, 0, "", *dermoscopy, "")
+	if err != nil {
+		return err
 	}
 	eng, err := env.Engine()
 	if err != nil {
@@ -102,7 +112,7 @@ func runClassify(env *Env, args []string) error {
 	enc := json.NewEncoder(env.Stdout)
 	for _, path := range fs.Args() {
 		res := ClassifyResult{File: path, Model: modelRef(card), Warnings: []inference.Warning{}}
-		err := classifyOne(c, eng, path, *class, *gradcam, several, *opacity, &res)
+		err := classifyOne(c, eng, path, exam, *class, *gradcam, several, *opacity, &res)
 		if err != nil {
 			failed++
 			res.Error = err.Error()
@@ -125,7 +135,7 @@ func runClassify(env *Env, args []string) error {
 	return nil
 }
 
-func classifyOne(c *clinic.Clinic, eng *inference.Engine, path, class, gradcam string, several bool, opacity float64, res *ClassifyResult) error {
+func classifyOne(c *clinic.Clinic, eng *inference.Engine, path string, exam clinic.Examination, class, gradcam string, several bool, opacity float64, res *ClassifyResult) error {
 	photo, err := c.ReadPhoto(path)
 	if err != nil {
 		return err
@@ -134,7 +144,7 @@ func classifyOne(c *clinic.Clinic, eng *inference.Engine, path, class, gradcam s
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	d := clinic.Decide(a, clinic.Examination{})
+	d := clinic.Decide(a, exam)
 	fillResult(res, a, d)
 	if gradcam == "" {
 		return nil
@@ -171,10 +181,11 @@ func fillResult(res *ClassifyResult, a *inference.Assessment, d clinic.Triage) {
 	res.TierDriver = string(d.Driver)
 	res.PhotoType = string(d.PhotoType())
 	res.ModelValidated = d.ModelValidated
+	res.Dermoscopy = d.Dermoscopy
 	// The wording has one owner, the translations (the window and the PDF read it too); the
 	// command line speaks English.
 	res.Headline = clinic.DecisionHeadline("en", a, d)
-	res.Advice = locale.T("en", clinic.AdviceKey(d.Tier, d.Driver))
+	res.Advice = locale.T("en", clinic.AdviceKey(d.Tier, d.Driver, d.Dermoscopy != nil))
 	res.Warnings = append(res.Warnings, a.Warnings...)
 	res.OODScore = a.OODScore
 }

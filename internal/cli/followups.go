@@ -13,7 +13,7 @@ import (
 
 // FollowupItem is one line of `dermal followups --json`.
 type FollowupItem struct {
-	Section      string               `json:"section"` // overdue, today, upcoming, awaiting_outcome
+	Section      string               `json:"section"` // overdue, today, upcoming, awaiting_outcome, cannot_assess
 	PatientID    storage.PatientID    `json:"patient_id"`
 	PatientCode  string               `json:"patient_code"`
 	Name         string               `json:"name"`
@@ -60,7 +60,7 @@ func runFollowups(env *Env, args []string) error {
 	for _, sec := range []struct {
 		name  string
 		items []clinic.WorkItem
-	}{{"overdue", w.Overdue}, {"today", w.DueToday}, {"upcoming", w.Upcoming}, {"awaiting_outcome", w.Awaiting}} {
+	}{{"overdue", w.Overdue}, {"today", w.DueToday}, {"upcoming", w.Upcoming}, {"awaiting_outcome", w.Awaiting}, {"cannot_assess", w.CannotAssess}} {
 		for _, it := range sec.items {
 			f := FollowupItem{Section: sec.name, PatientID: it.Patient.ID, PatientCode: it.Patient.Code, Name: it.Patient.FullName, Phone: it.Patient.Phone,
 				LesionID: it.Lesion.ID, BodySite: it.Lesion.BodySite, AssessmentID: it.Assessment, TakenAt: it.TakenAt.Format(time.RFC3339),
@@ -76,7 +76,7 @@ func runFollowups(env *Env, args []string) error {
 		return json.NewEncoder(env.Stdout).Encode(out)
 	}
 	titles := map[string]string{"overdue": "Overdue follow-ups", "today": "Due today", "upcoming": fmt.Sprintf("Due within %d days", *within),
-		"awaiting_outcome": "Urgent or review, no referral outcome yet"}
+		"awaiting_outcome": "Urgent or review, no referral outcome yet", "cannot_assess": "Could not be assessed: assess again"}
 	section := ""
 	for _, it := range out.Items {
 		if it.Section != section {
@@ -84,13 +84,13 @@ func runFollowups(env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "%s:\n", titles[section])
 		}
 		when := it.FollowUp
-		if section == "awaiting_outcome" {
+		if section == "awaiting_outcome" || section == "cannot_assess" {
 			when = it.TakenAt[:10] + " " + it.RiskTier
 		}
 		fmt.Fprintf(env.Stdout, "  %-10s %s %s  lesion %d (%s)  assessment %d  %s\n", when, terminalSafe(it.PatientCode), terminalSafe(it.Name), it.LesionID, it.BodySite, it.AssessmentID, terminalSafe(it.Phone))
 	}
 	if len(out.Items) == 0 {
-		fmt.Fprintf(env.Stdout, "nothing due within %d days, and no referral awaiting its outcome\n", *within)
+		fmt.Fprintf(env.Stdout, "nothing due within %d days, no referral awaiting its outcome, and no result left unassessed\n", *within)
 	}
 	return nil
 }

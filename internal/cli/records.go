@@ -235,7 +235,8 @@ func runAssess(env *Env, args []string) error {
 	patient := fs.String("patient", "", "patient: clinic code or id (code:X or id:N when a number could be both)")
 	site := fs.String("site", "other", "body site of a new lesion")
 	lesion := fs.Int64("lesion", 0, "add to this existing lesion instead of a new one")
-	photoType := fs.String("photo-type", "dermoscopic", "dermoscopic (through a dermatoscope) or plain (no dermatoscope: the tier comes from --seven-point)")
+	photoType := fs.String("photo-type", "dermoscopic", photoTypeUsage)
+	dermoscopy := fs.String("dermoscopy", "", dermoscopyUsage)
 	diameter := fs.Float64("diameter-mm", 0, "the lesion's longest diameter in mm")
 	sevenPoint := fs.String("seven-point", "", "the weighted 7-point checklist items present, comma-separated: size,shape,colour (2 points each), diameter,inflammation,oozing,sensation (1 each); none for a checklist with nothing present")
 	mapAt := fs.String("map", "", "place a new lesion on the body map: front:X,Y or back:X,Y (X, Y from 0 to 1 across and down the outline); the site and side follow unless --site is given")
@@ -245,9 +246,9 @@ func runAssess(env *Env, args []string) error {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if *patient == "" || fs.NArg() != 1 {
-		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] [--photo-type dermoscopic|plain] [--diameter-mm N] [--seven-point ITEM,ITEM…] IMAGE", ErrUsage)
+		return fmt.Errorf("%w: assess --patient ID_OR_CODE [--site SITE | --lesion ID] [--photo-type dermoscopic|plain] [--dermoscopy CRITERION,…|none] [--diameter-mm N] [--seven-point ITEM,ITEM…] IMAGE", ErrUsage)
 	}
-	exam, err := examination(fs, *photoType, *diameter, *sevenPoint, *abcde)
+	exam, err := examination(fs, *photoType, *diameter, *sevenPoint, *dermoscopy, *abcde)
 	if err != nil {
 		return err
 	}
@@ -342,13 +343,25 @@ func parseMapPoint(s string) (*clinic.BodyPoint, error) {
 	return p, nil
 }
 
-// examination reads assess's examination flags; a flag given wrongly is a usage error that
-// names it, before any photo is read.
-func examination(fs *flag.FlagSet, photoType string, diameter float64, sevenPoint, abcde string) (clinic.Examination, error) {
+// The examination flags' help, shared by classify and assess.
+const (
+	photoTypeUsage  = "dermoscopic (through a dermatoscope) or plain (no dermatoscope: the tier comes from --seven-point); applies to every photo named"
+	dermoscopyUsage = "the dermoscopic 7-point checklist (Argenziano) criteria present, comma-separated: atypical-network, blue-white-veil, atypical-vessels (2 points each), irregular-streaks, irregular-blotches, irregular-dots, regression (1 each); none for a checklist with nothing present; dermoscopic photos only"
+)
+
+// examination reads the examination flags (classify and assess); a flag given wrongly is a
+// usage error that names it, before any photo is read.
+func examination(fs *flag.FlagSet, photoType string, diameter float64, sevenPoint, dermoscopy, abcde string) (clinic.Examination, error) {
 	var e clinic.Examination
 	var err error
 	if e.PhotoType, err = triage.ParsePhotoType(photoType); err != nil {
 		return e, fmt.Errorf("%w: --photo-type: %v", ErrUsage, err)
+	}
+	if e.Dermoscopy, err = triage.ParseDermoscopy(dermoscopy); err != nil {
+		return e, fmt.Errorf("%w: --dermoscopy: %v", ErrUsage, err)
+	}
+	if err := e.Check(); err != nil {
+		return e, fmt.Errorf("%w: --dermoscopy with --photo-type plain: %v", ErrUsage, err)
 	}
 	if e.SevenPoint, err = triage.ParseSevenPoint(sevenPoint); err != nil {
 		return e, fmt.Errorf("%w: --seven-point: %v", ErrUsage, err)
@@ -386,9 +399,12 @@ type HistoryItem struct {
 	TierDriver    string               `json:"tier_driver"`
 	PhotoType     string               `json:"photo_type"`
 	SevenPoint    []string             `json:"seven_point"`
-	ABCDE         []string             `json:"abcde"`
-	DiameterMM    *float64             `json:"diameter_mm"`
-	FollowUp      string               `json:"follow_up,omitempty"`
+	// Dermoscopy is the dermoscopic 7-point checklist, as classify and assess print it (null:
+	// not done).
+	Dermoscopy *triage.Dermoscopy `json:"dermoscopy"`
+	ABCDE      []string           `json:"abcde"`
+	DiameterMM *float64           `json:"diameter_mm"`
+	FollowUp   string             `json:"follow_up,omitempty"`
 }
 
 func runHistory(env *Env, args []string) error {
@@ -428,7 +444,7 @@ func runHistory(env *Env, args []string) error {
 			RiskTier: a.RiskTier, Probabilities: a.Probabilities, Warnings: a.Warnings, Model: a.ModelName, ModelSHA256: a.ModelSHA256,
 			ModelCard: a.ModelCardSHA256, PhotoSHA256: a.PhotoSHA256, Diagnosis: a.Diagnosis, Notes: a.Notes,
 			Headline: clinic.StoredHeadline("en", card, a), TierDriver: a.TierDriver, PhotoType: a.PhotoType,
-			SevenPoint: a.SevenPoint, ABCDE: a.ABCDE, DiameterMM: a.DiameterMM}
+			SevenPoint: a.SevenPoint, Dermoscopy: triage.StoredDermoscopy(a.Dermoscopy), ABCDE: a.ABCDE, DiameterMM: a.DiameterMM}
 		if a.FollowUp != nil {
 			it.FollowUp = a.FollowUp.Format("2006-01-02")
 		}

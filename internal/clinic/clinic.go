@@ -285,13 +285,24 @@ type Visit struct {
 	Findings storage.Findings
 }
 
-// Examination is what the clinician found beside the photo: how it was taken, the 7-point
-// checklist and ABCDE (nil: not done), and the longest diameter (nil: not measured).
+// Examination is what the clinician found beside the photo: how it was taken, the clinical
+// weighted 7-point checklist, the dermoscopic 7-point checklist and ABCDE (nil: not done), and
+// the longest diameter (nil: not measured).
 type Examination struct {
 	PhotoType  triage.PhotoType
 	SevenPoint *triage.SevenPoint
+	Dermoscopy *triage.Dermoscopy
 	ABCDE      []triage.Sign
 	DiameterMM *float64
+}
+
+// Check refuses an examination that cannot be true: dermoscopic criteria are read through a
+// dermatoscope, so they do not go with a photo taken without one.
+func (e Examination) Check() error {
+	if e.Dermoscopy != nil && e.PhotoType == triage.Plain {
+		return fmt.Errorf("%w: the dermoscopic checklist is read through a dermatoscope; it does not go with a plain photo (choose dermoscopic, or leave the dermoscopic checklist out)", storage.ErrInvalid)
+	}
+	return nil
 }
 
 // Decide is the tier shown for an analysis and an examination, and what drove it.
@@ -300,7 +311,7 @@ func Decide(a *inference.Assessment, e Examination) triage.Decision {
 	if pt == "" {
 		pt = triage.Dermoscopic
 	}
-	return triage.Decide(a, triage.Findings{PhotoType: pt, SevenPoint: e.SevenPoint})
+	return triage.Decide(a, triage.Findings{PhotoType: pt, SevenPoint: e.SevenPoint, Dermoscopy: e.Dermoscopy})
 }
 
 // Result is a stored assessment with the analysis behind it.
@@ -310,6 +321,9 @@ func Decide(a *inference.Assessment, e Examination) triage.Decision {
 func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	if v.Photo == nil || v.Analysis == nil {
 		return nil, fmt.Errorf("%w: nothing analysed to save", storage.ErrInvalid)
+	}
+	if err := v.Exam.Check(); err != nil {
+		return nil, err
 	}
 	p, err := c.store.PatientByID(ctx, v.PatientID)
 	if err != nil {
@@ -337,6 +351,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 		Probabilities: a.ProbabilityMap(), RiskTier: string(d.Tier), TierDriver: string(d.Driver), Warnings: warnings,
 		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
 		PhotoType: string(d.PhotoType()), DiameterMM: v.Exam.DiameterMM, AssessedBy: c.assessor(),
+		Dermoscopy: v.Exam.Dermoscopy.Names(),
 	}
 	if v.Exam.SevenPoint != nil {
 		rec.SevenPoint = []string{}

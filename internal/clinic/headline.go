@@ -10,6 +10,8 @@ import (
 type (
 	PhotoType  = triage.PhotoType
 	SevenPoint = triage.SevenPoint
+	Dermoscopy = triage.Dermoscopy
+	Criterion  = triage.Criterion
 	CheckItem  = triage.Item
 	Sign       = triage.Sign
 	Triage     = triage.Decision
@@ -20,7 +22,19 @@ type (
 var (
 	PhotoTypes      = triage.PhotoTypes
 	SevenPointItems = triage.Items
+	DermoscopyItems = triage.Criteria
 	ABCDESigns      = triage.Signs
+)
+
+// The dermoscopic checklist's criteria.
+const (
+	AtypicalNetwork   = triage.AtypicalNetwork
+	BlueWhiteVeil     = triage.BlueWhiteVeil
+	AtypicalVessels   = triage.AtypicalVessels
+	IrregularStreaks  = triage.IrregularStreaks
+	IrregularBlotches = triage.IrregularBlotches
+	IrregularDots     = triage.IrregularDots
+	Regression        = triage.Regression
 )
 
 // Photo types.
@@ -31,6 +45,9 @@ const (
 
 // NewSevenPoint scores a checklist.
 func NewSevenPoint(items []CheckItem) (*SevenPoint, error) { return triage.NewSevenPoint(items) }
+
+// NewDermoscopy scores a dermoscopic checklist.
+func NewDermoscopy(items []Criterion) (*Dermoscopy, error) { return triage.NewDermoscopy(items) }
 
 // TierCannotAssess is the tier of a plain photo with no checklist.
 const TierCannotAssess = inference.TierCannotAssess
@@ -45,19 +62,25 @@ func DecisionHeadline(lang string, a *inference.Assessment, d triage.Decision) s
 		}
 	}
 	card := a.Card()
-	return triage.Headline(lang, card.LabelNames, card.Malignant, d.Tier, d.Driver, a.ProbabilityMap(), items)
+	return triage.Headline(lang, card.LabelNames, card.Malignant, d.Tier, d.Driver, a.ProbabilityMap(), items, d.Dermoscopy.Names())
 }
 
 // StoredHeadline is the headline of a stored assessment.
 func StoredHeadline(lang string, card Card, a storage.Assessment) string {
-	return triage.Headline(lang, card.LabelNames, card.Malignant, Tier(a.RiskTier), Driver(a.TierDriver), a.Probabilities, a.SevenPoint)
+	return triage.Headline(lang, card.LabelNames, card.Malignant, Tier(a.RiskTier), Driver(a.TierDriver), a.Probabilities, a.SevenPoint, a.Dermoscopy)
 }
 
 // SevenPointText and ABCDEText print a stored checklist in lang.
 func SevenPointText(lang string, items []string) string { return triage.SevenPointText(lang, items) }
 
+// DermoscopyText prints a stored dermoscopic checklist in lang.
+func DermoscopyText(lang string, items []string) string { return triage.DermoscopyText(lang, items) }
+
 // ABCDEText prints stored ABCDE signs in lang.
 func ABCDEText(lang string, signs []string) string { return triage.ABCDEText(lang, signs) }
 
-// AdviceKey is the translation key of the advice under a tier (triage.AdviceKey).
-func AdviceKey(tier Tier, driver Driver) string { return triage.AdviceKey(tier, driver) }
+// AdviceKey is the translation key of the advice under a tier (triage.AdviceKey);
+// dermoscopyDone: the dermoscopic checklist was done.
+func AdviceKey(tier Tier, driver Driver, dermoscopyDone bool) string {
+	return triage.AdviceKey(tier, driver, dermoscopyDone)
+}

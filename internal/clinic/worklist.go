@@ -11,15 +11,19 @@ import (
 // WorkItem is one lesion on the clinic's worklist.
 type WorkItem = storage.WorkItem
 
-// Worklist is the clinic's day: follow-ups overdue, due today and due within the window, and
-// urgent or review results with no referral outcome yet (a lesion may be on both lists: each
-// is a task).
+// Worklist is the clinic's day: follow-ups overdue, due today and due within the window,
+// urgent or review results with no referral outcome yet, and results that could not be
+// assessed (a lesion may be on several lists: each is a task).
 type Worklist struct {
 	Today    time.Time
 	Overdue  []WorkItem
 	DueToday []WorkItem
 	Upcoming []WorkItem // due after today, within the window
 	Awaiting []WorkItem // urgent or review, no referral outcome recorded
+	// CannotAssess are saved results that assessed nothing (retake the photo; a plain photo
+	// without a checklist): work until a later assessment of the lesion closes it, however
+	// old, so that no lesion ends on "cannot assess" unseen.
+	CannotAssess []WorkItem
 }
 
 // DefaultWorklistDays is how far ahead the worklist looks for follow-ups: this week.
@@ -48,8 +52,13 @@ func (c *Clinic) Worklist(ctx context.Context, now time.Time, withinDays int) (W
 				w.Upcoming = append(w.Upcoming, it)
 			}
 		}
-		if (it.RiskTier == string(TierUrgent) || it.RiskTier == string(TierReview)) && !it.HasOutcome {
-			w.Awaiting = append(w.Awaiting, it)
+		switch Tier(it.RiskTier) {
+		case TierUrgent, TierReview:
+			if !it.HasOutcome {
+				w.Awaiting = append(w.Awaiting, it)
+			}
+		case TierRetake, TierCannotAssess:
+			w.CannotAssess = append(w.CannotAssess, it)
 		}
 	}
 	return w, nil

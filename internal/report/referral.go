@@ -153,10 +153,10 @@ func (r *renderer) letter(l Letter) error {
 	p.SetFont(font, "B", 10)
 	p.CellFormat(contentW-lw, 6, " "+r.t("tier."+a.RiskTier)+" — "+r.t("timeframe."+a.RiskTier), "", 1, "L", true, 0, "")
 	p.SetTextColor(0, 0, 0)
-	headline := triage.Headline(r.lang, l.LabelNames, l.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint)
+	headline := triage.Headline(r.lang, l.LabelNames, l.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint, a.Dermoscopy)
 	reason := text(l.Reason)
 	if reason == "" {
-		reason = headline + ". " + r.t(triage.AdviceKey(tier, triage.Driver(a.TierDriver)))
+		reason = headline + ". " + r.t(triage.AdviceKey(tier, triage.Driver(a.TierDriver), a.Dermoscopy != nil))
 	}
 	r.row(lw, r.t("Reason"), reason)
 
@@ -194,6 +194,7 @@ func (r *renderer) letter(l Letter) error {
 	narrow(r.t("Result"), headline)
 	p.SetRightMargin(marginR)
 	p.SetY(max(p.GetY(), y+photoW*3/4+2))
+	r.row(lw, r.t("Dermoscopic 7-point checklist"), triage.DermoscopyText(r.lang, a.Dermoscopy))
 	r.row(lw, r.t("7-point checklist"), triage.SevenPointText(r.lang, a.SevenPoint))
 	r.row(lw, r.t("ABCDE"), triage.ABCDEText(r.lang, a.ABCDE))
 	r.row(lw, r.t("Diagnosis"), text(a.Diagnosis))

@@ -382,9 +382,9 @@ func (r *renderer) result() {
 	p.CellFormat(contentW, 7, " "+r.t("tier."+a.RiskTier), "", 1, "L", true, 0, "")
 	p.SetTextColor(0, 0, 0)
 	p.SetFont(font, "B", 10.5)
-	p.MultiCell(contentW, 5.5, triage.Headline(r.lang, r.c.LabelNames, r.c.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint), "", "L", false)
+	p.MultiCell(contentW, 5.5, triage.Headline(r.lang, r.c.LabelNames, r.c.Malignant, tier, triage.Driver(a.TierDriver), a.Probabilities, a.SevenPoint, a.Dermoscopy), "", "L", false)
 	p.SetFont(font, "", 9.5)
-	p.MultiCell(contentW, 4.8, r.t(triage.AdviceKey(tier, triage.Driver(a.TierDriver))), "", "L", false)
+	p.MultiCell(contentW, 4.8, r.t(triage.AdviceKey(tier, triage.Driver(a.TierDriver), a.Dermoscopy != nil)), "", "L", false)
 	if a.PhotoType == string(triage.Plain) {
 		p.Ln(1)
 		p.SetFont(font, "B", 9.5)
@@ -478,6 +478,7 @@ func (r *renderer) findings() {
 			p.CellFormat(contentW/2-34, 4.8, fitText(p, f[1], contentW/2-35), "", i, "L", false, 0, "")
 		}
 	}
+	field(r.t("Dermoscopic 7-point checklist"), triage.DermoscopyText(r.lang, a.Dermoscopy))
 	field(r.t("7-point checklist"), triage.SevenPointText(r.lang, a.SevenPoint))
 	field(r.t("ABCDE"), triage.ABCDEText(r.lang, a.ABCDE))
 	pair(r.t("Diameter (mm)"), diameter, r.t("Follow-up"), follow)

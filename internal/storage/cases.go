@@ -119,6 +119,9 @@ type Assessment struct {
 	SevenPoint []string
 	ABCDE      []string
 	DiameterMM *float64
+	// Dermoscopy is the dermoscopic 7-point checklist's criteria present (triage.Criterion
+	// names); nil when it was not done.
+	Dermoscopy []string
 	// TierDriver is what decided RiskTier (triage.Driver: a class code, "seven_point", …).
 	TierDriver string
 	// AssessedBy is the clinician who saved it (their full name, else login name; "" before
@@ -247,11 +250,11 @@ func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion
 		}
 		res, err := tx.Exec(`INSERT INTO assessments (lesion_id, taken_at, photo_sha256, thumb_sha256, model_name, model_sha256, model_card_sha256,
 			probabilities, risk_tier, warnings, gradcam_shown, diagnosis, notes, follow_up, created_at,
-			photo_type, seven_point, abcde, diameter_mm, tier_driver, assessed_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			photo_type, seven_point, abcde, diameter_mm, tier_driver, assessed_by, dermoscopy)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.LesionID, a.TakenAt.UTC().Format(time.RFC3339Nano), a.PhotoSHA256, a.ThumbSHA256, a.ModelName, a.ModelSHA256, a.ModelCardSHA256,
 			string(probs), a.RiskTier, string(warns), a.GradCAMShown, a.Diagnosis, a.Notes, follow, s.stamp(),
-			a.PhotoType, jsonList(a.SevenPoint), jsonList(a.ABCDE), a.DiameterMM, a.TierDriver, a.AssessedBy)
+			a.PhotoType, jsonList(a.SevenPoint), jsonList(a.ABCDE), a.DiameterMM, a.TierDriver, a.AssessedBy, jsonList(a.Dermoscopy))
 		if err != nil {
 			return err
 		}
@@ -275,7 +278,7 @@ const historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_
 	coalesce(l.map_view, ''), coalesce(l.map_x, 0), coalesce(l.map_y, 0), l.side,
 	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
 	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, ''),
-	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver, a.assessed_by,
+	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver, a.assessed_by, a.dermoscopy,
 	EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
 	coalesce((SELECT r.outcome_source FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), ''),
 	coalesce((SELECT r.outcome_diagnosis FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), '')`
@@ -309,22 +312,23 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 	for rows.Next() {
 		var h HistoryEntry
 		var first, taken, probs, warns, follow string
-		var sevenPoint, abcde sql.NullString
+		var sevenPoint, abcde, dermoscopy sql.NullString
 		var diameter sql.NullFloat64
 		a := &h.Assessment
 		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first,
 			&h.Lesion.MapView, &h.Lesion.MapX, &h.Lesion.MapY, &h.Lesion.Side, &a.ID, &taken, &a.PhotoSHA256,
 			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow,
-			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.AssessedBy, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
+			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.AssessedBy, &dermoscopy, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
 			return nil, err
 		}
 		if diameter.Valid {
 			a.DiameterMM = &diameter.Float64
 		}
-		var errSP, errABCDE error
+		var errSP, errABCDE, errDerm error
 		a.SevenPoint, errSP = parseJSONList(sevenPoint)
 		a.ABCDE, errABCDE = parseJSONList(abcde)
-		if err := errors.Join(errSP, errABCDE); err != nil {
+		a.Dermoscopy, errDerm = parseJSONList(dermoscopy)
+		if err := errors.Join(errSP, errABCDE, errDerm); err != nil {
 			return nil, fmt.Errorf("assessment %d: %w", a.ID, err)
 		}
 		a.LesionID = h.Lesion.ID

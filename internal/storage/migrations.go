@@ -158,6 +158,10 @@ var migrations = []string{
 		created_at       TEXT NOT NULL,
 		photos_sealed    INTEGER NOT NULL DEFAULT 0 -- 1 once no plain photo is left
 	);`,
+	// 14: the dermoscopic 7-point checklist (Argenziano), kept apart from the clinical weighted
+	// 7-point checklist in seven_point: a JSON list of the criteria present (triage.Criterion
+	// names); NULL: not done.
+	`ALTER TABLE assessments ADD COLUMN dermoscopy TEXT CHECK (dermoscopy IS NULL OR json_valid(dermoscopy));`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -7,7 +7,8 @@ import (
 )
 
 // WorkItem is one lesion that needs the clinic's attention: its latest assessment has a
-// follow-up date, or an urgent or review result whose referral has no outcome yet.
+// follow-up date, an urgent or review result whose referral has no outcome yet, or a result
+// that could not be assessed (retake, plain photo without a checklist).
 type WorkItem struct {
 	Patient    Patient
 	Lesion     Lesion
@@ -20,10 +21,10 @@ type WorkItem struct {
 	HasOutcome bool
 }
 
-// Worklist lists every lesion's latest assessment that has a follow-up date or an urgent or
-// review result without a referral outcome. Only the latest assessment counts: seeing the
-// lesion again closes the follow-up it was given before. The caller sorts the items into
-// overdue, due and awaiting (clinic.Worklist).
+// Worklist lists every lesion's latest assessment that has a follow-up date, an urgent or
+// review result, or a result that could not be assessed. Only the latest assessment counts:
+// seeing the lesion again closes the follow-up, or the "cannot assess", it was given before.
+// The caller sorts the items into overdue, due, awaiting and cannot assess (clinic.Worklist).
 func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumnsOf("p")+`, l.id, l.body_site, l.site_detail, a.id, a.taken_at, a.risk_tier, coalesce(a.follow_up, ''),
 			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
@@ -31,7 +32,7 @@ func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
 		FROM assessments a JOIN lesions l ON l.id = a.lesion_id JOIN patients p ON p.id = l.patient_id
 		WHERE a.deleted_at IS NULL AND l.deleted_at IS NULL AND p.deleted_at IS NULL
 		  AND a.id = (SELECT a2.id FROM assessments a2 WHERE a2.lesion_id = l.id AND a2.deleted_at IS NULL ORDER BY a2.taken_at DESC, a2.id DESC LIMIT 1)
-		  AND (a.follow_up IS NOT NULL OR a.risk_tier IN ('urgent', 'review'))
+		  AND (a.follow_up IS NOT NULL OR a.risk_tier IN ('urgent', 'review', 'retake', 'cannot_assess'))
 		ORDER BY coalesce(a.follow_up, a.taken_at), a.id`)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 // Package triage decides the tier a clinician is shown for one photo, from everything known of
 // it: the model's calibrated probabilities and quality checks, whether the photo was taken
-// through a dermatoscope, and the weighted 7-point checklist. It also names what drove the
+// through a dermatoscope, the clinician's dermoscopic 7-point checklist (Argenziano) and the
+// clinical weighted 7-point checklist (MacKie/NICE). It also names what drove the
 // tier, so that the result is headed by that ("Melanoma 44% — refer urgently") and never by a
 // benign class under an urgent banner. The model's own thresholds stay with the model
 // (inference.TierFor); the rules that combine them with the clinician's findings live here.
@@ -185,16 +186,18 @@ type Driver string
 
 // Drivers other than a model class (a class's code is its own driver).
 const (
-	DriverChecklist Driver = "seven_point"   // the 7-point score
-	DriverQuality   Driver = "quality"       // a failed quality check: cannot assess, retake
-	DriverPlain     Driver = "plain_photo"   // a plain photo with no checklist: cannot assess
-	DriverMalignant Driver = "malignant_sum" // the malignant classes together (with Class the largest)
+	DriverChecklist  Driver = "seven_point"   // the clinical weighted 7-point score
+	DriverDermoscopy Driver = "dermoscopy"    // the dermoscopic 7-point score
+	DriverQuality    Driver = "quality"       // a failed quality check: cannot assess, retake
+	DriverPlain      Driver = "plain_photo"   // a plain photo with no checklist: cannot assess
+	DriverMalignant  Driver = "malignant_sum" // the malignant classes together (with Class the largest)
 )
 
 // Findings are the clinician's inputs to the tier.
 type Findings struct {
 	PhotoType  PhotoType
 	SevenPoint *SevenPoint // nil: not done
+	Dermoscopy *Dermoscopy // nil: not done
 }
 
 // Decision is the tier shown and what it rests on.
@@ -209,6 +212,7 @@ type Decision struct {
 	Malignancy     float64
 	ModelValidated bool
 	SevenPoint     *SevenPoint
+	Dermoscopy     *Dermoscopy
 }
 
 // PhotoType is the kind of photo the decision was made for.
@@ -219,32 +223,60 @@ func (d Decision) PhotoType() PhotoType {
 	return Plain
 }
 
+// The model as a second reader beside a done dermoscopic checklist (see Decide): below the
+// checklist's referral score, the model keeps its urgent tier on its own only when it finds
+// melanoma more likely than not, or the malignant classes together very likely. Its review
+// threshold (the model card's, 3% malignant) was chosen to keep 90% of malignant photos from
+// dermatoscopes it never saw, and on those it refers 77-90% of nevi (training/shift runs of
+// model 3.0.0's recipe): beside a checklist that flags 21% of nevi that would send most of them
+// anyway. At these thresholds it flags 11-21% of those nevi and 39-46% of those melanomas.
+const (
+	SecondReaderMelanoma  = 0.5
+	SecondReaderMalignant = 0.8
+)
+
 // Decide combines the model's assessment with the findings.
 //
-// Dermoscopic photo: the model's tier (inference.TierFor). A failed quality check or "not a
-// lesion" makes it "cannot assess — retake" unless the model already says urgent (a bad photo
-// never lowers an urgent result). A 7-point score of 3 or more makes it urgent whatever the
-// model says.
+// Dermoscopic photo, no dermoscopic checklist: the model's tier (inference.TierFor). A failed
+// quality check or "not a lesion" makes it "cannot assess — retake" unless the model already
+// says urgent (a bad photo never lowers an urgent result).
+//
+// Dermoscopic photo with the dermoscopic 7-point checklist done, the clinician first and the
+// model second reader (README "The triage rule"):
+//   - score ≥ 3: urgent, driven by the checklist, whatever the model says (the authors'
+//     melanoma threshold);
+//   - below 3, a model confident on its own (P(mel) ≥ SecondReaderMelanoma or P(malignant) ≥
+//     SecondReaderMalignant) keeps its urgent tier; a model at its urgent tier with less
+//     confidence raises the tier to review when the clinician saw at least one criterion
+//     (score 1-2);
+//   - below 3 otherwise: a failed quality check is "cannot assess — retake" (the second
+//     reader could not read), else routine, driven by the checklist.
+//
+// Either way the clinical weighted 7-point score of 3 or more makes it urgent.
 //
 // Plain photo: the model is not validated there, so its output is shown but never decides.
-// The checklist does: score ≥ 3 urgent, below it low concern; with no checklist the result is
+// The checklists do: either score ≥ 3 urgent, below it low concern; with neither the result is
 // "cannot assess".
 func Decide(a *inference.Assessment, f Findings) Decision {
 	card := a.Card()
-	d := Decision{Tier: inference.TierRoutine, Class: -1, Malignancy: a.Malignancy(), ModelValidated: f.PhotoType.ModelValidated(), SevenPoint: f.SevenPoint}
+	d := Decision{Tier: inference.TierRoutine, Class: -1, Malignancy: a.Malignancy(), ModelValidated: f.PhotoType.ModelValidated(),
+		SevenPoint: f.SevenPoint, Dermoscopy: f.Dermoscopy}
 	if !d.ModelValidated {
 		switch {
-		case f.SevenPoint == nil:
-			d.Tier, d.Driver = inference.TierCannotAssess, DriverPlain
+		case f.Dermoscopy.Refer():
+			d.Tier, d.Driver = inference.TierUrgent, DriverDermoscopy
 		case f.SevenPoint.Refer():
 			d.Tier, d.Driver = inference.TierUrgent, DriverChecklist
-		default:
+		case f.SevenPoint != nil:
 			d.Tier, d.Driver = inference.TierRoutine, DriverChecklist
+		case f.Dermoscopy != nil:
+			d.Tier, d.Driver = inference.TierRoutine, DriverDermoscopy
+		default:
+			d.Tier, d.Driver = inference.TierCannotAssess, DriverPlain
 		}
 		return d
 	}
 	model := a.Tier
-	d.Tier = model
 	mel := card.LabelIndex("mel")
 	largestMalignant := -1
 	for _, c := range card.Malignant {
@@ -253,16 +285,45 @@ func Decide(a *inference.Assessment, f Findings) Decision {
 			largestMalignant = i
 		}
 	}
-	switch {
-	case model == inference.TierUrgent && a.Probabilities[mel] >= card.Tiers.UrgentMelanoma:
-		d.Driver, d.Class = Driver(card.Labels[mel]), mel
-	case model == inference.TierUrgent || model == inference.TierReview:
-		d.Driver, d.Class = DriverMalignant, largestMalignant
-	default:
-		d.Driver, d.Class = Driver(card.Labels[a.Top]), a.Top
+	// modelDriver names what in the model's output drove a tier it raised.
+	modelDriver := func(melanoma bool) (Driver, int) {
+		if melanoma {
+			return Driver(card.Labels[mel]), mel
+		}
+		return DriverMalignant, largestMalignant
 	}
-	if inference.NeedsRetake(a.Warnings) && model != inference.TierUrgent {
-		d.Tier, d.Driver, d.Class = inference.TierRetake, DriverQuality, -1
+	retake := inference.NeedsRetake(a.Warnings)
+	switch {
+	case f.Dermoscopy.Refer():
+		d.Tier, d.Driver = inference.TierUrgent, DriverDermoscopy
+	case f.Dermoscopy != nil:
+		strongMel := a.Probabilities[mel] >= SecondReaderMelanoma
+		strong := strongMel || d.Malignancy >= SecondReaderMalignant
+		switch {
+		case strong:
+			d.Tier = model // urgent: the strong thresholds lie above the urgent ones
+			d.Driver, d.Class = modelDriver(strongMel)
+		case retake:
+			d.Tier, d.Driver = inference.TierRetake, DriverQuality
+		case f.Dermoscopy.Score >= 1 && model == inference.TierUrgent:
+			d.Tier = inference.TierReview
+			d.Driver, d.Class = modelDriver(a.Probabilities[mel] >= card.Tiers.UrgentMelanoma)
+		default:
+			d.Tier, d.Driver = inference.TierRoutine, DriverDermoscopy
+		}
+	default:
+		d.Tier = model
+		switch {
+		case model == inference.TierUrgent && a.Probabilities[mel] >= card.Tiers.UrgentMelanoma:
+			d.Driver, d.Class = modelDriver(true)
+		case model == inference.TierUrgent || model == inference.TierReview:
+			d.Driver, d.Class = modelDriver(false)
+		default:
+			d.Driver, d.Class = Driver(card.Labels[a.Top]), a.Top
+		}
+		if retake && model != inference.TierUrgent {
+			d.Tier, d.Driver, d.Class = inference.TierRetake, DriverQuality, -1
+		}
 	}
 	if f.SevenPoint.Refer() && d.Tier != inference.TierUrgent {
 		d.Tier, d.Driver, d.Class = inference.TierUrgent, DriverChecklist, -1

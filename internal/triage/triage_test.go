@@ -3,6 +3,7 @@ package triage_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"dermal/internal/assets"
@@ -90,6 +91,21 @@ func TestDecide(t *testing.T) {
 		{"plain photo: checklist 3 refers", map[string]float64{}, nil, triage.Findings{PhotoType: triage.Plain, SevenPoint: refer}, inference.TierUrgent, triage.DriverChecklist, ""},
 		// The model's 90% melanoma is shown but does not decide on a plain photo.
 		{"plain photo: checklist 1 is low concern", map[string]float64{"mel": 0.9}, nil, triage.Findings{PhotoType: triage.Plain, SevenPoint: low}, inference.TierRoutine, triage.DriverChecklist, ""},
+
+		// The dermoscopic checklist beside the model (README "The triage rule").
+		{"dermoscopy 3 raises a routine model to urgent", map[string]float64{"bkl": 0.5}, nil, triage.Findings{Dermoscopy: dermo(t, "atypical-network,regression")}, inference.TierUrgent, triage.DriverDermoscopy, ""},
+		{"dermoscopy 3 names itself over an urgent model", map[string]float64{"mel": 0.3}, nil, triage.Findings{Dermoscopy: dermo(t, "blue-white-veil,irregular-dots")}, inference.TierUrgent, triage.DriverDermoscopy, ""},
+		{"dermoscopy 3 is urgent on a blurry photo", map[string]float64{}, blurry, triage.Findings{Dermoscopy: dermo(t, "irregular-streaks,irregular-blotches,irregular-dots")}, inference.TierUrgent, triage.DriverDermoscopy, ""},
+		{"dermoscopy 0, model review: routine", map[string]float64{"mel": 0.1, "bcc": 0.05}, nil, triage.Findings{Dermoscopy: dermo(t, "none")}, inference.TierRoutine, triage.DriverDermoscopy, ""},
+		{"dermoscopy 2, model review: routine", map[string]float64{"mel": 0.15}, nil, triage.Findings{Dermoscopy: dermo(t, "atypical-vessels")}, inference.TierRoutine, triage.DriverDermoscopy, ""},
+		{"dermoscopy 0, model urgent below the second reader's bar: routine", map[string]float64{"mel": 0.45}, nil, triage.Findings{Dermoscopy: dermo(t, "none")}, inference.TierRoutine, triage.DriverDermoscopy, ""},
+		{"dermoscopy 1, model urgent: review", map[string]float64{"mel": 0.45}, nil, triage.Findings{Dermoscopy: dermo(t, "regression")}, inference.TierReview, "mel", "mel"},
+		{"dermoscopy 2, model urgent by the malignant sum: review", map[string]float64{"mel": 0.05, "bcc": 0.4}, nil, triage.Findings{Dermoscopy: dermo(t, "atypical-vessels")}, inference.TierReview, triage.DriverMalignant, "bcc"},
+		{"dermoscopy 0, model sure of melanoma: urgent", map[string]float64{"mel": 0.5}, nil, triage.Findings{Dermoscopy: dermo(t, "none")}, inference.TierUrgent, "mel", "mel"},
+		{"dermoscopy 0, model sure of a malignant lesion: urgent", map[string]float64{"bcc": 0.75, "akiec": 0.1}, nil, triage.Findings{Dermoscopy: dermo(t, "none")}, inference.TierUrgent, triage.DriverMalignant, "bcc"},
+		{"dermoscopy 2 on a blurry photo: retake", map[string]float64{"mel": 0.3}, blurry, triage.Findings{Dermoscopy: dermo(t, "atypical-network")}, inference.TierRetake, triage.DriverQuality, ""},
+		{"dermoscopy 0 and the clinical checklist 3: urgent", map[string]float64{}, nil, triage.Findings{Dermoscopy: dermo(t, "none"), SevenPoint: refer}, inference.TierUrgent, triage.DriverChecklist, ""},
+		{"plain photo: dermoscopy 3 refers", map[string]float64{}, nil, triage.Findings{PhotoType: triage.Plain, Dermoscopy: dermo(t, "atypical-network,irregular-dots")}, inference.TierUrgent, triage.DriverDermoscopy, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.f.PhotoType == "" {
@@ -114,6 +130,57 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Grad-CAM class %d, want the headline's %d", d.MapClass(a), want)
 			}
 		})
+	}
+}
+
+func dermo(t *testing.T, s string) *triage.Dermoscopy {
+	t.Helper()
+	d, err := triage.ParseDermoscopy(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// The dermoscopic checklist's points are the authors' (major 2, minor 1), its names the
+// command line's, and an unknown name is refused with the list of valid ones.
+func TestDermoscopyScore(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		score int
+		refer bool
+	}{
+		{"none", 0, false},
+		{"regression", 1, false},
+		{"atypical-network", 2, false},
+		{"irregular-streaks, irregular-blotches", 2, false},
+		{"atypical-network,regression", 3, true},
+		{"Irregular-Dots,irregular-streaks,irregular-blotches", 3, true},
+		{"blue-white-veil,blue-white-veil", 2, false},
+		{"atypical-network,blue-white-veil,atypical-vessels,irregular-streaks,irregular-blotches,irregular-dots,regression", 10, true},
+	} {
+		d := dermo(t, tc.in)
+		if d.Score != tc.score || d.Refer() != tc.refer {
+			t.Errorf("%q: score %d refer %v, want %d %v", tc.in, d.Score, d.Refer(), tc.score, tc.refer)
+		}
+	}
+	if d, err := triage.ParseDermoscopy(""); d != nil || err != nil {
+		t.Errorf(`"" is "not done": got %v, %v`, d, err)
+	}
+	_, err := triage.ParseDermoscopy("atypical-network,pink-veil")
+	if !errors.Is(err, triage.ErrInvalid) || !strings.Contains(err.Error(), "pink-veil") || !strings.Contains(err.Error(), "irregular-dots") {
+		t.Errorf("an unknown criterion: %v, want ErrInvalid naming it and the valid names", err)
+	}
+	// Stored names read back to the same checklist; names it does not know count nothing.
+	if got := triage.StoredDermoscopy([]string{"regression", "atypical-network", "x"}); got.Score != 3 || !slices.Equal(got.Names(), []string{"atypical-network", "regression"}) {
+		t.Errorf("stored: %+v", got)
+	}
+	if triage.StoredDermoscopy(nil) != nil || (*triage.Dermoscopy)(nil).Names() != nil {
+		t.Error("not done must stay nil")
+	}
+	// The clinical checklist's names are not dermoscopic criteria.
+	if _, err := triage.ParseDermoscopy("size"); !errors.Is(err, triage.ErrInvalid) {
+		t.Errorf("a clinical item as a dermoscopic criterion: %v", err)
 	}
 }
 
@@ -143,16 +210,37 @@ func TestParseABCDE(t *testing.T) {
 // when the checklist decided (it must not speak of the model's probabilities).
 func TestAdviceWordingExists(t *testing.T) {
 	for _, tier := range inference.Tiers {
-		for _, d := range []triage.Driver{"mel", triage.DriverMalignant, triage.DriverChecklist, triage.DriverQuality, triage.DriverPlain} {
-			key := triage.AdviceKey(tier, d)
-			for _, l := range []string{"en", "vi"} {
-				if got := locale.T(l, key); got == key {
-					t.Errorf("%s has no %s wording", key, l)
+		for _, d := range []triage.Driver{"mel", triage.DriverMalignant, triage.DriverChecklist, triage.DriverDermoscopy, triage.DriverQuality, triage.DriverPlain} {
+			for _, done := range []bool{false, true} {
+				key := triage.AdviceKey(tier, d, done)
+				for _, l := range []string{"en", "vi"} {
+					if got := locale.T(l, key); got == key {
+						t.Errorf("%s has no %s wording", key, l)
+					}
 				}
 			}
 		}
 	}
-	if k := triage.AdviceKey(inference.TierUrgent, triage.DriverChecklist); k != "advice.seven_point.urgent" {
-		t.Errorf("checklist urgent advice key %q", k)
+	for _, tc := range []struct {
+		tier   inference.Tier
+		driver triage.Driver
+		done   bool
+		want   string
+	}{
+		{inference.TierUrgent, triage.DriverChecklist, false, "advice.seven_point.urgent"},
+		{inference.TierUrgent, triage.DriverDermoscopy, true, "advice.dermoscopy.urgent"},
+		{inference.TierRoutine, triage.DriverDermoscopy, true, "advice.dermoscopy.routine"},
+		{inference.TierReview, "mel", true, "advice.second_reader.review"},
+		{inference.TierUrgent, triage.DriverMalignant, true, "advice.second_reader.urgent"},
+		{inference.TierReview, "mel", false, "advice.review"},
+	} {
+		if k := triage.AdviceKey(tc.tier, tc.driver, tc.done); k != tc.want {
+			t.Errorf("%s by %s (dermoscopy done %v): advice key %q, want %q", tc.tier, tc.driver, tc.done, k, tc.want)
+		}
+	}
+	// The headline names the dermoscopic score when it drove the tier.
+	h := triage.Headline("en", nil, nil, inference.TierUrgent, triage.DriverDermoscopy, nil, nil, []string{"atypical-network", "regression"})
+	if !strings.HasPrefix(h, "Dermoscopic 7-point score 3") {
+		t.Errorf("headline %q", h)
 	}
 }

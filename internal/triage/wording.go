@@ -12,8 +12,9 @@ import (
 // Headline is the result's first line in lang, naming what drove the tier: "Melanoma 44% —
 // refer urgently (seen within 2 weeks)", never the most probable benign class under an urgent
 // banner. The window, the PDF and the command line all print this one. names are the classes'
-// English names by code (translated here), sevenPoint the checklist items present.
-func Headline(lang string, names map[string]string, malignant []string, tier inference.Tier, driver Driver, probs map[string]float64, sevenPoint []string) string {
+// English names by code (translated here), sevenPoint the clinical checklist's items present
+// and dermoscopy the dermoscopic criteria present (stored names).
+func Headline(lang string, names map[string]string, malignant []string, tier inference.Tier, driver Driver, probs map[string]float64, sevenPoint, dermoscopy []string) string {
 	t := func(k string) string { return locale.T(lang, k) }
 	action := t("action." + string(tier))
 	pct := func(p float64) string { return fmt.Sprintf("%d%%", int(math.Round(100*p))) }
@@ -23,6 +24,8 @@ func Headline(lang string, names map[string]string, malignant []string, tier inf
 		return t("headline." + string(driver))
 	case DriverChecklist:
 		return fmt.Sprintf(t("headline.seven_point"), score(sevenPoint)) + " — " + action
+	case DriverDermoscopy:
+		return fmt.Sprintf(t("headline.dermoscopy"), StoredDermoscopy(dermoscopy).Score) + " — " + action
 	case DriverMalignant:
 		var mal float64
 		for _, c := range malignant {
@@ -37,11 +40,18 @@ func Headline(lang string, names map[string]string, malignant []string, tier inf
 	return fmt.Sprintf("%s %s — %s", name(string(driver)), pct(probs[string(driver)]), action)
 }
 
-// AdviceKey is the translation key of the advice under a tier: the model's wording, or the
-// checklist's when the 7-point score decided (its advice must not speak of the model).
-func AdviceKey(tier inference.Tier, driver Driver) string {
-	if driver == DriverChecklist && (tier == inference.TierUrgent || tier == inference.TierRoutine) {
+// AdviceKey is the translation key of the advice under a tier: the model's wording, or a
+// checklist's when its score decided (its advice must not speak of the model), or the second
+// reader's when the model raised a tier below the dermoscopic checklist's referral score
+// (dermoscopyDone: the dermoscopic checklist was done).
+func AdviceKey(tier inference.Tier, driver Driver, dermoscopyDone bool) string {
+	switch {
+	case driver == DriverChecklist && (tier == inference.TierUrgent || tier == inference.TierRoutine):
 		return "advice.seven_point." + string(tier)
+	case driver == DriverDermoscopy && (tier == inference.TierUrgent || tier == inference.TierRoutine):
+		return "advice.dermoscopy." + string(tier)
+	case dermoscopyDone && driver != DriverDermoscopy && driver != DriverChecklist && (tier == inference.TierReview || tier == inference.TierUrgent):
+		return "advice.second_reader." + string(tier)
 	}
 	return "advice." + string(tier)
 }
@@ -51,7 +61,7 @@ func AdviceKey(tier inference.Tier, driver Driver) string {
 // The Grad-CAM map shows this class by default.
 func HeadlineClass(driver Driver, probs map[string]float64, malignant []string) string {
 	switch driver {
-	case DriverQuality, DriverPlain, DriverChecklist, "":
+	case DriverQuality, DriverPlain, DriverChecklist, DriverDermoscopy, "":
 		return ""
 	case DriverMalignant:
 		best := ""
@@ -96,6 +106,23 @@ func SevenPointText(lang string, items []string) string {
 		parts = []string{locale.T(lang, "none present")}
 	}
 	return fmt.Sprintf("%s: %d / 10", strings.Join(parts, ", "), score(items))
+}
+
+// DermoscopyText lists a dermoscopic checklist in lang with its score: "Atypical pigment network
+// (2), Regression structures (1): 3 / 10". Empty when the checklist was not done.
+func DermoscopyText(lang string, names []string) string {
+	d := StoredDermoscopy(names)
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	for _, c := range d.Items {
+		parts = append(parts, fmt.Sprintf("%s (%d)", locale.T(lang, "dermoscopy."+string(c)), c.Weight()))
+	}
+	if len(parts) == 0 {
+		parts = []string{locale.T(lang, "none present")}
+	}
+	return fmt.Sprintf("%s: %d / 10", strings.Join(parts, ", "), d.Score)
 }
 
 // ABCDEText lists the ABCDE signs present in lang; empty when not recorded.

@@ -61,9 +61,6 @@ type assessScreen struct {
 	diagnosis  *formEntry
 	notes      *formEntry
 	followUp   *widget.DateEntry
-	// source names where the photo came from ("file", "phone", "usb:DEVICE"): the photo type
-	// is remembered per source, since a clinic's phone is plain and its dermatoscope is not.
-	source string
 
 	photo    *clinic.Photo
 	analysis *clinic.Analysis
@@ -305,14 +302,10 @@ func (a *assessScreen) placeOnMap(p clinic.BodyPoint) {
 	a.mapPlace.SetText(lang.L("site."+place.Site) + " · " + lang.L("side."+string(place.Side)))
 }
 
-// examChanged follows the examination form: the photo type is remembered for the photo's
-// source, and the tier on screen is decided again.
+// examChanged follows the examination form: the tier on screen is decided again.
 func (a *assessScreen) examChanged() {
 	if a.exam == nil {
 		return
-	}
-	if a.source != "" {
-		a.u.prefs.SetPhotoType(a.source, a.exam.selectedPhotoType())
 	}
 	a.showDecision()
 }
@@ -324,16 +317,17 @@ func (a *assessScreen) showDecision() {
 	}
 	e, _ := a.exam.examination() // a bad diameter does not change the tier; Save names it
 	d := clinic.Decide(a.analysis.Assessment, e)
-	a.result.decide(string(d.Tier), string(d.Driver), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), d.ModelValidated)
+	a.result.decide(string(d.Tier), string(d.Driver), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), d.ModelValidated, d.Dermoscopy != nil)
 }
 
 // setPhoto puts a decoded photo (prepared for the screen) into the assessment; source says
-// where it came from (see assessScreen.source).
+// where it came from ("file", "phone", "usb:DEVICE", for the log). Its photo type starts
+// unchosen: how this photo was taken is the clinician's choice for this photo, never one
+// carried over from an earlier photo, source or user.
 func (a *assessScreen) setPhoto(p *clinic.Photo, shown shownPhoto, source string) {
-	a.source = ""
-	a.exam.setPhotoType(a.u.prefs.PhotoType(source))
-	a.source = source
+	a.u.log.Info("photo loaded", "source", source, "width", p.Width, "height", p.Height)
 	a.photo, a.analysis = p, nil
+	a.exam.reset()
 	a.exam.measure.Enable()
 	a.photoView.set(shown)
 	a.result.box.Hide()

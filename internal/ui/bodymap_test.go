@@ -39,6 +39,7 @@ func TestBodyMapPlacement(t *testing.T) {
 	u.jobs.Wait()
 	test.Tap(a.analyseBtn)
 	u.jobs.Wait()
+	a.exam.setPhotoType(clinic.Dermoscopic)
 	test.Tap(a.saveBtn)
 	u.jobs.Wait()
 	if u.lastError != nil || a.saved == nil {

@@ -140,7 +140,7 @@ func (d *detailScreen) load() {
 		}
 		d.photoView.set(l.shown)
 		d.result.show(a.Probabilities, a.Warnings, l.analysed, d.u.prefs.GradCAMDefault(), note)
-		d.result.decide(a.RiskTier, a.TierDriver, clinic.StoredHeadline(u.lang, u.clinic.Card(), a), a.PhotoType != string(clinic.Plain))
+		d.result.decide(a.RiskTier, a.TierDriver, clinic.StoredHeadline(u.lang, u.clinic.Card(), a), a.PhotoType != string(clinic.Plain), a.Dermoscopy != nil)
 	})
 }
 

@@ -147,14 +147,15 @@ func (r *resultPanel) redraw() {
 func tierColor(t string) color.NRGBA { return clinic.Tier(t).Color() }
 
 // decide shows the tier, the headline naming what drove it, and whether the model's output
-// counts for this kind of photo. It follows the examination form as it changes.
-func (r *resultPanel) decide(tier, driver, headline string, modelValidated bool) {
+// counts for this kind of photo (dermoscopyDone: the dermoscopic checklist was done, so the
+// model is the second reader). It follows the examination form as it changes.
+func (r *resultPanel) decide(tier, driver, headline string, modelValidated, dermoscopyDone bool) {
 	r.tierBox.FillColor = tierColor(tier)
 	r.tierBox.Refresh()
 	r.tier.Text = lang.L("tier." + tier)
 	r.tier.Refresh()
 	r.headline.SetText(headline)
-	r.advice.SetText(lang.L(clinic.AdviceKey(clinic.Tier(tier), clinic.Driver(driver))))
+	r.advice.SetText(lang.L(clinic.AdviceKey(clinic.Tier(tier), clinic.Driver(driver), dermoscopyDone)))
 	if modelValidated {
 		r.unvalidated.Hide()
 	} else {

@@ -35,7 +35,6 @@ const (
 	prefDataDir     = "data_folder"
 	prefClinicName  = "clinic_name"
 	prefIdleMin     = "idle_unload_minutes"
-	prefPhotoType   = "photo_type." // + the photo's source
 	prefPhotoDir    = "photo_folder"
 	prefClinician   = "clinician"
 	prefFieldOfView = "dermatoscope_fov_mm"
@@ -52,20 +51,6 @@ func (s *Settings) Language() string {
 
 // GradCAMDefault says whether new results show the Grad-CAM overlay at first.
 func (s *Settings) GradCAMDefault() bool { return s.p.BoolWithFallback(prefGradCAM, true) }
-
-// PhotoType is the photo type last chosen for photos from source ("file", "phone",
-// "usb:DEVICE"); dermoscopic until one is chosen.
-func (s *Settings) PhotoType(source string) clinic.PhotoType {
-	if s.p.StringWithFallback(prefPhotoType+source, "") == string(clinic.Plain) {
-		return clinic.Plain
-	}
-	return clinic.Dermoscopic
-}
-
-// SetPhotoType remembers the photo type chosen for a source.
-func (s *Settings) SetPhotoType(source string, t clinic.PhotoType) {
-	s.p.SetString(prefPhotoType+source, string(t))
-}
 
 // PhotoFolder is where the photo file dialog opens: the folder of the last photo opened if it
 // still exists, else the user's Pictures folder, else "" (Fyne's default).

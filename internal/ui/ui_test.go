@@ -88,6 +88,7 @@ func assess(t *testing.T, u *UI, a *assessScreen, photo string, diagnosis string
 		t.Fatalf("no result shown: %v", u.lastError)
 	}
 	test.Type(a.diagnosis, diagnosis)
+	a.exam.setPhotoType(clinic.Dermoscopic) // the fixtures are HAM10000's dermoscopic photos
 	test.Tap(a.saveBtn)
 	u.jobs.Wait()
 	if u.lastError != nil {
@@ -144,6 +145,7 @@ func TestWholeWorkflow(t *testing.T) {
 	test.Tap(as.result.gradcam)
 
 	// Saving a new lesion without its body site is refused, and nothing typed is lost.
+	as.exam.setPhotoType(clinic.Dermoscopic)
 	test.Type(as.diagnosis, "nghi u hắc tố")
 	test.Tap(as.saveBtn)
 	if !errors.Is(u.lastError, clinic.ErrInvalid) || as.diagnosis.Text != "nghi u hắc tố" || u.screen != as {

@@ -15,8 +15,8 @@ import (
 	"dermal/internal/locale"
 )
 
-// worklistScreen is the home screen: who is due back, and which referrals still wait for
-// their outcome. One click on a line opens that lesion's latest assessment.
+// worklistScreen is the home screen: which results could not be assessed, who is due back,
+// and which referrals still wait for their outcome. One click on a line opens that lesion's latest assessment.
 type worklistScreen struct {
 	u    *UI
 	list clinic.Worklist
@@ -74,6 +74,10 @@ func (u *UI) worklist() screen {
 		}
 		return when + " — " + who(it)
 	}
+	// Results that assessed nothing come first: each may hide a lesion nobody has judged yet.
+	section(lang.L("Could not be assessed: assess again"), list.CannotAssess, func(it clinic.WorkItem) string {
+		return lang.L("tier."+it.RiskTier) + " · " + locale.Date(u.lang, it.TakenAt.Local()) + " — " + who(it)
+	})
 	section(lang.L("Follow-ups overdue"), list.Overdue, due)
 	section(lang.L("Follow-ups due today"), list.DueToday, due)
 	section(lang.L("Follow-ups this week"), list.Upcoming, due)
