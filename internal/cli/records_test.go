@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,7 +126,7 @@ func TestAssessExaminationFlags(t *testing.T) {
 		m["tier_driver"] != "seven_point" || sp == nil || sp["score"] != 3.0 || len(sp["items"].([]any)) != 2 {
 		t.Errorf("plain photo with checklist: %v", m)
 	}
-	if h, _ := m["headline"].(string); !strings.Contains(h, "7-point checklist score 3") || !strings.Contains(h, "refer urgently") {
+	if h, _ := m["headline"].(string); !strings.Contains(h, "Clinical 7-point score 3") || !strings.Contains(h, "refer urgently") {
 		t.Errorf("headline %q", h)
 	}
 	m = raw("--photo-type", "plain")
@@ -438,5 +439,84 @@ func TestSetupUsersAndLogin(t *testing.T) {
 	}
 	if code, out, _ := as("admin", adminPw, "audit", "verify"); code != 0 || !strings.Contains(out, "intact") {
 		t.Errorf("audit verify after all that: %q", out)
+	}
+}
+
+// The triage issue's command-line contract: classify and assess take --photo-type and
+// --dermoscopy for every photo named; the JSON carries dermoscopy {"items", "score"} (null when
+// not done) and the combined tier with tier_driver "dermoscopy"; history carries it; unknown
+// criteria are refused with the list of valid names; a saved "cannot assess" is listed by
+// followups in section cannot_assess.
+func TestDermoscopyOnTheCommandLine(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Ngô Thị Nhậm", "--code", "BN-12")
+	nevus := filepath.Join(fixtures, "ISIC_0024311.png")    // the model: routine
+	melanoma := filepath.Join(fixtures, "ISIC_0024367.png") // the model: melanoma 78%, urgent
+	code, out, stderr := run(t, "classify", "--json", "--dermoscopy", "atypical-network,regression", nevus, melanoma)
+	if code != 0 {
+		t.Fatalf("classify: %s", stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("classify printed %d lines", len(lines))
+	}
+	for _, l := range lines {
+		var r ClassifyResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Dermoscopy == nil || r.Dermoscopy.Score != 3 || len(r.Dermoscopy.Items) != 2 || r.RiskTier != "urgent" || r.TierDriver != "dermoscopy" ||
+			!strings.HasPrefix(r.Headline, "Dermoscopic 7-point score 3") {
+			t.Errorf("%s: %+v", r.File, r)
+		}
+	}
+	if _, out, _ := run(t, "classify", "--json", nevus); !strings.Contains(out, `"dermoscopy":null`) {
+		t.Errorf("no checklist must print dermoscopy null: %s", out)
+	}
+	code, stderr2 := 0, ""
+	code, _, stderr2 = run(t, "classify", "--dermoscopy", "atypical-network,pink-veil", nevus)
+	if code != 2 || !strings.Contains(stderr2, `"pink-veil"`) || !strings.Contains(stderr2, "irregular-blotches") {
+		t.Errorf("unknown criterion: exit %d %q", code, stderr2)
+	}
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-12", "--photo-type", "plain", "--dermoscopy", "none", nevus); code != 2 || !strings.Contains(stderr, "dermatoscope") {
+		t.Errorf("dermoscopy with a plain photo: exit %d %q", code, stderr)
+	}
+	// Checklist 0 beside a model at its urgent tier but below the second reader's bar would be
+	// routine; this melanoma is above it (78%), so the model keeps it urgent.
+	code, out, stderr = run(t, "--data", data, "assess", "--json", "--patient", "BN-12", "--dermoscopy", "none", melanoma)
+	var m AssessOutput
+	if code != 0 || json.Unmarshal([]byte(out), &m) != nil {
+		t.Fatalf("assess: %d %s", code, stderr)
+	}
+	if m.Dermoscopy == nil || m.Dermoscopy.Score != 0 || m.RiskTier != "urgent" || m.TierDriver != "mel" || !strings.Contains(m.Advice, "second reader") {
+		t.Errorf("assess with checklist 0 on a melanoma: %+v", m.ClassifyResult)
+	}
+	// A plain photo without a checklist: saved as cannot assess, and on the worklist.
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-12", "--site", "acral", "--photo-type", "plain", melanoma); code != 0 {
+		t.Fatalf("assess plain: %s", stderr)
+	}
+	_, out, _ = run(t, "--data", data, "history", "--json", "BN-12")
+	var h struct{ Assessments []HistoryItem }
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Assessments) != 2 || h.Assessments[0].Dermoscopy == nil || h.Assessments[0].Dermoscopy.Score != 0 || h.Assessments[1].Dermoscopy != nil ||
+		h.Assessments[1].RiskTier != "cannot_assess" {
+		t.Errorf("history: %+v", h.Assessments)
+	}
+	_, out, _ = run(t, "--data", data, "followups", "--json")
+	var f FollowupsOutput
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		t.Fatal(err)
+	}
+	var sections []string
+	for _, it := range f.Items {
+		sections = append(sections, it.Section+":"+it.RiskTier)
+	}
+	if !slices.Contains(sections, "cannot_assess:cannot_assess") || !slices.Contains(sections, "awaiting_outcome:urgent") {
+		t.Errorf("followups sections %v", sections)
+	}
+	if _, out, _ := run(t, "--data", data, "followups"); !strings.Contains(out, "Could not be assessed: assess again:") {
+		t.Errorf("plain followups: %s", out)
 	}
 }

@@ -352,3 +352,71 @@ func TestConsentIsHonoured(t *testing.T) {
 		t.Errorf("a referral letter for a patient who refused sharing: %v", err)
 	}
 }
+
+// A saved result that assessed nothing (plain photo without a checklist; a photo to retake)
+// stays on the worklist under its own heading, however old, until a later assessment of that
+// lesion closes it.
+func TestCannotAssessStaysOnTheWorklist(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P8", "Bùi Thị Xuân")
+	photo := clinictest.Photo(t, "ISIC_0024367.png") // the model: melanoma, urgent
+	plain, err := c.Assess(ctx, p.ID, 0, "back", photo, clinic.Examination{PhotoType: clinic.Plain}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Decision.Tier != clinic.TierCannotAssess {
+		t.Fatalf("plain photo without a checklist: %s", plain.Decision.Tier)
+	}
+	for _, later := range []int{0, 400} { // today, and more than a year later
+		w, err := c.Worklist(ctx, time.Now().AddDate(0, 0, later), 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(w.CannotAssess) != 1 || w.CannotAssess[0].Assessment != plain.AssessmentID || len(w.Awaiting) != 0 {
+			t.Errorf("day +%d: cannot assess %+v, awaiting %+v", later, w.CannotAssess, w.Awaiting)
+		}
+	}
+	// Assessed again, as dermoscopic: the urgent result replaces the "cannot assess".
+	again, err := c.Assess(ctx, p.ID, plain.LesionID, "", photo, clinic.Examination{PhotoType: clinic.Dermoscopic}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := c.Worklist(ctx, time.Now(), 7)
+	if len(w.CannotAssess) != 0 || len(w.Awaiting) != 1 || w.Awaiting[0].Assessment != again.AssessmentID {
+		t.Errorf("after the second assessment: cannot assess %+v, awaiting %+v", w.CannotAssess, w.Awaiting)
+	}
+}
+
+// The dermoscopic checklist is stored apart from the clinical one and read back; with a plain
+// photo it is refused, naming why, and nothing is stored.
+func TestDermoscopyIsStoredApart(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	p := clinictest.Patient(t, c, "P9", "Lý Thường Kiệt")
+	photo := clinictest.Photo(t, "ISIC_0024311.png")
+	d, _ := clinic.NewDermoscopy([]clinic.Criterion{clinic.Regression, clinic.BlueWhiteVeil})
+	sp, _ := clinic.NewSevenPoint([]clinic.CheckItem{"size"})
+	r, err := c.Assess(ctx, p.ID, 0, "sole", photo, clinic.Examination{PhotoType: clinic.Dermoscopic, Dermoscopy: d, SevenPoint: sp}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := c.Entry(ctx, r.AssessmentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.Assessment
+	if !slices.Equal(a.Dermoscopy, []string{"blue-white-veil", "regression"}) || !slices.Equal(a.SevenPoint, []string{"size"}) || a.RiskTier != "urgent" || a.TierDriver != "dermoscopy" {
+		t.Errorf("stored dermoscopy %v, clinical %v, tier %s by %s", a.Dermoscopy, a.SevenPoint, a.RiskTier, a.TierDriver)
+	}
+	if h := clinic.StoredHeadline("vi", c.Card(), a); !strings.HasPrefix(h, "Bảng kiểm soi da 7 điểm: 3 điểm") {
+		t.Errorf("stored headline %q", h)
+	}
+	_, err = c.Assess(ctx, p.ID, 0, "sole", photo, clinic.Examination{PhotoType: clinic.Plain, Dermoscopy: d}, clinic.Findings{})
+	if !errors.Is(err, clinic.ErrInvalid) || !strings.Contains(err.Error(), "dermatoscope") {
+		t.Errorf("dermoscopy with a plain photo: %v", err)
+	}
+	if hs, _ := c.History(ctx, p.ID); len(hs) != 1 {
+		t.Errorf("%d assessments after one refused", len(hs))
+	}
+}

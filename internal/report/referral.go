@@ -194,8 +194,10 @@ func (r *renderer) letter(l Letter) error {
 	narrow(r.t("Result"), headline)
 	p.SetRightMargin(marginR)
 	p.SetY(max(p.GetY(), y+photoW*3/4+2))
-	r.row(lw, r.t("Dermoscopic 7-point checklist"), triage.DermoscopyText(r.lang, a.Dermoscopy))
-	r.row(lw, r.t("7-point checklist"), triage.SevenPointText(r.lang, a.SevenPoint))
+	if a.Dermoscopy != nil {
+		r.row(lw, r.t("report.dermoscopy"), triage.DermoscopyText(r.lang, a.Dermoscopy))
+	}
+	r.row(lw, r.t("report.seven_point"), triage.SevenPointText(r.lang, a.SevenPoint))
 	r.row(lw, r.t("ABCDE"), triage.ABCDEText(r.lang, a.ABCDE))
 	r.row(lw, r.t("Diagnosis"), text(a.Diagnosis))
 	r.row(lw, r.t("Notes"), text(a.Notes))

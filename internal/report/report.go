@@ -478,8 +478,14 @@ func (r *renderer) findings() {
 			p.CellFormat(contentW/2-34, 4.8, fitText(p, f[1], contentW/2-35), "", i, "L", false, 0, "")
 		}
 	}
-	field(r.t("Dermoscopic 7-point checklist"), triage.DermoscopyText(r.lang, a.Dermoscopy))
-	field(r.t("7-point checklist"), triage.SevenPointText(r.lang, a.SevenPoint))
+	// A checklist not done gets its "—" line only while neither was done: one visit's report
+	// stays one page.
+	if a.Dermoscopy != nil {
+		field(r.t("report.dermoscopy"), triage.DermoscopyText(r.lang, a.Dermoscopy))
+	}
+	if a.SevenPoint != nil || a.Dermoscopy == nil {
+		field(r.t("report.seven_point"), triage.SevenPointText(r.lang, a.SevenPoint))
+	}
 	field(r.t("ABCDE"), triage.ABCDEText(r.lang, a.ABCDE))
 	pair(r.t("Diameter (mm)"), diameter, r.t("Follow-up"), follow)
 	field(r.t("Diagnosis"), text(a.Diagnosis))

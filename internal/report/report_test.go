@@ -286,3 +286,28 @@ func TestPhotoCaptionsDoNotOverlap(t *testing.T) {
 		t.Errorf("the captions overlap: \"analysed)\" ends at %.1f, \"Where\" starts at %.1f", analysed.x1, where.x0)
 	}
 }
+
+// A dermoscopic checklist that drove the tier is printed on its own line, apart from the
+// clinical checklist, with the headline naming its score, in both languages; with the clinical
+// checklist not done, the report stays one page.
+func TestReportPrintsTheDermoscopicChecklist(t *testing.T) {
+	for _, tc := range []struct{ lang, headline, line string }{
+		{"en", "Dermoscopic 7-point score 3 — refer urgently", "Dermoscopy 7-pt Atypical pigment network (2), Regression structures (1): 3 / 10"},
+		{"vi", "Bảng kiểm soi da 7 điểm: 3 điểm — chuyển tuyến khẩn", "Soi da 7 điểm Mạng sắc tố không điển hình (2), Cấu trúc thoái triển (1): 3 / 10"},
+	} {
+		c := testCase(t, tc.lang)
+		c.Current.Assessment.TierDriver = "dermoscopy"
+		c.Current.Assessment.Dermoscopy = []string{"atypical-network", "regression"}
+		c.Current.Assessment.SevenPoint = nil
+		pdf := render(t, c)
+		flat := strings.Join(strings.Fields(poppler(t, "pdftotext", pdf, "-layout")), " ")
+		for _, want := range []string{tc.headline, tc.line} {
+			if !strings.Contains(flat, want) {
+				t.Errorf("%s: report lacks %q", tc.lang, want)
+			}
+		}
+		if info := poppler(t, "pdfinfo", pdf); !regexp.MustCompile(`Pages:\s+1\n`).MatchString(info) {
+			t.Errorf("%s: the report is not one page: %s", tc.lang, info)
+		}
+	}
+}

@@ -122,6 +122,7 @@ func TestCtrlSInATextFieldSaves(t *testing.T) {
 	a.site.SetSelectedIndex(0)
 	test.Tap(a.analyseBtn)
 	u.jobs.Wait()
+	a.exam.setPhotoType(clinic.Dermoscopic)
 	u.win.Canvas().Focus(a.notes)
 	test.Type(a.notes, "ghi chú")
 	// What the desktop driver does with a shortcut while a widget has the focus.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,12 +37,12 @@ type examForm struct {
 	dermoscopyHint  *widget.Label
 	dermoscopyBox   *fyne.Container
 	diameter        *widget.Entry
-	checklist *widget.Check // "record the 7-point checklist": unticked is "not done"
-	items     []*widget.Check
-	score     *widget.Label
-	signs     []*widget.Check
-	box       *fyne.Container
-	onChange  func()
+	checklist       *widget.Check // "record the 7-point checklist": unticked is "not done"
+	items           []*widget.Check
+	score           *widget.Label
+	signs           []*widget.Check
+	box             *fyne.Container
+	onChange        func()
 }
 
 func newExamForm(uiLang string, onChange func()) *examForm {
@@ -262,7 +263,7 @@ func (f *examForm) examination() (clinic.Examination, error) {
 	if e.PhotoType == "" {
 		e.PhotoType = clinic.Dermoscopic
 		if err == nil {
-			err = fmt.Errorf("%w: %s", clinic.ErrInvalid, lang.L("choose the photo type of this photo (dermoscopic or plain)"))
+			err = errors.New(lang.L("choose the photo type of this photo (dermoscopic or plain)"))
 		}
 	}
 	for i, c := range f.signs {
