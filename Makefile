@@ -83,6 +83,9 @@ screenshots: build
 		SCREEN=$$s scripts/screenshot.sh docs/bodymap-$$l-$$s.png $$l build/demo --user an --password-file build/demo-password --open-patient 1 || exit 1; done; \
 		DERMAL_CLINICIAN="BS. Lê Văn An" ./$(BIN) --data build/demo --user an --password-file build/demo-password report --assessment 3 --referral --to "Khoa Da liễu, Bệnh viện Tỉnh" --lang $$l -o build/demo/referral-$$l.pdf >/dev/null && \
 		pdftoppm -r 70 -png build/demo/referral-$$l.pdf docs/referral-$$l || exit 1; done
+	# The assessment with the dermoscopic checklist ticked (en, vi; 1366x768, 1024x600), driven
+	# through the real screen and drawn by Fyne's software painter (internal/ui/screenshots_test.go).
+	DERMAL_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestScreenshots$$' ./internal/ui
 
 # The model: from ../shared/data/ham10000 to the committed files in internal/assets/ (CPU, ~41 minutes
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.

@@ -339,6 +339,13 @@ def source_table(card):
     return lines + [""]
 
 
+def triage_rule():
+    """The section on the dermoscopic checklist beside the model: training/triage-rule.md, as
+    written (its numbers come from training/dermoscopy_rule.py; the README carries the same)."""
+    with open(os.path.join(common.ROOT, "training", "triage-rule.md")) as f:
+        return f.read().rstrip("\n").split("\n") + [""]
+
+
 def unseen_table(card):
     u = card["unseen_source"]
     lines = ["## On a source it never saw", "",
@@ -434,6 +441,7 @@ def write_markdown(card):
     lines += source_table(card)
     lines += risk_tiers(card)
     lines += unseen_table(card)
+    lines += triage_rule()
     lines += [
         "## Training",
         "",

@@ -224,14 +224,16 @@ func (d Decision) PhotoType() PhotoType {
 }
 
 // The model as a second reader beside a done dermoscopic checklist (see Decide): below the
-// checklist's referral score, the model keeps its urgent tier on its own only when it finds
-// melanoma more likely than not, or the malignant classes together very likely. Its review
-// threshold (the model card's, 3% malignant) was chosen to keep 90% of malignant photos from
-// dermatoscopes it never saw, and on those it refers 77-90% of nevi (training/shift runs of
-// model 3.0.0's recipe): beside a checklist that flags 21% of nevi that would send most of them
-// anyway. At these thresholds it flags 11-21% of those nevi and 39-46% of those melanomas.
+// checklist's referral score the model's tier stands only when it is confident on its own, that
+// is when it finds melanoma more likely than not (P(mel) ≥ 0.6) or the malignant classes
+// together very likely (≥ 0.8). Its own review threshold (the model card's, 3% malignant) was
+// chosen to keep 90% of malignant photos from dermatoscopes it never saw, and on those it refers
+// 77-90% of nevi; even its urgent tier flags 28-40% of them (model 3.0.0's recipe, photos of
+// sources held out of its training: training/dermoscopy_rule.py). Beside a checklist that flags
+// about a fifth of nevi, either would send most of them anyway. At these thresholds it flags
+// 9-18% of those nevi and 32-40% of those melanomas (README "The triage rule").
 const (
-	SecondReaderMelanoma  = 0.5
+	SecondReaderMelanoma  = 0.6
 	SecondReaderMalignant = 0.8
 )
 
@@ -246,9 +248,7 @@ const (
 //   - score ≥ 3: urgent, driven by the checklist, whatever the model says (the authors'
 //     melanoma threshold);
 //   - below 3, a model confident on its own (P(mel) ≥ SecondReaderMelanoma or P(malignant) ≥
-//     SecondReaderMalignant) keeps its urgent tier; a model at its urgent tier with less
-//     confidence raises the tier to review when the clinician saw at least one criterion
-//     (score 1-2);
+//     SecondReaderMalignant) keeps its tier (urgent), driven by the model;
 //   - below 3 otherwise: a failed quality check is "cannot assess — retake" (the second
 //     reader could not read), else routine, driven by the checklist.
 //
@@ -305,9 +305,6 @@ func Decide(a *inference.Assessment, f Findings) Decision {
 			d.Driver, d.Class = modelDriver(strongMel)
 		case retake:
 			d.Tier, d.Driver = inference.TierRetake, DriverQuality
-		case f.Dermoscopy.Score >= 1 && model == inference.TierUrgent:
-			d.Tier = inference.TierReview
-			d.Driver, d.Class = modelDriver(a.Probabilities[mel] >= card.Tiers.UrgentMelanoma)
 		default:
 			d.Tier, d.Driver = inference.TierRoutine, DriverDermoscopy
 		}

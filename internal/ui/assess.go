@@ -61,6 +61,8 @@ type assessScreen struct {
 	diagnosis  *formEntry
 	notes      *formEntry
 	followUp   *widget.DateEntry
+	// findings scrolls the result, the examination and the findings (right pane).
+	findings *container.Scroll
 
 	photo    *clinic.Photo
 	analysis *clinic.Analysis
@@ -184,8 +186,8 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	mapHead := widget.NewLabelWithStyle(lang.L("Where on the body"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	maps := container.NewBorder(nil, nil, container.NewGridWithColumns(2, a.mapFront, a.mapBack), nil, a.mapPlace)
 	// Save stays under the scrolling findings, so it is on screen at 1024×600 too.
-	right := container.NewBorder(nil, container.NewHBox(layoutSpacer(), a.saveBtn), nil, nil,
-		container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, mapHead, maps, widget.NewSeparator(), findings, disclaimer)))
+	a.findings = container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, mapHead, maps, widget.NewSeparator(), findings, disclaimer))
+	right := container.NewBorder(nil, container.NewHBox(layoutSpacer(), a.saveBtn), nil, nil, a.findings)
 	body := container.NewHSplit(left, right)
 	body.Offset = 0.48
 	a.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)

@@ -117,7 +117,6 @@ func (f *examForm) buildDermoscopy(uiLang string) {
 		pic.SetMinSize(fyne.NewSize(64, 48))
 		help := widget.NewLabel(locale.T(uiLang, "dermoscopy.help."+string(c)))
 		help.Wrapping = fyne.TextWrapWord
-		help.Importance = widget.LowImportance
 		help.SizeName = theme.SizeNameCaptionText
 		rows.Add(container.NewBorder(nil, nil, container.NewCenter(pic), nil, container.NewVBox(check, help)))
 	}

@@ -1,0 +1,76 @@
+package ui
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+)
+
+// The README's pictures of the assessment with the dermoscopic checklist, at 1366×768 and
+// 1024×600 in both languages: the real screen driven as a clinician would (photo loaded,
+// analysed, photo type chosen, three criteria ticked), drawn by Fyne's software painter.
+// `make screenshots` runs it with DERMAL_SCREENSHOTS=docs; plain `go test` skips it.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("DERMAL_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("DERMAL_SCREENSHOTS is not set (make screenshots sets it)")
+	}
+	for _, l := range []string{"en", "vi"} {
+		for _, size := range []fyne.Size{{Width: 1366, Height: 728}, {Width: 1024, Height: 560}} {
+			u, _ := newTestUI(t)
+			u.app.Settings().SetTheme(theme.LightTheme())
+			if l == "vi" {
+				f := u.settingsForm()
+				f.language.SetSelected("Tiếng Việt")
+				u.applySettings(f)
+			}
+			u.win.Resize(size)
+			addPatient(t, u, "Nguyễn Thị Hồng", "BN-0142")
+			test.Tap(u.screen.(*patientScreen).newBtn)
+			a := u.screen.(*assessScreen)
+			a.site.SetSelectedIndex(0)
+			a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
+			u.jobs.Wait()
+			test.Tap(a.analyseBtn)
+			u.jobs.Wait()
+			a.exam.setPhotoType(clinic.Dermoscopic)
+			test.Tap(a.exam.dermoscopy)
+			for _, i := range []int{0, 5, 6} { // atypical network, irregular dots, regression: 4
+				test.Tap(a.exam.criteria[i])
+			}
+			u.win.Resize(size.AddWidthHeight(0, 1))
+			u.win.Resize(size)
+			// Scrolled to the checklist, as the clinician reads it after the result.
+			y := fyne.CurrentApp().Driver().AbsolutePositionForObject(a.exam.dermoscopyBox).Y -
+				fyne.CurrentApp().Driver().AbsolutePositionForObject(a.findings.Content).Y
+			a.findings.ScrollToOffset(fyne.NewPos(0, y-80))
+			out := filepath.Join(dir, "dermoscopy-"+l+"-"+sizeName(size)+".png")
+			f, err := os.Create(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, u.win.Canvas().Capture()); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			t.Log("wrote", out)
+		}
+	}
+}
+
+// sizeName is the screen a window size stands for (the window is the screen less 40 pixels of
+// title bar and panel).
+func sizeName(s fyne.Size) string {
+	if s.Width == 1366 {
+		return "1366x768"
+	}
+	return "1024x600"
+}
