@@ -58,6 +58,11 @@ func (env *Env) login(c *clinic.Clinic) error {
 		return err
 	}
 	if need {
+		if broken, err := c.SetupInterrupted(ctx); err != nil {
+			return err
+		} else if broken {
+			return fmt.Errorf("%w: the setup of these records was interrupted before the administrator could log in; run dermal setup again (it replaces the unfinished accounts)", clinic.ErrNotSetUp)
+		}
 		if env.User != "" {
 			return fmt.Errorf("%w: --user %s, but there are no staff accounts yet; run dermal setup first", clinic.ErrNotSetUp, env.User)
 		}

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"dermal/internal/inference"
+	"dermal/internal/storage"
 	"dermal/internal/testtool"
 	"encoding/json"
 	"os"
@@ -245,5 +247,40 @@ func TestEditedModelCardCannotPoseAsTheShippedOne(t *testing.T) {
 	if len(h.Assessments) != 1 || !strings.HasPrefix(h.Assessments[0].Model, "clinic-experiment ") ||
 		h.Assessments[0].ModelCard != inference.SHA256Hex(cardBytes) {
 		t.Errorf("stored: %+v, want the card's own sha256 %s", h.Assessments, inference.SHA256Hex(cardBytes))
+	}
+}
+
+// Records an older version's setup left half done (kill -9 after the data key row, before the
+// admin's wrapped key) are refused to every records command, naming the cause, and `setup`
+// sets them up afresh; the recovery key is printed before anything is stored.
+func TestInterruptedSetupIsRefusedThenSetUpAgain(t *testing.T) {
+	data := t.TempDir()
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("admin password\n"), 0o600)
+	run(t, "--data", data, "patients", "add", "--name", "Before Setup", "--code", "OLD-1")
+	s, err := storage.Open(filepath.Join(data, "dermal.db"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.SetRecoveryWrapped(ctx, "never shown"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUser(ctx, storage.User{Name: "admin", Role: "admin"}, "$argon2id$v=19$m=1,t=1,p=1$AAAA$AAAA"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if code, _, stderr := run(t, "--data", data, "patients", "list"); code == 0 || !strings.Contains(stderr, "setup of these records was interrupted") {
+		t.Errorf("half set-up records read without a login: exit %d %s", code, stderr)
+	}
+	code, out, stderr := run(t, "--data", data, "setup", "--clinic", "Trạm Y tế", "--admin", "admin", "--password-file", pw)
+	if code != 0 {
+		t.Fatalf("setup again: %s", stderr)
+	}
+	if k, d := strings.Index(out, "RECOVERY KEY"), strings.Index(out, "set up Trạm Y tế"); k < 0 || d < 0 || k > d {
+		t.Errorf("the recovery key is not printed first: %q", out)
+	}
+	if code, out, stderr := run(t, "--data", data, "--user", "admin", "--password-file", pw, "patients", "list"); code != 0 || !strings.Contains(out, "Before Setup") {
+		t.Errorf("after setting up again: exit %d %s %s", code, out, stderr)
 	}
 }

@@ -38,12 +38,24 @@ func runSetup(env *Env, args []string) error {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	recovery, err := c.Setup(ctx, clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw)
+	// The recovery key is printed before anything is stored: no records ever depend on a key
+	// that was not shown. If the setup then fails, the key printed is void, and says so.
+	shown := false
+	_, err = c.SetupShowing(ctx, clinic.ClinicProfile{Name: *name, Address: *address, Phone: *phone}, *admin, *fullName, pw, func(recovery string) error {
+		shown = true
+		_, err := fmt.Fprintf(env.Stdout, "RECOVERY KEY (shown once: print it and keep it locked away; it opens the photos if every password is lost):\n\n    %s\n\n", recovery)
+		if f, ok := env.Stdout.(interface{ Sync() error }); ok {
+			f.Sync()
+		}
+		return err
+	})
 	if err != nil {
+		if shown {
+			return fmt.Errorf("setup failed, nothing was stored and the recovery key above is void: %w", err)
+		}
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "set up %s with the administrator %s; from now on records commands take --user\n\n", terminalSafe(*name), terminalSafe(*admin))
-	fmt.Fprintf(env.Stdout, "RECOVERY KEY (shown once: print it and keep it locked away; it opens the photos if every password is lost):\n\n    %s\n\n", recovery)
 	// Records from before: their photos are sealed now, resumably.
 	if _, err := c.Login(ctx, *admin, pw); err != nil {
 		return err

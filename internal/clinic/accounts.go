@@ -50,10 +50,22 @@ func (c *Clinic) hashParams() accounts.Params {
 // SetHashParams changes the argon2id costs of new hashes (tests).
 func (c *Clinic) SetHashParams(p accounts.Params) { c.params = &p }
 
-// NeedsSetup reports whether the records have no staff account yet.
+// NeedsSetup reports whether no staff account can log in yet: none exists, or an older
+// version's setup was interrupted before the administrator held the data key.
 func (c *Clinic) NeedsSetup(ctx context.Context) (bool, error) {
+	return c.store.NeedsSetup(ctx)
+}
+
+// SetupInterrupted reports records with staff accounts of which none can log in (an older
+// version's setup killed half-way): nothing may be read or written in them before setup is run
+// again, which replaces those accounts.
+func (c *Clinic) SetupInterrupted(ctx context.Context) (bool, error) {
+	need, err := c.store.NeedsSetup(ctx)
+	if err != nil || !need {
+		return false, err
+	}
 	n, err := c.store.CountUsers(ctx)
-	return n == 0, err
+	return n > 0, err
 }
 
 // Setup makes the clinic's profile, its first admin account and the clinic's data key, and
@@ -61,6 +73,15 @@ func (c *Clinic) NeedsSetup(ctx context.Context) (bool, error) {
 // to the encrypted photos when every password is lost). Refused once done. Photos already in
 // the records are sealed at the admin's first login (SealStoredPhotos).
 func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullName, password string) (recovery string, err error) {
+	return c.SetupShowing(ctx, profile, admin, fullName, password, nil)
+}
+
+// SetupShowing is Setup with show called with the recovery key before anything is stored: the
+// command line prints it there, so that no records ever depend on a key nobody was shown (a
+// kill between the commit and the printing would leave exactly that). An error from show
+// stores nothing. Everything is stored in one transaction (storage.SetUp): a kill at any
+// instant leaves the records set up, or not at all and ready for setup again.
+func (c *Clinic) SetupShowing(ctx context.Context, profile ClinicProfile, admin, fullName, password string, show func(recovery string) error) (recovery string, err error) {
 	if need, err := c.NeedsSetup(ctx); err != nil {
 		return "", err
 	} else if !need {
@@ -87,18 +108,20 @@ func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullNa
 	if err != nil {
 		return "", err
 	}
-	wrapped := key.WrapWith(wk)
-	if err := c.store.SetClinicProfile(ctx, profile); err != nil {
-		return "", err
+	if show != nil {
+		if err := show(recovery); err != nil {
+			return "", err
+		}
 	}
-	if err := c.store.SetRecoveryWrapped(ctx, recoveryWrapped); err != nil {
-		return "", err
+	_, err = c.store.SetUp(ctx, storage.Setup{Profile: profile, RecoveryWrapped: recoveryWrapped,
+		Admin: storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, Hash: hash, Wrapped: key.WrapWith(wk)})
+	if errors.Is(err, storage.ErrSetUpAlready) {
+		return "", ErrAlreadySetUp
 	}
-	id, err := c.store.AddUser(ctx, storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, hash)
 	if err != nil {
 		return "", err
 	}
-	return recovery, c.store.SetWrappedKey(ctx, id, wrapped)
+	return recovery, nil
 }
 
 // SealStoredPhotos seals the photos still stored in plain (records from before encryption),

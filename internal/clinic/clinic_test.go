@@ -397,7 +397,7 @@ func TestDermoscopyIsStoredApart(t *testing.T) {
 	photo := clinictest.Photo(t, "ISIC_0024311.png")
 	d, _ := clinic.NewDermoscopy([]clinic.Criterion{clinic.Regression, clinic.BlueWhiteVeil})
 	sp, _ := clinic.NewSevenPoint([]clinic.CheckItem{"size"})
-	r, err := c.Assess(ctx, p.ID, 0, "sole", photo, clinic.Examination{PhotoType: clinic.Dermoscopic, Dermoscopy: d, SevenPoint: sp}, clinic.Findings{})
+	r, err := c.Assess(ctx, p.ID, 0, "acral", photo, clinic.Examination{PhotoType: clinic.Dermoscopic, Dermoscopy: d, SevenPoint: sp}, clinic.Findings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +412,7 @@ func TestDermoscopyIsStoredApart(t *testing.T) {
 	if h := clinic.StoredHeadline("vi", c.Card(), a); !strings.HasPrefix(h, "Bảng kiểm soi da 7 điểm: 3 điểm") {
 		t.Errorf("stored headline %q", h)
 	}
-	_, err = c.Assess(ctx, p.ID, 0, "sole", photo, clinic.Examination{PhotoType: clinic.Plain, Dermoscopy: d}, clinic.Findings{})
+	_, err = c.Assess(ctx, p.ID, 0, "acral", photo, clinic.Examination{PhotoType: clinic.Plain, Dermoscopy: d}, clinic.Findings{})
 	if !errors.Is(err, clinic.ErrInvalid) || !strings.Contains(err.Error(), "dermatoscope") {
 		t.Errorf("dermoscopy with a plain photo: %v", err)
 	}

@@ -30,6 +30,91 @@ func (s *Store) SetRecoveryWrapped(ctx context.Context, wrapped string) error {
 	})
 }
 
+// Setup is everything the first setup stores: the clinic's profile, the data key wrapped for the
+// recovery key, and the first administrator with the data key wrapped for their password.
+type Setup struct {
+	Profile         ClinicProfile
+	RecoveryWrapped string
+	Admin           User
+	Hash            string // accounts.Hash of the administrator's password
+	Wrapped         string // the data key wrapped for that password
+}
+
+// SetUp stores a Setup in one transaction: killed at any instant, the records hold all of it or
+// none of it (an admin without a wrapped key could never log in, and setup would say "already
+// set up"). Records left half set up by a version before this one — accounts but none holding
+// the data key, so nobody can log in and nothing was ever sealed with it — are set up afresh:
+// the unusable rows are replaced in the same transaction, and the audit says so.
+func (s *Store) SetUp(ctx context.Context, su Setup) (id UserID, err error) {
+	if su.Profile.Name, err = FieldClinicName.Clean(su.Profile.Name); err != nil {
+		return 0, err
+	}
+	if su.Profile.Address, err = FieldAddress.Clean(su.Profile.Address); err != nil {
+		return 0, err
+	}
+	if su.Profile.Phone, err = FieldPhone.Clean(su.Profile.Phone); err != nil {
+		return 0, err
+	}
+	if su.Admin.Name, err = FieldUserName.Clean(su.Admin.Name); err != nil {
+		return 0, err
+	}
+	if su.Admin.FullName, err = FieldFullName.Clean(su.Admin.FullName); err != nil {
+		return 0, err
+	}
+	if su.RecoveryWrapped == "" || su.Wrapped == "" || su.Hash == "" {
+		return 0, fmt.Errorf("%w: setup without its keys", ErrInvalid)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var users, holders int
+		if err := tx.QueryRow(`SELECT count(*), count(*) FILTER (WHERE wrapped_key != '') FROM users`).Scan(&users, &holders); err != nil {
+			return err
+		}
+		if holders > 0 {
+			return ErrSetUpAlready
+		}
+		if users > 0 {
+			// An interrupted setup of an older version: nobody can log in with these rows.
+			if _, err := tx.Exec(`DELETE FROM users`); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`DELETE FROM data_key`); err != nil {
+				return err
+			}
+			if err := s.audit(tx, "delete", "setup", 0, fmt.Sprintf("an interrupted setup left %d account(s) without the data key; set up afresh", users)); err != nil {
+				return err
+			}
+		}
+		now := s.stamp()
+		p := su.Profile
+		if _, err := tx.Exec(`INSERT INTO clinic_profile (id, name, address, phone, updated_at) VALUES (1, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, phone = excluded.phone, updated_at = excluded.updated_at`,
+			p.Name, p.Address, p.Phone, now); err != nil {
+			return err
+		}
+		if err := s.audit(tx, "update", "clinic", 1, p.Name); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO data_key (id, recovery_wrapped, created_at) VALUES (1, ?, ?)`, su.RecoveryWrapped, now); err != nil {
+			return err
+		}
+		if err := s.audit(tx, "create", "data key", 1, "recovery key made"); err != nil {
+			return err
+		}
+		res, err := tx.Exec(`INSERT INTO users (name, full_name, role, pw_hash, wrapped_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			su.Admin.Name, su.Admin.FullName, su.Admin.Role, su.Hash, su.Wrapped, now, now)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		n, _ := res.LastInsertId()
+		id = UserID(n)
+		return s.audit(tx, "create", "user", n, su.Admin.Name+" ("+su.Admin.Role+")")
+	})
+	return id, err
+}
+
+// ErrSetUpAlready means the records have an account that can log in: setup was done.
+var ErrSetUpAlready = errors.New("the records are set up already")
+
 // WrappedKey is the data key wrapped for a user's password.
 func (s *Store) WrappedKey(ctx context.Context, id UserID) (string, error) {
 	var w string

@@ -35,6 +35,14 @@ var (
 // ErrNoUsers means the records have no staff accounts yet (setup not done).
 var ErrNoUsers = errors.New("no staff accounts")
 
+// NeedsSetup reports whether no account can log in: none exists, or (left by an older version's
+// interrupted setup) none holds the data key. SetUp then sets the records up afresh.
+func (s *Store) NeedsSetup(ctx context.Context) (bool, error) {
+	var holders int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE wrapped_key != ''`).Scan(&holders)
+	return holders == 0, err
+}
+
 // CountUsers is the number of accounts, disabled ones included.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
