@@ -284,3 +284,38 @@ func TestInterruptedSetupIsRefusedThenSetUpAgain(t *testing.T) {
 		t.Errorf("after setting up again: exit %d %s %s", code, out, stderr)
 	}
 }
+
+// An encrypted backup restores onto a new laptop, whose data folder does not exist yet (it
+// failed: "open …/.dermal-restore-….db: no such file or directory"); no decrypted copy is left.
+func TestEncryptedRestoreOntoANewLaptop(t *testing.T) {
+	data := t.TempDir()
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600)
+	mustRun(t, "--data", data, "patients", "add", "--name", "Phan Thị Thu", "--code", "E1")
+	backup := filepath.Join(t.TempDir(), "b.db.age")
+	mustRun(t, "--data", data, "backup", "--passphrase-file", pass, backup)
+	fresh := filepath.Join(t.TempDir(), "new", "laptop")
+	if code, _, stderr := run(t, "--data", fresh, "restore", "--passphrase-file", pass, backup); code != 0 {
+		t.Fatalf("encrypted restore onto a new folder: %s", stderr)
+	}
+	if _, out, _ := run(t, "--data", fresh, "patients", "list"); !strings.Contains(out, "Phan Thị Thu") {
+		t.Errorf("after the restore: %q", out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(fresh, ".dermal-*")); len(left) != 0 {
+		t.Errorf("plain copies left: %v", left)
+	}
+}
+
+// Plain copies that a killed backup or restore left beside the records are removed at the next
+// start (a full plain copy of the records outlived the kill, readable by others).
+func TestPlainLeftoversAreRemovedAtTheNextStart(t *testing.T) {
+	data := t.TempDir()
+	mustRun(t, "--data", data, "patients", "add", "--name", "Vũ Văn Kiên", "--code", "L1")
+	for _, name := range []string{".dermal-backup-123.db", ".dermal-restore-456.db"} {
+		os.WriteFile(filepath.Join(data, name), []byte("a plain copy of every record"), 0o644)
+	}
+	mustRun(t, "--data", data, "patients", "list")
+	if left, _ := filepath.Glob(filepath.Join(data, ".dermal-*.db")); len(left) != 0 {
+		t.Errorf("left after the next start: %v", left)
+	}
+}

@@ -81,7 +81,8 @@ func openedBackup(src, dir string, key BackupKey) (plain string, cleanup func(),
 		return "", nil, err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(dir, ".dermal-restore-*.db")
+	// On a new laptop the data folder does not exist yet: PlainTemp makes it (owner-only).
+	tmp, err := storage.PlainTemp(dir, "restore")
 	if err != nil {
 		return "", nil, fmt.Errorf("decrypting the backup: %w", err)
 	}

@@ -100,7 +100,7 @@ func (c *Clinic) Backup(ctx context.Context, dest string, key *BackupKey, unencr
 		}
 		// The plain copy goes beside the records (which are there in plain already), never
 		// to the USB stick; it is sealed onto dest and removed.
-		tmp, err := os.CreateTemp(c.DataFolder(), ".dermal-backup-*.db")
+		tmp, err := storage.PlainTemp(c.DataFolder(), "backup")
 		if err != nil {
 			return "", err
 		}

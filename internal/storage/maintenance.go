@@ -322,42 +322,48 @@ func Restore(src, path string) (kept string, err error) {
 		return "", err
 	}
 	defer lock.release()
-	tmp := path + ".restoring"
-	os.Remove(tmp) // left by a restore that was killed; never the records themselves
+	// A restore killed before this one is finished first (its journal says how).
+	if _, err := finishRestore(path); err != nil {
+		return "", err
+	}
+	tmp := restoringPath(path)
 	if err := copyFile(src, tmp); err != nil {
 		os.Remove(tmp)
 		return "", classify(path, err)
 	}
 	if _, err := os.Stat(path); err == nil {
-		kept, err = keptName(path, time.Now())
-		if err != nil {
+		if kept, err = keptName(path, time.Now()); err != nil {
 			os.Remove(tmp)
 			return "", err
 		}
+	}
+	// From the journal on, the restore is finished by whoever comes next if this process dies.
+	if err := writeJournal(path, restoreJournal{Kept: kept, Started: time.Now().UTC()}); err != nil {
+		os.Remove(tmp)
+		return "", classify(path, err)
+	}
+	if restoreHook != nil {
+		restoreHook("journal written")
+	}
+	if kept != "" {
 		if err := os.Rename(path, kept); err != nil {
-			os.Remove(tmp)
-			return "", err
+			return "", fmt.Errorf("moving the records aside (the next start finishes the restore): %w", err)
 		}
-		for _, suffix := range []string{"-wal", "-shm"} {
-			if _, err := os.Stat(path + suffix); err == nil {
-				if err := os.Rename(path+suffix, kept+suffix); err != nil {
-					// Put the records back as they were: a WAL left beside the restored file
-					// would be replayed into it.
-					os.Rename(kept, path)
-					os.Remove(tmp)
-					return "", fmt.Errorf("moving %s aside: %w", path+suffix, err)
-				}
-			}
+		if restoreHook != nil {
+			restoreHook("records moved aside")
 		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return kept, err
+	if _, err := finishRestore(path); err != nil {
+		return "", err
 	}
-	syncDir(filepath.Dir(path))
+	markHeld(path)
 	return kept, nil
 }
 
-// keptName is a name for the previous database that no earlier restore used.
+// restoreHook, in tests, is called between a restore's steps (a kill there is what the test
+// simulates by panicking).
+var restoreHook func(step string)
+
 func keptName(path string, now time.Time) (string, error) {
 	base := fmt.Sprintf("%s.before-restore-%s", path, now.UTC().Format("20060102T150405.000000000Z"))
 	for i := 0; i < 1000; i++ {

@@ -64,6 +64,9 @@ type AssessmentID int64
 // It holds the data folder's shared lock until Close, so a restore cannot swap the file
 // under it.
 func Open(path, actor string) (*Store, error) {
+	if err := settleRecords(path); err != nil {
+		return nil, err
+	}
 	if err := checkFile(path, false); err != nil {
 		return nil, err
 	}
@@ -121,6 +124,7 @@ func Open(path, actor string) (*Store, error) {
 		<-s.checked
 		return fail(fmt.Errorf("opening %s: %w", path, err))
 	}
+	markHeld(path)
 	return s, nil
 }
 
