@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,12 +48,57 @@ var (
 	ErrBadHash      = errors.New("not an argon2id hash")
 )
 
-// CheckPassword refuses a password a clinic should not use.
+// CheckPassword refuses a password a clinic should not use: shorter than MinPassword characters
+// (spaces at either end not counted), fewer than four different characters ("aaaaaaaa", eight
+// spaces), a run up or down the keyboard's digits or letters ("12345678", "abcdefgh"), or one of
+// the passwords tried first by anyone guessing (commonPasswords).
 func CheckPassword(pw string) error {
-	if n := utf8.RuneCountInString(pw); n < MinPassword {
-		return fmt.Errorf("%w: %d characters, use at least %d", ErrWeakPassword, n, MinPassword)
+	trimmed := strings.TrimSpace(pw)
+	if n := utf8.RuneCountInString(trimmed); n < MinPassword {
+		return fmt.Errorf("%w: %d characters (spaces at the ends not counted), use at least %d", ErrWeakPassword, n, MinPassword)
+	}
+	distinct := map[rune]bool{}
+	for _, r := range strings.ToLower(trimmed) {
+		distinct[r] = true
+	}
+	if len(distinct) < 4 {
+		return fmt.Errorf("%w: it repeats %d characters; use a phrase of several words", ErrWeakPassword, len(distinct))
+	}
+	if isRun(strings.ToLower(trimmed)) {
+		return fmt.Errorf("%w: it runs along the keyboard (%s…); use a phrase of several words", ErrWeakPassword, string([]rune(trimmed)[:3]))
+	}
+	folded := strings.ToLower(strings.Join(strings.Fields(trimmed), ""))
+	if slices.Contains(commonPasswords, folded) {
+		return fmt.Errorf("%w: it is one of the passwords anyone guessing tries first; use a phrase of several words", ErrWeakPassword)
 	}
 	return nil
+}
+
+// isRun reports whether s steps by the same +1 or -1 from each character to the next
+// ("12345678", "87654321", "abcdefgh").
+func isRun(s string) bool {
+	r := []rune(s)
+	for _, step := range []rune{1, -1} {
+		run := true
+		for i := 1; i < len(r) && run; i++ {
+			run = r[i]-r[i-1] == step
+		}
+		if run {
+			return true
+		}
+	}
+	return false
+}
+
+// commonPasswords are the most used passwords of public leak lists, and their Vietnamese
+// counterparts, as typed without spaces in lower case: the first a guesser tries.
+var commonPasswords = []string{
+	"password", "password1", "password123", "passw0rd", "p@ssw0rd", "12345678", "123456789", "1234567890",
+	"11111111", "00000000", "qwertyui", "qwertyuiop", "1q2w3e4r", "1qaz2wsx", "iloveyou", "sunshine",
+	"princess", "football", "baseball", "welcome1", "abc12345", "admin123", "administrator", "letmein1",
+	"trustno1", "superman", "whatever", "zaq12wsx", "asdfghjk", "changeme", "qwerty123", "dragon12",
+	"matkhau", "matkhau1", "matkhau123", "anhyeuem", "emyeuanh", "iloveyou1", "vietnam1", "123456aa",
+	"88888888", "66666666", "12341234", "dermal123", "clinic123", "doctor123", "bacsi123", "phongkham",
 }
 
 // Hash returns the password's argon2id hash in the PHC string format

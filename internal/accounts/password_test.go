@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,20 @@ func BenchmarkHash(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := Hash("a clinic password", Default); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The records-trust issue's accepted passwords are refused, each naming why; phrases pass.
+func TestWeakPasswordsAreRefused(t *testing.T) {
+	for _, pw := range []string{"aaaaaaaa", "password", "12345678", "        ", "  abc  ", "abcdefgh", "87654321", "PassWord", "Mat Khau 123", "aaaabbbb"} {
+		if err := CheckPassword(pw); !errors.Is(err, ErrWeakPassword) {
+			t.Errorf("%q accepted: %v", pw, err)
+		}
+	}
+	for _, pw := range []string{"admin password", "correct horse battery staple", "Trạm y tế Đồng Tâm", "b4n-ghe-xanh"} {
+		if err := CheckPassword(pw); err != nil {
+			t.Errorf("%q refused: %v", pw, err)
 		}
 	}
 }

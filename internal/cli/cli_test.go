@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -205,7 +206,9 @@ func TestEvalReadsBothLabelFormats(t *testing.T) {
 }
 
 func TestDoctor(t *testing.T) {
-	code, out, stderr := run(t, "doctor")
+	private := filepath.Join(t.TempDir(), "data")
+	os.Mkdir(private, 0o700)
+	code, out, stderr := run(t, "--data", private, "doctor")
 	if code != 0 {
 		t.Fatalf("exit %d: %s %s", code, out, stderr)
 	}
@@ -213,6 +216,12 @@ func TestDoctor(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
+	}
+	// A data folder others can read is a failure that says what to do (it said "ok").
+	open := t.TempDir()
+	os.Chmod(open, 0o755)
+	if code, out, _ := run(t, "--data", open, "doctor"); runtime.GOOS != "windows" && (code != 1 || !strings.Contains(out, "others can list it") || !strings.Contains(out, "chmod 700")) {
+		t.Errorf("a folder others can read: exit %d\n%s", code, out)
 	}
 	file := filepath.Join(t.TempDir(), "records")
 	os.WriteFile(file, nil, 0o644)

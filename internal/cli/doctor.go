@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"dermal/internal/config"
@@ -57,7 +59,11 @@ func runDoctor(env *Env, args []string) error {
 	if dir, err := config.DataDir(env.DataDir, ""); err != nil {
 		bad("data folder", err)
 	} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		ok("data folder", dir)
+		if exposed := othersCanRead(dir); exposed != "" {
+			bad("data folder", fmt.Errorf("%s: %s; the records hold patients' names and photos: chmod 700 the folder (and 600 the files), or move the records to a folder of your own", dir, exposed))
+		} else {
+			ok("data folder", dir+" (only its owner can read it)")
+		}
 	} else if err == nil {
 		bad("data folder", fmt.Errorf("%s exists and is not a folder", dir))
 	} else {
@@ -81,4 +87,23 @@ func runDoctor(env *Env, args []string) error {
 		return errors.Join(problems...)
 	}
 	return nil
+}
+
+// othersCanRead says what in the data folder other users of the computer can read or list ("" if
+// nothing; always "" where the system has no such modes).
+func othersCanRead(dir string) string {
+	if runtime.GOOS == "windows" {
+		return ""
+	}
+	var what []string
+	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o077 != 0 {
+		what = append(what, fmt.Sprintf("the folder's mode is %04o (others can list it)", st.Mode().Perm()))
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "dermal.db*"))
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o044 != 0 {
+			what = append(what, fmt.Sprintf("%s is %04o (others can read it)", filepath.Base(f), st.Mode().Perm()))
+		}
+	}
+	return strings.Join(what, ", ")
 }

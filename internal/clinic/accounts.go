@@ -1,10 +1,16 @@
 package clinic
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"dermal/internal/accounts"
@@ -335,6 +341,68 @@ func (c *Clinic) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 		return nil, err
 	}
 	return c.store.QueryAudit(ctx, f)
+}
+
+// ExportAudit writes every audit row the filter selects (no limit) to path as CSV for a
+// spreadsheet, and records the export in the trail. The file starts with a UTF-8 byte order mark
+// (Excel on Windows otherwise garbles Vietnamese), a cell that a spreadsheet would run as a
+// formula (=, +, -, @, tab, carriage return first) is written with a leading apostrophe, and the
+// file is written whole or not at all, readable by its owner only.
+func (c *Clinic) ExportAudit(ctx context.Context, f AuditFilter, path string) (rows int, err error) {
+	if err := c.requireAdmin("exporting the audit trail"); err != nil {
+		return 0, err
+	}
+	f.Limit = -1
+	all, err := c.store.QueryAudit(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var b bytes.Buffer
+	b.WriteString("\uFEFF")
+	w := csv.NewWriter(&b)
+	w.Write([]string{"row", "at", "user", "action", "entity", "entity_id", "detail", "version"})
+	for _, r := range all {
+		w.Write([]string{strconv.FormatInt(r.Row, 10), r.At.UTC().Format(time.RFC3339), csvCell(r.Actor), r.Action, csvCell(r.Entity),
+			strconv.FormatInt(r.ID, 10), csvCell(r.Detail), csvCell(r.Version)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return 0, err
+	}
+	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(all), c.store.RecordExport(ctx, "audit trail", 0, fmt.Sprintf("%d rows to %s", len(all), filepath.Base(path)))
+}
+
+// csvCell defuses a cell a spreadsheet would evaluate (CSV injection): a leading apostrophe
+// makes it text.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeFileAtomic writes data to path through a temporary file beside it, owner-only.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".dermal-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Logout forgets who is logged in and the data key.

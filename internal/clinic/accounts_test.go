@@ -1,9 +1,14 @@
 package clinic_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"dermal/internal/accounts"
@@ -108,5 +113,47 @@ func TestAccountsAndRoles(t *testing.T) {
 	}
 	if err := c2.SetDisabled(ctx, "admin", true); !errors.Is(err, clinic.ErrNotAllowed) {
 		t.Errorf("an admin disabling themselves: %v", err)
+	}
+}
+
+// The audit CSV (records-trust issue): every row, not the 500 newest; a UTF-8 byte order mark
+// for Excel; cells a spreadsheet would run as formulas written as text; the export itself in
+// the trail.
+func TestAuditCSVIsSafeAndWhole(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheap)
+	ctx := context.Background()
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "admin", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 520; i++ {
+		clinictest.Patient(t, c, fmt.Sprintf("=1+%d", i), fmt.Sprintf("Nguyễn Văn %d", i))
+	}
+	out := filepath.Join(t.TempDir(), "audit.csv")
+	n, err := c.ExportAudit(ctx, clinic.AuditFilter{}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	if !bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		t.Error("no UTF-8 byte order mark")
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b[3:])).ReadAll()
+	if err != nil || n < 520 || len(recs) != n+1 {
+		t.Fatalf("%d rows exported, %d in the file: %v", n, len(recs)-1, err)
+	}
+	for _, r := range recs[1:] {
+		for _, cell := range r {
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Fatalf("a cell a spreadsheet runs: %q", cell)
+			}
+		}
+	}
+	trail, _ := c.QueryAudit(ctx, clinic.AuditFilter{Limit: 1})
+	if len(trail) != 1 || trail[0].Action != "export" || !strings.Contains(trail[0].Detail, "audit.csv") {
+		t.Errorf("the export is not in the trail: %+v", trail)
 	}
 }

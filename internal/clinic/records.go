@@ -93,6 +93,12 @@ func (c *Clinic) Backup(ctx context.Context, dest string, key *BackupKey, unencr
 	if key == nil && !unencrypted {
 		return "", fmt.Errorf("%w: %v", storage.ErrInvalid, errPlainBackupNeedsChoice)
 	}
+	if key == nil {
+		// Anyone holding a plain copy reads every record: the clinic's administrator decides.
+		if err := c.requireAdmin("an unencrypted backup"); err != nil {
+			return "", err
+		}
+	}
 	target := dest
 	if key != nil {
 		if _, err := os.Stat(dest); err == nil {
@@ -109,7 +115,7 @@ func (c *Clinic) Backup(ctx context.Context, dest string, key *BackupKey, unencr
 		target = tmp.Name()
 		defer os.Remove(target)
 	}
-	err = c.store.Backup(ctx, target)
+	err = c.store.BackupNamed(ctx, target, dest)
 	var noAudit *storage.AuditNotRecordedError
 	if errors.As(err, &noAudit) {
 		note, err = noAudit.Error(), nil

@@ -135,7 +135,7 @@ type AuditFilter struct {
 	Actor   string
 	Patient PatientID
 	Since   time.Time
-	Limit   int // 0: 1000
+	Limit   int // 0: 1000; negative: every row
 }
 
 // QueryAudit lists the rows the filter selects, newest first.
@@ -158,9 +158,10 @@ func (s *Store) QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, er
 		args = append(args, f.Patient, f.Patient, f.Patient, f.Patient)
 	}
 	limit := f.Limit
-	if limit <= 0 {
+	if limit == 0 {
 		limit = 1000
 	}
+	// A negative limit is none (SQLite's LIMIT -1): an export takes every row the filter selects.
 	return s.queryAudit(ctx, `WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 }
 

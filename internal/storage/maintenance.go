@@ -198,7 +198,13 @@ func (e *AuditNotRecordedError) Unwrap() error { return e.Err }
 // the app is writing). dest must not exist. A failed copy leaves no file behind, so trying
 // again works; a complete copy whose audit row could not be written returns
 // *AuditNotRecordedError (the copy is good).
-func (s *Store) Backup(ctx context.Context, dest string) error {
+func (s *Store) Backup(ctx context.Context, dest string) error { return s.BackupNamed(ctx, dest, dest) }
+
+// BackupNamed is Backup whose audit row names the backup as name (the sealed file the plain copy
+// dest becomes, not the temporary copy). The copy is checked as restore checks a backup (the
+// integrity and the whole schema): a backup that restore would refuse is removed and the backup
+// fails, naming why, instead of being written without a word.
+func (s *Store) BackupNamed(ctx context.Context, dest, name string) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
@@ -207,10 +213,15 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	}
 	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		os.Remove(dest)
-		return fmt.Errorf("backing up to %s: %w", dest, classify(dest, err))
+		return fmt.Errorf("backing up to %s: %w", name, classify(dest, err))
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", "backup", 0, dest) }); err != nil {
-		return &AuditNotRecordedError{Dest: dest, Err: err}
+	os.Chmod(dest, 0o600)
+	if err := checkBackup(dest); err != nil {
+		os.Remove(dest)
+		return fmt.Errorf("no backup was written, because restore would refuse it (the records themselves differ from what Dermal made: run dermal audit verify, and restore the last good backup): %w", err)
+	}
+	if err := s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", "backup", 0, name) }); err != nil {
+		return &AuditNotRecordedError{Dest: name, Err: err}
 	}
 	return nil
 }

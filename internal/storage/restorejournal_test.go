@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -92,4 +94,59 @@ func TestMissingRecordsAreNeverRecreatedEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2.Close()
+}
+
+// A backup that restore would refuse (here: records whose append-only trigger was dropped) is
+// not written without a word: the backup fails, naming the difference, and leaves no file.
+func TestBackupThatRestoreWouldRefuseIsNotWritten(t *testing.T) {
+	s, _ := openTemp(t)
+	if _, err := s.db.Exec(`DROP TRIGGER audit_no_delete`); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	err := s.Backup(context.Background(), dest)
+	if err == nil || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "audit_no_delete") {
+		t.Errorf("backup of records without their trigger: %v", err)
+	}
+	if _, statErr := os.Lstat(dest); statErr == nil {
+		t.Error("the refused backup was left on disk")
+	}
+}
+
+// The records are their owner's alone whatever the folder's mode: a new database is 0600 in a
+// 0755 folder (it was 0644: another OS user read the names), an existing 0644 one is made 0600
+// at the next open, and a plain backup is 0600.
+func TestRecordsAreReadableByTheirOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no POSIX modes")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	path := filepath.Join(dir, "dermal.db")
+	s, err := Open(path, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPatient(context.Background(), Patient{Code: "M1", FullName: "Mode"}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "plain-backup.db")
+	if err := s.Backup(context.Background(), backup); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, p := range []string{path, backup} {
+		if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+			t.Errorf("%s is %04o", filepath.Base(p), st.Mode().Perm())
+		}
+	}
+	os.Chmod(path, 0o644)
+	s, err = Open(path, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("an existing 0644 database is still %04o after opening", st.Mode().Perm())
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,10 @@ func Open(path, actor string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ownerOnly(path); err != nil {
+		lock.release()
+		return nil, err
+	}
 	q := url.Values{}
 	// journal_mode is set by migrate, after the integrity check: switching it writes the file.
 	// secure_delete: a photo sealed at the upgrade leaves no plain copy in the freed pages.
@@ -126,6 +131,28 @@ func Open(path, actor string) (*Store, error) {
 	}
 	markHeld(path)
 	return s, nil
+}
+
+// ownerOnly makes the records readable by their owner alone, whatever the folder's mode (a
+// --data folder others may read exposed every name at 0644): a new file is made 0600 before
+// SQLite opens it (its -wal and -shm then follow that mode), an existing one is set so where
+// the system allows.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return classify(path, err)
+	}
+	// Best effort: records on a read-only disk, or another user's, still open to be read
+	// (dermal doctor names a mode that lets others read them).
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			os.Chmod(p, st.Mode().Perm()&0o700)
+		}
+	}
+	return nil
 }
 
 // BusyTimeout is how long a write waits for another process's write to finish.

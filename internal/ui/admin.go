@@ -2,10 +2,7 @@ package ui
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -101,6 +98,7 @@ type auditForm struct {
 	user, patient *widget.Entry
 	since         *widget.DateEntry
 	rows          []clinic.AuditEntry
+	filter        clinic.AuditFilter // what rows shows (500 newest) and Export writes (all)
 	table         *widget.Label
 	dialog        dialog.Dialog
 }
@@ -117,7 +115,8 @@ func (u *UI) auditDialog() *auditForm {
 			}
 			path := w.URI().Path()
 			w.Close()
-			if err := writeAuditCSV(path, f.rows); err != nil {
+			// Every row the filter selects, not only the ones on screen.
+			if _, err := u.clinic.ExportAudit(context.Background(), f.filter, path); err != nil {
 				u.showError(lang.L("Could not export the audit trail."), err)
 			}
 		}, u.win)
@@ -154,7 +153,7 @@ func (u *UI) queryAudit(f *auditForm) {
 		u.showError(lang.L("Could not read the audit trail."), err)
 		return
 	}
-	f.rows = rows
+	f.rows, f.filter = rows, filter
 	var s string
 	for _, r := range rows {
 		s += fmt.Sprintf("%6d  %s  %-12s %-8s %-10s %6d  %s\n", r.Row, locale.DateTime(u.lang, r.At.Local()), r.Actor, r.Action, r.Entity, r.ID, r.Detail)
@@ -165,20 +164,3 @@ func (u *UI) queryAudit(f *auditForm) {
 	f.table.SetText(s)
 }
 
-func writeAuditCSV(path string, rows []clinic.AuditEntry) error {
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(out)
-	w.Write([]string{"row", "at", "user", "action", "entity", "entity_id", "detail", "version"})
-	for _, r := range rows {
-		w.Write([]string{strconv.FormatInt(r.Row, 10), r.At.UTC().Format(time.RFC3339), r.Actor, r.Action, r.Entity, strconv.FormatInt(r.ID, 10), r.Detail, r.Version})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}

@@ -51,12 +51,11 @@ func TestAdminWindowAccountsAndAudit(t *testing.T) {
 	a.user.SetText("admin")
 	u.queryAudit(a)
 	out := filepath.Join(t.TempDir(), "audit.csv")
-	if err := writeAuditCSV(out, a.rows); err != nil {
+	if _, err := c.ExportAudit(ctx, a.filter, out); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.Open(out)
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
+	b, _ := os.ReadFile(out)
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\uFEFF"))).ReadAll()
 	if err != nil || len(recs) != len(a.rows)+1 || recs[0][2] != "user" || recs[1][2] != "admin" {
 		t.Errorf("CSV %v %v", recs, err)
 	}
