@@ -163,4 +163,3 @@ func (u *UI) queryAudit(f *auditForm) {
 	}
 	f.table.SetText(s)
 }
-
