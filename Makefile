@@ -32,6 +32,9 @@ run: build
 # DERMAL_REQUIRE_TOOLS makes a
 # missing Chromium, Xvfb, ImageMagick, poppler or QEMU a failure here (plain `go test` skips).
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/internal/ui$$')
+# The audit trail's head is kept in the user's configuration folder (internal/storage/anchor.go);
+# the tests keep theirs in build/, not in the home folder of whoever runs them.
+test: export DERMAL_ANCHOR_DIR = $(CURDIR)/build/test-anchors
 test:
 	@scripts/deps.sh --test
 	$(MAKE) --no-print-directory lint

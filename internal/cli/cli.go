@@ -71,6 +71,7 @@ var commands = []struct {
 	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
 	{"audit", "check the hash-chained audit trail: dermal audit verify", runAudit},
+	{"verify", "check the records for changes made outside Dermal (schema, audit trail and its seals, every record's seal): dermal verify", runVerify},
 	{"setup", "first run: the clinic and its first administrator: dermal setup --clinic NAME --admin USER --password-file F", runSetup},
 	{"users", "staff accounts (administrators): dermal users add|list|disable|enable|passwd", runUsers},
 	{"clinic", "the clinic's name, address and phone for reports: dermal clinic [--name NAME] [--address ADDRESS] [--phone PHONE]", runClinic},

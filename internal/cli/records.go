@@ -505,6 +505,10 @@ func runBackup(env *Env, args []string) error {
 		how = "UNENCRYPTED"
 	}
 	fmt.Fprintf(env.Stdout, "backed up to %s (%s)\n", fs.Arg(0), how)
+	// The trail's head, to keep with the backup: a trail later cut short no longer reaches it.
+	if h, err := c.AuditHead(context.Background()); err == nil && h != nil {
+		fmt.Fprintf(env.Stdout, "audit trail head: %s (keep this line with the backup)\n", h)
+	}
 	if note != "" {
 		fmt.Fprintln(env.Stderr, "dermal backup: warning:", note)
 	}

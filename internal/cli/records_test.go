@@ -303,7 +303,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	data := t.TempDir()
 	run(t, "--data", data, "patients", "add", "--name", "Phan Văn Khải", "--code", "BN-5")
 	run(t, "--data", data, "patients", "add", "--name", "Phan Thị Hoa", "--code", "BN-6")
-	if code, out, stderr := run(t, "--data", data, "audit", "verify"); code != 0 || !strings.Contains(out, "intact: 2 rows") {
+	if code, out, stderr := run(t, "--data", data, "audit", "verify"); code != 0 || !strings.Contains(out, "2 rows, each chained") {
 		t.Fatalf("verify: exit %d %q %s", code, out, stderr)
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "dermal.db"))
@@ -314,8 +314,8 @@ func TestAuditVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if code, _, stderr := run(t, "--data", data, "audit", "verify"); code != 1 || !strings.Contains(stderr, "audit row 1") {
-		t.Errorf("after tampering: exit %d %s", code, stderr)
+	if code, out, stderr := run(t, "--data", data, "audit", "verify"); code != 1 || !strings.Contains(out, "audit row 1") || !strings.Contains(out, "audit_no_update") {
+		t.Errorf("after tampering: exit %d %s %s", code, out, stderr)
 	}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"dermal/internal/inference"
 	"dermal/internal/storage"
 	"dermal/internal/testtool"
@@ -317,5 +318,48 @@ func TestPlainLeftoversAreRemovedAtTheNextStart(t *testing.T) {
 	mustRun(t, "--data", data, "patients", "list")
 	if left, _ := filepath.Glob(filepath.Join(data, ".dermal-*.db")); len(left) != 0 {
 		t.Errorf("left after the next start: %v", left)
+	}
+}
+
+// The records-trust issue's tampering through sqlite3: an urgent assessment changed to routine
+// is named by `dermal verify` (exit 1), and history and the report refuse to show it.
+func TestEditedAssessmentIsRefusedWhenShownAndNamedByVerify(t *testing.T) {
+	t.Setenv("DERMAL_ANCHOR_DIR", t.TempDir())
+	data := t.TempDir()
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("admin password\n"), 0o600)
+	if code, _, stderr := run(t, "--data", data, "setup", "--clinic", "Trạm Y tế", "--admin", "admin", "--password-file", pw); code != 0 {
+		t.Fatalf("setup: %s", stderr)
+	}
+	as := func(args ...string) (int, string, string) {
+		return run(t, append([]string{"--data", data, "--user", "admin", "--password-file", pw}, args...)...)
+	}
+	as("patients", "add", "--name", "Đỗ Văn Tâm", "--code", "T1")
+	code, out, stderr := as("assess", "--json", "--patient", "T1", filepath.Join(fixtures, "ISIC_0024367.png"))
+	if code != 0 || !strings.Contains(out, `"risk_tier":"urgent"`) {
+		t.Fatalf("assess: %s %s", out, stderr)
+	}
+	if code, out, _ := as("backup", "--unencrypted", filepath.Join(t.TempDir(), "b.db")); code != 0 || !strings.Contains(out, "audit trail head: row") {
+		t.Errorf("backup does not print the trail's head: %s", out)
+	}
+	if code, out, stderr := as("verify"); code != 0 {
+		t.Fatalf("untouched records: %s %s", out, stderr)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "dermal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE assessments SET risk_tier = 'routine'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if code, out, _ := as("verify"); code != 1 || !strings.Contains(out, "assessment 1 no longer matches its seal") {
+		t.Errorf("verify after the edit: exit %d %s", code, out)
+	}
+	if code, _, stderr := as("history", "T1"); code == 0 || !strings.Contains(stderr, "changed outside Dermal") {
+		t.Errorf("history of the edited assessment: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := as("report", "--assessment", "1", "-o", filepath.Join(t.TempDir(), "r.pdf")); code == 0 || !strings.Contains(stderr, "changed outside Dermal") {
+		t.Errorf("report of the edited assessment: exit %d %s", code, stderr)
 	}
 }

@@ -178,14 +178,21 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 	if err != nil {
 		return User{}, fmt.Errorf("the account's copy of the clinic's data key does not open (%v); reset the password with the recovery key", err)
 	}
+	// The login row is written under the user who logged in (it named the one before), and
+	// sealed with the key just opened.
+	c.store.SetDataKey(key)
+	c.store.SetActor(u.Name)
 	if err := c.store.LoginSucceeded(ctx, u.ID); err != nil {
+		c.store.SetDataKey(nil)
 		return User{}, err
 	}
-	c.store.SetDataKey(key)
 	c.userMu.Lock()
 	c.user = &u
 	c.userMu.Unlock()
-	c.store.SetActor(u.Name)
+	// Records from before seals are sealed once, at the first login that can (seal.go).
+	if err := c.store.SealRecords(ctx); err != nil {
+		return User{}, fmt.Errorf("sealing the records: %w", err)
+	}
 	return u, nil
 }
 

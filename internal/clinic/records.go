@@ -212,3 +212,38 @@ func (c *Clinic) MergePatients(ctx context.Context, keep, drop PatientID) error 
 // VerifyAudit checks the hash chain of the whole audit trail: the number of rows, or the
 // first break (*storage.AuditBreak).
 func (c *Clinic) VerifyAudit(ctx context.Context) (int, error) { return c.store.VerifyAudit(ctx) }
+
+// AuditHead is the audit trail's last sealed row (nil when none is sealed), to print with a
+// backup: a trail later cut short no longer reaches it.
+func (c *Clinic) AuditHead(ctx context.Context) (*storage.AuditHead, error) {
+	return c.store.LastSealedHead(ctx)
+}
+
+// Verification is what Verify found: each part's verdict (nil: holds).
+type Verification struct {
+	Schema      error
+	AuditRows   int
+	Audit       error
+	Head        *storage.AuditHead // kept outside the records on this computer (nil: none)
+	HeadErr     error
+	Records     int
+	RecordFault []storage.RecordFault
+	RecordsErr  error
+}
+
+// Intact reports whether every part holds.
+func (v Verification) Intact() bool {
+	return v.Schema == nil && v.Audit == nil && v.HeadErr == nil && len(v.RecordFault) == 0 && v.RecordsErr == nil
+}
+
+// Verify checks everything a file editor could have changed: the schema (triggers dropped),
+// the audit chain and its seals, the head kept outside the records, and every assessment's and
+// referral's seal. The seals need the data key: a logged-in user.
+func (c *Clinic) Verify(ctx context.Context) Verification {
+	var v Verification
+	v.Schema = c.store.VerifySchema(ctx)
+	v.AuditRows, v.Audit = c.store.VerifyAudit(ctx)
+	v.Head, v.HeadErr = c.store.VerifyHead(ctx)
+	v.Records, v.RecordFault, v.RecordsErr = c.store.VerifyRecords(ctx)
+	return v
+}

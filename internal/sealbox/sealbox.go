@@ -6,7 +6,9 @@
 package sealbox
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
@@ -157,4 +159,12 @@ func KeyFrom(b []byte) (*Key, error) {
 	var k Key
 	copy(k.k[:], b)
 	return &k, nil
+}
+
+// Derive is a key for one purpose ("records", "audit"), derived from the data key with
+// HMAC-SHA256: the records' seals never use the data key itself.
+func (k *Key) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.k[:])
+	m.Write([]byte("dermal/" + purpose))
+	return m.Sum(nil)
 }

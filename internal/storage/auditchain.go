@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -17,6 +18,9 @@ type auditRow struct {
 	at, actor, action, entity, detail, version, prev string
 	entityID                                         sql.NullInt64
 	hash                                             string
+	// seal is the HMAC of hash under the audit key (seal.go); "" for a row written while no
+	// data key was held (a failed login, setup) or before seals.
+	seal string
 }
 
 // chainHash is a row's hash: SHA-256 over its fields, each length-prefixed (so no two rows'
@@ -53,8 +57,16 @@ func (s *Store) audit(tx *sql.Tx, action, entity string, id int64, detail string
 	r := auditRow{id: last.id + 1, at: s.stamp(), actor: s.Actor(), action: action, entity: entity, entityID: sql.NullInt64{Int64: id, Valid: true},
 		detail: detail, version: versionString(), prev: last.hash}
 	r.hash = r.chainHash()
-	_, err = tx.Exec(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.id, r.at, r.actor, r.action, r.entity, r.entityID, r.detail, r.version, r.prev, r.hash)
+	if key := s.sealKey("audit"); key != nil {
+		r.seal = mac(key, r.hash)
+	}
+	_, err = tx.Exec(`INSERT INTO audit (`+auditColumns+`, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.id, r.at, r.actor, r.action, r.entity, r.entityID, r.detail, r.version, r.prev, r.hash, r.seal)
+	if err == nil && r.seal != "" {
+		s.headMu.Lock()
+		s.head = &AuditHead{Row: r.id, Hash: r.hash}
+		s.headMu.Unlock()
+	}
 	return err
 }
 
@@ -100,19 +112,23 @@ func (b *AuditBreak) Error() string { return fmt.Sprintf("audit row %d: %s", b.R
 
 // VerifyAudit walks the whole trail and returns the number of rows and nil when every row
 // follows the one before (ids consecutive, each commits to the previous row's hash, each hash
-// matches its contents), else the first break (*AuditBreak). Rows cut off the end of the
-// trail leave no break behind: the count says how many rows there are to compare with a
-// count kept elsewhere (a backup, a printed report).
+// matches its contents), else the first break (*AuditBreak). With the data key (a logged-in
+// user) it also checks each row's seal: a file editor can recompute the chain but not the
+// seals, so a row rewritten, inserted or removed breaks the seal of the next sealed row; and a
+// row without a seal after the first sealed one must be one that is written before any login (a
+// failed login, setup), never a change to the records. Rows cut off the end of the trail are
+// caught by the head kept outside the records (VerifyHead).
 func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+auditColumns+`, seal FROM audit ORDER BY id`)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	n, prevID, prevHash := 0, int64(0), ""
+	key := s.sealKey("audit")
+	n, prevID, prevHash, sealing := 0, int64(0), "", false
 	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
+		var r auditRow
+		if err := rows.Scan(&r.id, &r.at, &r.actor, &r.action, &r.entity, &r.entityID, &r.detail, &r.version, &r.prev, &r.hash, &r.seal); err != nil {
 			return n, err
 		}
 		switch {
@@ -123,9 +139,26 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 		case r.hash != r.chainHash():
 			return n, &AuditBreak{Row: r.id, Reason: "its contents do not match its hash: it was changed after it was written"}
 		}
+		if key != nil {
+			switch {
+			case r.seal != "" && !hmac.Equal([]byte(r.seal), []byte(mac(key, r.hash))):
+				return n, &AuditBreak{Row: r.id, Reason: "its seal does not match: this row or one before it was rewritten outside Dermal (the chain was recomputed)"}
+			case r.seal != "":
+				sealing = true
+			case sealing && !unsealedKind(r):
+				return n, &AuditBreak{Row: r.id, Reason: fmt.Sprintf("it has no seal, but it records %s %s: it was written outside Dermal", r.action, r.entity)}
+			}
+		}
 		n, prevID, prevHash = n+1, r.id, r.hash
 	}
 	return n, rows.Err()
+}
+
+// unsealedKind reports whether a row is of the kinds written while no data key is held: a
+// failed login, and setup's own rows.
+func unsealedKind(r auditRow) bool {
+	return (r.entity == "user" && r.detail == "login failed") || r.entity == "setup" || r.entity == "data key" ||
+		(r.entity == "clinic" && r.action == "update") || (r.entity == "user" && r.action == "create")
 }
 
 // AuditFilter selects audit rows: by the user who wrote them, by a patient (the patient's

@@ -23,6 +23,32 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id PatientID, har
 		}
 		return s.audit(tx, "delete", "patient", int64(id), code)
 	}
+	// Each record that goes gets its own audit row: a sealed record missing from the records
+	// without one was removed outside Dermal (VerifyRecords).
+	for _, kind := range []struct{ entity, query string }{
+		{"referral", `SELECT r.id FROM referrals r JOIN assessments a ON a.id = r.assessment_id JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?`},
+		{"assessment", `SELECT a.id FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?`},
+	} {
+		rows, err := tx.QueryContext(ctx, kind.query, id)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var n int64
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, n)
+		}
+		rows.Close()
+		for _, n := range ids {
+			if err := s.audit(tx, "delete", kind.entity, n, "permanently, with patient "+code); err != nil {
+				return err
+			}
+		}
+	}
 	steps := []string{
 		`CREATE TEMP TABLE doomed AS SELECT photo_sha256 AS sha FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)
 			UNION SELECT thumb_sha256 FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
@@ -76,6 +102,10 @@ func (s *Store) MergePatients(ctx context.Context, keep, drop PatientID) error {
 			return err
 		}
 		moved, _ := res.RowsAffected()
+		// The moved lesions' assessments now belong to keep: their seals name the patient.
+		if err := s.sealAssessments(tx, `l.patient_id = ?`, keep); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ?`, s.stamp(), drop); err != nil {
 			return err
 		}

@@ -162,6 +162,14 @@ var migrations = []string{
 	// 7-point checklist in seven_point: a JSON list of the criteria present (triage.Criterion
 	// names); NULL: not done.
 	`ALTER TABLE assessments ADD COLUMN dermoscopy TEXT CHECK (dermoscopy IS NULL OR json_valid(dermoscopy));`,
+	// 15: record seals (seal.go): each assessment and referral carries an HMAC of its content
+	// under a key derived from the data key, and each audit row one of its chain hash; the
+	// data key row says when every record was first sealed (from then on a missing seal is
+	// tampering).
+	`ALTER TABLE assessments ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+	ALTER TABLE referrals ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+	ALTER TABLE audit ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+	ALTER TABLE data_key ADD COLUMN records_sealed INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -65,6 +65,9 @@ func (s *Store) AddReferral(ctx context.Context, r Referral) (id ReferralID, err
 		}
 		n, _ := res.LastInsertId()
 		id = ReferralID(n)
+		if err := s.sealReferrals(tx, `r.id = ?`, n); err != nil {
+			return err
+		}
 		return s.audit(tx, "create", "referral", n, fmt.Sprintf("assessment %d to %s", r.AssessmentID, r.ReferredTo))
 	})
 	return id, err
@@ -112,6 +115,9 @@ func (s *Store) RecordOutcome(ctx context.Context, assessment AssessmentID, sour
 		}
 		if _, err := tx.Exec(`UPDATE referrals SET outcome_source = ?, outcome_diagnosis = ?, outcome_date = ?, outcome_at = ? WHERE id = ?`,
 			source, diagnosis, day, s.stamp(), id); err != nil {
+			return err
+		}
+		if err := s.sealReferrals(tx, `r.id = ?`, id); err != nil {
 			return err
 		}
 		return s.audit(tx, "update", "referral", id, "outcome "+source)

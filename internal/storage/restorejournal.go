@@ -118,6 +118,7 @@ func finishRestore(path string) (kept string, err error) {
 		}
 	}
 	syncDir(filepath.Dir(path))
+	forgetHead(path) // the records in place are another trail now
 	if err := os.Remove(journalPath(path)); err != nil {
 		return "", err
 	}

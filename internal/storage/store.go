@@ -37,6 +37,11 @@ type Store struct {
 	checked  chan struct{}
 	checkMu  sync.Mutex
 	checkErr error
+
+	// head is the last sealed audit row this process wrote, kept outside the records after
+	// each commit (anchor.go).
+	head   *AuditHead
+	headMu sync.Mutex
 }
 
 // Errors for errors.Is.
@@ -170,9 +175,19 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
+		s.headMu.Lock()
+		s.head = nil
+		s.headMu.Unlock()
 		return classify(s.path, err)
 	}
-	return classify(s.path, tx.Commit())
+	if err := tx.Commit(); err != nil {
+		s.headMu.Lock()
+		s.head = nil
+		s.headMu.Unlock()
+		return classify(s.path, err)
+	}
+	s.keepHead()
+	return nil
 }
 
 // Verify waits for the integrity check started by Open and returns its verdict.
@@ -616,6 +631,14 @@ func (b sqliteBlobs) Put(ctx context.Context, tx *sql.Tx, data []byte) (string, 
 	return sha, err
 }
 
+// photosSealed reports whether the upgrade's sealing of stored photos has finished (data_key.
+// photos_sealed): from then on every photo is sealed.
+func (s *Store) photosSealed(ctx context.Context) bool {
+	var done int
+	s.db.QueryRowContext(ctx, `SELECT photos_sealed FROM data_key WHERE id = 1`).Scan(&done)
+	return done == 1
+}
+
 func countUsersTx(tx *sql.Tx) (int, error) {
 	var n int
 	err := tx.QueryRow(`SELECT count(*) FROM users`).Scan(&n)
@@ -639,6 +662,10 @@ func (b sqliteBlobs) Get(ctx context.Context, sha string) ([]byte, error) {
 		if data, err = k.Open(data, []byte(sha)); err != nil {
 			return nil, fmt.Errorf("photo %s: %w", sha, err)
 		}
+	} else if b.s.photosSealed(ctx) {
+		// Every photo Dermal stored since the upgrade is sealed: a plain one was put there by
+		// someone else, under a name that matches its content.
+		return nil, fmt.Errorf("%w: photo %s is stored unsealed, in records whose photos are all sealed: it was put there outside Dermal", ErrTampered, sha)
 	}
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != sha {
 		return nil, fmt.Errorf("photo %s is damaged: its content no longer matches its checksum", sha)

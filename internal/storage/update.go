@@ -72,6 +72,9 @@ func (s *Store) RecordFindings(ctx context.Context, assessmentID AssessmentID, f
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: assessment %d", ErrNotFound, assessmentID)
 		}
+		if err := s.sealAssessments(tx, `a.id = ?`, assessmentID); err != nil {
+			return err
+		}
 		return s.audit(tx, "update", "assessment", int64(assessmentID), "findings")
 	})
 }
