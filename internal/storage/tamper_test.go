@@ -51,7 +51,7 @@ func newSealedRecords(t *testing.T) sealedRecords {
 	}
 	for i, pc := range []struct {
 		code, name, tier string
-		photo          []byte
+		photo            []byte
 	}{{"A1", "Nguyễn Văn A", "urgent", other}, {"B1", "Trần Thị B", "routine", photo}} {
 		pid, err := s.AddPatient(ctx, Patient{Code: pc.code, FullName: pc.name})
 		if err != nil {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -26,7 +27,7 @@ func TestScreenshots(t *testing.T) {
 	for _, l := range []string{"en", "vi"} {
 		for _, size := range []fyne.Size{{Width: 1366, Height: 728}, {Width: 1024, Height: 560}} {
 			u, _ := newTestUI(t)
-			u.app.Settings().SetTheme(theme.LightTheme())
+			u.app.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
 			if l == "vi" {
 				f := u.settingsForm()
 				f.language.SetSelected("Tiếng Việt")
@@ -73,4 +74,11 @@ func sizeName(s fyne.Size) string {
 		return "1366x768"
 	}
 	return "1024x600"
+}
+
+// lightTheme is the default theme in its light variant (the README's pictures are light).
+type lightTheme struct{ fyne.Theme }
+
+func (l lightTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return l.Theme.Color(n, theme.VariantLight)
 }
