@@ -434,7 +434,7 @@ func TestSetupUsersAndLogin(t *testing.T) {
 	if code, _, _ := as("admin", adminPw, "users", "disable", "mai"); code != 0 {
 		t.Fatal("disable")
 	}
-	if code, _, stderr := as("mai", maiPw, "patients", "list"); code != 1 || !strings.Contains(stderr, "disabled") {
+	if code, _, stderr := as("mai", maiPw, "patients", "list"); code != 1 || !strings.Contains(stderr, "wrong user name or password") {
 		t.Errorf("a disabled account: exit %d %s", code, stderr)
 	}
 	if code, out, _ := as("admin", adminPw, "audit", "verify"); code != 0 || !strings.Contains(out, "intact") {

@@ -143,16 +143,25 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 	u, err := c.store.UserByName(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) {
 		// The same answer and about the same time as a wrong password: no hint which
-		// names exist.
+		// names exist; the name tried is in the audit trail.
 		accounts.Hash(password, c.hashParams()) //nolint:errcheck // only its time matters
+		debug.FreeOSMemory()
+		if err := c.store.LoginFailedUnknown(ctx, name); err != nil {
+			return User{}, err
+		}
 		return User{}, ErrLogin
 	}
 	if err != nil {
 		return User{}, err
 	}
-	now := time.Now()
-	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-		return User{}, &LoginDelayError{Wait: u.LockedUntil.Sub(now)}
+	// The attempt is counted before the password is checked, in one transaction with the
+	// check of the wait: parallel attempts cannot all read the same count.
+	wait, err := c.store.BeginLogin(ctx, u.ID, time.Now(), accounts.Delay)
+	if err != nil {
+		return User{}, err
+	}
+	if wait > 0 {
+		return User{}, &LoginDelayError{Wait: wait}
 	}
 	ok, wk, err := accounts.Verify(u.Hash(), password)
 	// argon2id just used 64 MiB: give it back to the system rather than keep it beside the
@@ -162,12 +171,11 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 		return User{}, err
 	}
 	if !ok || u.Disabled {
-		if err := c.store.LoginFailed(ctx, u.ID, now.Add(accounts.Delay(u.Failures+1))); err != nil {
+		if err := c.store.LoginFailed(ctx, u.ID); err != nil {
 			return User{}, err
 		}
-		if u.Disabled && ok {
-			return User{}, fmt.Errorf("%w: account %s is disabled", ErrNotAllowed, u.Name)
-		}
+		// A disabled account gets the wrong password's answer: "disabled" after the right
+		// password would confirm it to whoever is guessing.
 		return User{}, ErrLogin
 	}
 	wrapped, err := c.store.WrappedKey(ctx, u.ID)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"dermal/internal/accounts"
@@ -108,7 +109,8 @@ func TestAccountsAndRoles(t *testing.T) {
 	if err := c2.SetDisabled(ctx, "mai", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c2.Login(ctx, "mai", "my own new password"); !errors.Is(err, clinic.ErrNotAllowed) {
+	// It says what a wrong password says: "disabled" would confirm the password.
+	if _, err := c2.Login(ctx, "mai", "my own new password"); !errors.Is(err, clinic.ErrLogin) {
 		t.Errorf("disabled account: %v", err)
 	}
 	if err := c2.SetDisabled(ctx, "admin", true); !errors.Is(err, clinic.ErrNotAllowed) {
@@ -155,5 +157,70 @@ func TestAuditCSVIsSafeAndWhole(t *testing.T) {
 	trail, _ := c.QueryAudit(ctx, clinic.AuditFilter{Limit: 1})
 	if len(trail) != 1 || trail[0].Action != "export" || !strings.Contains(trail[0].Detail, "audit.csv") {
 		t.Errorf("the export is not in the trail: %+v", trail)
+	}
+}
+
+// Twenty wrong passwords at once (records-trust issue: all twenty were checked, the wait
+// computed from a stale count): at most FreeFailures+1 reach the password check before the wait
+// stops the rest. A disabled account with its right password gets the wrong password's answer,
+// and a name no account has leaves an audit row.
+func TestParallelLoginsCannotSkipTheWait(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheap)
+	ctx := context.Background()
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	checked, delayed := 0, 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Login(ctx, "admin", "not the password")
+			var d *clinic.LoginDelayError
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.As(err, &d):
+				delayed++
+			case errors.Is(err, clinic.ErrLogin):
+				checked++
+			default:
+				t.Errorf("login: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if checked > accounts.FreeFailures+1 || checked+delayed != 20 {
+		t.Errorf("%d of 20 parallel wrong passwords were checked (%d made to wait); at most %d may be", checked, delayed, accounts.FreeFailures+1)
+	}
+	// A disabled account, right password: the same answer as a wrong one.
+	c2 := clinictest.New(t)
+	c2.SetHashParams(cheap)
+	c2.Setup(ctx, clinic.ClinicProfile{Name: "Trạm"}, "admin", "", "admin password")
+	c2.Login(ctx, "admin", "admin password")
+	if err := c2.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.SetDisabled(ctx, "mai", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Login(ctx, "mai", "clinician password"); !errors.Is(err, clinic.ErrLogin) || strings.Contains(err.Error(), "disabled") {
+		t.Errorf("disabled account, right password: %v", err)
+	}
+	c2.Login(ctx, "admin", "admin password")
+	if _, err := c2.Login(ctx, "nobody", "some password"); !errors.Is(err, clinic.ErrLogin) {
+		t.Errorf("unknown name: %v", err)
+	}
+	c2.Login(ctx, "admin", "admin password")
+	rows, _ := c2.QueryAudit(ctx, clinic.AuditFilter{})
+	found := false
+	for _, r := range rows {
+		found = found || strings.Contains(r.Detail, `no account named "nobody"`)
+	}
+	if !found {
+		t.Error("a login under an unknown name left no audit row")
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // UserID is a users row id.
@@ -116,13 +119,51 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 	return out, rows.Err()
 }
 
-// LoginFailed counts a wrong password and sets when the next try is allowed.
-func (s *Store) LoginFailed(ctx context.Context, id UserID, until time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`UPDATE users SET failures = failures + 1, locked_until = ? WHERE id = ?`, until.UTC().Format(time.RFC3339Nano), id); err != nil {
+// BeginLogin counts a login attempt before its password is checked, in one transaction with
+// the check of the wait: attempts made in parallel each see the count the others left (checked
+// after, 20 parallel logins all read the same stale count and all went through). delay gives
+// the wait after n attempts in a row; the count and the wait are cleared by LoginSucceeded. It
+// returns how long is left to wait (0: go ahead).
+func (s *Store) BeginLogin(ctx context.Context, id UserID, now time.Time, delay func(n int) time.Duration) (wait time.Duration, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var failures int
+		var locked sql.NullString
+		if err := tx.QueryRow(`SELECT failures, locked_until FROM users WHERE id = ?`, id).Scan(&failures, &locked); err != nil {
 			return err
 		}
+		if locked.Valid {
+			if until, err := time.Parse(time.RFC3339Nano, locked.String); err == nil && now.Before(until) {
+				wait = until.Sub(now)
+				return nil
+			}
+		}
+		_, err := tx.Exec(`UPDATE users SET failures = failures + 1, locked_until = ? WHERE id = ?`,
+			now.Add(delay(failures+1)).UTC().Format(time.RFC3339Nano), id)
+		return err
+	})
+	return wait, err
+}
+
+// LoginFailed records a wrong password (BeginLogin counted it already).
+func (s *Store) LoginFailed(ctx context.Context, id UserID) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		return s.audit(tx, "update", "user", int64(id), "login failed")
+	})
+}
+
+// LoginFailedUnknown records a login under a name no account has (names tried leave a trace).
+func (s *Store) LoginFailedUnknown(ctx context.Context, name string) error {
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, name)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		return s.audit(tx, "update", "user", 0, "login failed: no account named "+strconv.Quote(name))
 	})
 }
 
