@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 		holdChild(path)
 		return
 	}
+	if what := os.Getenv("DERMAL_KILL_CHILD"); what != "" {
+		killChild(what, os.Getenv("DERMAL_KILL_PATH"))
+		return
+	}
 	if path := os.Getenv("DERMAL_OPEN_CHILD"); path != "" {
 		openChild(path)
 		return

@@ -133,6 +133,22 @@ func run() error {
 		}
 		fmt.Fprintf(&b, "\n## kill -9\n\n`go test -run TestCrashSafety ./internal/storage` (%.0f s): a child saving assessments in a loop is killed with SIGKILL at a random moment %s times; after each kill the database passes integrity_check and holds every assessment the child reported committed, photo included: **%s saves, all present**, no half-written case.\n",
 			time.Since(t0).Seconds(), m[2], m[1])
+		// Setup, restore and backup killed the same way (internal/storage/kill_test.go).
+		c = exec.Command("go", "test", "-count=1", "-run", "TestKillDuringSetupRestoreAndBackup", "-v", "./internal/storage/")
+		c.Env = append(os.Environ(), "DERMAL_KILL_ROUNDS=60")
+		t0 = time.Now()
+		outp, err = c.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("kill test of setup, restore and backup: %v\n%s", err, outp)
+		}
+		lines := regexp.MustCompile(`kill_test\.go:\d+: ((setup|restore|backup): .*)`).FindAllStringSubmatch(string(outp), -1)
+		if len(lines) != 3 {
+			return fmt.Errorf("kill test printed no figures:\n%s", outp)
+		}
+		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=60 go test -run TestKillDuringSetupRestoreAndBackup ./internal/storage` (%.0f s): a child doing setup (one transaction), restores (two backups in turn) or backups (a plain copy beside the records) is killed with SIGKILL at a random moment; after each kill the next start opens whole records, with no plain copy or half-finished restore left behind:\n\n", time.Since(t0).Seconds())
+		for _, l := range lines {
+			fmt.Fprintf(&b, "- %s\n", l[1])
+		}
 	}
 	fmt.Print(b.String())
 	return os.WriteFile(*out, []byte(b.String()), 0o644)
