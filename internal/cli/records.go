@@ -564,6 +564,17 @@ func runRestore(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The restored records' own trail says they were restored, by whom, from what.
+	if s, err := env.openStore(); err == nil {
+		if env.User != "" {
+			s.SetActor(env.User)
+		}
+		err = s.RecordRestore(context.Background(), src, kept)
+		s.Close()
+		if err != nil {
+			return fmt.Errorf("restored, but the restore could not be noted in the records' audit trail: %w", err)
+		}
+	}
 	fmt.Fprintln(env.Stdout, "restored from", src)
 	if kept != "" {
 		fmt.Fprintln(env.Stdout, "the previous database is kept at", kept)

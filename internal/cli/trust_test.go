@@ -363,3 +363,39 @@ func TestEditedAssessmentIsRefusedWhenShownAndNamedByVerify(t *testing.T) {
 		t.Errorf("report of the edited assessment: exit %d %s", code, stderr)
 	}
 }
+
+// A restore is written into the restored records' own trail (it appeared in neither), by the
+// administrator who restored, naming the backup and where the replaced records are kept; the
+// trail still verifies.
+func TestRestoreIsInTheRestoredTrail(t *testing.T) {
+	t.Setenv("DERMAL_ANCHOR_DIR", t.TempDir())
+	data := t.TempDir()
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("admin password\n"), 0o600)
+	mustRun(t, "--data", data, "setup", "--clinic", "Trạm Y tế", "--admin", "admin", "--password-file", pw)
+	as := func(args ...string) (int, string, string) {
+		return run(t, append([]string{"--data", data, "--user", "admin", "--password-file", pw}, args...)...)
+	}
+	as("patients", "add", "--name", "Lâm Văn Bền", "--code", "R9")
+	backup := filepath.Join(t.TempDir(), "monday.db")
+	if code, _, stderr := as("backup", "--unencrypted", backup); code != 0 {
+		t.Fatal(stderr)
+	}
+	as("patients", "add", "--name", "Later", "--code", "R10")
+	if code, _, stderr := as("restore", backup); code != 0 {
+		t.Fatalf("restore: %s", stderr)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "dermal.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actor, detail string
+	err = db.QueryRow(`SELECT actor, detail FROM audit WHERE action = 'restore' ORDER BY id DESC LIMIT 1`).Scan(&actor, &detail)
+	db.Close()
+	if err != nil || actor != "admin" || !strings.Contains(detail, "restored from monday.db") || !strings.Contains(detail, "before-restore") {
+		t.Errorf("the restore in the trail: %q %q %v", actor, detail, err)
+	}
+	if code, out, stderr := as("verify"); code != 0 {
+		t.Errorf("verify after the restore: %s %s", out, stderr)
+	}
+}

@@ -397,7 +397,7 @@ func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
 	if err := c.requireAdmin("restoring a backup"); err != nil {
 		return "", err
 	}
-	path, actor := c.store.Path(), c.store.Actor()
+	path, actor, srcName := c.store.Path(), c.store.Actor(), src
 	// An encrypted backup is opened first, while the records stay open: a wrong passphrase
 	// changes nothing.
 	plain, cleanup, err := openedBackup(src, filepath.Dir(path), key)
@@ -419,6 +419,9 @@ func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
 	if restoreErr == nil {
 		// The restored records have their own accounts and data key: log in again.
 		c.Logout()
+		if err := s.RecordRestore(context.Background(), srcName, kept); err != nil {
+			return kept, fmt.Errorf("restored, but the restore could not be noted in the records' audit trail: %w", err)
+		}
 	} else if u := c.CurrentUser(); u != nil {
 		// The records as they were, reopened: the same user, the same key.
 		s.SetActor(u.Name)

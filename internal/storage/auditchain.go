@@ -154,11 +154,12 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 	return n, rows.Err()
 }
 
-// unsealedKind reports whether a row is of the kinds written while no data key is held: a
-// failed login, and setup's own rows.
+// unsealedKind reports whether a row is of the kinds written while no data key is held: the
+// accounts' own rows (failed logins, a password reset with the recovery key), setup's, and a
+// restore's note in the restored records.
 func unsealedKind(r auditRow) bool {
-	return (r.entity == "user" && r.detail == "login failed") || r.entity == "setup" || r.entity == "data key" ||
-		(r.entity == "clinic" && r.action == "update") || (r.entity == "user" && r.action == "create")
+	return r.entity == "user" || r.entity == "setup" || r.entity == "data key" || (r.entity == "clinic" && r.action == "update") ||
+		(r.entity == "records" && r.action == "restore")
 }
 
 // AuditFilter selects audit rows: by the user who wrote them, by a patient (the patient's

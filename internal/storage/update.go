@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -77,6 +78,18 @@ func (s *Store) RecordFindings(ctx context.Context, assessmentID AssessmentID, f
 		}
 		return s.audit(tx, "update", "assessment", int64(assessmentID), "findings")
 	})
+}
+
+// RecordRestore notes in the restored records' own trail that they were put in place by a
+// restore, from which backup, and where the records they replaced are kept (restores appeared
+// in neither trail). Written right after the restore, by whoever restored them; the restored
+// records' data key is not held then, so the row is not sealed (VerifyAudit allows that kind).
+func (s *Store) RecordRestore(ctx context.Context, from, kept string) error {
+	detail := "restored from " + filepath.Base(from)
+	if kept != "" {
+		detail += "; the records replaced are kept as " + filepath.Base(kept)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "restore", "records", 0, detail) })
 }
 
 // RecordExport notes in the audit table that a record left Dermal (a PDF report of an
