@@ -420,6 +420,15 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// NoteSetting records in the audit trail a change to a setting that protects the records (the
+// idle lock): an administrator's, and never unnoticed.
+func (c *Clinic) NoteSetting(ctx context.Context, name, change string) error {
+	if err := c.requireAdmin("changing " + name); err != nil {
+		return err
+	}
+	return c.store.RecordSetting(ctx, name+": "+change)
+}
+
 // Logout forgets who is logged in and the data key.
 func (c *Clinic) Logout() {
 	c.userMu.Lock()

@@ -128,3 +128,37 @@ func TestSetupScreen(t *testing.T) {
 		t.Fatalf("after setup: logged out %v, %v", u.loggedOut(), u.setup.message.Text)
 	}
 }
+
+// Automatic logoff is the administrator's setting: a clinician cannot change it (it could be set
+// to "never"), and an administrator's change is in the audit trail.
+func TestIdleLockIsTheAdministratorsSetting(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	f := u.settingsForm()
+	if f.lock.Disabled() {
+		t.Fatal("the administrator cannot set the idle lock")
+	}
+	f.lock.SetText("0")
+	u.applySettings(f)
+	if u.prefs.LockMinutes() != 0 {
+		t.Fatalf("lock minutes %d after the administrator set 0", u.prefs.LockMinutes())
+	}
+	rows, _ := c.QueryAudit(ctx, clinic.AuditFilter{Limit: 5})
+	found := false
+	for _, r := range rows {
+		found = found || (r.Entity == "settings" && strings.Contains(r.Detail, "lock after idle minutes"))
+	}
+	if !found {
+		t.Error("the change of the idle lock is not in the audit trail")
+	}
+	if err := c.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "mai", "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	f = u.settingsForm()
+	if !f.lock.Disabled() {
+		t.Error("a clinician can change the idle lock")
+	}
+}

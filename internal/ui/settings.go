@@ -201,7 +201,13 @@ func (u *UI) settingsForm() *settingsForm {
 			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
 			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
-	items = append(items, widget.NewFormItem(lang.L("Lock after idle minutes"), f.lock))
+	lockItem := widget.NewFormItem(lang.L("Lock after idle minutes"), f.lock)
+	if !u.isAdmin() {
+		// Automatic logoff protects every patient's record: the administrator's to set.
+		f.lock.Disable()
+		lockItem.HintText = lang.L("Set by the clinic's administrator.")
+	}
+	items = append(items, lockItem)
 	if u.isAdmin() {
 		items = append(items, widget.NewFormItem(lang.L("Administration"), container.NewHBox(
 			widget.NewButton(lang.L("Staff accounts…"), func() { u.staffDialog() }),
@@ -255,8 +261,12 @@ func (u *UI) applySettings(f *settingsForm) {
 	}
 	idle, _ := strconv.Atoi(f.idle.Text)
 	p.SetInt(prefIdleMin, idle)
-	if lockMin, err := strconv.Atoi(f.lock.Text); err == nil {
-		p.SetInt(prefLockMin, lockMin)
+	if lockMin, err := strconv.Atoi(f.lock.Text); err == nil && lockMin != u.prefs.LockMinutes() && u.isAdmin() {
+		if err := u.clinic.NoteSetting(context.Background(), "lock after idle minutes", fmt.Sprintf("%d to %d (0: never)", u.prefs.LockMinutes(), lockMin)); err != nil {
+			u.showError(lang.L("The settings were not saved."), err)
+		} else {
+			p.SetInt(prefLockMin, lockMin)
+		}
 	}
 	u.clinic.SetBudget(clinic.ResolveBudget(0, u.prefs.BudgetMB()), IdleUnload(u.prefs))
 	u.log.Info("settings saved", "language", newLang, "budget_mb", budget, "threads", threads, "idle_min", idle)
