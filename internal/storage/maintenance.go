@@ -53,6 +53,24 @@ func isDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC)
 }
 
+// isStorageError reports whether err came from SQLite or the file system (not a refusal of
+// Dermal's own, which a full disk does not explain).
+func isStorageError(err error) bool {
+	var se *sqlite.Error
+	var pe *fs.PathError
+	return errors.As(err, &se) || errors.As(err, &pe)
+}
+
+// ErrDiskFull means the disk holding the records has no room left.
+var ErrDiskFull = errors.New("the disk is full")
+
+// diskNearlyFull reports whether the disk holding dir has less room than SQLite needs to open
+// and check records (its WAL index, its temporary files): 1 MiB.
+func diskNearlyFull(dir string) bool {
+	free, ok := diskFree(dir)
+	return ok && free < 1<<20
+}
+
 // classify gives an SQLite error the cause a clinician or IT volunteer can act on.
 func classify(path string, err error) error {
 	switch {
@@ -62,8 +80,13 @@ func classify(path string, err error) error {
 		return err
 	case isBusy(err):
 		return fmt.Errorf("%w (waited %s): %v", ErrBusy, BusyTimeout, err)
-	case isDiskFull(err):
-		return fmt.Errorf("the disk holding %s is full; nothing was written — free some space: %w", filepath.Dir(path), err)
+	case isDiskFull(err), errors.Is(err, ErrDiskFull):
+		if errors.Is(err, ErrDiskFull) {
+			return err
+		}
+		return fmt.Errorf("%w: the disk holding %s is full; nothing was written — free some space: %v", ErrDiskFull, filepath.Dir(path), err)
+	case isStorageError(err) && diskNearlyFull(filepath.Dir(path)):
+		return fmt.Errorf("%w: the disk holding %s is full (%v); nothing was written — free some space", ErrDiskFull, filepath.Dir(path), err)
 	case isReadOnly(err):
 		return fmt.Errorf("%w: %s: %v", ErrReadOnly, filepath.Dir(path), err)
 	}
@@ -169,6 +192,10 @@ func checkFile(path string, full bool) error {
 		return fmt.Errorf("%w: the integrity check of %s could not read it: %v", ErrBusy, path, err)
 	case err != nil && isReadOnly(err):
 		return classify(path, err)
+	case err != nil && diskNearlyFull(filepath.Dir(path)):
+		// The check could not run (SQLite needs room beside the file even to read it): a full
+		// disk is not damage, and "restore a backup" would be the wrong advice.
+		return fmt.Errorf("%w: the disk holding %s is full, so its records could not be checked or opened (%v); nothing was changed — free some space and start again", ErrDiskFull, filepath.Dir(path), err)
 	case err == nil && len(problems) > 0:
 		if len(problems) > 3 {
 			problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
