@@ -194,36 +194,72 @@ func (s *PhoneSession) QRCode(size int) (image.Image, error) {
 }
 
 // guard admits only requests with the session's current token, before it expires. Refusals
-// are answered at once and close the connection: the server does not wait for (or read) the
-// body of a request it will not take.
+// close the connection after the reply; the body of a request it will not take is read and
+// thrown away first (refuse), so that the phone always gets the reason.
 func (s *PhoneSession) guard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		token := s.token
 		s.mu.Unlock()
 		if subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(token)) != 1 {
-			w.Header().Set("Connection", "close")
-			s.reply(w, r, http.StatusForbidden, "forbidden")
+			s.refuse(w, r, http.StatusForbidden, "forbidden")
 			return
 		}
 		if !s.opts.Now().Before(s.expires) {
-			w.Header().Set("Connection", "close")
-			s.reply(w, r, http.StatusGone, "expired")
+			s.refuse(w, r, http.StatusGone, "expired")
 			return
 		}
 		next(w, r)
 	}
 }
 
+// A refused upload's body is read and thrown away while it keeps arriving (each read within
+// drainStall, at most drainTime in all): a phone on the clinic's Wi-Fi sends its photo in a few
+// seconds, while a client that stalls is answered at once and does not hold the server.
+const (
+	drainTime  = 5 * time.Second
+	drainStall = 300 * time.Millisecond
+)
+
+// refuse answers a request the session will not take, with the reason, and closes the
+// connection. The body is drained first (drainTime, drainStall): a reply sent while the phone
+// is still sending reaches it as a broken connection ("EOF"), not as the message.
+func (s *PhoneSession) refuse(w http.ResponseWriter, r *http.Request, status int, key string) {
+	if r.Body != nil {
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 64<<10)
+		start, read := time.Now(), 0
+		for read <= MaxUploadBytes+multipartMemory && time.Since(start) < drainTime {
+			rc.SetReadDeadline(time.Now().Add(drainStall))
+			n, err := r.Body.Read(buf)
+			read += n
+			if err != nil {
+				break
+			}
+		}
+	}
+	w.Header().Set("Connection", "close")
+	s.reply(w, r, status, key)
+}
+
+// minUploadRate is the slowest an upload may arrive: its deadline is its announced size at
+// this rate (plus a margin), so a phone that trickles its body cannot hold the one upload
+// slot, and with it the clinic, for the server's whole read timeout.
+const minUploadRate = 256 << 10 // bytes per second
+
 func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
 	select {
 	case s.receiving <- struct{}{}:
 		defer func() { <-s.receiving }()
 	default:
-		w.Header().Set("Connection", "close")
-		s.reply(w, r, http.StatusServiceUnavailable, "busy")
+		s.refuse(w, r, http.StatusServiceUnavailable, "busy")
 		return
 	}
+	size := r.ContentLength
+	if size < 0 || size > MaxUploadBytes+multipartMemory {
+		size = MaxUploadBytes + multipartMemory
+	}
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10*time.Second + time.Duration(size)*time.Second/minUploadRate))
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+multipartMemory)
 	file, header, err := r.FormFile("photo")
 	var tooBig *http.MaxBytesError

@@ -341,3 +341,21 @@ func TestRefusalsDoNotWaitForTheBody(t *testing.T) {
 	s.Close()
 	<-hold
 }
+
+// A refusal answered before the body is read reaches the phone as its message, not as a broken
+// connection (records-trust issue: "EOF" under load): a large photo sent with a wrong token gets
+// the 403 page, every time.
+func TestRefusalOfALargeUploadReachesThePhone(t *testing.T) {
+	s, rec, _ := start(t)
+	wrong := strings.Replace(s.URL(), s.token, strings.Repeat("A", len(s.token)), 1)
+	big := bytes.Repeat([]byte{0xff}, 8<<20)
+	for i := 0; i < 5; i++ {
+		status, body := post(t, wrong+"upload", "photo", "x.jpg", big, "en")
+		if status != 403 || !strings.Contains(body, "not valid") {
+			t.Fatalf("try %d: %d %q", i, status, firstText(body))
+		}
+	}
+	if rec.count() != 0 {
+		t.Fatal("a refused upload reached the assessment")
+	}
+}

@@ -170,6 +170,9 @@ var migrations = []string{
 	ALTER TABLE referrals ADD COLUMN seal TEXT NOT NULL DEFAULT '';
 	ALTER TABLE audit ADD COLUMN seal TEXT NOT NULL DEFAULT '';
 	ALTER TABLE data_key ADD COLUMN records_sealed INTEGER NOT NULL DEFAULT 0;`,
+	// 16: codes compared by their confusable skeleton too (CodeKey): the backfill recomputes
+	// every code_key.
+	`SELECT 1;`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for
@@ -209,6 +212,8 @@ var backfills = map[int]func(tx *sql.Tx) error{
 func init() {
 	// Index 8 is migration 9 (the chain).
 	backfills[8] = chainExistingAudit
+	// Index 15 is migration 16: CodeKey learnt confusables; the keys are made again.
+	backfills[15] = backfills[2]
 }
 
 func applyMigration(tx *sql.Tx, i int) error {

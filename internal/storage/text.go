@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"slices"
+
 	"fmt"
+	"github.com/mtibben/confusables"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -29,9 +32,21 @@ func Fold(s string) string {
 }
 
 // CodeKey is what makes two clinic codes the same code: compatibility-normalized (full-width
-// "ＢＮ２" is "BN2") and case-folded. Invisible characters never reach it: TextField refuses
-// them. Diacritics stay: they are rare in codes and a clinic may mean them.
-func CodeKey(code string) string { return strings.ToLower(norm.NFKC.String(NFC(code))) }
+// "ＢＮ２" is "BN2"), case-folded, and reduced to its Unicode confusable skeleton (UTS #39,
+// github.com/mtibben/confusables), so that codes that look the same are the same code: a
+// Cyrillic "В" is a Latin "B", a U+2010 hyphen is "-", "0" and "O" are one. Invisible
+// characters never reach it: TextField refuses them. Diacritics stay: they are rare in codes
+// and a clinic may mean them.
+func CodeKey(code string) string {
+	// The skeleton before case folding ("В" is Latin "B"), and again after it (a lower-case
+	// letter can have a look-alike of its own).
+	k := strings.ToLower(confusables.Skeleton(norm.NFKC.String(NFC(code))))
+	return strings.ToLower(norm.NFC.String(confusables.Skeleton(k)))
+}
+
+// blankLetters are letters that draw nothing (Hangul fillers, the blank Braille pattern, the
+// Mongolian vowel separator): a code or name made of them looks like another, or like nothing.
+var blankLetters = []rune{0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x180E, 0x17B4, 0x17B5}
 
 // TextField is one kind of user text, with its limit in characters (not bytes: a Vietnamese
 // name of 149 characters is about 200 bytes) and whether it may span lines.
@@ -78,7 +93,7 @@ func (f TextField) Clean(s string) (string, error) {
 		case unicode.IsControl(r):
 			return "", fmt.Errorf("%w: %s contains a control character (U+%04X) at character %d", ErrInvalid, f.Name, r, pos)
 		case unicode.Is(unicode.Cf, r), unicode.Is(unicode.Co, r), r == utf8.RuneError,
-			unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r):
+			unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r), slices.Contains(blankLetters, r):
 			return "", fmt.Errorf("%w: %s contains an invisible formatting character (U+%04X) at character %d", ErrInvalid, f.Name, r, pos)
 		}
 	}

@@ -325,3 +325,26 @@ func openChild(path string) {
 	s.Close()
 	fmt.Println("OK")
 }
+
+// Codes that look identical are one code (records-trust issue: accepted as new patients): a
+// U+2010 hyphen, a Cyrillic В, full width; letters that draw nothing are refused outright.
+func TestLookAlikeCodesAreOneCode(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.AddPatient(ctx, Patient{Code: "BN-0142", FullName: "Nguyễn Thị Hồng"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"BN\u20100142", "\u0412N-0142", "ＢＮ-０１４２", "bn-O142"} {
+		if _, err := s.AddPatient(ctx, Patient{Code: code, FullName: "Someone Else"}); !errors.Is(err, ErrDuplicateCode) {
+			t.Errorf("%q (%U) taken as a new code: %v", code, []rune(code), err)
+		}
+	}
+	for _, code := range []string{"BN-0142\u3164", "\u2800BN-0142", "BN\u115F-0142"} {
+		if _, err := s.AddPatient(ctx, Patient{Code: code, FullName: "Someone Else"}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q with a blank letter: %v", code, err)
+		}
+	}
+	if p, err := s.PatientByCode(ctx, "\u0412N\u20100142"); err != nil || p.Code != "BN-0142" {
+		t.Errorf("looking up by a look-alike code: %+v %v", p, err)
+	}
+}
