@@ -520,3 +520,31 @@ func TestDermoscopyOnTheCommandLine(t *testing.T) {
 		t.Errorf("plain followups: %s", out)
 	}
 }
+
+// The referral letter prints the dermoscopic checklist on its own line, in both languages,
+// with the headline naming its score.
+func TestReferralLetterPrintsTheDermoscopicChecklist(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Hà Văn Sơn", "--code", "BN-2")
+	run(t, "--data", data, "clinic", "--name", "Trạm Y tế xã Đồng Tâm", "--address", "Xã Đồng Tâm", "--phone", "024 3384 1234")
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-2", "--site", "acral", "--dermoscopy", "atypical-network,irregular-streaks",
+		filepath.Join(fixtures, "ISIC_0024311.png")); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(t.TempDir(), "letter.pdf")
+	for _, tc := range []struct{ lang, line, headline string }{
+		{"en", "Atypical pigment network (2), Irregular streaks (1): 3 / 10", "Dermoscopic 7-point score 3"},
+		{"vi", "Mạng sắc tố không điển hình (2), Vệt không đều (1): 3 / 10", "Bảng kiểm soi da 7 điểm: 3 điểm"},
+	} {
+		if code, _, stderr := run(t, "--data", data, "report", "--assessment", "1", "--referral", "--to", "Khoa Da liễu", "--clinician", "BS. An", "--lang", tc.lang, "-o", out); code != 0 {
+			t.Fatal(stderr)
+		}
+		flat := strings.Join(strings.Fields(pdftotext(t, out)), " ")
+		for _, want := range []string{tc.line, tc.headline, map[string]string{"en": "Dermoscopy 7-pt", "vi": "Soi da 7 điểm"}[tc.lang]} {
+			if !strings.Contains(flat, want) {
+				t.Errorf("%s letter lacks %q", tc.lang, want)
+			}
+		}
+		os.Remove(out)
+	}
+}
