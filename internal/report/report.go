@@ -578,6 +578,10 @@ func (r *renderer) history() error {
 		p.SetTextColor(0, 0, 0)
 		p.SetX(x)
 		p.CellFormat(contentW-thumbW-5, 4.8, fmt.Sprintf("%s: %s %.0f %%", r.t("Most likely"), r.t(r.c.LabelNames[top]), 100*topP), "", 2, "L", false, 0, "")
+		if d := triage.StoredDermoscopy(a.Dermoscopy); d != nil {
+			p.SetX(x)
+			p.CellFormat(contentW-thumbW-5, 4.8, fmt.Sprintf("%s: %d / 10", r.t("report.dermoscopy"), d.Score), "", 2, "L", false, 0, "")
+		}
 		if d := text(a.Diagnosis); d != "" {
 			p.SetX(x)
 			p.CellFormat(contentW-thumbW-5, 4.8, r.t("Diagnosis")+": "+d, "", 2, "L", false, 0, "")

@@ -148,9 +148,10 @@ func TestHistoryReportListsEarlierAssessments(t *testing.T) {
 		c.Earlier = append(c.Earlier, Visit{Thumb: photo(t, "ISIC_0024318.png"), Assessment: storage.Assessment{ID: storage.AssessmentID(i + 1), TakenAt: d,
 			Probabilities: map[string]float64{"nv": 0.8, "mel": 0.2}, RiskTier: "review", Diagnosis: "Theo dõi"}})
 	}
+	c.Earlier[1].Assessment.Dermoscopy = []string{"regression", "irregular-dots"}
 	pdf := render(t, c)
 	txt := poppler(t, "pdftotext", pdf)
-	for _, want := range []string{"Phiếu theo dõi tổn thương da", "Các lần đánh giá trước", "02/03/2026", "14/07/2026", "Nốt ruồi (bớt sắc tố) 80 %", "Cần chuyên khoa xem"} {
+	for _, want := range []string{"Phiếu theo dõi tổn thương da", "Các lần đánh giá trước", "02/03/2026", "14/07/2026", "Nốt ruồi (bớt sắc tố) 80 %", "Cần chuyên khoa xem", "Soi da 7 điểm: 2 / 10"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("history report lacks %q", want)
 		}
