@@ -224,3 +224,34 @@ func TestParallelLoginsCannotSkipTheWait(t *testing.T) {
 		t.Error("a login under an unknown name left no audit row")
 	}
 }
+
+// A backup's audit row names the file the clinic keeps (the sealed one, not the temporary
+// plain copy) and is written only once the backup is complete: a failed one is not recorded as
+// made.
+func TestBackupAuditNamesTheBackupAndOnlyOnSuccess(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheap)
+	ctx := context.Background()
+	c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm"}, "admin", "", "admin password")
+	if _, err := c.Login(ctx, "admin", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "monday.db.age")
+	if _, err := c.Backup(ctx, dest, &clinic.BackupKey{Passphrase: "a long backup passphrase"}, false); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "no", "such", "folder", "b.db.age")
+	if _, err := c.Backup(ctx, bad, &clinic.BackupKey{Passphrase: "a long backup passphrase"}, false); err == nil {
+		t.Fatal("a backup into a folder that does not exist succeeded")
+	}
+	rows, _ := c.QueryAudit(ctx, clinic.AuditFilter{})
+	var backups []string
+	for _, r := range rows {
+		if r.Entity == "backup" {
+			backups = append(backups, r.Detail)
+		}
+	}
+	if len(backups) != 1 || !strings.Contains(backups[0], "monday.db.age") || strings.Contains(backups[0], ".dermal-backup-") {
+		t.Errorf("backup rows: %q", backups)
+	}
+}

@@ -2,7 +2,6 @@ package clinic
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -115,18 +114,22 @@ func (c *Clinic) Backup(ctx context.Context, dest string, key *BackupKey, unencr
 		target = tmp.Name()
 		defer os.Remove(target)
 	}
-	err = c.store.BackupNamed(ctx, target, dest)
-	var noAudit *storage.AuditNotRecordedError
-	if errors.As(err, &noAudit) {
-		note, err = noAudit.Error(), nil
-	}
-	if err != nil {
+	// The audit row is written once the backup is complete (sealed too): a failed backup is
+	// never recorded as one made.
+	if err = c.store.BackupNamed(ctx, target, ""); err != nil {
 		return "", err
 	}
 	if key != nil {
 		if err := sealFile(target, dest, *key); err != nil {
 			return "", err
 		}
+	}
+	how := "unencrypted"
+	if key != nil {
+		how = "encrypted"
+	}
+	if err := c.store.RecordExport(ctx, "backup", 0, fmt.Sprintf("%s (%s)", dest, how)); err != nil {
+		note = (&storage.AuditNotRecordedError{Dest: dest, Err: err}).Error()
 	}
 	return note, nil
 }

@@ -228,7 +228,8 @@ func (e *AuditNotRecordedError) Unwrap() error { return e.Err }
 func (s *Store) Backup(ctx context.Context, dest string) error { return s.BackupNamed(ctx, dest, dest) }
 
 // BackupNamed is Backup whose audit row names the backup as name (the sealed file the plain copy
-// dest becomes, not the temporary copy). The copy is checked as restore checks a backup (the
+// dest becomes, not the temporary copy); name "" writes no audit row (the caller records the
+// backup once it is complete: RecordExport). The copy is checked as restore checks a backup (the
 // integrity and the whole schema): a backup that restore would refuse is removed and the backup
 // fails, naming why, instead of being written without a word.
 func (s *Store) BackupNamed(ctx context.Context, dest, name string) error {
@@ -246,6 +247,9 @@ func (s *Store) BackupNamed(ctx context.Context, dest, name string) error {
 	if err := checkBackup(dest); err != nil {
 		os.Remove(dest)
 		return fmt.Errorf("no backup was written, because restore would refuse it (the records themselves differ from what Dermal made: run dermal audit verify, and restore the last good backup): %w", err)
+	}
+	if name == "" {
+		return nil
 	}
 	if err := s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "export", "backup", 0, name) }); err != nil {
 		return &AuditNotRecordedError{Dest: name, Err: err}
