@@ -142,8 +142,15 @@ func (c *Clinic) SealStoredPhotos(ctx context.Context, progress func(done, left 
 func (c *Clinic) Login(ctx context.Context, name, password string) (User, error) {
 	u, err := c.store.UserByName(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) {
-		// The same answer and about the same time as a wrong password: no hint which
-		// names exist; the name tried is in the audit trail.
+		// The same answer, about the same time and the same waits as a wrong password: no
+		// hint which names exist; the name tried is in the audit trail.
+		wait, err := c.store.BeginLoginUnknown(ctx, name, time.Now(), accounts.Delay)
+		if err != nil {
+			return User{}, err
+		}
+		if wait > 0 {
+			return User{}, &LoginDelayError{Wait: wait}
+		}
 		accounts.Hash(password, c.hashParams()) //nolint:errcheck // only its time matters
 		debug.FreeOSMemory()
 		if err := c.store.LoginFailedUnknown(ctx, name); err != nil {

@@ -214,6 +214,16 @@ func TestParallelLoginsCannotSkipTheWait(t *testing.T) {
 	if _, err := c2.Login(ctx, "nobody", "some password"); !errors.Is(err, clinic.ErrLogin) {
 		t.Errorf("unknown name: %v", err)
 	}
+	// A name no account has gets the same waits as a real one: the waits tell nothing.
+	var unknownWaited bool
+	for i := 0; i < accounts.FreeFailures+1; i++ {
+		_, err := c2.Login(ctx, "Nobody", "some password")
+		var d *clinic.LoginDelayError
+		unknownWaited = unknownWaited || errors.As(err, &d)
+	}
+	if !unknownWaited {
+		t.Errorf("%d wrong logins under an unknown name never had to wait", accounts.FreeFailures+2)
+	}
 	c2.Login(ctx, "admin", "admin password")
 	rows, _ := c2.QueryAudit(ctx, clinic.AuditFilter{})
 	found := false

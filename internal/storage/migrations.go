@@ -173,6 +173,14 @@ var migrations = []string{
 	// 16: codes compared by their confusable skeleton too (CodeKey): the backfill recomputes
 	// every code_key.
 	`SELECT 1;`,
+	// 17: wrong logins under names no account has are counted too (by the name as typed,
+	// case-folded), so the wait after them is the same as for a real account's: the waits do not
+	// tell which names exist.
+	`CREATE TABLE login_unknown (
+		name_key     TEXT PRIMARY KEY CHECK (length(name_key) <= 64),
+		failures     INTEGER NOT NULL DEFAULT 0,
+		locked_until TEXT
+	);`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

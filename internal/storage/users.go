@@ -144,6 +144,34 @@ func (s *Store) BeginLogin(ctx context.Context, id UserID, now time.Time, delay 
 	return wait, err
 }
 
+// BeginLoginUnknown is BeginLogin for a name no account has: the same count and the same waits,
+// kept per name as typed (case-folded, at most 64 characters).
+func (s *Store) BeginLoginUnknown(ctx context.Context, name string, now time.Time, delay func(n int) time.Duration) (wait time.Duration, err error) {
+	key := strings.ToLower(name)
+	if r := []rune(key); len(r) > 64 {
+		key = string(r[:64])
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var failures int
+		var locked sql.NullString
+		err := tx.QueryRow(`SELECT failures, locked_until FROM login_unknown WHERE name_key = ?`, key).Scan(&failures, &locked)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if locked.Valid {
+			if until, err := time.Parse(time.RFC3339Nano, locked.String); err == nil && now.Before(until) {
+				wait = until.Sub(now)
+				return nil
+			}
+		}
+		_, err = tx.Exec(`INSERT INTO login_unknown (name_key, failures, locked_until) VALUES (?, 1, ?)
+			ON CONFLICT (name_key) DO UPDATE SET failures = failures + 1, locked_until = excluded.locked_until`,
+			key, now.Add(delay(failures+1)).UTC().Format(time.RFC3339Nano))
+		return err
+	})
+	return wait, err
+}
+
 // LoginFailed records a wrong password (BeginLogin counted it already).
 func (s *Store) LoginFailed(ctx context.Context, id UserID) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
