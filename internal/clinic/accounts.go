@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
@@ -391,7 +390,7 @@ func (c *Clinic) ExportAudit(ctx context.Context, f AuditFilter, path string) (r
 	if err := w.Error(); err != nil {
 		return 0, err
 	}
-	if err := writeFileAtomic(path, b.Bytes()); err != nil {
+	if err := storage.WriteFileAtomic(path, b.Bytes()); err != nil {
 		return 0, err
 	}
 	return len(all), c.store.RecordExport(ctx, "audit trail", 0, fmt.Sprintf("%d rows to %s", len(all), filepath.Base(path)))
@@ -404,27 +403,6 @@ func csvCell(s string) string {
 		return "'" + s
 	}
 	return s
-}
-
-// writeFileAtomic writes data to path through a temporary file beside it, owner-only.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dermal-export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // NoteSetting records in the audit trail a change to a setting that protects the records (the

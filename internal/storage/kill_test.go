@@ -129,7 +129,7 @@ func killAfter(t *testing.T, rng *rand.Rand, env []string, ready string, maxDela
 
 func noPlainLeftovers(t *testing.T, dir string) {
 	t.Helper()
-	for _, pat := range []string{".dermal-*.db", "*.restoring", "*.restore-journal*"} {
+	for _, pat := range []string{".dermal-*.db", "*.restoring", "*.restore-journal*", ".*.restore-journal.tmp-*"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
 			t.Fatalf("left behind after the next start: %v", m)
 		}

@@ -276,6 +276,22 @@ func schemaRows(db *sql.DB) ([]string, error) {
 }
 
 // expectedSchema is the schema that migrations 1..version make.
+// schemaDiff names what differs between a database's schema rows and Dermal's.
+func schemaDiff(got, want []string) []string {
+	var diff []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			diff = append(diff, "missing or different: "+w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			diff = append(diff, "not Dermal's: "+g)
+		}
+	}
+	return diff
+}
+
 func expectedSchema(version int) ([]string, error) {
 	db, err := sql.Open("sqlite", "file::memory:")
 	if err != nil {
@@ -327,18 +343,7 @@ func checkBackup(src string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(got, want) {
-		var diff []string
-		for _, w := range want {
-			if !slices.Contains(got, w) {
-				diff = append(diff, "missing or different: "+w)
-			}
-		}
-		for _, g := range got {
-			if !slices.Contains(want, g) {
-				diff = append(diff, "not Dermal's: "+g)
-			}
-		}
+	if diff := schemaDiff(got, want); len(diff) > 0 {
 		if len(diff) > 3 {
 			diff = append(diff[:3], fmt.Sprintf("and %d more", len(diff)-3))
 		}

@@ -39,12 +39,19 @@ var ErrRecordsMissing = errors.New("the records are missing")
 // writeJournal writes the journal atomically and durably.
 func writeJournal(path string, j restoreJournal) error {
 	b, _ := json.Marshal(j)
-	tmp := journalPath(path) + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	return WriteFileAtomic(journalPath(path), b)
+}
+
+// WriteFileAtomic writes data to path through a temporary file beside it, synced and renamed
+// into place: a kill leaves the old file or the new one, never half of it. The file is its
+// owner's only.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
@@ -55,16 +62,22 @@ func writeJournal(path string, j restoreJournal) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, journalPath(path)); err != nil {
+	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
 	syncDir(filepath.Dir(path))
 	return nil
 }
 
+// journalTemps are journals a kill left half-written (WriteFileAtomic's temporary files).
+func journalTemps(path string) []string {
+	m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(journalPath(path))+".tmp-*"))
+	return m
+}
+
 // restorePending reports whether a restore left work behind: a journal, or a partial copy.
 func restorePending(path string) bool {
-	for _, p := range []string{journalPath(path), journalPath(path) + ".tmp", restoringPath(path)} {
+	for _, p := range append([]string{journalPath(path), restoringPath(path)}, journalTemps(path)...) {
 		if _, err := os.Lstat(p); err == nil {
 			return true
 		}
@@ -76,7 +89,9 @@ func restorePending(path string) bool {
 // before its journal (the records were never touched then). The caller holds the exclusive
 // lock. It returns where the records that were replaced are kept ("" if none).
 func finishRestore(path string) (kept string, err error) {
-	os.Remove(journalPath(path) + ".tmp") // a journal never completed: the records were not touched
+	for _, t := range journalTemps(path) {
+		os.Remove(t) // a journal never completed: the records were not touched
+	}
 	b, err := os.ReadFile(journalPath(path))
 	if errors.Is(err, os.ErrNotExist) {
 		os.Remove(restoringPath(path)) // a copy killed half-way: the records are untouched

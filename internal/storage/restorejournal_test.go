@@ -36,7 +36,7 @@ func TestRestoreKilledAtEveryStepIsFinishedByTheNextOpen(t *testing.T) {
 				os.WriteFile(restoringPath(path), b[:len(b)/2], 0o600)
 			case "journal half-written":
 				copyFile(backup, restoringPath(path))
-				os.WriteFile(journalPath(path)+".tmp", []byte(`{"kept":`), 0o600)
+				os.WriteFile(filepath.Join(filepath.Dir(path), "."+filepath.Base(journalPath(path))+".tmp-123"), []byte(`{"kept":`), 0o600)
 			default:
 				restoreHook = func(at string) {
 					if at == step {
@@ -61,7 +61,7 @@ func TestRestoreKilledAtEveryStepIsFinishedByTheNextOpen(t *testing.T) {
 			if errB != nil || restored != (errA != nil) {
 				t.Errorf("after a kill at %q: the backup's patient %v, the later one %v (restore finished: %v)", step, errB, errA, restored)
 			}
-			for _, left := range []string{restoringPath(path), journalPath(path), journalPath(path) + ".tmp"} {
+			for _, left := range append([]string{restoringPath(path), journalPath(path)}, journalTemps(path)...) {
 				if _, err := os.Lstat(left); err == nil {
 					t.Errorf("%s left behind", filepath.Base(left))
 				}

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -69,47 +68,21 @@ func mac(key []byte, input string) string {
 // inside the transaction that changed them. Without a data key it leaves them as they are:
 // records without staff accounts are not sealed.
 func (s *Store) sealAssessments(tx *sql.Tx, where string, args ...any) error {
-	key := s.sealKey("records")
-	if key == nil {
-		return nil
-	}
-	rows, err := tx.Query(`SELECT a.id, `+assessmentSealInput+` FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE `+where, args...)
-	if err != nil {
-		return err
-	}
-	type sealed struct {
-		id   int64
-		seal string
-	}
-	var all []sealed
-	for rows.Next() {
-		var id int64
-		var in string
-		if err := rows.Scan(&id, &in); err != nil {
-			rows.Close()
-			return err
-		}
-		all = append(all, sealed{id, mac(key, in)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, a := range all {
-		if _, err := tx.Exec(`UPDATE assessments SET seal = ? WHERE id = ?`, a.seal, a.id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.reseal(tx, "assessments", `SELECT a.id, `+assessmentSealInput+` FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE `+where, args...)
 }
 
 // sealReferrals (re)seals the referrals that where selects (a SQL condition on r).
 func (s *Store) sealReferrals(tx *sql.Tx, where string, args ...any) error {
+	return s.reseal(tx, "referrals", `SELECT r.id, `+referralSealInput+` FROM referrals r WHERE `+where, args...)
+}
+
+// reseal sets the seal of each row that query selects (id, seal input) in table.
+func (s *Store) reseal(tx *sql.Tx, table, query string, args ...any) error {
 	key := s.sealKey("records")
 	if key == nil {
 		return nil
 	}
-	rows, err := tx.Query(`SELECT r.id, `+referralSealInput+` FROM referrals r WHERE `+where, args...)
+	rows, err := tx.Query(query, args...)
 	if err != nil {
 		return err
 	}
@@ -129,7 +102,7 @@ func (s *Store) sealReferrals(tx *sql.Tx, where string, args ...any) error {
 		return err
 	}
 	for i, id := range ids {
-		if _, err := tx.Exec(`UPDATE referrals SET seal = ? WHERE id = ?`, seals[i], id); err != nil {
+		if _, err := tx.Exec(`UPDATE `+table+` SET seal = ? WHERE id = ?`, seals[i], id); err != nil {
 			return err
 		}
 	}
@@ -270,17 +243,7 @@ func (s *Store) VerifySchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var diff []string
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			diff = append(diff, "missing or different: "+w)
-		}
-	}
-	for _, g := range got {
-		if !slices.Contains(want, g) {
-			diff = append(diff, "not Dermal's: "+g)
-		}
-	}
+	diff := schemaDiff(got, want)
 	if len(diff) > 0 {
 		return fmt.Errorf("%w: the records' schema was changed outside Dermal (%s)", ErrTampered, strings.Join(diff, "; "))
 	}
