@@ -37,7 +37,8 @@ not_blank() {
 }
 
 # --- Linux tar.xz ---------------------------------------------------------------------------
-lin=$T/linux && mkdir -p "$lin/unpacked" "$lin/data"
+# The data folders are private (0700), as a clinic's must be: doctor fails one others can read.
+lin=$T/linux && mkdir -p "$lin/unpacked" && mkdir -p "$lin/data" && chmod 700 "$lin/data"
 tar -xJf "$OUT/Dermal-$VERSION-linux-x64.tar.xz" -C "$lin/unpacked"
 ldermal=$(find "$lin/unpacked" -path '*/usr/local/bin/dermal')
 check "linux: --version says $VERSION" test "$("$ldermal" --version)" = "Dermal $VERSION"
@@ -56,7 +57,7 @@ check "linux: make user-install's .desktop entry points at it" grep -q "^Exec=$l
 (cd "$(dirname "$ldermal")/../../.." && HOME=$lin/home make -s user-uninstall) >> "$lin/user-install.log" 2>&1
 check "linux: make user-uninstall removes it" test ! -e "$lin/home/.local/bin/dermal"
 
-deb=$T/deb && mkdir -p "$deb/root" "$deb/data"
+deb=$T/deb && mkdir -p "$deb/root" && mkdir -p "$deb/data" && chmod 700 "$deb/data"
 debfile=$(ls "$OUT"/dermal_*_amd64.deb)
 dpkg-deb -x "$debfile" "$deb/root"
 dpkg-deb -f "$debfile" Package Version Depends > "$deb/control.txt"
