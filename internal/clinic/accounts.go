@@ -87,46 +87,70 @@ func (c *Clinic) Setup(ctx context.Context, profile ClinicProfile, admin, fullNa
 // stores nothing. Everything is stored in one transaction (storage.SetUp): a kill at any
 // instant leaves the records set up, or not at all and ready for setup again.
 func (c *Clinic) SetupShowing(ctx context.Context, profile ClinicProfile, admin, fullName, password string, show func(recovery string) error) (recovery string, err error) {
-	if need, err := c.NeedsSetup(ctx); err != nil {
-		return "", err
-	} else if !need {
-		return "", ErrAlreadySetUp
-	}
-	if profile.Name == "" {
-		return "", fmt.Errorf("%w: the clinic's name is needed", storage.ErrInvalid)
-	}
-	if err := accounts.CheckPassword(password); err != nil {
-		return "", fmt.Errorf("%w: %v", storage.ErrInvalid, err)
-	}
-	key, err := sealbox.NewKey()
-	if err != nil {
-		return "", err
-	}
-	if recovery, err = sealbox.NewRecoveryKey(); err != nil {
-		return "", err
-	}
-	recoveryWrapped, err := key.WrapWithRecovery(recovery)
-	if err != nil {
-		return "", err
-	}
-	hash, wk, err := accounts.Hash(password, c.hashParams())
+	p, err := c.PrepareSetup(ctx, profile, admin, fullName, password)
 	if err != nil {
 		return "", err
 	}
 	if show != nil {
-		if err := show(recovery); err != nil {
+		if err := show(p.RecoveryKey()); err != nil {
 			return "", err
 		}
 	}
-	_, err = c.store.SetUp(ctx, storage.Setup{Profile: profile, RecoveryWrapped: recoveryWrapped,
-		Admin: storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, Hash: hash, Wrapped: key.WrapWith(wk)})
+	return p.RecoveryKey(), p.Commit(ctx)
+}
+
+// PendingSetup is a setup made and not yet stored: its recovery key is shown first (the window
+// waits for "I have written it down"), and only Commit stores it. Dropped, it leaves nothing.
+type PendingSetup struct {
+	c        *Clinic
+	su       storage.Setup
+	recovery string
+}
+
+// RecoveryKey is the key to show, once, before Commit.
+func (p *PendingSetup) RecoveryKey() string { return p.recovery }
+
+// Commit stores the setup in one transaction.
+func (p *PendingSetup) Commit(ctx context.Context) error {
+	_, err := p.c.store.SetUp(ctx, p.su)
 	if errors.Is(err, storage.ErrSetUpAlready) {
-		return "", ErrAlreadySetUp
+		return ErrAlreadySetUp
 	}
+	return err
+}
+
+// PrepareSetup checks a setup and makes its keys (the data key, the recovery key, the
+// administrator's password hash and wrapped key) without storing anything.
+func (c *Clinic) PrepareSetup(ctx context.Context, profile ClinicProfile, admin, fullName, password string) (*PendingSetup, error) {
+	if need, err := c.NeedsSetup(ctx); err != nil {
+		return nil, err
+	} else if !need {
+		return nil, ErrAlreadySetUp
+	}
+	if profile.Name == "" {
+		return nil, fmt.Errorf("%w: the clinic's name is needed", storage.ErrInvalid)
+	}
+	if err := accounts.CheckPassword(password); err != nil {
+		return nil, fmt.Errorf("%w: %v", storage.ErrInvalid, err)
+	}
+	key, err := sealbox.NewKey()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return recovery, nil
+	recovery, err := sealbox.NewRecoveryKey()
+	if err != nil {
+		return nil, err
+	}
+	recoveryWrapped, err := key.WrapWithRecovery(recovery)
+	if err != nil {
+		return nil, err
+	}
+	hash, wk, err := accounts.Hash(password, c.hashParams())
+	if err != nil {
+		return nil, err
+	}
+	return &PendingSetup{c: c, recovery: recovery, su: storage.Setup{Profile: profile, RecoveryWrapped: recoveryWrapped,
+		Admin: storage.User{Name: admin, FullName: fullName, Role: accounts.Admin}, Hash: hash, Wrapped: key.WrapWith(wk)}}, nil
 }
 
 // SealStoredPhotos seals the photos still stored in plain (records from before encryption),

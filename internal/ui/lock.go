@@ -200,6 +200,10 @@ type setupView struct {
 	button                            *widget.Button
 	message                           *widget.Label
 	root                              fyne.CanvasObject
+	// pending is the setup whose recovery key is on screen, not stored yet; confirmKey stores
+	// it ("I have written it down").
+	pending    *clinic.PendingSetup
+	confirmKey func()
 }
 
 func (u *UI) newSetupView() *setupView {
@@ -242,42 +246,71 @@ func (v *setupView) submit() {
 	profile := clinic.ClinicProfile{Name: v.clinicName.Text, Address: v.address.Text, Phone: v.phone.Text}
 	admin, fullName, password := v.admin.Text, v.fullName.Text, v.password.Text
 	v.button.Disable()
-	type result struct {
-		recovery string
-		who      clinic.User
-		err      error
+	// Off the UI thread: the password's argon2id run. Nothing is stored yet: the recovery key
+	// is shown first, and the records are set up only once the clinic says it has written it
+	// down (no records ever depend on a key nobody saw).
+	type prepared struct {
+		p   *clinic.PendingSetup
+		err error
 	}
-	// Off the UI thread: two argon2id runs (the hash and the login).
-	background(u, nil, func() result {
-		ctx := context.Background()
-		recovery, err := u.clinic.Setup(ctx, profile, admin, fullName, password)
-		if err != nil {
-			return result{err: err}
-		}
-		who, err := u.clinic.Login(ctx, admin, password)
-		return result{recovery, who, err}
-	}, func(r result) {
-		v.button.Enable()
+	background(u, nil, func() prepared {
+		p, err := u.clinic.PrepareSetup(context.Background(), profile, admin, fullName, password)
+		return prepared{p, err}
+	}, func(r prepared) {
 		if r.err != nil {
+			v.button.Enable()
 			v.message.SetText(explain(r.err))
 			return
 		}
-		v.setUp(r.recovery, r.who)
+		v.showKey(r.p, admin, password)
 	})
 }
 
-// setUp shows the window to the new administrator, with the recovery key.
-func (v *setupView) setUp(recovery string, who clinic.User) {
+// showKey shows the recovery key of a pending setup; "I have written it down" stores the setup
+// and logs the administrator in, Cancel drops it (nothing was stored).
+func (v *setupView) showKey(p *clinic.PendingSetup, admin, password string) {
 	u := v.u
-	u.recoveryKey = recovery
-	u.loggedIn(nil, who)
-	// The recovery key is shown once: the clinic prints it and locks it away.
 	msg := widget.NewLabel(lang.L("recovery.help"))
 	msg.Wrapping = fyne.TextWrapWord
-	key := widget.NewEntry()
-	key.SetText(recovery)
-	dlg := dialog.NewCustom(lang.L("Recovery key"), lang.L("I have written it down"), container.NewVBox(msg, key), u.win)
-	dlg.Resize(u.dialogSize(620, 260))
+	key := widget.NewLabel(p.RecoveryKey())
+	key.TextStyle.Monospace = true
+	key.Wrapping = fyne.TextWrapWord
+	key.Selectable = true
+	v.pending = p
+	v.confirmKey = func() {
+		v.confirmKey = nil
+		type result struct {
+			who clinic.User
+			err error
+		}
+		background(u, nil, func() result {
+			ctx := context.Background()
+			if err := p.Commit(ctx); err != nil {
+				return result{err: err}
+			}
+			who, err := u.clinic.Login(ctx, admin, password)
+			return result{who, err}
+		}, func(r result) {
+			v.button.Enable()
+			v.pending = nil
+			if r.err != nil {
+				v.message.SetText(explain(r.err))
+				return
+			}
+			u.recoveryKey = p.RecoveryKey()
+			u.loggedIn(nil, r.who)
+		})
+	}
+	dlg := dialog.NewCustomConfirm(lang.L("Recovery key"), lang.L("I have written it down"), lang.L("Cancel"), container.NewVBox(msg, key), func(ok bool) {
+		if ok && v.confirmKey != nil {
+			v.confirmKey()
+			return
+		}
+		v.pending, v.confirmKey = nil, nil
+		v.button.Enable()
+		v.message.SetText(lang.L("Nothing was set up."))
+	}, u.win)
+	dlg.Resize(u.dialogSize(620, 300))
 	dlg.Show()
 }
 
