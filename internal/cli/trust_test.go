@@ -345,6 +345,14 @@ func TestEditedAssessmentIsRefusedWhenShownAndNamedByVerify(t *testing.T) {
 	if code, out, stderr := as("verify"); code != 0 {
 		t.Fatalf("untouched records: %s %s", out, stderr)
 	}
+	// The report prints the trail's head too.
+	pdf := filepath.Join(t.TempDir(), "r.pdf")
+	if code, _, stderr := as("report", "--assessment", "1", "-o", pdf); code != 0 {
+		t.Fatal(stderr)
+	}
+	if txt := pdftotext(t, pdf); !strings.Contains(strings.Join(strings.Fields(txt), " "), "Audit trail: row") {
+		t.Error("the report does not print the audit trail's head")
+	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "dermal.db"))
 	if err != nil {
 		t.Fatal(err)

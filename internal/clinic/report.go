@@ -56,6 +56,9 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 		Labels: card.Labels, LabelNames: card.LabelNames, Malignant: card.Malignant,
 		ModelName: ModelName(card), ModelSHA: card.SHA256, Program: "Dermal " + version.String(),
 	}
+	if h, err := c.store.LastSealedHead(ctx); err == nil && h != nil {
+		rc.AuditHead = h.String()
+	}
 	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)
 	visit := report.Visit{Assessment: entry.Assessment}
 	switch {

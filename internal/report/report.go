@@ -50,6 +50,9 @@ type Case struct {
 	ModelName  string
 	ModelSHA   string
 	Program    string // the program and version that printed it ("Dermal 0.7.0"), in the footer
+	// AuditHead is the audit trail's last sealed row when printed ("row 1234, 9f86d081…"; ""
+	// for none): a trail later cut short no longer reaches what the paper says.
+	AuditHead string
 	Current    Visit
 	Earlier    []Visit // earlier assessments of the same lesion, oldest first (history report)
 }
@@ -504,6 +507,9 @@ func (r *renderer) model() {
 	p.MultiCell(contentW, 3.6, fmt.Sprintf("%s: %s · SHA-256 %s", r.t("Model"), a.ModelName, a.ModelSHA256), "", "L", false)
 	if r.c.ModelSHA != "" && (a.ModelSHA256 != r.c.ModelSHA || a.ModelName != r.c.ModelName) {
 		p.MultiCell(contentW, 3.6, fmt.Sprintf("%s %s (%s).", r.t("report.other_model"), r.c.ModelName, r.c.ModelSHA[:12]), "", "L", false)
+	}
+	if r.c.AuditHead != "" {
+		p.MultiCell(contentW, 3.6, fmt.Sprintf("%s: %s", r.t("Audit trail"), r.c.AuditHead), "", "L", false)
 	}
 	p.SetTextColor(0, 0, 0)
 }
