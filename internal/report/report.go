@@ -53,8 +53,8 @@ type Case struct {
 	// AuditHead is the audit trail's last sealed row when printed ("row 1234, 9f86d081…"; ""
 	// for none): a trail later cut short no longer reaches what the paper says.
 	AuditHead string
-	Current    Visit
-	Earlier    []Visit // earlier assessments of the same lesion, oldest first (history report)
+	Current   Visit
+	Earlier   []Visit // earlier assessments of the same lesion, oldest first (history report)
 }
 
 // ErrIncomplete is returned when a case lacks what every report must show.
