@@ -89,6 +89,9 @@ func (s *Store) addLesion(tx *sql.Tx, l Lesion) (LesionID, error) {
 		return 0, err
 	}
 	n, _ := res.LastInsertId()
+	if err := s.sealLesions(tx, `l.id = ?`, n); err != nil {
+		return 0, err
+	}
 	return LesionID(n), s.audit(tx, "create", "lesion", n, l.BodySite)
 }
 
@@ -282,7 +285,7 @@ var historyColumns = `l.id, l.patient_id, l.body_site, l.site_detail, l.first_se
 	a.id, a.taken_at, a.photo_sha256, a.thumb_sha256, a.model_name, a.model_sha256, a.model_card_sha256, a.probabilities,
 	a.risk_tier, a.warnings, a.gradcam_shown, a.diagnosis, a.notes, coalesce(a.follow_up, ''),
 	a.photo_type, a.seven_point, a.abcde, a.diameter_mm, a.tier_driver, a.assessed_by, a.dermoscopy,
-	` + assessmentSealInput + `, a.seal,
+	` + assessmentSealInput + `, a.seal, ` + lesionSealInput + `, l.seal,
 	EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
 	coalesce((SELECT r.outcome_source FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), ''),
 	coalesce((SELECT r.outcome_diagnosis FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL ORDER BY r.outcome_at DESC LIMIT 1), '')`
@@ -317,16 +320,19 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 		var h HistoryEntry
 		var first, taken, probs, warns, follow string
 		var sevenPoint, abcde, dermoscopy sql.NullString
-		var sealInput, seal string
+		var sealInput, seal, lesionInput, lesionSeal string
 		var diameter sql.NullFloat64
 		a := &h.Assessment
 		if err := rows.Scan(&h.Lesion.ID, &h.Lesion.PatientID, &h.Lesion.BodySite, &h.Lesion.SiteDetail, &first,
 			&h.Lesion.MapView, &h.Lesion.MapX, &h.Lesion.MapY, &h.Lesion.Side, &a.ID, &taken, &a.PhotoSHA256,
 			&a.ThumbSHA256, &a.ModelName, &a.ModelSHA256, &a.ModelCardSHA256, &probs, &a.RiskTier, &warns, &a.GradCAMShown, &a.Diagnosis, &a.Notes, &follow,
-			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.AssessedBy, &dermoscopy, &sealInput, &seal, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
+			&a.PhotoType, &sevenPoint, &abcde, &diameter, &a.TierDriver, &a.AssessedBy, &dermoscopy, &sealInput, &seal, &lesionInput, &lesionSeal, &a.Referred, &a.OutcomeSource, &a.OutcomeDiagnosis); err != nil {
 			return nil, err
 		}
 		if err := s.checkSeal(ctx, "assessment", int64(a.ID), sealInput, seal); err != nil {
+			return nil, err
+		}
+		if err := s.checkSeal(ctx, "lesion", int64(h.Lesion.ID), lesionInput, lesionSeal); err != nil {
 			return nil, err
 		}
 		if diameter.Valid {

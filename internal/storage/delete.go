@@ -21,6 +21,9 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id PatientID, har
 		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, s.stamp(), id); err != nil {
 			return err
 		}
+		if err := s.sealPatients(tx, `p.id = ?`, id); err != nil {
+			return err
+		}
 		return s.audit(tx, "delete", "patient", int64(id), code)
 	}
 	// Each record that goes gets its own audit row: a sealed record missing from the records
@@ -78,6 +81,9 @@ func (s *Store) UndeletePatient(ctx context.Context, id PatientID) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: no deleted patient %d", ErrNotFound, id)
 		}
+		if err := s.sealPatients(tx, `p.id = ?`, id); err != nil {
+			return err
+		}
 		return s.audit(tx, "restore", "patient", int64(id), "")
 	})
 }
@@ -102,11 +108,18 @@ func (s *Store) MergePatients(ctx context.Context, keep, drop PatientID) error {
 			return err
 		}
 		moved, _ := res.RowsAffected()
-		// The moved lesions' assessments now belong to keep: their seals name the patient.
+		// The moved lesions and their assessments now belong to keep: their seals name the
+		// patient.
+		if err := s.sealLesions(tx, `l.patient_id = ?`, keep); err != nil {
+			return err
+		}
 		if err := s.sealAssessments(tx, `l.patient_id = ?`, keep); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ?`, s.stamp(), drop); err != nil {
+			return err
+		}
+		if err := s.sealPatients(tx, `p.id = ?`, drop); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("merged %s into %s (%d lesions moved)", dropCode, keepCode, moved)

@@ -181,6 +181,11 @@ var migrations = []string{
 		failures     INTEGER NOT NULL DEFAULT 0,
 		locked_until TEXT
 	);`,
+	// 18: patients and lesions are sealed too (their identity, consent and body site); every
+	// record is sealed again at the next login.
+	`ALTER TABLE patients ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+	ALTER TABLE lesions ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+	UPDATE data_key SET records_sealed = 0;`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

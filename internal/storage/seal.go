@@ -49,6 +49,14 @@ var assessmentSealInput = `'assessment;' || ` + sealExpr("a.id", "a.lesion_id", 
 var referralSealInput = `'referral;' || ` + sealExpr("r.id", "r.assessment_id", "r.referred_at", "r.referred_to", "r.reason", "r.urgency",
 	"r.outcome_source", "r.outcome_diagnosis", "r.outcome_date", "r.outcome_at", "r.deleted_at")
 
+// patientSealInput is the canonical content of patient p: identity, contacts, consent.
+var patientSealInput = `'patient;' || ` + sealExpr("p.id", "p.code", "p.full_name", "p.sex", "p.birth_year", "p.phone", "p.address", "p.notes",
+	"p.insurance_number", "p.id_number", "p.consent_photos", "p.consent_referral", "p.consent_at", "p.deleted_at")
+
+// lesionSealInput is the canonical content of lesion l: whose it is and where.
+var lesionSealInput = `'lesion;' || ` + sealExpr("l.id", "l.patient_id", "l.body_site", "l.site_detail", "l.first_seen", "l.map_view", "l.map_x",
+	"l.map_y", "l.side", "l.deleted_at")
+
 // sealKey is the records' sealing key (nil: no data key, nobody logged in).
 func (s *Store) sealKey(purpose string) []byte {
 	k := s.dataKey()
@@ -74,6 +82,16 @@ func (s *Store) sealAssessments(tx *sql.Tx, where string, args ...any) error {
 // sealReferrals (re)seals the referrals that where selects (a SQL condition on r).
 func (s *Store) sealReferrals(tx *sql.Tx, where string, args ...any) error {
 	return s.reseal(tx, "referrals", `SELECT r.id, `+referralSealInput+` FROM referrals r WHERE `+where, args...)
+}
+
+// sealPatients (re)seals the patients that where selects (a SQL condition on p).
+func (s *Store) sealPatients(tx *sql.Tx, where string, args ...any) error {
+	return s.reseal(tx, "patients", `SELECT p.id, `+patientSealInput+` FROM patients p WHERE `+where, args...)
+}
+
+// sealLesions (re)seals the lesions that where selects (a SQL condition on l).
+func (s *Store) sealLesions(tx *sql.Tx, where string, args ...any) error {
+	return s.reseal(tx, "lesions", `SELECT l.id, `+lesionSealInput+` FROM lesions l WHERE `+where, args...)
 }
 
 // reseal sets the seal of each row that query selects (id, seal input) in table.
@@ -133,7 +151,7 @@ func (s *Store) checkSeal(ctx context.Context, kind string, id int64, input, sea
 		return fmt.Errorf("%w: %s %d has no seal: it was added or altered outside Dermal; restore a backup from before, and see the audit trail", ErrTampered, kind, id)
 	}
 	if !hmac.Equal([]byte(seal), []byte(mac(key, input))) {
-		return fmt.Errorf("%w: %s %d no longer matches its seal: its content (result, findings, photo or patient) was changed outside Dermal; do not rely on it: restore a backup from before, and see the audit trail", ErrTampered, kind, id)
+		return fmt.Errorf("%w: %s %d no longer matches its seal: its content was changed outside Dermal; do not rely on it: restore a backup from before, and see the audit trail", ErrTampered, kind, id)
 	}
 	return nil
 }
@@ -146,6 +164,12 @@ func (s *Store) SealRecords(ctx context.Context) error {
 		return nil
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.sealPatients(tx, `p.seal = ''`); err != nil {
+			return err
+		}
+		if err := s.sealLesions(tx, `l.seal = ''`); err != nil {
+			return err
+		}
 		if err := s.sealAssessments(tx, `a.seal = ''`); err != nil {
 			return err
 		}
@@ -155,7 +179,7 @@ func (s *Store) SealRecords(ctx context.Context) error {
 		if _, err := tx.Exec(`UPDATE data_key SET records_sealed = 1 WHERE id = 1`); err != nil {
 			return err
 		}
-		return s.audit(tx, "update", "records", 0, "every assessment and referral sealed")
+		return s.audit(tx, "update", "records", 0, "every patient, lesion, assessment and referral sealed")
 	})
 }
 
@@ -166,7 +190,7 @@ type RecordFault struct {
 	Err  error
 }
 
-// VerifyRecords checks every assessment's and referral's seal (with the data key: a logged-in
+// VerifyRecords checks every patient's, lesion's, assessment's and referral's seal (with the data key: a logged-in
 // user) and returns the number checked and the records that fail.
 func (s *Store) VerifyRecords(ctx context.Context) (int, []RecordFault, error) {
 	if s.sealKey("records") == nil {
@@ -175,6 +199,8 @@ func (s *Store) VerifyRecords(ctx context.Context) (int, []RecordFault, error) {
 	n := 0
 	var faults []RecordFault
 	for _, q := range []struct{ kind, sql string }{
+		{"patient", `SELECT p.id, ` + patientSealInput + `, p.seal FROM patients p ORDER BY p.id`},
+		{"lesion", `SELECT l.id, ` + lesionSealInput + `, l.seal FROM lesions l ORDER BY l.id`},
 		{"assessment", `SELECT a.id, ` + assessmentSealInput + `, a.seal FROM assessments a JOIN lesions l ON l.id = a.lesion_id ORDER BY a.id`},
 		{"referral", `SELECT r.id, ` + referralSealInput + `, r.seal FROM referrals r ORDER BY r.id`},
 	} {

@@ -406,6 +406,9 @@ func (s *Store) AddPatient(ctx context.Context, p Patient) (id PatientID, err er
 			return err
 		}
 		id = PatientID(n)
+		if err := s.sealPatients(tx, `p.id = ?`, id); err != nil {
+			return err
+		}
 		return s.audit(tx, "create", "patient", int64(id), p.Code)
 	})
 	if err != nil {
@@ -478,7 +481,15 @@ func (s *Store) PatientByID(ctx context.Context, id PatientID) (Patient, error) 
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("%w: no patient with id %d", ErrNotFound, id)
 	}
-	return p, err
+	if err != nil {
+		return p, err
+	}
+	// The patient a report or the window names must be the one that was sealed.
+	var in, seal string
+	if err := s.db.QueryRowContext(ctx, `SELECT `+patientSealInput+`, p.seal FROM patients p WHERE p.id = ?`, id).Scan(&in, &seal); err != nil {
+		return p, err
+	}
+	return p, s.checkSeal(ctx, "patient", int64(id), in, seal)
 }
 
 // PatientByCode returns a patient by clinic code (as CodeKey compares codes). Two patients

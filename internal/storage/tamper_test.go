@@ -167,6 +167,12 @@ func TestTamperingIsDetected(t *testing.T) {
 			r.raw(t, `DELETE FROM referrals WHERE assessment_id = ?`, r.urgent)
 			r.raw(t, `DELETE FROM assessments WHERE id = ?`, r.urgent)
 		}, "is gone, with no deletion recorded", false},
+		{"edit: a patient's name", func(t *testing.T, r sealedRecords) {
+			r.raw(t, `UPDATE patients SET full_name = 'Nguyễn Văn B' WHERE id = ?`, r.a)
+		}, "patient 1 no longer matches its seal", false},
+		{"edit: a lesion's body site", func(t *testing.T, r sealedRecords) {
+			r.raw(t, `UPDATE lesions SET body_site = 'face' WHERE id = (SELECT lesion_id FROM assessments WHERE id = ?)`, r.urgent)
+		}, "lesion 1 no longer matches its seal", true},
 		{"edit: a referral's outcome", func(t *testing.T, r sealedRecords) {
 			r.raw(t, `UPDATE referrals SET outcome_diagnosis = 'benign naevus'`)
 		}, "referral", false},
@@ -229,6 +235,11 @@ func TestTamperingIsDetected(t *testing.T) {
 			got := r.verify(t)
 			if got == "" || !strings.Contains(got, tc.want) {
 				t.Errorf("verify says %q, want it to name %q", got, tc.want)
+			}
+			if strings.HasPrefix(tc.name, "edit: a patient's") {
+				if _, err := r.s.PatientByID(ctx, r.a); !errors.Is(err, ErrTampered) {
+					t.Errorf("the tampered patient was shown: %v", err)
+				}
 			}
 			if tc.shown {
 				if _, err := r.s.Entry(ctx, r.urgent); !errors.Is(err, ErrTampered) {

@@ -31,6 +31,9 @@ func (s *Store) updatePatient(tx *sql.Tx, p Patient) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("%w: patient %d", ErrNotFound, p.ID)
 	}
+	if err := s.sealPatients(tx, `p.id = ?`, p.ID); err != nil {
+		return err
+	}
 	return s.audit(tx, "update", "patient", int64(p.ID), p.Code)
 }
 
