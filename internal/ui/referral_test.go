@@ -66,8 +66,8 @@ func TestReferralLoop(t *testing.T) {
 		t.Errorf("after the outcome: %q %v", d.outcome.Text, u.lastError)
 	}
 	u.show(u.worklist())
-	if w := u.screen.(*worklistScreen); len(w.rows) != 0 {
-		t.Errorf("worklist after the outcome: %v", w.assessments)
+	if w := u.screen.(*worklistScreen); len(w.items()) != 0 {
+		t.Errorf("worklist after the outcome: %v", w.items())
 	}
 }
 

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -16,44 +17,64 @@ import (
 )
 
 // worklistScreen is the home screen: which results could not be assessed, who is due back,
-// and which referrals still wait for their outcome. One click on a line opens that lesion's latest assessment.
+// and which referrals still wait for their outcome. One click on a line opens that lesion's
+// latest assessment.
+//
+// The lines are a virtualised list (widget.List): only the rows on screen exist as widgets.
+// A VBox of one button per line took minutes to lay out at 10,000 patients (each Add lays out
+// all the others again), and the window never opened.
 type worklistScreen struct {
 	u    *UI
 	list clinic.Worklist
-	// rows are the lines' buttons in order (tests tap them); assessments what each opens.
-	rows        []*widget.Button
-	assessments []clinic.AssessmentID
-	root        fyne.CanvasObject
+	// lines are the list's rows in order: section headings (assessment 0) and items.
+	lines []worklistLine
+	root  fyne.CanvasObject
+}
+
+// worklistLine is one row: a section heading, "None." under an empty section, or an item.
+type worklistLine struct {
+	text       string
+	heading    bool
+	assessment clinic.AssessmentID // 0 for a heading or "None."
 }
 
 func (w *worklistScreen) view() fyne.CanvasObject { return w.root }
 
+// items are the lines that open an assessment, in order (tests read them).
+func (w *worklistScreen) items() []worklistLine {
+	var out []worklistLine
+	for _, l := range w.lines {
+		if l.assessment != 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// open opens the assessment of item line i (as a tap on it does).
+func (w *worklistScreen) open(id clinic.AssessmentID) {
+	w.u.leave(func() { w.u.showAssessment(id) }, nil)
+}
+
 func (u *UI) worklist() screen {
-	w := &worklistScreen{u: u}
 	list, err := u.clinic.Worklist(context.Background(), time.Now(), clinic.DefaultWorklistDays)
 	if err != nil {
 		u.showError(lang.L("Could not read the worklist."), err)
 	}
-	w.list = list
-	box := container.NewVBox(widget.NewLabelWithStyle(fmt.Sprintf("%s — %s", lang.L("Today"), locale.Date(u.lang, list.Today)),
-		fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	return u.worklistOf(list)
+}
+
+// worklistOf builds the home screen for a worklist.
+func (u *UI) worklistOf(list clinic.Worklist) *worklistScreen {
+	w := &worklistScreen{u: u, list: list}
 	section := func(title string, items []clinic.WorkItem, line func(clinic.WorkItem) string) {
-		head := widget.NewLabelWithStyle(fmt.Sprintf("%s (%d)", title, len(items)), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		box.Add(head)
+		w.lines = append(w.lines, worklistLine{text: fmt.Sprintf("%s (%d)", title, len(items)), heading: true})
 		if len(items) == 0 {
-			none := widget.NewLabel(lang.L("None."))
-			none.Importance = widget.LowImportance
-			box.Add(none)
+			w.lines = append(w.lines, worklistLine{text: lang.L("None.")})
 			return
 		}
 		for _, it := range items {
-			id := it.Assessment
-			b := widget.NewButtonWithIcon(line(it), theme.NavigateNextIcon(), func() { u.leave(func() { u.showAssessment(id) }, nil) })
-			b.Alignment = widget.ButtonAlignLeading
-			b.Importance = widget.LowImportance
-			w.rows = append(w.rows, b)
-			w.assessments = append(w.assessments, id)
-			box.Add(b)
+			w.lines = append(w.lines, worklistLine{text: line(it), assessment: it.Assessment})
 		}
 	}
 	who := func(it clinic.WorkItem) string {
@@ -81,22 +102,71 @@ func (u *UI) worklist() screen {
 	section(lang.L("Follow-ups overdue"), list.Overdue, due)
 	section(lang.L("Follow-ups due today"), list.DueToday, due)
 	section(lang.L("Follow-ups this week"), list.Upcoming, due)
-	section(lang.L("Urgent or review, no referral outcome yet"), list.Awaiting, func(it clinic.WorkItem) string {
+	// The most urgent first: urgent before review, then the oldest.
+	awaiting := slices.Clone(list.Awaiting)
+	slices.SortStableFunc(awaiting, func(a, b clinic.WorkItem) int {
+		ua, ub := a.RiskTier == string(clinic.TierUrgent), b.RiskTier == string(clinic.TierUrgent)
+		switch {
+		case ua && !ub:
+			return -1
+		case ub && !ua:
+			return 1
+		}
+		return a.TakenAt.Compare(b.TakenAt)
+	})
+	section(lang.L("Urgent or review, no referral outcome yet"), awaiting, func(it clinic.WorkItem) string {
 		s := lang.L("tier."+it.RiskTier) + " · " + locale.Date(u.lang, it.TakenAt.Local())
 		if !it.Referred {
 			s += " · " + lang.L("no referral letter made")
 		}
 		return s + " — " + who(it)
 	})
-	help := widget.NewLabel(lang.L("welcome"))
-	help.Wrapping = fyne.TextWrapWord
-	help.Importance = widget.LowImportance
+	rows := widget.NewList(func() int { return len(w.lines) },
+		func() fyne.CanvasObject {
+			heading := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			heading.Truncation = fyne.TextTruncateEllipsis
+			item := widget.NewButtonWithIcon("", theme.NavigateNextIcon(), nil)
+			item.Alignment = widget.ButtonAlignLeading
+			item.Importance = widget.LowImportance
+			return container.NewStack(heading, item)
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			l := w.lines[i]
+			heading, item := o.(*fyne.Container).Objects[0].(*widget.Label), o.(*fyne.Container).Objects[1].(*widget.Button)
+			if l.assessment == 0 {
+				heading.TextStyle.Bold = l.heading
+				heading.Importance = widget.MediumImportance
+				if !l.heading {
+					heading.Importance = widget.LowImportance
+				}
+				heading.SetText(l.text)
+				heading.Show()
+				item.Hide()
+				return
+			}
+			id := l.assessment
+			item.SetText(l.text)
+			item.OnTapped = func() { w.open(id) }
+			item.Show()
+			heading.Hide()
+		})
+	rows.OnSelected = func(i widget.ListItemID) {
+		rows.Unselect(i) // a tap on a row's button opens it; selecting shows nothing
+	}
+	title := widget.NewLabelWithStyle(fmt.Sprintf("%s — %s", lang.L("Today"), locale.Date(u.lang, list.Today)),
+		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	top := container.NewVBox(title)
+	if len(w.items()) == 0 {
+		// Nothing to do yet (a new clinic): say how to begin. A busy day's list keeps the room.
+		help := widget.NewLabel(lang.L("welcome"))
+		help.Wrapping = fyne.TextWrapWord
+		help.Importance = widget.LowImportance
+		top.Add(help)
+	}
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	box.Add(widget.NewSeparator())
-	box.Add(help)
-	box.Add(disclaimer)
-	w.root = container.NewVScroll(box)
+	disclaimer.SizeName = theme.SizeNameCaptionText
+	w.root = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), disclaimer), nil, nil, rows)
 	return w
 }
 

@@ -3,11 +3,15 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
@@ -36,13 +40,24 @@ func TestWorklistOpensTheLesion(t *testing.T) {
 	if !ok {
 		t.Fatalf("home is %T", u.screen)
 	}
-	if len(w.rows) != 2 || w.assessments[0] != due.AssessmentID || w.assessments[1] != urgent.AssessmentID {
-		t.Fatalf("worklist rows %v", w.assessments)
+	items := w.items()
+	if len(items) != 2 || items[0].assessment != due.AssessmentID || items[1].assessment != urgent.AssessmentID {
+		t.Fatalf("worklist rows %v", items)
 	}
-	if !strings.Contains(w.rows[0].Text, "Nguyễn Thị Hồng") || !strings.Contains(w.rows[1].Text, "Urgent referral") || !strings.Contains(w.rows[1].Text, "no referral letter") {
-		t.Errorf("rows read %q / %q", w.rows[0].Text, w.rows[1].Text)
+	if !strings.Contains(items[0].text, "Nguyễn Thị Hồng") || !strings.Contains(items[1].text, "Urgent referral") || !strings.Contains(items[1].text, "no referral letter") {
+		t.Errorf("rows read %q / %q", items[0].text, items[1].text)
 	}
-	test.Tap(w.rows[1])
+	// The row on screen is a button that opens it.
+	var row *widget.Button
+	walk(u.win.Content(), func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Visible() && b.Text == items[1].text {
+			row = b
+		}
+	})
+	if row == nil {
+		t.Fatal("the urgent row is not on screen")
+	}
+	test.Tap(row)
 	u.jobs.Wait()
 	d, ok := u.screen.(*detailScreen)
 	if !ok || d.entry.Assessment.ID != urgent.AssessmentID {
@@ -53,8 +68,8 @@ func TestWorklistOpensTheLesion(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.show(u.worklist())
-	if w := u.screen.(*worklistScreen); len(w.rows) != 1 {
-		t.Errorf("after the outcome: %v", w.assessments)
+	if w := u.screen.(*worklistScreen); len(w.items()) != 1 {
+		t.Errorf("after the outcome: %v", w.items())
 	}
 }
 
@@ -87,5 +102,62 @@ func TestMergeAndDeletePatientsInTheWindow(t *testing.T) {
 	}
 	if _, err := c.Patient(ctx, keep.ID); !errors.Is(err, clinic.ErrNotFound) {
 		t.Errorf("deleted patient still there: %v", err)
+	}
+}
+
+// Today at a clinic's fifth year (the scale issue: at 10,000 patients about 12,000 lines, one
+// button each in a VBox, and the window never opened): the lines are a virtualised list, so
+// the widgets on screen stay a few dozen however long it is; each section says its count, and
+// urgent results come before review ones.
+func TestTodayStaysSmallAtTenThousandPatients(t *testing.T) {
+	u, _ := newTestUI(t)
+	today := time.Now()
+	var list clinic.Worklist
+	list.Today = today
+	for i := 0; i < 12000; i++ {
+		it := clinic.WorkItem{Patient: clinic.Patient{ID: clinic.PatientID(i + 1), Code: fmt.Sprintf("BN-%05d", i), FullName: "Nguyễn Văn A"},
+			Assessment: clinic.AssessmentID(i + 1), TakenAt: today.AddDate(0, 0, -i%700), RiskTier: "review"}
+		if i%3 == 0 {
+			it.RiskTier = "urgent"
+		}
+		f := today.AddDate(0, 0, -1-i%30)
+		it.FollowUp = &f
+		if i%2 == 0 {
+			list.Awaiting = append(list.Awaiting, it)
+		} else {
+			list.Overdue = append(list.Overdue, it)
+		}
+	}
+	w := u.worklistOf(list)
+	u.show(w)
+	u.win.Resize(fyne.NewSize(1366, 728))
+	n := 0
+	walk(u.win.Content(), func(fyne.CanvasObject) { n++ })
+	if n > 2000 {
+		t.Errorf("%d objects on screen for 12,000 lines: the list is not virtualised", n)
+	}
+	if len(w.items()) != 12000 {
+		t.Errorf("%d lines", len(w.items()))
+	}
+	var heads []string
+	for _, l := range w.lines {
+		if l.heading {
+			heads = append(heads, l.text)
+		}
+	}
+	if !slices.Contains(heads, "Follow-ups overdue (6000)") || !slices.Contains(heads, "Urgent or review, no referral outcome yet (6000)") {
+		t.Errorf("section headings %q", heads)
+	}
+	seenReview := false
+	for _, l := range w.lines {
+		if l.assessment == 0 {
+			continue
+		}
+		if strings.HasPrefix(l.text, "Specialist review") || strings.HasPrefix(l.text, "Review") {
+			seenReview = true
+		}
+		if seenReview && strings.HasPrefix(l.text, "Urgent referral") {
+			t.Fatalf("an urgent result listed after a review one: %q", l.text)
+		}
 	}
 }
