@@ -125,6 +125,9 @@ func runDesktop(g cli.Global) (code int) {
 	if g.OpenAssessment > 0 {
 		w.OpenAssessment(storage.AssessmentID(g.OpenAssessment))
 	}
+	if g.NewAssessment > 0 {
+		w.OpenNewAssessment(storage.PatientID(g.NewAssessment))
+	}
 	w.StartStatus(2 * time.Second)
 	defer w.Stop()
 	log.Info("started", "data", dataDir, "budget_mb", budget/watchdog.MB, "threads", g.Threads)

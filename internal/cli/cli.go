@@ -35,6 +35,8 @@ type Global struct {
 	OpenAssessment int64
 	// OpenPatient opens the desktop app at this patient (record id; 0: the worklist).
 	OpenPatient int64
+	// NewAssessment opens the desktop app on a new assessment for this patient (record id).
+	NewAssessment int64
 	// User and PasswordFile log a command that reads or writes records in, once the clinic
 	// has staff accounts (the password from the file, else asked on the terminal).
 	User         string
@@ -91,6 +93,7 @@ func ParseGlobal(args []string, stderr io.Writer) (Global, []string, error) {
 	fs.StringVar(&g.DataDir, "data", "", "data folder (default: the user's data folder)")
 	fs.Int64Var(&g.OpenAssessment, "open", 0, "desktop app: open this assessment at start")
 	fs.Int64Var(&g.OpenPatient, "open-patient", 0, "desktop app: open this patient (record id) at start")
+	fs.Int64Var(&g.NewAssessment, "new-assessment", 0, "desktop app: open a new assessment for this patient (record id) at start, after the login")
 	fs.IntVar(&g.MemoryBudgetMB, "memory-budget", 0, "memory budget in MB (default: the setting, else min(400, 25% of RAM))")
 	fs.BoolVar(&g.ShowVersion, "version", false, "print Dermal's version and exit")
 	fs.StringVar(&g.User, "user", "", "the staff account a records command runs as (once the clinic is set up)")

@@ -153,16 +153,21 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	a.state = widget.NewLabel(lang.L("Open a photo, drop it on the window, or paste it."))
 	a.state.Wrapping = fyne.TextWrapWord
 
-	a.photoView = newPhotoView(300, 225)
+	a.photoView = newPhotoView(300, 120) // it grows with the pane; 120 px keeps the screen inside 1024×600
 	a.result = newResultPanel(u, a.photoView)
 	a.exam = newExamForm(u.lang, a.examChanged)
 	a.exam.measure.OnTapped = func() { a.measureDialog() }
+	a.exam.diameter.onSave = a.save
 	a.diagnosis = newFormEntry(false, a.save)
 	a.diagnosis.SetPlaceHolder(lang.L("Your diagnosis"))
 	a.notes = newFormEntry(true, a.save)
 	a.notes.SetPlaceHolder(lang.L("Notes"))
 	a.notes.SetMinRowsVisible(3)
 	a.followUp = widget.NewDateEntry()
+	// Ctrl+O, Ctrl+Enter and the others work while the cursor is in any of these.
+	for _, e := range []*formEntry{a.siteDetail, a.exam.diameter, a.diagnosis, a.notes} {
+		e.window = u.windowShortcut
+	}
 
 	back := widget.NewButtonWithIcon(lang.L("Back to patient"), theme.NavigateBackIcon(), func() { u.leave(func() { u.openPatient(p.ID) }, nil) })
 	head := widget.NewLabelWithStyle(lang.L("New assessment")+" — "+p.FullName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})

@@ -47,6 +47,17 @@ func (d *detailScreen) view() fyne.CanvasObject { return d.root }
 // window opens at it.
 func (u *UI) OpenAssessment(id clinic.AssessmentID) { u.afterLogin(func() { u.showAssessment(id) }) }
 
+// OpenNewAssessment opens a new assessment for a patient (the --new-assessment flag), after the
+// login when the window starts at one.
+func (u *UI) OpenNewAssessment(id clinic.PatientID) {
+	u.afterLogin(func() {
+		u.openPatient(id)
+		if ps, ok := u.screen.(*patientScreen); ok && ps.patient.ID == id {
+			ps.newAssessment(0)
+		}
+	})
+}
+
 // OpenPatient opens a patient's screen (the --open-patient flag).
 func (u *UI) OpenPatient(id clinic.PatientID) { u.afterLogin(func() { u.openPatient(id) }) }
 
@@ -69,6 +80,7 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	d.diagnosis = newFormEntry(false, d.saveFindings)
 	d.diagnosis.SetText(a.Diagnosis)
 	d.notes = newFormEntry(true, d.saveFindings)
+	d.diagnosis.window, d.notes.window = u.windowShortcut, u.windowShortcut
 	d.notes.SetText(a.Notes)
 	d.notes.SetMinRowsVisible(3)
 	d.followUp = widget.NewDateEntry()

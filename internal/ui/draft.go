@@ -42,11 +42,14 @@ func (u *UI) leave(then, stay func()) {
 	d.Show()
 }
 
-// formEntry is a text field in which Ctrl+S saves: a focused Fyne entry takes every shortcut
-// itself, so the window's Ctrl+S never fires while the clinician is typing.
+// formEntry is a text field in which Ctrl+S saves and the window's other shortcuts (Ctrl+O,
+// Ctrl+Enter, …) still work: a focused Fyne entry takes every shortcut itself, so the
+// window's never fired while the clinician was typing.
 type formEntry struct {
 	widget.Entry
 	onSave func()
+	// window runs one of the window's shortcuts (UI.windowShortcut); false: not one of them.
+	window func(fyne.Shortcut) bool
 }
 
 func newFormEntry(multiLine bool, onSave func()) *formEntry {
@@ -59,12 +62,16 @@ func newFormEntry(multiLine bool, onSave func()) *formEntry {
 	return e
 }
 
-// TypedShortcut saves on Ctrl+S (Cmd+S) and leaves every other shortcut to the entry.
+// TypedShortcut saves on Ctrl+S (Cmd+S), runs the window's own shortcuts, and leaves every
+// other shortcut (copy, paste, select all) to the entry.
 func (e *formEntry) TypedShortcut(s fyne.Shortcut) {
 	if cs, ok := s.(*desktop.CustomShortcut); ok && cs.KeyName == fyne.KeyS && cs.Modifier == fyne.KeyModifierShortcutDefault {
 		if e.onSave != nil {
 			e.onSave()
 		}
+		return
+	}
+	if e.window != nil && e.window(s) {
 		return
 	}
 	e.Entry.TypedShortcut(s)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -237,5 +238,46 @@ func TestRefusedDecodeIsExplainedAsADecode(t *testing.T) {
 	}
 	if msg := explain(u.lastError); !strings.Contains(msg, "decoding a 3000×3000 16-bit RGBA PNG") {
 		t.Errorf("told the clinician: %s", msg)
+	}
+}
+
+// The clinic's-day issue, item 4: Ctrl+S and Ctrl+O did nothing while the cursor was in the
+// diameter box (a plain entry) or, for Ctrl+O and Ctrl+Enter, in any text box. Now every text
+// field of the assessment passes the window's shortcuts on.
+func TestWindowShortcutsWorkInEveryTextField(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Bùi Thị Xuân", "BN-1")
+	a := draft(t, u)
+	a.site.SetSelectedIndex(0)
+	ctrl := func(k fyne.KeyName) *desktop.CustomShortcut {
+		return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+	}
+	// Ctrl+Enter in the diameter box analyses.
+	u.win.Canvas().Focus(a.exam.diameter)
+	u.win.Canvas().Focused().(fyne.Shortcutable).TypedShortcut(ctrl(fyne.KeyReturn))
+	u.jobs.Wait()
+	if a.analysis == nil {
+		t.Fatal("Ctrl+Enter in the diameter box did not analyse")
+	}
+	// Ctrl+O in the notes opens the photo dialog.
+	before := len(u.win.Canvas().Overlays().List())
+	u.win.Canvas().Focus(a.notes)
+	u.win.Canvas().Focused().(fyne.Shortcutable).TypedShortcut(ctrl(fyne.KeyO))
+	if len(u.win.Canvas().Overlays().List()) == before {
+		t.Error("Ctrl+O in the notes opened no photo dialog")
+	}
+	u.win.Canvas().Overlays().Top().Hide()
+	// Ctrl+S in the diameter box saves.
+	a.exam.setPhotoType(clinic.Dermoscopic)
+	u.win.Canvas().Focus(a.exam.diameter)
+	test.Type(a.exam.diameter, "4,5")
+	u.win.Canvas().Focused().(fyne.Shortcutable).TypedShortcut(ctrl(fyne.KeyS))
+	u.jobs.Wait()
+	if u.lastError != nil || a.saved == nil {
+		t.Fatalf("Ctrl+S in the diameter box: %v", u.lastError)
+	}
+	e, _, err := c.Entry(context.Background(), a.saved.AssessmentID)
+	if err != nil || e.Assessment.DiameterMM == nil || *e.Assessment.DiameterMM != 4.5 {
+		t.Errorf("stored %+v %v", e.Assessment.DiameterMM, err)
 	}
 }

@@ -36,7 +36,7 @@ type examForm struct {
 	dermoscopyScore *widget.Label
 	dermoscopyHint  *widget.Label
 	dermoscopyBox   *fyne.Container
-	diameter        *widget.Entry
+	diameter        *formEntry
 	checklist       *widget.Check // "record the 7-point checklist": unticked is "not done"
 	items           []*widget.Check
 	score           *widget.Label
@@ -58,7 +58,7 @@ func newExamForm(uiLang string, onChange func()) *examForm {
 	f.typeHint.Importance = widget.WarningImportance
 	f.typeHint.TextStyle.Bold = true
 	f.buildDermoscopy(uiLang)
-	f.diameter = widget.NewEntry()
+	f.diameter = newFormEntry(false, nil) // the assessment screen sets Save and the window's keys
 	f.diameter.SetPlaceHolder("mm")
 	f.diameter.Validator = func(s string) error {
 		_, err := f.diameterMM()

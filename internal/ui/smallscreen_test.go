@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
 )
 
@@ -85,6 +86,50 @@ func TestSavedAssessmentFitsA1024x600ScreenInVietnamese(t *testing.T) {
 		p := fyne.CurrentApp().Driver().AbsolutePositionForObject(b)
 		if p.X+b.Size().Width > win.Width+0.5 || b.Size().Width <= 0 {
 			t.Errorf("%q at %v size %v is outside the window", b.Text, p, b.Size())
+		}
+	}
+}
+
+// dermal --new-assessment PATIENT_ID (the clinic's-day issue's command contract) opens the
+// window on a new assessment for that patient.
+func TestOpenNewAssessment(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	p := u.screen.(*patientScreen).patient
+	u.show(u.worklist())
+	u.OpenNewAssessment(p.ID)
+	u.jobs.Wait()
+	a, ok := u.screen.(*assessScreen)
+	if !ok || a.patient.ID != p.ID {
+		t.Fatalf("--new-assessment opened %T", u.screen)
+	}
+}
+
+// The clinic's-day issue, item 1: opening a new assessment grew the window from 1024×560 to
+// 1024×688 (the photo's minimum height), putting Analyse, Save and the status bar below the
+// screen. With a photo analysed and the examination shown, in both languages, the window's
+// content needs no more than the screen.
+func TestNewAssessmentNeedsNoMoreThanA1024x600Screen(t *testing.T) {
+	for _, l := range []string{"en", "vi"} {
+		u, _ := newTestUI(t)
+		if l == "vi" {
+			f := u.settingsForm()
+			f.language.SetSelected("Tiếng Việt")
+			u.applySettings(f)
+		}
+		win := fyne.NewSize(1024, 560)
+		u.win.Resize(win)
+		addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+		test.Tap(u.screen.(*patientScreen).newBtn)
+		a := u.screen.(*assessScreen)
+		a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
+		u.jobs.Wait()
+		test.Tap(a.analyseBtn)
+		u.jobs.Wait()
+		a.exam.setPhotoType(clinic.Dermoscopic)
+		test.Tap(a.exam.dermoscopy)
+		if s := u.win.Content().MinSize(); s.Width > win.Width || s.Height > win.Height {
+			t.Errorf("%s: the new assessment needs %v, more than the %v window", l, s, win)
 		}
 	}
 }

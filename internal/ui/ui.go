@@ -29,6 +29,8 @@ type UI struct {
 	clinic *clinic.Clinic
 	prefs  *Settings
 	log    *slog.Logger
+	// keys are the window's Ctrl+key shortcuts (shortcuts), also run from text fields.
+	keys map[fyne.KeyName]func()
 	lang   string
 
 	// jobs counts background work (analyses, report exports); tests wait on it.
@@ -164,7 +166,9 @@ func (u *UI) show(s screen) {
 // shortcuts: Ctrl+N new patient, Ctrl+F search, Ctrl+O open photo, Ctrl+Enter analyse,
 // Ctrl+S save, Ctrl+V paste a photo (when no text field has the focus).
 func (u *UI) shortcuts() {
+	u.keys = map[fyne.KeyName]func(){}
 	add := func(key fyne.KeyName, fn func()) {
+		u.keys[key] = fn
 		u.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
 			if !u.loggedOut() {
 				fn()
@@ -193,6 +197,20 @@ func (u *UI) shortcuts() {
 			a.paste()
 		}
 	})
+}
+
+// windowShortcut runs the window's Ctrl+key shortcut s, for a text field that has the focus
+// (formEntry); false when s is not one of them.
+func (u *UI) windowShortcut(s fyne.Shortcut) bool {
+	cs, ok := s.(*desktop.CustomShortcut)
+	if !ok || cs.Modifier != fyne.KeyModifierShortcutDefault || u.loggedOut() {
+		return false
+	}
+	fn, ok := u.keys[cs.KeyName]
+	if ok {
+		fn()
+	}
+	return ok
 }
 
 // dropped loads a photo dropped on the window into the open assessment.
