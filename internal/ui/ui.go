@@ -31,7 +31,7 @@ type UI struct {
 	log    *slog.Logger
 	// keys are the window's Ctrl+key shortcuts (shortcuts), also run from text fields.
 	keys map[fyne.KeyName]func()
-	lang   string
+	lang string
 
 	// jobs counts background work (analyses, report exports); tests wait on it.
 	jobs sync.WaitGroup
