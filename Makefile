@@ -81,6 +81,7 @@ screenshots: build
 	scripts/screenshot.sh docs/screenshot-en.png en build/demo --user an --password-file build/demo-password --open 2
 	scripts/screenshot.sh docs/screenshot-vi.png vi build/demo --user an --password-file build/demo-password --open 2
 	SCREEN=1024x600 scripts/screenshot.sh docs/login-vi-1024x600.png vi build/demo
+	SCREEN=1024x600 scripts/screenshot.sh docs/new-assessment-vi-1024x600.png vi build/demo --user an --password-file build/demo-password --new-assessment 1
 	for l in en vi; do for s in 1366x768 1024x600; do \
 		SCREEN=$$s scripts/screenshot.sh docs/worklist-$$l-$$s.png $$l build/demo --user an --password-file build/demo-password && \
 		SCREEN=$$s scripts/screenshot.sh docs/bodymap-$$l-$$s.png $$l build/demo --user an --password-file build/demo-password --open-patient 1 || exit 1; done; \
