@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -27,8 +28,16 @@ type referralForm struct {
 
 // referralDialog asks whom to refer to and why, then where to save the letter.
 func (d *detailScreen) referralDialog() *referralForm {
+	return d.referralDialogWith(clinic.ReferralRequest{})
+}
+
+// referralDialogWith opens the letter's form filled with what was typed before (a letter that
+// could not be written comes back with its addressee and reason, not blank).
+func (d *detailScreen) referralDialogWith(prev clinic.ReferralRequest) *referralForm {
 	u := d.u
 	f := &referralForm{to: widget.NewEntry(), clinician: widget.NewEntry(), reason: newFormEntry(true, nil)}
+	f.to.SetText(prev.To)
+	f.reason.SetText(prev.Reason)
 	f.to.SetPlaceHolder(lang.L("e.g. Dermatology, Provincial Hospital"))
 	f.to.Validator = func(s string) error {
 		if clinic.NFC(s) == "" {
@@ -36,7 +45,20 @@ func (d *detailScreen) referralDialog() *referralForm {
 		}
 		return nil
 	}
-	f.clinician.SetText(u.prefs.Clinician())
+	// The referring clinician is who is logged in (the name this computer remembered may be
+	// another user's); the remembered name only where the records have no accounts.
+	clinician := prev.Clinician
+	if clinician == "" {
+		if who := u.clinic.CurrentUser(); who != nil {
+			clinician = who.FullName
+			if clinician == "" {
+				clinician = who.Name
+			}
+		} else {
+			clinician = u.prefs.Clinician()
+		}
+	}
+	f.clinician.SetText(clinician)
 	f.clinician.Validator = func(s string) error {
 		if clinic.NFC(s) == "" {
 			return errors.New(lang.L("the referring clinician's name is printed on the letter"))
@@ -76,6 +98,10 @@ func (d *detailScreen) referralDialog() *referralForm {
 	}, u.win)
 	f.dialog.Resize(u.dialogSize(560, 360))
 	f.dialog.Show()
+	// Validate now, not at the first keystroke: Save stays disabled while a required field
+	// is empty (it was enabled, and the letter failed after the file dialog).
+	f.to.Validate()
+	f.clinician.Validate()
 	return f
 }
 
@@ -84,7 +110,13 @@ func (d *detailScreen) writeReferral(req clinic.ReferralRequest, path string) {
 	u := d.u
 	background(u, nil, func() error { return u.clinic.WriteReferral(context.Background(), req, path) }, func(err error) {
 		if err != nil {
+			// The file dialog made an empty file to write into: a failed letter leaves none
+			// (it then asked to overwrite a 0-byte "letter"). What was typed comes back.
+			if st, statErr := os.Stat(path); statErr == nil && st.Size() == 0 {
+				os.Remove(path)
+			}
 			u.showError(lang.L("Could not write the referral letter."), err)
+			d.referralDialogWith(req)
 			return
 		}
 		u.log.Info("referral letter written", "assessment", req.AssessmentID, "file", path)

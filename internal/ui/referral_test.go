@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
@@ -90,5 +92,58 @@ func TestPhoneRefusalInThePhonesLanguage(t *testing.T) {
 	}
 	if err := a.receivePhone(&phoneDialog{}, "IMG_2.png", broken, "en"); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("refusal on an English phone: %v", err)
+	}
+}
+
+// The clinic's-day issue, item 3: the referring clinician is the logged-in user; Save letter is
+// disabled while a required field is empty; a letter that cannot be written leaves no empty
+// file and brings the form back with what was typed.
+func TestReferralLetterFormIsFilledAndNothingIsLost(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	p := u.screen.(*patientScreen).patient
+	r, err := c.Assess(ctx, p.ID, 0, "hand", clinictest.Photo(t, "ISIC_0024367.png"), clinic.Examination{}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.showAssessment(r.AssessmentID)
+	u.jobs.Wait()
+	d := u.screen.(*detailScreen)
+	u.prefs.SetClinician("Someone Else")
+	f := d.referralDialog()
+	if f.clinician.Text != "Lê Văn An" {
+		t.Errorf("referring clinician %q, want the logged-in user", f.clinician.Text)
+	}
+	save := dialogButton(t, u, "Save letter…")
+	if !save.Disabled() {
+		t.Error("Save letter is enabled with no addressee")
+	}
+	test.Type(f.to, "Khoa Da liễu, Bệnh viện Tỉnh")
+	if save.Disabled() {
+		t.Error("Save letter is still disabled with every field filled")
+	}
+	f.dialog.Hide()
+	// The clinic has no address yet: the letter is refused. The file dialog had made the file.
+	letter := filepath.Join(t.TempDir(), "letter.pdf")
+	os.WriteFile(letter, nil, 0o600)
+	d.writeReferral(clinic.ReferralRequest{AssessmentID: r.AssessmentID, To: "Khoa Da liễu, Bệnh viện Tỉnh", Reason: "lớn nhanh", Clinician: "Lê Văn An", Language: "en"}, letter)
+	u.jobs.Wait()
+	if u.lastError == nil {
+		t.Fatal("a letter without the clinic's address was written")
+	}
+	if _, err := os.Stat(letter); err == nil {
+		t.Error("the failed letter left an empty file behind")
+	}
+	found := false
+	for _, o := range u.win.Canvas().Overlays().List() {
+		walk(o, func(o fyne.CanvasObject) {
+			if e, ok := o.(*widget.Entry); ok && e.Text == "Khoa Da liễu, Bệnh viện Tỉnh" {
+				found = true
+			}
+		})
+	}
+	if !found {
+		t.Error("the form did not come back with the addressee typed")
 	}
 }
