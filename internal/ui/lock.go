@@ -40,6 +40,15 @@ func (u *UI) newLoginView(locked bool) *loginView {
 	v.button = widget.NewButton(lang.L("Log in"), v.submit)
 	v.button.Importance = widget.HighImportance
 	v.password.OnSubmitted = func(string) { v.submit() }
+	// Enter in the user name goes on to the password (it did nothing, and the password was
+	// typed into the name), or logs in when the password is there already.
+	v.name.OnSubmitted = func(string) {
+		if v.password.Text == "" {
+			u.win.Canvas().Focus(v.password)
+		} else {
+			v.submit()
+		}
+	}
 	title := lang.L("Log in to Dermal")
 	if locked {
 		title = lang.L("Dermal is locked")
@@ -55,6 +64,16 @@ func (u *UI) newLoginView(locked bool) *loginView {
 	box := container.NewVBox(head, form, v.button, v.message, help)
 	v.root = container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 320), box))
 	return v
+}
+
+// focus puts the cursor where typing starts: the user name, or the password when the name is
+// known (the lock keeps it).
+func (v *loginView) focus() {
+	if v.name.Text == "" {
+		v.u.win.Canvas().Focus(v.name)
+	} else {
+		v.u.win.Canvas().Focus(v.password)
+	}
 }
 
 // submit checks the password off the UI thread (argon2id takes a few hundred milliseconds
@@ -140,7 +159,8 @@ func (u *UI) lock() {
 	u.lockedContent = u.win.Content()
 	u.login = u.newLoginView(true)
 	u.win.SetContent(u.login.root)
-	u.log.Info("locked after idle", "minutes", u.prefs.LockMinutes())
+	u.login.focus()
+	u.log.Info("locked", "idle_lock_minutes", u.prefs.LockMinutes())
 }
 
 // touch records activity (typing, mouse movement over the window, screen changes).
@@ -329,4 +349,5 @@ func (u *UI) start() {
 	}
 	u.login = u.newLoginView(false)
 	u.win.SetContent(u.login.root)
+	u.login.focus()
 }

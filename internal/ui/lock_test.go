@@ -172,3 +172,45 @@ func TestIdleLockIsTheAdministratorsSetting(t *testing.T) {
 		t.Error("a clinician can change the idle lock")
 	}
 }
+
+// The clinic's-day issue, item 9: the login focuses the user name, and Enter there goes on to
+// the password (the password landed in the name field); Enter in the password logs in.
+func TestLoginFocusAndEnter(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheapHash)
+	if _, err := c.Setup(context.Background(), clinic.ClinicProfile{Name: "Trạm Y tế"}, "admin", "Lê Văn An", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	prefs := NewSettings(a.Preferences())
+	prefs.p.SetString(prefLanguage, "en")
+	u := New(a, c, prefs, nil)
+	t.Cleanup(func() { u.jobs.Wait() })
+	if u.login == nil || u.win.Canvas().Focused() != u.login.name {
+		t.Fatalf("the login does not start in the user name (focused: %T)", u.win.Canvas().Focused())
+	}
+	test.Type(u.login.name, "admin")
+	u.login.name.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if u.win.Canvas().Focused() != u.login.password {
+		t.Fatalf("Enter in the user name did not go on to the password")
+	}
+	test.Type(u.login.password, testPassword)
+	u.login.password.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.jobs.Wait()
+	if u.loggedOut() {
+		t.Errorf("Enter in the password did not log in: %q", u.login.message.Text)
+	}
+}
+
+// The clinic's-day issue, item 9: the window says who is logged in, and locks now from that
+// button (or Ctrl+L) for the next member of staff.
+func TestLockNowNamesWhoIsLoggedIn(t *testing.T) {
+	u, _ := newTestUI(t)
+	if u.lockBtn == nil || !strings.HasPrefix(u.lockBtn.Text, "Lê Văn An") {
+		t.Fatalf("the window does not say who is logged in: %v", u.lockBtn)
+	}
+	test.Tap(u.lockBtn)
+	if u.lockedContent == nil || u.login == nil {
+		t.Fatal("the button did not lock the window")
+	}
+}

@@ -29,6 +29,8 @@ type UI struct {
 	clinic *clinic.Clinic
 	prefs  *Settings
 	log    *slog.Logger
+	// lockBtn names who is logged in and locks the window now.
+	lockBtn *widget.Button
 	// keys are the window's Ctrl+key shortcuts (shortcuts), also run from text fields.
 	keys map[fyne.KeyName]func()
 	lang string
@@ -136,8 +138,19 @@ func (u *UI) build() {
 	settings := widget.NewButtonWithIcon(lang.L("Settings"), theme.SettingsIcon(), u.showSettings)
 	home := widget.NewButtonWithIcon(lang.L("Today"), theme.HomeIcon(), func() { u.leave(func() { u.show(u.worklist()) }, nil) })
 	u.title = u.clinicTitle()
-	top := container.NewBorder(nil, nil, widget.NewLabelWithStyle(u.title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewHBox(home, newPatient, settings))
+	title := widget.NewLabelWithStyle(u.title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title.Truncation = fyne.TextTruncateEllipsis // the buttons keep their room at 1024 px
+	// Who is logged in, and the way to lock the window now (Ctrl+L) for the next member of staff.
+	who := lang.L("Lock")
+	if me := u.clinic.CurrentUser(); me != nil {
+		name := me.FullName
+		if name == "" {
+			name = me.Name
+		}
+		who = name + " · " + who
+	}
+	u.lockBtn = widget.NewButtonWithIcon(who, theme.LogoutIcon(), u.lock)
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(home, newPatient, settings, u.lockBtn), title)
 	left := container.NewBorder(nil, nil, nil, nil, u.patients.view)
 	split := container.NewHSplit(left, u.content)
 	split.Offset = 0.26
@@ -176,6 +189,7 @@ func (u *UI) shortcuts() {
 		})
 	}
 	add(fyne.KeyN, func() { u.editPatient(nil) })
+	add(fyne.KeyL, func() { u.lock() })
 	add(fyne.KeyF, func() { u.win.Canvas().Focus(u.patients.search) })
 	add(fyne.KeyO, func() {
 		if a, ok := u.screen.(*assessScreen); ok {
