@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,11 +8,9 @@ import (
 	_ "image/png"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -97,10 +94,6 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	photo, err := filepath.Abs("../inference/testdata/fixtures/ISIC_0024311.png")
 	if err != nil {
 		t.Fatal(err)
@@ -109,49 +102,13 @@ func TestCrashSafety(t *testing.T) {
 	saved := map[int64]bool{}
 	rng := rand.New(rand.NewSource(1))
 	for round := 0; round < 100; round++ {
-		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), "DERMAL_CRASH_CHILD="+path, "DERMAL_CRASH_PHOTO="+photo)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		deadline := time.After(time.Duration(20+rng.Intn(200)) * time.Millisecond)
-	read:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break read
-				}
-				if strings.HasPrefix(l, "ERR") {
-					t.Fatalf("round %d: child failed: %s", round, l)
-				}
-				var id int64
-				fmt.Sscanf(l, "SAVED %d", &id)
-				saved[id] = true
-			case <-deadline:
-				break read
-			}
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		for l := range lines { // lines printed before the kill are committed too
+		// Every line printed before the kill reports a committed save.
+		for _, l := range killAfter(t, rng, []string{"DERMAL_CRASH_CHILD=" + path, "DERMAL_CRASH_PHOTO=" + photo}, "", 20*time.Millisecond, 220*time.Millisecond) {
 			var id int64
 			if _, err := fmt.Sscanf(l, "SAVED %d", &id); err == nil {
 				saved[id] = true
 			}
 		}
-		cmd.Wait()
 
 		s, err := Open(path, "checker")
 		if err != nil {

@@ -77,8 +77,9 @@ func killRounds() int {
 }
 
 // killAfter starts the child and kills it once it printed ready (if given) and a random time
-// passed; it returns the lines it printed.
-func killAfter(t *testing.T, rng *rand.Rand, env []string, ready string, maxDelay time.Duration) []string {
+// from minDelay to maxDelay passed; it returns the lines it printed (all of them: a line
+// printed before the kill reports something done before it).
+func killAfter(t *testing.T, rng *rand.Rand, env []string, ready string, minDelay, maxDelay time.Duration) []string {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -113,7 +114,7 @@ func killAfter(t *testing.T, rng *rand.Rand, env []string, ready string, maxDela
 			}
 		}
 	}
-	time.Sleep(time.Duration(rng.Int63n(int64(maxDelay))))
+	time.Sleep(minDelay + time.Duration(rng.Int63n(int64(maxDelay-minDelay))))
 	cmd.Process.Signal(syscall.SIGKILL)
 	for l := range lines {
 		got = append(got, l)
@@ -147,7 +148,7 @@ func TestKillDuringSetupRestoreAndBackup(t *testing.T) {
 		done := 0
 		for round := 0; round < rounds; round++ {
 			path := filepath.Join(t.TempDir(), "dermal.db")
-			lines := killAfter(t, rng, []string{"DERMAL_KILL_CHILD=setup", "DERMAL_KILL_PATH=" + path}, "READY", 1500*time.Microsecond)
+			lines := killAfter(t, rng, []string{"DERMAL_KILL_CHILD=setup", "DERMAL_KILL_PATH=" + path}, "READY", 0, 1500*time.Microsecond)
 			s, err := Open(path, "checker")
 			if err != nil {
 				t.Fatalf("round %d: reopening: %v", round, err)
@@ -189,7 +190,7 @@ func TestKillDuringSetupRestoreAndBackup(t *testing.T) {
 		}
 		seen := map[string]int{}
 		for round := 0; round < rounds; round++ {
-			killAfter(t, rng, []string{"DERMAL_KILL_CHILD=restore", "DERMAL_KILL_PATH=" + path, "DERMAL_KILL_BACKUPS=" + strings.Join(backups, ",")}, "", 300*time.Millisecond)
+			killAfter(t, rng, []string{"DERMAL_KILL_CHILD=restore", "DERMAL_KILL_PATH=" + path, "DERMAL_KILL_BACKUPS=" + strings.Join(backups, ",")}, "", 0, 300*time.Millisecond)
 			s, err := Open(path, "checker")
 			if err != nil {
 				t.Fatalf("round %d: reopening: %v", round, err)
@@ -219,7 +220,7 @@ func TestKillDuringSetupRestoreAndBackup(t *testing.T) {
 		s.AddPatient(ctx, Patient{Code: "K", FullName: "Kept"})
 		s.Close()
 		for round := 0; round < rounds; round++ {
-			killAfter(t, rng, []string{"DERMAL_KILL_CHILD=backup", "DERMAL_KILL_PATH=" + path}, "", 200*time.Millisecond)
+			killAfter(t, rng, []string{"DERMAL_KILL_CHILD=backup", "DERMAL_KILL_PATH=" + path}, "", 0, 200*time.Millisecond)
 			s, err := Open(path, "checker")
 			if err != nil {
 				t.Fatalf("round %d: reopening: %v", round, err)

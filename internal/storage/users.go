@@ -131,17 +131,26 @@ func (s *Store) BeginLogin(ctx context.Context, id UserID, now time.Time, delay 
 		if err := tx.QueryRow(`SELECT failures, locked_until FROM users WHERE id = ?`, id).Scan(&failures, &locked); err != nil {
 			return err
 		}
-		if locked.Valid {
-			if until, err := time.Parse(time.RFC3339Nano, locked.String); err == nil && now.Before(until) {
-				wait = until.Sub(now)
-				return nil
-			}
+		var next string
+		if wait, next = attempt(failures, locked, now, delay); wait > 0 {
+			return nil
 		}
-		_, err := tx.Exec(`UPDATE users SET failures = failures + 1, locked_until = ? WHERE id = ?`,
-			now.Add(delay(failures+1)).UTC().Format(time.RFC3339Nano), id)
+		_, err := tx.Exec(`UPDATE users SET failures = failures + 1, locked_until = ? WHERE id = ?`, next, id)
 		return err
 	})
 	return wait, err
+}
+
+// attempt is the wait left before another try after failures attempts in a row (locked: the
+// stored time the wait ends), or, when there is none, the end of the wait to store if this
+// attempt fails too.
+func attempt(failures int, locked sql.NullString, now time.Time, delay func(n int) time.Duration) (wait time.Duration, next string) {
+	if locked.Valid {
+		if until, err := time.Parse(time.RFC3339Nano, locked.String); err == nil && now.Before(until) {
+			return until.Sub(now), ""
+		}
+	}
+	return 0, now.Add(delay(failures + 1)).UTC().Format(time.RFC3339Nano)
 }
 
 // BeginLoginUnknown is BeginLogin for a name no account has: the same count and the same waits,
@@ -158,15 +167,12 @@ func (s *Store) BeginLoginUnknown(ctx context.Context, name string, now time.Tim
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if locked.Valid {
-			if until, err := time.Parse(time.RFC3339Nano, locked.String); err == nil && now.Before(until) {
-				wait = until.Sub(now)
-				return nil
-			}
+		var next string
+		if wait, next = attempt(failures, locked, now, delay); wait > 0 {
+			return nil
 		}
 		_, err = tx.Exec(`INSERT INTO login_unknown (name_key, failures, locked_until) VALUES (?, 1, ?)
-			ON CONFLICT (name_key) DO UPDATE SET failures = failures + 1, locked_until = excluded.locked_until`,
-			key, now.Add(delay(failures+1)).UTC().Format(time.RFC3339Nano))
+			ON CONFLICT (name_key) DO UPDATE SET failures = failures + 1, locked_until = excluded.locked_until`, key, next)
 		return err
 	})
 	return wait, err

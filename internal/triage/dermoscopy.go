@@ -1,9 +1,7 @@
 package triage
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 )
 
 // Criterion is one criterion of the dermoscopic 7-point checklist (Argenziano et al., Arch
@@ -51,34 +49,19 @@ type Dermoscopy struct {
 
 // NewDermoscopy checks the criteria, drops repeats, orders them and computes the score.
 func NewDermoscopy(items []Criterion) (*Dermoscopy, error) {
-	for _, it := range items {
-		if !slices.Contains(Criteria, it) {
-			return nil, fmt.Errorf("%w: dermoscopic criterion %q is not one of %s", ErrInvalid, it, criteriaList())
-		}
+	present, score, err := tally("dermoscopic criterion", items, Criteria)
+	if err != nil {
+		return nil, err
 	}
-	d := &Dermoscopy{Items: []Criterion{}}
-	for _, c := range Criteria {
-		if slices.Contains(items, c) {
-			d.Items = append(d.Items, c)
-			d.Score += c.Weight()
-		}
-	}
-	return d, nil
+	return &Dermoscopy{Items: present, Score: score}, nil
 }
 
 // ParseDermoscopy reads "atypical-network,regression,…" as typed on the command line; "none"
 // is a checklist done with nothing present, and "" is no checklist (nil).
 func ParseDermoscopy(s string) (*Dermoscopy, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	items, done := splitList[Criterion](s)
+	if !done {
 		return nil, nil
-	}
-	if strings.EqualFold(s, "none") {
-		return NewDermoscopy(nil)
-	}
-	var items []Criterion
-	for _, f := range strings.Split(s, ",") {
-		items = append(items, Criterion(strings.ToLower(strings.TrimSpace(f))))
 	}
 	return NewDermoscopy(items)
 }
@@ -113,11 +96,3 @@ func (d *Dermoscopy) Names() []string {
 
 // Refer reports whether the score reaches the checklist's melanoma threshold.
 func (d *Dermoscopy) Refer() bool { return d != nil && d.Score >= DermoscopyReferScore }
-
-func criteriaList() string {
-	var ss []string
-	for _, c := range Criteria {
-		ss = append(ss, string(c))
-	}
-	return strings.Join(ss, ", ")
-}

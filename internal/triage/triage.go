@@ -85,34 +85,19 @@ type SevenPoint struct {
 
 // NewSevenPoint checks the items, drops repeats, orders them and computes the score.
 func NewSevenPoint(items []Item) (*SevenPoint, error) {
-	sp := &SevenPoint{Items: []Item{}}
-	for _, it := range Items {
-		if slices.Contains(items, it) {
-			sp.Items = append(sp.Items, it)
-			sp.Score += it.Weight()
-		}
+	present, score, err := tally("7-point checklist item", items, Items)
+	if err != nil {
+		return nil, err
 	}
-	for _, it := range items {
-		if !slices.Contains(Items, it) {
-			return nil, fmt.Errorf("%w: 7-point checklist item %q is not one of %s", ErrInvalid, it, joinItems(Items))
-		}
-	}
-	return sp, nil
+	return &SevenPoint{Items: present, Score: score}, nil
 }
 
 // ParseSevenPoint reads "size,shape,…" as typed on the command line; "none" is a checklist
 // done with nothing present, and "" is no checklist (nil).
 func ParseSevenPoint(s string) (*SevenPoint, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	items, done := splitList[Item](s)
+	if !done {
 		return nil, nil
-	}
-	if strings.EqualFold(s, "none") {
-		return NewSevenPoint(nil)
-	}
-	var items []Item
-	for _, f := range strings.Split(s, ",") {
-		items = append(items, Item(strings.ToLower(strings.TrimSpace(f))))
 	}
 	return NewSevenPoint(items)
 }
@@ -120,7 +105,47 @@ func ParseSevenPoint(s string) (*SevenPoint, error) {
 // Refer reports whether the score asks for a referral.
 func (s *SevenPoint) Refer() bool { return s != nil && s.Score >= ReferScore }
 
-func joinItems(items []Item) string {
+// sign is an item of a weighted checklist (Item, Criterion): a name worth some points.
+type sign interface {
+	~string
+	Weight() int
+}
+
+// tally checks items against all (the checklist in its printed order), drops repeats, orders
+// them and adds up their points; what names an item in the error for an unknown one.
+func tally[T sign](what string, items, all []T) ([]T, int, error) {
+	for _, it := range items {
+		if !slices.Contains(all, it) {
+			return nil, 0, fmt.Errorf("%w: %s %q is not one of %s", ErrInvalid, what, it, joinNames(all))
+		}
+	}
+	present, score := []T{}, 0
+	for _, it := range all {
+		if slices.Contains(items, it) {
+			present = append(present, it)
+			score += it.Weight()
+		}
+	}
+	return present, score, nil
+}
+
+// splitList reads a checklist as typed on the command line: "a, b,…" (lower-cased), "none"
+// for a checklist done with nothing present, "" for none done (done false).
+func splitList[T ~string](s string) (items []T, done bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, false
+	}
+	if strings.EqualFold(s, "none") {
+		return nil, true
+	}
+	for _, f := range strings.Split(s, ",") {
+		items = append(items, T(strings.ToLower(strings.TrimSpace(f))))
+	}
+	return items, true
+}
+
+func joinNames[T ~string](items []T) string {
 	var ss []string
 	for _, it := range items {
 		ss = append(ss, string(it))

@@ -75,13 +75,7 @@ func newExamForm(uiLang string, onChange func()) *examForm {
 	f.score = widget.NewLabel("")
 	f.score.TextStyle.Bold = true
 	f.checklist = widget.NewCheck(lang.L("Record the 7-point checklist"), func(on bool) {
-		for _, c := range f.items {
-			if on {
-				c.Enable()
-			} else {
-				c.Disable()
-			}
-		}
+		enableAll(f.items, on)
 		f.changed()
 	})
 	abcde := container.NewGridWithColumns(2)
@@ -127,13 +121,7 @@ func (f *examForm) buildDermoscopy(uiLang string) {
 	f.dermoscopyHint.Wrapping = fyne.TextWrapWord
 	f.dermoscopyHint.Importance = widget.WarningImportance
 	f.dermoscopy = widget.NewCheck(lang.L("Record the dermoscopic 7-point checklist"), func(on bool) {
-		for _, c := range f.criteria {
-			if on {
-				c.Enable()
-			} else {
-				c.Disable()
-			}
-		}
+		enableAll(f.criteria, on)
 		f.changed()
 	})
 	head := widget.NewLabelWithStyle(lang.L("Dermoscopic 7-point checklist"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -214,13 +202,7 @@ func (f *examForm) dermoscopyChecklist() *clinic.Dermoscopy {
 	if !f.dermoscopy.Checked || f.selectedPhotoType() == clinic.Plain {
 		return nil
 	}
-	var items []clinic.Criterion
-	for i, c := range f.criteria {
-		if c.Checked {
-			items = append(items, clinic.DermoscopyItems[i])
-		}
-	}
-	d, _ := clinic.NewDermoscopy(items) // the criteria are the checklist's own
+	d, _ := clinic.NewDermoscopy(ticked(f.criteria, clinic.DermoscopyItems)) // the checklist's own criteria
 	return d
 }
 
@@ -228,14 +210,30 @@ func (f *examForm) sevenPoint() *clinic.SevenPoint {
 	if !f.checklist.Checked {
 		return nil
 	}
-	var items []clinic.CheckItem
-	for i, c := range f.items {
+	sp, _ := clinic.NewSevenPoint(ticked(f.items, clinic.SevenPointItems)) // the checklist's own items
+	return sp
+}
+
+// ticked is the items whose boxes are ticked (boxes[i] is items[i]'s).
+func ticked[T any](boxes []*widget.Check, items []T) []T {
+	var out []T
+	for i, c := range boxes {
 		if c.Checked {
-			items = append(items, clinic.SevenPointItems[i])
+			out = append(out, items[i])
 		}
 	}
-	sp, _ := clinic.NewSevenPoint(items) // the items are the checklist's own
-	return sp
+	return out
+}
+
+// enableAll enables or disables every box (a checklist's items follow its "record" tick).
+func enableAll(boxes []*widget.Check, on bool) {
+	for _, c := range boxes {
+		if on {
+			c.Enable()
+		} else {
+			c.Disable()
+		}
+	}
 }
 
 // diameterMM reads the diameter; empty is "not measured". A comma works as the decimal mark
