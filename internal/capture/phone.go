@@ -59,8 +59,10 @@ type PhoneSession struct {
 	opts    PhoneOptions
 	srv     *http.Server
 	ln      net.Listener
-	// receiving admits one upload at a time: each may hold up to 25 MB while it is checked.
+	// receiving admits receivers uploads at a time: each may hold up to 25 MB while it
+	// arrives and is checked; taking lets one photo at a time in.
 	receiving chan struct{}
+	taking    sync.Mutex
 
 	mu     sync.Mutex
 	token  string
@@ -119,7 +121,7 @@ func StartPhone(opts PhoneOptions) (*PhoneSession, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
-	s := &PhoneSession{token: token, expires: opts.Now().Add(opts.TTL), opts: opts, ln: ln, receiving: make(chan struct{}, 1)}
+	s := &PhoneSession{token: token, expires: opts.Now().Add(opts.TTL), opts: opts, ln: ln, receiving: make(chan struct{}, receivers)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /c/{token}/{$}", s.guard(s.page))
 	mux.HandleFunc("POST /c/{token}/upload", s.guard(s.upload))
@@ -242,10 +244,46 @@ func (s *PhoneSession) refuse(w http.ResponseWriter, r *http.Request, status int
 	s.reply(w, r, status, key)
 }
 
-// minUploadRate is the slowest an upload may arrive: its deadline is its announced size at
-// this rate (plus a margin), so a phone that trickles its body cannot hold the one upload
-// slot, and with it the clinic, for the server's whole read timeout.
-const minUploadRate = 256 << 10 // bytes per second
+// How slowly an upload may arrive. A phone on the clinic's Wi-Fi sends a 5 MB photo in a few
+// seconds; one that sends nothing for uploadStall, or less than minUploadRate on average once
+// uploadGrace has passed, is cut off: a token holder trickling a body holds a receiving slot
+// for seconds, not for the server's two-minute read timeout.
+const (
+	minUploadRate = 64 << 10 // bytes per second, on average
+	uploadGrace   = 5 * time.Second
+	uploadStall   = 5 * time.Second
+	// receivers is how many bodies may arrive at once (each up to MaxUploadBytes): a slow
+	// one never keeps the clinic's next photo out. Photos are then taken one at a time.
+	receivers = 2
+)
+
+// errTooSlow ends an upload that arrives slower than minUploadRate.
+var errTooSlow = errors.New("the photo arrived too slowly")
+
+// pacedBody is a request body that must keep arriving: each read may wait uploadStall at
+// most, and after uploadGrace the average rate must be minUploadRate.
+type pacedBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+	slow  bool // cut off for arriving too slowly (the multipart reader may not pass the error on)
+}
+
+func (b *pacedBody) Read(p []byte) (int, error) {
+	if el := time.Since(b.start); el > uploadGrace && float64(b.n) < el.Seconds()*minUploadRate {
+		b.slow = true
+		return 0, errTooSlow
+	}
+	b.rc.SetReadDeadline(time.Now().Add(uploadStall))
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		b.slow, err = true, errTooSlow
+	}
+	return n, err
+}
 
 func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
 	select {
@@ -255,17 +293,18 @@ func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusServiceUnavailable, "busy")
 		return
 	}
-	size := r.ContentLength
-	if size < 0 || size > MaxUploadBytes+multipartMemory {
-		size = MaxUploadBytes + multipartMemory
-	}
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(10*time.Second + time.Duration(size)*time.Second/minUploadRate))
+	paced := &pacedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now()}
+	r.Body = paced
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+multipartMemory)
 	file, header, err := r.FormFile("photo")
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
 		s.reply(w, r, http.StatusRequestEntityTooLarge, "too_large")
+		return
+	case err != nil && paced.slow:
+		w.Header().Set("Connection", "close")
+		s.reply(w, r, http.StatusRequestTimeout, "too_slow")
 		return
 	case err != nil:
 		s.reply(w, r, http.StatusBadRequest, "no_photo")
@@ -288,13 +327,24 @@ func (s *PhoneSession) upload(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, http.StatusUnsupportedMediaType, "not_image")
 		return
 	}
+	// One photo at a time from here: the link is spent by the first, and an upload that
+	// arrived beside it with the same link finds it spent.
+	s.taking.Lock()
+	defer s.taking.Unlock()
+	s.mu.Lock()
+	current := subtle.ConstantTimeCompare([]byte(r.PathValue("token")), []byte(s.token)) == 1
+	s.mu.Unlock()
+	if !current {
+		s.reply(w, r, http.StatusForbidden, "forbidden")
+		return
+	}
 	if err := s.opts.OnPhoto(header.Filename, data, phoneLang(r)); err != nil {
 		// Refused photos do not spend the link: the phone may try again with a better one.
 		s.replyText(w, r, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	// The link is spent once a photo is in. Uploads are taken one at a time, so none can
-	// slip in with the old token between the photo and the change.
+	// The link is spent once a photo is in. Photos are taken one at a time (taking), so none
+	// can slip in with the old token between the photo and the change.
 	next, err := s.rotate()
 	if err != nil {
 		s.Close()
@@ -378,6 +428,7 @@ var texts = map[string]map[string]string{
 		"msg_too_large": "The photo is larger than 25 MB. Use the camera's normal photo size.",
 		"msg_not_image": "That file is not a photo. Take a photo with the camera.",
 		"msg_no_photo":  "No photo was received. Take a photo first, then press Send.",
+		"msg_too_slow":  "The photo arrived too slowly and was stopped. Move closer to the Wi-Fi, or use the camera's normal photo size, and send it again.",
 	},
 	"vi": {
 		"title":         "Dermal — gửi ảnh",
@@ -392,5 +443,6 @@ var texts = map[string]map[string]string{
 		"msg_too_large": "Ảnh lớn hơn 25 MB. Hãy dùng cỡ ảnh thường của máy ảnh.",
 		"msg_not_image": "Tệp này không phải ảnh. Hãy chụp ảnh bằng máy ảnh.",
 		"msg_no_photo":  "Chưa nhận được ảnh. Hãy chụp ảnh trước, rồi bấm Gửi.",
+		"msg_too_slow":  "Ảnh đến quá chậm nên đã bị dừng. Hãy đến gần Wi-Fi hơn, hoặc dùng cỡ ảnh thường của máy ảnh, rồi gửi lại.",
 	},
 }

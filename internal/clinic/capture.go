@@ -2,7 +2,6 @@ package clinic
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 
 	"dermal/internal/inference"
@@ -17,8 +16,9 @@ func (c *Clinic) ReceiveCapture(ctx context.Context, source, name string, data [
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(data)
-	detail := fmt.Sprintf("%s (%d bytes, sha256 %x) for patient %s", source, len(data), sum[:8], patientCode)
+	// The photo's stored name (keyed once staff accounts exist), not its plain SHA-256: the
+	// trail must not tell someone holding the photo that it was taken here.
+	detail := fmt.Sprintf("%s (%d bytes, photo %s) for patient %s", source, len(data), c.store.BlobName(data)[:18], patientCode)
 	if err := c.store.RecordCapture(ctx, detail); err != nil {
 		return nil, err
 	}

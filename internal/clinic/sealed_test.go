@@ -3,6 +3,8 @@ package clinic_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -49,11 +51,20 @@ func TestPhotosAreEncryptedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.ReceiveCapture(ctx, "phone photo IMG_0001.png", "IMG_0001.png", photo.Bytes, "P1"); err != nil {
+		t.Fatal(err)
+	}
 	raw := dbFiles(t, c)
 	for _, sig := range signatures {
 		if bytes.Contains(raw, sig) {
 			t.Errorf("dermal.db or its WAL contains the signature %q", sig)
 		}
+	}
+	// Nor the photo's plain SHA-256, whole or its first 8 bytes (the capture's audit row named
+	// those): holding the photo must not prove it is in the records.
+	sum := sha256.Sum256(photo.Bytes)
+	if plain := hex.EncodeToString(sum[:]); bytes.Contains(raw, []byte(plain[:16])) {
+		t.Error("dermal.db or its WAL contains the photo's plain SHA-256")
 	}
 	e, _, _ := c.Entry(ctx, r.AssessmentID)
 	got, err := c.StoredPhoto(ctx, e.Assessment.PhotoSHA256)
@@ -99,6 +110,7 @@ func TestUpgradeSealsStoredPhotos(t *testing.T) {
 	ctx := context.Background()
 	p := clinictest.Patient(t, c, "P1", "Trần Văn Minh")
 	var shas []string
+	var ids []storage.AssessmentID
 	for _, f := range []string{"ISIC_0024311.png", "ISIC_0024318.png", "ISIC_0024367.png"} {
 		r, err := c.Assess(ctx, p.ID, 0, "back", clinictest.Photo(t, f), clinic.Examination{}, clinic.Findings{})
 		if err != nil {
@@ -106,6 +118,7 @@ func TestUpgradeSealsStoredPhotos(t *testing.T) {
 		}
 		e, _, _ := c.Entry(ctx, r.AssessmentID)
 		shas = append(shas, e.Assessment.PhotoSHA256, e.Assessment.ThumbSHA256)
+		ids = append(ids, r.AssessmentID)
 	}
 	if !bytes.Contains(dbFiles(t, c), signatures[0]) {
 		t.Fatal("the records from before have no plain photo to seal (the test proves nothing)")
@@ -120,9 +133,19 @@ func TestUpgradeSealsStoredPhotos(t *testing.T) {
 	if err != nil || n != 6 {
 		t.Fatalf("sealed %d, %v; want the 3 photos and 3 thumbnails", n, err)
 	}
-	for _, sha := range shas {
-		if _, err := c.StoredPhoto(ctx, sha); err != nil {
-			t.Errorf("%s after the upgrade: %v", sha[:12], err)
+	// Each assessment follows its photo and thumbnail to their keyed names, and opens them.
+	for i, id := range ids {
+		e, _, err := c.Entry(ctx, id)
+		if err != nil {
+			t.Fatalf("assessment %d after the upgrade: %v", id, err)
+		}
+		for j, name := range []string{e.Assessment.PhotoSHA256, e.Assessment.ThumbSHA256} {
+			if name == shas[2*i+j] {
+				t.Errorf("assessment %d still links its photo by the plain SHA-256 %s", id, name[:12])
+			}
+			if _, err := c.StoredPhoto(ctx, name); err != nil {
+				t.Errorf("%s after the upgrade: %v", name[:12], err)
+			}
 		}
 	}
 	// Every later login asks again; once finished it is a single lookup.

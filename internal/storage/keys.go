@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"dermal/internal/sealbox"
@@ -131,12 +133,14 @@ func (s *Store) SetWrappedKey(ctx context.Context, id UserID, wrapped string) er
 }
 
 // SealPlainBlobs seals every photo and thumbnail still stored in plain (records from before
-// encryption) with the data key, batch rows at a time, each batch in its own transaction:
-// killed half-way, the records hold plain and sealed blobs side by side (both read), and the
-// next run carries on. It walks the blobs once in sha256 order (a cursor, not a search for
-// plain ones per batch, which would read every photo again for each batch of 300,000).
-// progress is called after each batch with the count sealed and the count not yet looked at;
-// it returns the number sealed.
+// encryption) with the data key, and renames every blob still named by its plain SHA-256 to
+// its keyed name (BlobName), batch blobs at a time, each batch in its own transaction: killed
+// half-way, the records hold old and new blobs side by side (both read), and the next run
+// carries on. A renamed blob's assessments follow it in the same transaction and are sealed
+// again, but only those whose seal held before: a rename never makes a tampered record look
+// whole. It walks the old names once in order (a cursor, not a search per batch, which would
+// read every photo again for each batch of 300,000). progress is called after each batch with
+// the count done and the count not yet looked at; it returns the number done.
 func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(done, left int)) (int, error) {
 	k := s.dataKey()
 	if k == nil {
@@ -147,41 +151,38 @@ func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(don
 		return 0, err
 	}
 	if finished == 1 {
-		return 0, nil // sealed before; every photo since was sealed as it was stored
+		return 0, nil // sealed before; every photo since was sealed and named as it was stored
 	}
 	var total int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM blobs`).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM blobs WHERE sha256 < ?`, keyedPrefix).Scan(&total); err != nil {
 		return 0, err
 	}
 	done, seen, after := 0, 0, ""
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT sha256, data FROM blobs WHERE sha256 > ? ORDER BY sha256 LIMIT ?`, after, batch)
+		// Plain names are hex and sort before keyedPrefix: the renamed ones are not read again.
+		rows, err := s.db.QueryContext(ctx, `SELECT sha256, data FROM blobs WHERE sha256 > ? AND sha256 < ? ORDER BY sha256 LIMIT ?`, after, keyedPrefix, batch)
 		if err != nil {
 			return done, err
 		}
 		type blob struct {
-			sha  string
+			name string
 			data []byte
 		}
 		var todo []blob
-		n := 0
 		for rows.Next() {
 			var b blob
-			if err := rows.Scan(&b.sha, &b.data); err != nil {
+			if err := rows.Scan(&b.name, &b.data); err != nil {
 				rows.Close()
 				return done, err
 			}
-			n++
-			after = b.sha
-			if !sealbox.Sealed(b.data) {
-				todo = append(todo, b)
-			}
+			after = b.name
+			todo = append(todo, b)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return done, err
 		}
-		if n == 0 {
+		if len(todo) == 0 {
 			if _, err := s.db.ExecContext(ctx, `UPDATE data_key SET photos_sealed = 1 WHERE id = 1`); err != nil {
 				return done, err
 			}
@@ -195,14 +196,11 @@ func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(don
 			}
 			return done, nil
 		}
-		seen += n
-		if len(todo) == 0 {
-			continue
-		}
+		seen += len(todo)
 		err = s.write(ctx, func(tx *sql.Tx) error {
 			for _, b := range todo {
-				if _, err := tx.Exec(`UPDATE blobs SET data = ? WHERE sha256 = ?`, k.Seal(b.data, []byte(b.sha)), b.sha); err != nil {
-					return err
+				if err := s.renameBlob(tx, k, b.name, b.data); err != nil {
+					return fmt.Errorf("photo %s: %w", b.name, err)
 				}
 			}
 			return nil
@@ -218,6 +216,63 @@ func (s *Store) SealPlainBlobs(ctx context.Context, batch int, progress func(don
 			time.Sleep(sealDelay)
 		}
 	}
+}
+
+// renameBlob stores blob old (data as stored) sealed under its keyed name, moves the
+// assessments that link it there, and removes the old one.
+func (s *Store) renameBlob(tx *sql.Tx, k *sealbox.Key, old string, data []byte) error {
+	plain := data
+	if sealbox.Sealed(data) {
+		var err error
+		if plain, err = k.Open(data, []byte(old)); err != nil {
+			return err
+		}
+	}
+	if plainName(plain) != old {
+		return fmt.Errorf("damaged: its content no longer matches its checksum")
+	}
+	name := s.BlobName(plain)
+	if _, err := tx.Exec(`INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, name, len(plain), k.Seal(plain, []byte(name))); err != nil {
+		return err
+	}
+	// Which of the linking assessments hold their seal now (before the link changes).
+	key := s.sealKey("records")
+	rows, err := tx.Query(`SELECT a.id, a.seal, `+assessmentSealInput+` FROM assessments a JOIN lesions l ON l.id = a.lesion_id
+		WHERE a.photo_sha256 = ?1 OR a.thumb_sha256 = ?1`, old)
+	if err != nil {
+		return err
+	}
+	var whole []string
+	for rows.Next() {
+		var id int64
+		var seal, in string
+		if err := rows.Scan(&id, &seal, &in); err != nil {
+			rows.Close()
+			return err
+		}
+		if seal == "" || hmac.Equal([]byte(seal), []byte(mac(key, in))) {
+			whole = append(whole, fmt.Sprint(id))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, col := range []string{"photo_sha256", "thumb_sha256"} {
+		if _, err := tx.Exec(`UPDATE assessments SET `+col+` = ? WHERE `+col+` = ?`, name, old); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(`DELETE FROM blobs WHERE sha256 = ?`, old); err != nil {
+		return err
+	}
+	if len(whole) == 0 {
+		return nil
+	}
+	// An unsealed one (seal "") is sealed here only if the records were never sealed (an
+	// upgrade before its first sealing); otherwise it stays as it was found, unsealed.
+	where := `a.id IN (` + strings.Join(whole, ",") + `) AND (a.seal != '' OR NOT EXISTS (SELECT 1 FROM data_key WHERE records_sealed = 1))`
+	return s.sealAssessments(tx, where)
 }
 
 // sealDelay slows SealPlainBlobs between batches (the crash test kills it half-way).

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,13 +43,15 @@ func TestSealingSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shas []string
+	var photos [][]byte
 	err = s.write(context.Background(), func(tx *sql.Tx) error {
 		for i := 0; i < 40; i++ {
-			sha, err := s.Blobs().Put(context.Background(), tx, append([]byte("\x89PNG\r\n\x1a\nphoto "), fmt.Sprint(i)...))
+			photo := append([]byte("\x89PNG\r\n\x1a\nphoto "), fmt.Sprint(i)...)
+			sha, err := s.Blobs().Put(context.Background(), tx, photo)
 			if err != nil {
 				return err
 			}
-			shas = append(shas, sha)
+			shas, photos = append(shas, sha), append(photos, photo)
 		}
 		return nil
 	})
@@ -84,10 +87,18 @@ func TestSealingSurvivesSIGKILL(t *testing.T) {
 	if err != nil || n == 0 || n >= 40 {
 		t.Fatalf("the second run sealed %d (%v); want the rest of 40", n, err)
 	}
-	for _, sha := range shas {
-		data, err := s.Blobs().Get(context.Background(), sha)
-		if err != nil || !bytes.HasPrefix(data, []byte("\x89PNG")) {
-			t.Errorf("%s: %v", sha[:12], err)
+	// Every photo is under its keyed name now, and its plain name is gone.
+	for i, sha := range shas {
+		name := s.BlobName(photos[i])
+		if !strings.HasPrefix(name, keyedPrefix) {
+			t.Fatalf("with the data key the name is %s; want a keyed one", name)
+		}
+		data, err := s.Blobs().Get(context.Background(), name)
+		if err != nil || !bytes.Equal(data, photos[i]) {
+			t.Errorf("%s: %v", name[:12], err)
+		}
+		if _, err := s.Blobs().Get(context.Background(), sha); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the plain name %s is still there (%v)", sha[:12], err)
 		}
 	}
 	var plain int

@@ -186,6 +186,9 @@ var migrations = []string{
 	`ALTER TABLE patients ADD COLUMN seal TEXT NOT NULL DEFAULT '';
 	ALTER TABLE lesions ADD COLUMN seal TEXT NOT NULL DEFAULT '';
 	UPDATE data_key SET records_sealed = 0;`,
+	// 19: photos are named by a keyed hash (Store.BlobName), not their plain SHA-256; the
+	// next login renames the stored ones (SealPlainBlobs), so their sealing is not finished.
+	`UPDATE data_key SET photos_sealed = 0 WHERE EXISTS (SELECT 1 FROM blobs WHERE sha256 < 'k-');`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"dermal/internal/sealbox"
@@ -595,8 +596,8 @@ func (s *Store) SearchPatients(ctx context.Context, query string, limit int) ([]
 	return out, rows.Err()
 }
 
-// Blobs stores photos content-addressed by SHA-256: the same photo is stored once, and a
-// stored photo is never changed. It is an interface so encryption can wrap it later.
+// Blobs stores photos content-addressed (BlobName: a keyed hash once staff accounts exist):
+// the same photo is stored once, and a stored photo is never changed. It is an interface so encryption can wrap it later.
 type Blobs interface {
 	Put(ctx context.Context, tx *sql.Tx, data []byte) (sha string, err error)
 	Get(ctx context.Context, sha string) ([]byte, error)
@@ -604,9 +605,9 @@ type Blobs interface {
 
 type sqliteBlobs struct{ s *Store }
 
-// Blobs returns the store's photo blob store. Blobs are named by the SHA-256 of the photo
-// itself; once the clinic's data key is set (SetDataKey: a user logged in), new blobs are
-// sealed with it, and sealed ones are opened with it.
+// Blobs returns the store's photo blob store. Blobs are named by BlobName; once the clinic's
+// data key is set (SetDataKey: a user logged in), new blobs are sealed with it, and sealed
+// ones are opened with it.
 func (s *Store) Blobs() Blobs { return sqliteBlobs{s} }
 
 // ErrLocked means sealed photos were asked for while no data key is set (nobody logged in).
@@ -629,17 +630,36 @@ func (s *Store) dataKey() *sealbox.Key {
 }
 
 func (b sqliteBlobs) Put(ctx context.Context, tx *sql.Tx, data []byte) (string, error) {
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
+	name := b.s.BlobName(data)
 	stored := data
 	if k := b.s.dataKey(); k != nil {
-		stored = k.Seal(data, []byte(sha))
+		stored = k.Seal(data, []byte(name))
 	} else if n, err := countUsersTx(tx); err != nil || n > 0 {
 		// Records with staff accounts never take a plain photo.
 		return "", fmt.Errorf("%w: no data key to seal the photo with", ErrLocked)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, sha, len(data), stored)
-	return sha, err
+	_, err := tx.ExecContext(ctx, `INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING`, name, len(data), stored)
+	return name, err
+}
+
+// keyedPrefix starts a blob name made with the clinic's key (BlobName). Plain names are
+// lowercase hex, which sorts before it.
+const keyedPrefix = "k-"
+
+// BlobName is the name a photo is stored under. With the data key (a user logged in) it is
+// "k-" and HMAC-SHA256 of the photo under a key derived from the data key, cut to 62 hex
+// digits (248 bits) so that names keep the 64 characters the blobs table checks: content-
+// addressed for the clinic, but someone holding a photo (a phone's copy, a leaked file)
+// cannot tell from the records, a backup or an audit row that it is in them. Records
+// without staff accounts keep the photo's plain SHA-256, as before.
+func (s *Store) BlobName(data []byte) string {
+	if key := s.sealKey("blob names"); key != nil {
+		m := hmac.New(sha256.New, key)
+		m.Write(data)
+		return keyedPrefix + hex.EncodeToString(m.Sum(nil))[:64-len(keyedPrefix)]
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // photosSealed reports whether the upgrade's sealing of stored photos has finished (data_key.
@@ -656,30 +676,44 @@ func countUsersTx(tx *sql.Tx) (int, error) {
 	return n, err
 }
 
-func (b sqliteBlobs) Get(ctx context.Context, sha string) ([]byte, error) {
+func (b sqliteBlobs) Get(ctx context.Context, name string) ([]byte, error) {
 	var data []byte
-	err := b.s.db.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, sha).Scan(&data)
+	err := b.s.db.QueryRowContext(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, name).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: photo %s", ErrNotFound, sha)
+		return nil, fmt.Errorf("%w: photo %s", ErrNotFound, name)
 	}
 	if err != nil {
 		return nil, err
 	}
+	keyed := strings.HasPrefix(name, keyedPrefix)
 	if sealbox.Sealed(data) {
 		k := b.s.dataKey()
 		if k == nil {
 			return nil, ErrLocked
 		}
-		if data, err = k.Open(data, []byte(sha)); err != nil {
-			return nil, fmt.Errorf("photo %s: %w", sha, err)
+		if data, err = k.Open(data, []byte(name)); err != nil {
+			return nil, fmt.Errorf("photo %s: %w", name, err)
 		}
-	} else if b.s.photosSealed(ctx) {
+	} else if keyed || b.s.photosSealed(ctx) {
 		// Every photo Dermal stored since the upgrade is sealed: a plain one was put there by
 		// someone else, under a name that matches its content.
-		return nil, fmt.Errorf("%w: photo %s is stored unsealed, in records whose photos are all sealed: it was put there outside Dermal", ErrTampered, sha)
+		return nil, fmt.Errorf("%w: photo %s is stored unsealed, in records whose photos are all sealed: it was put there outside Dermal", ErrTampered, name)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != sha {
-		return nil, fmt.Errorf("photo %s is damaged: its content no longer matches its checksum", sha)
+	if !keyed && b.s.photosSealed(ctx) {
+		// Every stored photo was renamed with the clinic's key when it was sealed.
+		return nil, fmt.Errorf("%w: photo %s is named by its plain checksum, in records whose photos all have keyed names: it was put there outside Dermal", ErrTampered, name)
+	}
+	want := plainName(data)
+	if keyed {
+		want = b.s.BlobName(data)
+	}
+	if want != name {
+		return nil, fmt.Errorf("photo %s is damaged: its content no longer matches its name", name)
 	}
 	return data, nil
+}
+
+func plainName(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -294,5 +295,109 @@ func TestLegitimateChangesKeepTheSeals(t *testing.T) {
 	s2.SetDataKey(key)
 	if _, err := s2.VerifyHead(ctx); err != nil {
 		t.Errorf("the restored (older) trail is called cut: %v", err)
+	}
+}
+
+// Holding a photo must not prove it is in the records (records-trust item 16): no blob name,
+// no photo link and no byte of the database file or its journal carries the photo's plain
+// SHA-256; the photo is still stored once and opens under its keyed name.
+func TestPhotoNamesAreKeyed(t *testing.T) {
+	r := newSealedRecords(t)
+	ctx := context.Background()
+	e, err := r.s.Entry(ctx, r.normal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := plainName(photo)
+	if e.Assessment.PhotoSHA256 == plain || !strings.HasPrefix(e.Assessment.PhotoSHA256, keyedPrefix) {
+		t.Errorf("the photo is linked as %s; want a keyed name, not its SHA-256", e.Assessment.PhotoSHA256)
+	}
+	if got, err := r.s.Blobs().Get(ctx, e.Assessment.PhotoSHA256); err != nil || !bytes.Equal(got, photo) {
+		t.Fatalf("the photo under its keyed name: %v", err)
+	}
+	r.s.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	for _, f := range []string{r.path, r.path + "-wal"} {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(plain)) || bytes.Contains(b, []byte(plain[:16])) {
+			t.Errorf("%s holds the photo's plain SHA-256", filepath.Base(f))
+		}
+	}
+	// Another key names the same photo otherwise: the name is of no use without the key.
+	other, _ := sealbox.NewKey()
+	r.s.SetDataKey(other)
+	if r.s.BlobName(photo) == e.Assessment.PhotoSHA256 {
+		t.Error("the name does not depend on the clinic's key")
+	}
+}
+
+// Records from before keyed names: plain-named photos linked from sealed assessments are
+// renamed at the next login, the whole assessments keep whole seals and open their photos,
+// and an assessment tampered with before the rename is still called tampered after it.
+func TestOldPhotoNamesAreRenamedWithoutHidingTampering(t *testing.T) {
+	t.Setenv("DERMAL_ANCHOR_DIR", t.TempDir())
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	photos := map[string][]byte{}
+	ids := map[string]AssessmentID{}
+	// Without staff accounts, photos are stored plain under their SHA-256 (the old way).
+	for _, f := range []string{"ISIC_0024311", "ISIC_0024367"} {
+		photo, err := os.ReadFile("../inference/testdata/fixtures/" + f + ".png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := s.AddPatient(ctx, Patient{Code: f, FullName: "Lê Thị " + f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, id, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "back"}, Assessment{Photo: photo, ModelName: "m",
+			ModelSHA256: strings.Repeat("a", 64), ModelCardSHA256: strings.Repeat("e", 64), Probabilities: map[string]float64{"mel": 0.5, "nv": 0.5},
+			RiskTier: "urgent"}, testThumb(t, photo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		photos[f], ids[f] = photo, id
+	}
+	if _, err := s.SetUp(ctx, Setup{Profile: ClinicProfile{Name: "Trạm"}, RecoveryWrapped: "r", Admin: User{Name: "an", Role: "admin"}, Hash: "$argon2id$h", Wrapped: "w"}); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sealbox.NewKey()
+	s.SetDataKey(key)
+	s.SetActor("an")
+	if err := s.SealRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Tampered with while its photo still had the old name.
+	if _, err := s.db.Exec(`UPDATE assessments SET risk_tier = 'routine' WHERE id = ?`, ids["ISIC_0024367"]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SealPlainBlobs(ctx, 1, nil); err != nil || n != 4 {
+		t.Fatalf("renamed %d blobs (%v); want 2 photos and 2 thumbnails", n, err)
+	}
+	var old int
+	s.db.QueryRow(`SELECT count(*) FROM blobs WHERE sha256 NOT LIKE 'k-%'`).Scan(&old)
+	if old != 0 || !s.photosSealed(ctx) {
+		t.Errorf("%d blobs keep plain names (finished: %v)", old, s.photosSealed(ctx))
+	}
+	e, err := s.Entry(ctx, ids["ISIC_0024311"])
+	if err != nil {
+		t.Fatalf("the whole assessment after the rename: %v", err)
+	}
+	if got, err := s.Blobs().Get(ctx, e.Assessment.PhotoSHA256); err != nil || !bytes.Equal(got, photos["ISIC_0024311"]) {
+		t.Errorf("its photo after the rename: %v", err)
+	}
+	if _, err := s.Entry(ctx, ids["ISIC_0024367"]); !errors.Is(err, ErrTampered) {
+		t.Errorf("the assessment tampered with before the rename is shown after it: %v", err)
+	}
+	// A plain-named photo slipped in afterwards is refused.
+	photo := photos["ISIC_0024311"]
+	if _, err := s.db.Exec(`INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)`, plainName(photo), len(photo), key.Seal(photo, []byte(plainName(photo)))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Blobs().Get(ctx, plainName(photo)); !errors.Is(err, ErrTampered) {
+		t.Errorf("a photo under its plain name, added after the rename, was opened: %v", err)
 	}
 }
