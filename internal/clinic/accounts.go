@@ -429,13 +429,27 @@ func csvCell(s string) string {
 	return s
 }
 
-// NoteSetting records in the audit trail a change to a setting that protects the records (the
-// idle lock): an administrator's, and never unnoticed.
-func (c *Clinic) NoteSetting(ctx context.Context, name, change string) error {
-	if err := c.requireAdmin("changing " + name); err != nil {
+// DefaultLockMinutes is the idle lock until an administrator sets another.
+const DefaultLockMinutes = storage.DefaultLockMinutes
+
+// LockMinutes is how long a window may sit idle before it locks (0: never): the clinic's
+// setting, from the records (every OS account on the laptop gets the same). If the records
+// cannot be read, the default.
+func (c *Clinic) LockMinutes(ctx context.Context) int {
+	m, err := c.store.LockMinutes(ctx)
+	if err != nil {
+		return DefaultLockMinutes
+	}
+	return m
+}
+
+// SetLockMinutes sets the idle lock (automatic logoff protects every patient's record: an
+// administrator's setting), recorded in the audit trail.
+func (c *Clinic) SetLockMinutes(ctx context.Context, minutes int) error {
+	if err := c.requireAdmin("changing the idle lock"); err != nil {
 		return err
 	}
-	return c.store.RecordSetting(ctx, name+": "+change)
+	return c.store.SetLockMinutes(ctx, minutes)
 }
 
 // Logout forgets who is logged in and the data key.

@@ -189,6 +189,10 @@ var migrations = []string{
 	// 19: photos are named by a keyed hash (Store.BlobName), not their plain SHA-256; the
 	// next login renames the stored ones (SealPlainBlobs), so their sealing is not finished.
 	`UPDATE data_key SET photos_sealed = 0 WHERE EXISTS (SELECT 1 FROM blobs WHERE sha256 < 'k-');`,
+	// 20: the idle lock is the clinic's setting, kept with the records (it was each OS
+	// user's preference, which anyone who could edit a file could set to "never"); NULL: the
+	// default.
+	`ALTER TABLE clinic_profile ADD COLUMN lock_minutes INTEGER CHECK (lock_minutes IS NULL OR lock_minutes BETWEEN 0 AND 120);`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

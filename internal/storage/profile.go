@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 )
 
 // ClinicProfile is the clinic as its reports and referral letters name it.
@@ -48,5 +49,42 @@ func (s *Store) SetClinicProfile(ctx context.Context, p ClinicProfile) (err erro
 			return err
 		}
 		return s.audit(tx, "update", "clinic", 1, p.Name)
+	})
+}
+
+// DefaultLockMinutes is how long a window may sit idle before it locks, until the clinic's
+// administrator sets another time.
+const DefaultLockMinutes = 5
+
+// MaxLockMinutes is the longest idle lock an administrator may set.
+const MaxLockMinutes = 120
+
+// LockMinutes is the idle time after which a window locks (0: never): the clinic's setting,
+// kept in the records so that every OS account on the laptop gets the same.
+func (s *Store) LockMinutes(ctx context.Context) (int, error) {
+	var m sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT lock_minutes FROM clinic_profile WHERE id = 1`).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !m.Valid) {
+		return DefaultLockMinutes, nil
+	}
+	return int(m.Int64), err
+}
+
+// SetLockMinutes sets the idle lock (0: never) and records the change in the audit trail in
+// the same transaction.
+func (s *Store) SetLockMinutes(ctx context.Context, minutes int) error {
+	if minutes < 0 || minutes > MaxLockMinutes {
+		return fmt.Errorf("%w: the idle lock must be between 0 (never) and %d minutes, not %d", ErrInvalid, MaxLockMinutes, minutes)
+	}
+	old, err := s.LockMinutes(ctx)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO clinic_profile (id, name, updated_at, lock_minutes) VALUES (1, '', ?, ?)
+			ON CONFLICT (id) DO UPDATE SET lock_minutes = excluded.lock_minutes, updated_at = excluded.updated_at`, s.stamp(), minutes); err != nil {
+			return err
+		}
+		return s.audit(tx, "update", "settings", 0, fmt.Sprintf("lock after idle minutes: %d to %d (0: never)", old, minutes))
 	})
 }

@@ -607,3 +607,34 @@ func TestUpgradeKeepsTheAuditTrailAndStampsTheVersion(t *testing.T) {
 		t.Errorf("the new row is %+v, want version %q", trail[1], version.String())
 	}
 }
+
+// The idle lock is kept with the records: the default until set, then the value set (0:
+// never), each change in the audit trail; out of range is refused and changes nothing.
+func TestLockMinutesAreTheClinicsSetting(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if m, err := s.LockMinutes(ctx); err != nil || m != DefaultLockMinutes {
+		t.Fatalf("before any setting: %d, %v", m, err)
+	}
+	if err := s.SetLockMinutes(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLockMinutes(ctx, MaxLockMinutes+1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("%d minutes: %v", MaxLockMinutes+1, err)
+	}
+	if m, _ := s.LockMinutes(ctx); m != 0 {
+		t.Errorf("after setting never: %d", m)
+	}
+	var detail string
+	s.db.QueryRow(`SELECT detail FROM audit WHERE entity = 'settings' ORDER BY id DESC LIMIT 1`).Scan(&detail)
+	if detail != "lock after idle minutes: 5 to 0 (0: never)" {
+		t.Errorf("audit row %q", detail)
+	}
+	// The clinic's profile, changed later, keeps it.
+	if err := s.SetClinicProfile(ctx, ClinicProfile{Name: "Trạm"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.LockMinutes(ctx); m != 0 {
+		t.Errorf("after the profile changed: %d", m)
+	}
+}

@@ -83,11 +83,6 @@ func (s *Store) RecordFindings(ctx context.Context, assessmentID AssessmentID, f
 	})
 }
 
-// RecordSetting notes a change to a setting that protects the records (the idle lock).
-func (s *Store) RecordSetting(ctx context.Context, detail string) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return s.audit(tx, "update", "settings", 0, detail) })
-}
-
 // RecordRestore notes in the restored records' own trail that they were put in place by a
 // restore, from which backup, and where the records they replaced are kept (restores appeared
 // in neither trail). Written right after the restore, by whoever restored them; the restored

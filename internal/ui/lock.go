@@ -16,12 +16,6 @@ import (
 	"dermal/internal/clinic"
 )
 
-// DefaultLockMinutes is how long the window may sit idle before it locks.
-const DefaultLockMinutes = 5
-
-// LockMinutes is the idle time before the window locks (0: never).
-func (s *Settings) LockMinutes() int { return s.p.IntWithFallback(prefLockMin, DefaultLockMinutes) }
-
 // loginView asks for a user name and password. locked: the window was locked (its content
 // is kept aside, out of the widget tree, until the same user logs in again).
 type loginView struct {
@@ -160,7 +154,7 @@ func (u *UI) lock() {
 	u.login = u.newLoginView(true)
 	u.win.SetContent(u.login.root)
 	u.login.focus()
-	u.log.Info("locked", "idle_lock_minutes", u.prefs.LockMinutes())
+	u.log.Info("locked", "idle_lock_minutes", u.clinic.LockMinutes(context.Background()))
 }
 
 // touch records activity (typing, mouse movement over the window, screen changes).
@@ -177,9 +171,10 @@ func (u *UI) idleFor() time.Duration {
 	return time.Since(u.lastActivity)
 }
 
-// checkIdle locks the window once it has been idle for the setting's minutes.
+// checkIdle locks the window once it has been idle for the clinic's lock minutes (a small
+// read of the records, at the ticker's pace).
 func (u *UI) checkIdle() {
-	if m := u.prefs.LockMinutes(); m > 0 && u.idleFor() >= time.Duration(m)*time.Minute {
+	if m := u.clinic.LockMinutes(context.Background()); m > 0 && u.idleFor() >= time.Duration(m)*time.Minute {
 		u.lock()
 	}
 }

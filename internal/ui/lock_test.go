@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestLockHidesPatientsAndKeepsTheDraft(t *testing.T) {
 		t.Fatal("the patient is not on screen before the lock")
 	}
 	u.activityMu.Lock()
-	u.lastActivity = time.Now().Add(-time.Duration(DefaultLockMinutes+1) * time.Minute)
+	u.lastActivity = time.Now().Add(-time.Duration(clinic.DefaultLockMinutes+1) * time.Minute)
 	u.activityMu.Unlock()
 	u.checkIdle()
 	if u.lockedContent == nil || u.login == nil {
@@ -150,8 +151,17 @@ func TestIdleLockIsTheAdministratorsSetting(t *testing.T) {
 	}
 	f.lock.SetText("0")
 	u.applySettings(f)
-	if u.prefs.LockMinutes() != 0 {
-		t.Fatalf("lock minutes %d after the administrator set 0", u.prefs.LockMinutes())
+	if m := c.LockMinutes(ctx); m != 0 {
+		t.Fatalf("lock minutes %d after the administrator set 0", m)
+	}
+	// The setting is the clinic's, in the records: another OS account's window (fresh
+	// preferences, the same records) gets it too, and clearing the preferences does not
+	// bring "never" back to the default or the other way round.
+	u.prefs.p.RemoveValue("lock_minutes")
+	other := New(test.NewTempApp(t), c, NewSettings(test.NewTempApp(t).Preferences()), u.log)
+	other.jobs.Wait()
+	if got := other.settingsForm().lock.Text; got != "0" {
+		t.Errorf("a window with other preferences shows the idle lock as %q; want the clinic's 0", got)
 	}
 	rows, _ := c.QueryAudit(ctx, clinic.AuditFilter{Limit: 5})
 	found := false
@@ -170,6 +180,9 @@ func TestIdleLockIsTheAdministratorsSetting(t *testing.T) {
 	f = u.settingsForm()
 	if !f.lock.Disabled() {
 		t.Error("a clinician can change the idle lock")
+	}
+	if err := c.SetLockMinutes(ctx, 0); !errors.Is(err, clinic.ErrNotAllowed) {
+		t.Errorf("a clinician set the idle lock: %v", err)
 	}
 }
 

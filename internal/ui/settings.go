@@ -38,7 +38,6 @@ const (
 	prefPhotoDir    = "photo_folder"
 	prefClinician   = "clinician"
 	prefFieldOfView = "dermatoscope_fov_mm"
-	prefLockMin     = "lock_minutes"
 )
 
 // NewSettings reads settings from the app's preferences.
@@ -180,7 +179,7 @@ func (u *UI) settingsForm() *settingsForm {
 		return nil
 	}
 	f.lock = widget.NewEntry()
-	f.lock.SetText(strconv.Itoa(s.LockMinutes()))
+	f.lock.SetText(strconv.Itoa(u.clinic.LockMinutes(context.Background())))
 	f.lock.Validator = func(v string) error {
 		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 120 {
 			return fmt.Errorf("%s", lang.L("Enter minutes between 0 (never) and 120."))
@@ -261,11 +260,9 @@ func (u *UI) applySettings(f *settingsForm) {
 	}
 	idle, _ := strconv.Atoi(f.idle.Text)
 	p.SetInt(prefIdleMin, idle)
-	if lockMin, err := strconv.Atoi(f.lock.Text); err == nil && lockMin != u.prefs.LockMinutes() && u.isAdmin() {
-		if err := u.clinic.NoteSetting(context.Background(), "lock after idle minutes", fmt.Sprintf("%d to %d (0: never)", u.prefs.LockMinutes(), lockMin)); err != nil {
+	if lockMin, err := strconv.Atoi(f.lock.Text); err == nil && lockMin != u.clinic.LockMinutes(context.Background()) && u.isAdmin() {
+		if err := u.clinic.SetLockMinutes(context.Background(), lockMin); err != nil {
 			u.showError(lang.L("The settings were not saved."), err)
-		} else {
-			p.SetInt(prefLockMin, lockMin)
 		}
 	}
 	u.clinic.SetBudget(clinic.ResolveBudget(0, u.prefs.BudgetMB()), IdleUnload(u.prefs))
