@@ -89,34 +89,59 @@ func Seal(dst io.Writer, src io.Reader, k Key) error {
 // before anything is written; a damaged file fails while streaming (age authenticates every
 // 64 KiB chunk), so the caller must write to a temporary file and keep it only on success.
 func Open(dst io.Writer, src io.Reader, k Key) error {
+	ids, err := k.identities()
+	if err != nil {
+		return err
+	}
+	r, err := age.Decrypt(src, ids...)
+	if err != nil {
+		return openError(err)
+	}
+	if _, err := io.Copy(dst, r); err != nil {
+		return fmt.Errorf("the backup is damaged: %w", err)
+	}
+	return nil
+}
+
+func (k Key) identities() ([]age.Identity, error) {
 	var ids []age.Identity
 	if k.Passphrase != "" {
 		id, err := age.NewScryptIdentity(k.Passphrase)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids = append(ids, id)
 	}
 	for _, s := range k.Identities {
 		parsed, err := age.ParseIdentities(strings.NewReader(s))
 		if err != nil {
-			return fmt.Errorf("age identity: %w", err)
+			return nil, fmt.Errorf("age identity: %w", err)
 		}
 		ids = append(ids, parsed...)
 	}
 	if len(ids) == 0 {
-		return ErrNoKey
+		return nil, ErrNoKey
 	}
-	r, err := age.Decrypt(src, ids...)
+	return ids, nil
+}
+
+func openError(err error) error {
+	var noMatch *age.NoIdentityMatchError
+	if errors.As(err, &noMatch) || strings.Contains(err.Error(), "incorrect passphrase") {
+		return ErrWrongKey
+	}
+	return fmt.Errorf("the backup cannot be decrypted: %w", err)
+}
+
+// Check reports whether k opens src (an age file), reading only its header: ErrWrongKey if
+// not.
+func Check(src io.Reader, k Key) error {
+	ids, err := k.identities()
 	if err != nil {
-		var noMatch *age.NoIdentityMatchError
-		if errors.As(err, &noMatch) || strings.Contains(err.Error(), "incorrect passphrase") {
-			return ErrWrongKey
-		}
-		return fmt.Errorf("the backup cannot be decrypted: %w", err)
+		return err
 	}
-	if _, err := io.Copy(dst, r); err != nil {
-		return fmt.Errorf("the backup is damaged: %w", err)
+	if _, err := age.Decrypt(src, ids...); err != nil {
+		return openError(err)
 	}
 	return nil
 }

@@ -77,8 +77,8 @@ var commands = []struct {
 	{"setup", "first run: the clinic and its first administrator: dermal setup --clinic NAME --admin USER --password-file F", runSetup},
 	{"users", "staff accounts (administrators): dermal users add|list|disable|enable|passwd", runUsers},
 	{"clinic", "the clinic's name, address and phone for reports: dermal clinic [--name NAME] [--address ADDRESS] [--phone PHONE]", runClinic},
-	{"backup", "encrypted (age) copy of the records, also while the app runs: dermal backup [--passphrase-file F | --recipient AGE1… | --unencrypted] FILE", runBackup},
-	{"restore", "decrypt and check a backup and put it in place, keeping the current database: dermal restore [--passphrase-file F | --identity FILE] FILE", runRestore},
+	{"backup", "encrypted (age) backup of the records, also while the app runs: dermal backup [--passphrase-file F | --recipient AGE1… | --unencrypted] FILE|FOLDER/ (into a folder: the first time everything, then only what changed)", runBackup},
+	{"restore", "decrypt and check a backup (a file, or a backup folder's newest run) and put it in place, keeping the current database: dermal restore [--passphrase-file F | --identity FILE] FILE|FOLDER", runRestore},
 }
 
 // ParseGlobal reads global flags before the command name. It returns the remaining args.

@@ -496,13 +496,19 @@ func runBackup(env *Env, args []string) error {
 	}
 	defer closeRecords()
 	// A complete copy whose audit row could not be written is a success with a warning.
-	note, err := c.Backup(context.Background(), fs.Arg(0), key, *unencrypted)
+	res, err := c.BackupTo(context.Background(), fs.Arg(0), key, *unencrypted)
 	if err != nil {
 		return err
 	}
+	note := res.Note
 	how := "encrypted with age"
-	if key == nil {
+	switch {
+	case key == nil:
 		how = "UNENCRYPTED"
+	case res.Folder && res.Full:
+		how = fmt.Sprintf("encrypted with age; the folder's first backup, run %s: everything, %s", res.Run, humanBytes(res.Bytes))
+	case res.Folder:
+		how = fmt.Sprintf("encrypted with age; run %s of %d: what changed since the last, %s", res.Run, res.Runs, humanBytes(res.Bytes))
 	}
 	fmt.Fprintf(env.Stdout, "backed up to %s (%s)\n", fs.Arg(0), how)
 	// The trail's head, to keep with the backup: a trail later cut short no longer reaches it.
@@ -580,4 +586,17 @@ func runRestore(env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "the previous database is kept at", kept)
 	}
 	return nil
+}
+
+// humanBytes is a size as people read it.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -1,12 +1,17 @@
 package clinic
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"dermal/internal/backupcrypt"
+	"dermal/internal/backupset"
 	"dermal/internal/storage"
 )
 
@@ -23,21 +28,35 @@ var (
 const MinBackupPassphrase = backupcrypt.MinPassphrase
 
 // BackupSealed reports whether a backup file is encrypted (an age file).
-func BackupSealed(path string) (bool, error) { return backupcrypt.IsSealed(path) }
-
-// sealFile encrypts plain into dest (through dest.partial, renamed when complete).
-func sealFile(plain, dest string, key BackupKey) error {
-	in, err := os.Open(plain)
-	if err != nil {
-		return err
+// A backup folder is always encrypted.
+func BackupSealed(path string) (bool, error) {
+	if backupset.IsSet(path) {
+		return true, nil
 	}
-	defer in.Close()
+	return backupcrypt.IsSealed(path)
+}
+
+// writeSealedRun writes a full backup run of the records to dest, sealed with key as it is
+// written (through dest.partial, renamed when complete): no plain copy of the records is
+// ever written, beside them or anywhere.
+func (c *Clinic) writeSealedRun(ctx context.Context, dest string, key BackupKey) error {
 	partial := dest + ".partial"
 	out, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("writing the backup: %w", err)
 	}
-	err = backupcrypt.Seal(out, in, key)
+	pr, pw := io.Pipe()
+	sealed := make(chan error, 1)
+	go func() {
+		err := backupcrypt.Seal(out, pr, key)
+		pr.CloseWithError(err)
+		sealed <- err
+	}()
+	_, err = c.store.WriteRun(ctx, pw, nil)
+	pw.CloseWithError(err)
+	if serr := <-sealed; err == nil {
+		err = serr
+	}
 	if err == nil {
 		err = out.Sync()
 	}
@@ -49,14 +68,18 @@ func sealFile(plain, dest string, key BackupKey) error {
 	}
 	if err != nil {
 		os.Remove(partial)
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOSPC) {
+			err = fmt.Errorf("%w: %v", storage.ErrDiskFull, err)
+		}
 		return fmt.Errorf("writing the backup %s: %w", dest, err)
 	}
 	return nil
 }
 
-// RestoreFile puts the backup src in place of the database at dbPath (which must not be
-// open): an encrypted backup is decrypted to a temporary file beside the database first, and
-// a wrong key changes nothing. It returns where the replaced database was kept.
+// RestoreFile puts the backup src (a file, or a backup folder: its newest run) in place of
+// the database at dbPath (which must not be open): an encrypted backup is opened into a
+// temporary database beside the records first, and a wrong key changes nothing. It returns
+// where the replaced database was kept.
 func RestoreFile(src, dbPath string, key BackupKey) (kept string, err error) {
 	plain, cleanup, err := openedBackup(src, filepath.Dir(dbPath), key)
 	if err != nil {
@@ -66,9 +89,22 @@ func RestoreFile(src, dbPath string, key BackupKey) (kept string, err error) {
 	return storage.Restore(plain, dbPath)
 }
 
-// openedBackup is src itself when it is a plain backup, else a temporary decrypted copy in
-// dir (removed by cleanup).
+// IsBackupFolder reports whether path is a folder of incremental backups.
+func IsBackupFolder(path string) bool { return backupset.IsSet(path) }
+
+// openedBackup is src itself when it is a plain backup, else a temporary database in dir
+// (removed by cleanup) made from it: a backup folder's runs, a sealed run, or (backups from
+// before runs) a sealed copy of the database file.
 func openedBackup(src, dir string, key BackupKey) (plain string, cleanup func(), err error) {
+	if st, err := os.Stat(src); err == nil && st.IsDir() {
+		if !backupset.IsSet(src) {
+			return "", nil, fmt.Errorf("%w: %s", backupset.ErrNotABackupSet, src)
+		}
+		return built(dir, func(path string) error {
+			_, err := backupset.Build(src, "", path, key)
+			return err
+		})
+	}
 	sealed, err := backupcrypt.IsSealed(src)
 	if err != nil {
 		return "", nil, fmt.Errorf("reading the backup: %w", err)
@@ -81,13 +117,26 @@ func openedBackup(src, dir string, key BackupKey) (plain string, cleanup func(),
 		return "", nil, err
 	}
 	defer in.Close()
+	// The age layer is checked (a wrong key) before anything is written.
+	if err := backupcrypt.Check(in, key); err != nil {
+		return "", nil, err
+	}
+	in.Seek(0, io.SeekStart)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(backupcrypt.Open(pw, in, key)) }()
+	defer pr.Close()
+	br := bufio.NewReaderSize(pr, 1<<20)
+	head, _ := br.Peek(len(storage.RunMagic))
+	if string(head) == storage.RunMagic {
+		return built(dir, func(path string) error { return storage.BuildFromRun(path, br) })
+	}
 	// On a new laptop the data folder does not exist yet: PlainTemp makes it (owner-only).
 	tmp, err := storage.PlainTemp(dir, "restore")
 	if err != nil {
 		return "", nil, fmt.Errorf("decrypting the backup: %w", err)
 	}
 	cleanup = func() { os.Remove(tmp.Name()) }
-	err = backupcrypt.Open(tmp, in, key)
+	_, err = io.Copy(tmp, br)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -96,6 +145,21 @@ func openedBackup(src, dir string, key BackupKey) (plain string, cleanup func(),
 		return "", nil, err
 	}
 	return tmp.Name(), cleanup, nil
+}
+
+// built makes a temporary database in dir with build.
+func built(dir string, build func(path string) error) (string, func(), error) {
+	tmp, err := storage.PlainTemp(dir, "restore")
+	if err != nil {
+		return "", nil, fmt.Errorf("opening the backup: %w", err)
+	}
+	tmp.Close()
+	os.Remove(tmp.Name()) // the builder makes it
+	if err := build(tmp.Name()); err != nil {
+		os.Remove(tmp.Name())
+		return "", nil, err
+	}
+	return tmp.Name(), func() { os.Remove(tmp.Name()) }, nil
 }
 
 // errPlainBackupNeedsChoice is returned when neither a key nor an explicit "unencrypted" was

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"dermal/internal/backupset"
 	"dermal/internal/capture"
 	"dermal/internal/config"
 	"dermal/internal/storage"
@@ -85,53 +88,80 @@ func (c *Clinic) AuditTrail(ctx context.Context, entity string, id int64) ([]Aud
 	return c.store.AuditTrail(ctx, entity, id)
 }
 
-// Backup writes a consistent copy of the records to dest, sealed with key (age); key nil
-// with unencrypted true writes a plain copy, and key nil alone is refused. A complete copy
-// whose audit row could not be written is a success with a warning (the returned note).
+// Backup writes a consistent backup of the records to dest, sealed with key (age), while
+// the clinic goes on working; key nil with unencrypted true writes a plain copy of the
+// database file, and key nil alone is refused. An encrypted backup is written as it is read,
+// never as a plain copy first. When dest is a folder (an existing one, or a path ending in
+// a separator), the backup goes into it as a backup folder (package backupset): the first
+// time everything, then only what changed. A complete backup whose audit row could not be
+// written is a success with a warning (the returned note).
 func (c *Clinic) Backup(ctx context.Context, dest string, key *BackupKey, unencrypted bool) (note string, err error) {
+	res, err := c.BackupTo(ctx, dest, key, unencrypted)
+	return res.Note, err
+}
+
+// BackupResult says what a backup wrote.
+type BackupResult struct {
+	Note   string // the audit row could not be written (the backup is complete)
+	Folder bool   // into a backup folder
+	Full   bool   // everything (a file, or a folder's first run)
+	Run    string // the folder's new run
+	Bytes  int64  // the run's size (folder backups)
+	Runs   int    // runs in the folder now
+}
+
+// BackupTo is Backup, saying what it wrote.
+func (c *Clinic) BackupTo(ctx context.Context, dest string, key *BackupKey, unencrypted bool) (res BackupResult, err error) {
 	if key == nil && !unencrypted {
-		return "", fmt.Errorf("%w: %v", storage.ErrInvalid, errPlainBackupNeedsChoice)
+		return res, fmt.Errorf("%w: %v", storage.ErrInvalid, errPlainBackupNeedsChoice)
 	}
-	if key == nil {
+	how := "encrypted"
+	switch {
+	case key == nil:
 		// Anyone holding a plain copy reads every record: the clinic's administrator decides.
 		if err := c.requireAdmin("an unencrypted backup"); err != nil {
-			return "", err
+			return res, err
 		}
-	}
-	target := dest
-	if key != nil {
-		if _, err := os.Stat(dest); err == nil {
-			return "", fmt.Errorf("%w: %s already exists; choose a new name for the backup", storage.ErrInvalid, dest)
+		how = "unencrypted"
+		// The audit row is written once the backup is complete: a failed backup is never
+		// recorded as one made.
+		if err = c.store.BackupNamed(ctx, dest, ""); err != nil {
+			return res, err
 		}
-		// The plain copy goes beside the records (which are there in plain already), never
-		// to the USB stick; it is sealed onto dest and removed.
-		tmp, err := storage.PlainTemp(c.DataFolder(), "backup")
+		res.Full = true
+	case isFolderDest(dest):
+		var indexKey []byte
+		if k := c.store.DataKey(); k != nil {
+			indexKey = k.Derive("backup index")
+		}
+		r, err := backupset.Backup(ctx, c.store, dest, *key, indexKey)
 		if err != nil {
-			return "", err
+			return res, err
 		}
-		tmp.Close()
-		os.Remove(tmp.Name())
-		target = tmp.Name()
-		defer os.Remove(target)
-	}
-	// The audit row is written once the backup is complete (sealed too): a failed backup is
-	// never recorded as one made.
-	if err = c.store.BackupNamed(ctx, target, ""); err != nil {
-		return "", err
-	}
-	if key != nil {
-		if err := sealFile(target, dest, *key); err != nil {
-			return "", err
+		res = BackupResult{Folder: true, Full: r.Full, Run: r.Run, Bytes: r.RunBytes, Runs: r.FolderRun}
+		how = fmt.Sprintf("encrypted, folder run %s: %d new parts of %d, %d new photos", r.Run, r.Stats.ChunksNew, r.Stats.Chunks, r.Stats.BlobsNew)
+	default:
+		if _, err := os.Stat(dest); err == nil {
+			return res, fmt.Errorf("%w: %s already exists; choose a new name for the backup", storage.ErrInvalid, dest)
 		}
-	}
-	how := "unencrypted"
-	if key != nil {
-		how = "encrypted"
+		if err := c.writeSealedRun(ctx, dest, *key); err != nil {
+			return res, err
+		}
+		res.Full = true
 	}
 	if err := c.store.RecordExport(ctx, "backup", 0, fmt.Sprintf("%s (%s)", dest, how)); err != nil {
-		note = (&storage.AuditNotRecordedError{Dest: dest, Err: err}).Error()
+		res.Note = (&storage.AuditNotRecordedError{Dest: dest, Err: err}).Error()
 	}
-	return note, nil
+	return res, nil
+}
+
+// isFolderDest: a backup into a folder (an existing folder, or a path ending in a separator).
+func isFolderDest(dest string) bool {
+	if strings.HasSuffix(dest, string(filepath.Separator)) || strings.HasSuffix(dest, "/") {
+		return true
+	}
+	st, err := os.Stat(dest)
+	return err == nil && st.IsDir()
 }
 
 // Card is the loaded model's card.

@@ -145,10 +145,23 @@ func run() error {
 		if len(lines) != 3 {
 			return fmt.Errorf("kill test printed no figures:\n%s", outp)
 		}
-		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=60 go test -run TestKillDuringSetupRestoreAndBackup ./internal/storage` (%.0f s): a child doing setup (one transaction), restores (two backups in turn) or backups (a plain copy beside the records) is killed with SIGKILL at a random moment; after each kill the next start opens whole records, with no plain copy or half-finished restore left behind:\n\n", time.Since(t0).Seconds())
+		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=60 go test -run TestKillDuringSetupRestoreAndBackup ./internal/storage` (%.0f s): a child doing setup (one transaction), restores (two backups in turn) or unencrypted backups (a plain copy; encrypted ones make none since session 17) is killed with SIGKILL at a random moment; after each kill the next start opens whole records, with no plain copy or half-finished restore left behind:\n\n", time.Since(t0).Seconds())
 		for _, l := range lines {
 			fmt.Fprintf(&b, "- %s\n", l[1])
 		}
+		// Encrypted backups into a folder, killed the same way (internal/backupset).
+		c = exec.Command("go", "test", "-count=1", "-run", "TestKillDuringFolderBackup", "-v", "./internal/backupset/")
+		c.Env = append(os.Environ(), "DERMAL_KILL_ROUNDS=60")
+		t0 = time.Now()
+		outp, err = c.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("kill test of folder backups: %v\n%s", err, outp)
+		}
+		fb := regexp.MustCompile(`backupset_test\.go:\d+: (folder backup: .*)`).FindStringSubmatch(string(outp))
+		if fb == nil {
+			return fmt.Errorf("kill test of folder backups printed no figures:\n%s", outp)
+		}
+		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=60 go test -run TestKillDuringFolderBackup ./internal/backupset` (%.0f s): a child adding a patient and backing up into a backup folder (encrypted, incremental; no plain copy anywhere) in a loop is killed with SIGKILL at a random moment; after each kill the folder restores whole to its newest complete run:\n\n- %s\n", time.Since(t0).Seconds(), fb[1])
 	}
 	fmt.Print(b.String())
 	return os.WriteFile(*out, []byte(b.String()), 0o644)

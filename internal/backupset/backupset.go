@@ -1,0 +1,414 @@
+// Package backupset keeps a clinic's encrypted backups in one folder (a USB stick's, a
+// shared drive's) that grows with the day's work, in the spirit of restic: each backup is a
+// run (storage.WriteRun) sealed with age, holding the snapshot of the records and only the
+// chunks of rows and the photos the folder does not hold yet. The first backup into a folder
+// is a full one; every later one is an increment. Restore reads the runs up to the chosen one
+// and rebuilds the records, which are then checked and put in place like any backup.
+//
+// Beside each run, a plain list of the names it holds (keyed hashes: they tell nothing
+// without the clinic's data key), authenticated with a key derived from the data key, so the
+// next backup knows what is there without the passphrase, and a changed or foreign list is
+// refused instead of trusted. The folder's settings file says how the runs are sealed
+// (passphrase, or which age recipients), authenticated the same way, so that a later backup
+// sealed otherwise, which restore could not open with the first one's key, is refused.
+package backupset
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"dermal/internal/backupcrypt"
+	"dermal/internal/storage"
+)
+
+// File names in a backup folder.
+const (
+	settingsName = "dermal-backup.json"
+	readmeName   = "README-DERMAL-BACKUP.txt"
+	runExt       = ".run.age"
+	namesExt     = ".names"
+)
+
+const readme = `This folder holds encrypted backups of a Dermal clinic's records.
+
+Each *.run.age file is one backup run, sealed with age (https://age-encryption.org): the first
+is a full backup, each later one holds what changed since. Restore needs all of them up to the
+run you restore, and the passphrase or age identity they were sealed with:
+
+    dermal restore [--passphrase-file F | --identity FILE] THIS-FOLDER
+
+Do not delete or rename files here. The *.names files list what each run holds (keyed
+checksums that reveal nothing without the clinic's key).
+`
+
+// ErrNotABackupSet means a folder holds other files and is not a Dermal backup folder.
+var ErrNotABackupSet = errors.New("the folder is not a Dermal backup folder")
+
+// ErrForeign means the folder's lists or settings were not written with these records' key:
+// another clinic's backup folder, or changed by someone else.
+var ErrForeign = errors.New("the backup folder belongs to other records, or its files were changed outside Dermal")
+
+// Settings say how a folder's runs are sealed.
+type Settings struct {
+	Format     int      `json:"format"`
+	SealedWith string   `json:"sealed_with"` // "passphrase" or "recipients"
+	Recipients []string `json:"recipients,omitempty"`
+	MAC        string   `json:"mac"`
+}
+
+func (s Settings) content() string {
+	r := slices.Clone(s.Recipients)
+	slices.Sort(r)
+	return fmt.Sprintf("dermal-backup-settings/%d\n%s\n%s", s.Format, s.SealedWith, strings.Join(r, "\n"))
+}
+
+func settingsFor(key backupcrypt.Key) Settings {
+	if key.Passphrase != "" {
+		return Settings{Format: 1, SealedWith: "passphrase"}
+	}
+	r := make([]string, len(key.Recipients))
+	for i, x := range key.Recipients {
+		r[i] = strings.TrimSpace(x)
+	}
+	slices.Sort(r)
+	return Settings{Format: 1, SealedWith: "recipients", Recipients: r}
+}
+
+func mac(key []byte, content string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(content))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// IsSet reports whether dir is a backup folder (it has the settings file).
+func IsSet(dir string) bool {
+	st, err := os.Stat(filepath.Join(dir, settingsName))
+	return err == nil && st.Mode().IsRegular()
+}
+
+// Runs are the folder's complete runs, oldest first (names sort by time).
+func Runs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var runs []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasSuffix(n, runExt) {
+			runs = append(runs, strings.TrimSuffix(n, runExt))
+		}
+	}
+	slices.Sort(runs)
+	return runs, nil
+}
+
+// Result is what one backup into a folder did.
+type Result struct {
+	Run       string
+	Full      bool // the folder's first run
+	Stats     storage.RunStats
+	RunBytes  int64 // the sealed run's size
+	FolderRun int   // how many runs the folder holds now
+}
+
+// Backup writes a run of s's records into dir, sealed with key: everything the folder does
+// not hold yet. indexKey authenticates the folder's lists and settings (derived from the
+// clinic's data key). The run is written under a temporary name and renamed when complete;
+// its list after it: a backup killed at any moment leaves the folder as it was, or with a
+// complete run the next backup does not count on (and restore can still use).
+func Backup(ctx context.Context, s *storage.Store, dir string, key backupcrypt.Key, indexKey []byte) (Result, error) {
+	var res Result
+	if indexKey == nil {
+		return res, fmt.Errorf("%w: a backup folder needs staff accounts (log in after setup)", storage.ErrLocked)
+	}
+	if err := prepare(dir, key, indexKey); err != nil {
+		return res, err
+	}
+	have, err := held(dir, indexKey)
+	if err != nil {
+		return res, err
+	}
+	runs, _ := Runs(dir)
+	if len(runs) > 0 && key.Passphrase != "" {
+		// The same passphrase as the folder's runs, or restore could not open them together.
+		if err := checkKey(filepath.Join(dir, runs[len(runs)-1]+runExt), key); err != nil {
+			if errors.Is(err, backupcrypt.ErrWrongKey) {
+				return res, fmt.Errorf("%w: the folder's earlier backups were sealed with another passphrase; use that one, or an empty folder", backupcrypt.ErrWrongKey)
+			}
+			return res, err
+		}
+	}
+	// Runs sort in the order they were written: a sequence number first (two backups in one
+	// second), then the time, and a random suffix against two backups at once.
+	suffix := make([]byte, 3)
+	rand.Read(suffix)
+	res.Run = fmt.Sprintf("%06d-%s-%s", len(runs)+1, time.Now().UTC().Format("20060102T150405Z"), hex.EncodeToString(suffix))
+	runPath := filepath.Join(dir, res.Run+runExt)
+	partial := runPath + ".partial"
+	f, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return res, fmt.Errorf("writing the backup: %w", err)
+	}
+	pr, pw := io.Pipe()
+	sealed := make(chan error, 1)
+	go func() {
+		err := backupcrypt.Seal(f, pr, key)
+		pr.CloseWithError(err)
+		sealed <- err
+	}()
+	bw := bufio.NewWriterSize(pw, 1<<20)
+	res.Stats, err = s.WriteRun(ctx, bw, func(n string) bool { return have[n] })
+	if err == nil {
+		err = bw.Flush()
+	}
+	pw.CloseWithError(err)
+	if serr := <-sealed; err == nil {
+		err = serr
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if st, serr := f.Stat(); serr == nil {
+		res.RunBytes = st.Size()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, runPath)
+	}
+	if err != nil {
+		os.Remove(partial)
+		return res, fmt.Errorf("writing the backup into %s: %w", dir, fullDisk(err))
+	}
+	if err := writeNames(dir, res.Run, res.Stats.NewNames, indexKey); err != nil {
+		return res, err
+	}
+	syncDir(dir)
+	res.Full = len(runs) == 0
+	res.FolderRun = len(runs) + 1
+	return res, nil
+}
+
+func fullDisk(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "no space") {
+		return fmt.Errorf("%w: %v", storage.ErrDiskFull, err)
+	}
+	return err
+}
+
+// prepare makes the folder a backup folder (new or empty), or checks it is one sealed the
+// way key seals.
+func prepare(dir string, key backupcrypt.Key, indexKey []byte) error {
+	want := settingsFor(key)
+	path := filepath.Join(dir, settingsName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("creating the backup folder: %w", err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".partial") && e.Name() != readmeName {
+				return fmt.Errorf("%w: %s holds other files (%s); choose an empty folder for the clinic's backups", ErrNotABackupSet, dir, e.Name())
+			}
+		}
+		want.MAC = mac(indexKey, want.content())
+		js, _ := json.MarshalIndent(want, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, readmeName), []byte(readme), 0o600); err != nil {
+			return fmt.Errorf("writing the backup folder: %w", fullDisk(err))
+		}
+		return writeAtomically(path, js)
+	}
+	if err != nil {
+		return err
+	}
+	var got Settings
+	if err := json.Unmarshal(b, &got); err != nil || got.Format != 1 {
+		return fmt.Errorf("%w: %s is damaged", ErrNotABackupSet, path)
+	}
+	if !hmac.Equal([]byte(got.MAC), []byte(mac(indexKey, got.content()))) {
+		return fmt.Errorf("%w (%s)", ErrForeign, settingsName)
+	}
+	if got.content() != want.content() {
+		how := "a passphrase"
+		if got.SealedWith == "recipients" {
+			how = "the age recipients " + strings.Join(got.Recipients, ", ")
+		}
+		return fmt.Errorf("%w: the folder's backups are sealed with %s; seal this one the same way, or use an empty folder", backupcrypt.ErrWrongKey, how)
+	}
+	// Runs left half-written by a backup that was killed.
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".partial") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	return nil
+}
+
+// held is every name the folder's runs hold, from their lists, each checked.
+func held(dir string, indexKey []byte) (map[string]bool, error) {
+	have := map[string]bool{}
+	runs, err := Runs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, run := range runs {
+		b, err := os.ReadFile(filepath.Join(dir, run+namesExt))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a run whose list was never written: its names are written again
+		}
+		if err != nil {
+			return nil, err
+		}
+		text := string(b)
+		i := strings.LastIndex(strings.TrimSuffix(text, "\n"), "\n")
+		if i < 0 || !strings.HasPrefix(text[i+1:], "mac ") {
+			return nil, fmt.Errorf("%w (%s%s has no seal)", ErrForeign, run, namesExt)
+		}
+		body, m := text[:i+1], strings.TrimSpace(strings.TrimPrefix(text[i+1:], "mac "))
+		if !hmac.Equal([]byte(m), []byte(mac(indexKey, run+"\n"+body))) {
+			return nil, fmt.Errorf("%w (%s%s)", ErrForeign, run, namesExt)
+		}
+		for _, n := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+			if n != "" {
+				have[n] = true
+			}
+		}
+	}
+	return have, nil
+}
+
+func writeNames(dir, run string, names []string, indexKey []byte) error {
+	body := strings.Join(names, "\n")
+	if body != "" {
+		body += "\n"
+	}
+	// The run's id is under the seal too: a list cannot be moved to another run.
+	text := body + "mac " + mac(indexKey, run+"\n"+body) + "\n"
+	return writeAtomically(filepath.Join(dir, run+namesExt), []byte(text))
+}
+
+func writeAtomically(path string, b []byte) error {
+	partial := path + ".partial"
+	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, path)
+	}
+	if err != nil {
+		os.Remove(partial)
+		return fmt.Errorf("writing %s: %w", filepath.Base(path), fullDisk(err))
+	}
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// checkKey opens the start of a run with key (the header says whether the key fits).
+func checkKey(path string, key backupcrypt.Key) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return backupcrypt.Check(f, key)
+}
+
+// openRun decrypts a run as a stream (the caller closes it).
+func openRun(path string, key backupcrypt.Key) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		err := backupcrypt.Open(pw, f, key)
+		f.Close()
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}
+
+// Build makes the records of run (the newest when "") of the folder dir at path (which must
+// not exist): its snapshot, then every run up to it for the chunks and photos. It returns the
+// run built.
+func Build(dir, run, path string, key backupcrypt.Key) (string, error) {
+	runs, err := Runs(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("%w: %s holds no backup", ErrNotABackupSet, dir)
+	}
+	if run == "" {
+		run = runs[len(runs)-1]
+	}
+	i := slices.Index(runs, run)
+	if i < 0 {
+		return "", fmt.Errorf("%w: no backup %s in %s (it has %s)", storage.ErrInvalid, run, dir, strings.Join(runs, ", "))
+	}
+	r, err := openRun(filepath.Join(dir, run+runExt), key)
+	if err != nil {
+		return "", err
+	}
+	snap, err := storage.ReadRunSnapshot(r)
+	r.Close()
+	if err != nil {
+		return "", err
+	}
+	b, err := storage.NewBuilder(path, snap)
+	if err != nil {
+		return "", err
+	}
+	for _, each := range runs[:i+1] {
+		r, err := openRun(filepath.Join(dir, each+runExt), key)
+		if err != nil {
+			b.Abort()
+			return "", err
+		}
+		err = b.AddRun(r)
+		r.Close()
+		if err != nil {
+			b.Abort()
+			return "", fmt.Errorf("backup run %s: %w", each, err)
+		}
+	}
+	if err := b.Finish(); err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return run, nil
+}
