@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,78 +34,101 @@ func sealChild(path string) {
 	os.Exit(0)
 }
 
-// The issue's test: the upgrade's photo encryption is killed with SIGKILL half-way, then run
-// again: it completes, and every photo opens to its recorded SHA-256.
+// The issue's test: the upgrade's photo encryption (sealing and keyed names) is killed with
+// SIGKILL half-way, DERMAL_KILL_ROUNDS times (make faults: 60), then run again: after every
+// kill each assessment opens its photo through its link (old name or new, never a link to
+// nothing), and the next run completes with every photo sealed under its keyed name.
 func TestSealingSurvivesSIGKILL(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "dermal.db")
-	s, err := Open(path, "test")
+	rounds := 1
+	if n, err := strconv.Atoi(os.Getenv("DERMAL_KILL_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	ctx := context.Background()
+	photo, err := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var shas []string
-	var photos [][]byte
-	err = s.write(context.Background(), func(tx *sql.Tx) error {
-		for i := 0; i < 40; i++ {
-			photo := append([]byte("\x89PNG\r\n\x1a\nphoto "), fmt.Sprint(i)...)
-			sha, err := s.Blobs().Put(context.Background(), tx, photo)
+	thumb := testThumb(t, photo)
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	killedMidway := 0
+	for round := range rounds {
+		path := filepath.Join(t.TempDir(), "dermal.db")
+		s, err := Open(path, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Records from before accounts: 20 assessments, plain photos under plain names.
+		var ids []AssessmentID
+		for i := range 20 {
+			pid, err := s.AddPatient(ctx, Patient{Code: fmt.Sprintf("K%02d", i), FullName: "Kim " + fmt.Sprint(i)})
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			shas, photos = append(shas, sha), append(photos, photo)
+			p := append(append([]byte{}, photo...), byte(i)) // each photo its own
+			_, id, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "back"}, Assessment{Photo: p, ModelName: "m",
+				ModelSHA256: strings.Repeat("a", 64), ModelCardSHA256: strings.Repeat("e", 64), Probabilities: map[string]float64{"mel": 0.5, "nv": 0.5},
+				RiskTier: "urgent"}, thumb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
 		}
-		return nil
-	})
-	s.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^$")
-	cmd.Env = append(os.Environ(), "DERMAL_SEAL_CHILD="+path)
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	seen := 0
-	for lines.Scan() && seen < 8 {
-		if strings.HasPrefix(lines.Text(), "sealed ") {
-			seen++
+		s.SetDataKey(testKey)
+		if err := s.SealRecords(ctx); err != nil {
+			t.Fatal(err)
 		}
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	if seen < 8 {
-		t.Fatalf("the child sealed only %d before it ended", seen)
-	}
-	s, err = Open(path, "test")
-	if err != nil {
-		t.Fatalf("the records after the kill: %v", err)
-	}
-	defer s.Close()
-	s.SetDataKey(testKey)
-	n, err := s.SealPlainBlobs(context.Background(), 10, nil)
-	if err != nil || n == 0 || n >= 40 {
-		t.Fatalf("the second run sealed %d (%v); want the rest of 40", n, err)
-	}
-	// Every photo is under its keyed name now, and its plain name is gone.
-	for i, sha := range shas {
-		name := s.BlobName(photos[i])
-		if !strings.HasPrefix(name, keyedPrefix) {
-			t.Fatalf("with the data key the name is %s; want a keyed one", name)
+		s.Close()
+		cmd := exec.Command(os.Args[0], "-test.run", "^$")
+		cmd.Env = append(os.Environ(), "DERMAL_SEAL_CHILD="+path)
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		data, err := s.Blobs().Get(context.Background(), name)
-		if err != nil || !bytes.Equal(data, photos[i]) {
-			t.Errorf("%s: %v", name[:12], err)
+		// Killed after a random number of batches (21 blobs: 20 photos, one shared thumbnail).
+		want := 1 + rng.Intn(19)
+		lines := bufio.NewScanner(out)
+		seen := 0
+		for seen < want && lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "sealed ") {
+				seen++
+			}
 		}
-		if _, err := s.Blobs().Get(context.Background(), sha); !errors.Is(err, ErrNotFound) {
-			t.Errorf("the plain name %s is still there (%v)", sha[:12], err)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if seen == want {
+			killedMidway++
 		}
+		s, err = Open(path, "test")
+		if err != nil {
+			t.Fatalf("round %d: the records after the kill: %v", round, err)
+		}
+		s.SetDataKey(testKey)
+		check := func(when string) {
+			for _, id := range ids {
+				e, err := s.Entry(ctx, id)
+				if err != nil {
+					t.Fatalf("round %d, %s: assessment %d: %v", round, when, id, err)
+				}
+				got, err := s.Blobs().Get(ctx, e.Assessment.PhotoSHA256)
+				if err != nil || !bytes.HasPrefix(got, []byte("\x89PNG")) {
+					t.Fatalf("round %d, %s: the photo of assessment %d: %v", round, when, id, err)
+				}
+			}
+		}
+		check("after the kill")
+		if _, err := s.SealPlainBlobs(ctx, 10, nil); err != nil {
+			t.Fatalf("round %d: the next run: %v", round, err)
+		}
+		check("after the next run")
+		var plain, unkeyed int
+		s.db.QueryRow(`SELECT count(*) FROM blobs WHERE substr(data, 1, 4) != CAST('DRM1' AS BLOB)`).Scan(&plain)
+		s.db.QueryRow(`SELECT count(*) FROM blobs WHERE sha256 NOT LIKE 'k-%'`).Scan(&unkeyed)
+		if plain != 0 || unkeyed != 0 {
+			t.Fatalf("round %d: %d blobs still plain, %d under plain names", round, plain, unkeyed)
+		}
+		s.Close()
 	}
-	var plain int
-	s.db.QueryRow(`SELECT count(*) FROM blobs WHERE substr(data, 1, 4) != CAST('DRM1' AS BLOB)`).Scan(&plain)
-	if plain != 0 {
-		t.Errorf("%d blobs still plain", plain)
-	}
+	t.Logf("photo sealing: %d kills (%d in the middle of the walk), every assessment opened its photo after each, and the next run finished", rounds, killedMidway)
 }
 
 // BenchmarkOpenSealedPhoto is what decryption adds to opening an assessment: one 2 MB photo

@@ -198,6 +198,7 @@ func (u *UI) settingsForm() *settingsForm {
 		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
 		widget.NewFormItem(lang.L("Records"), container.NewHBox(
 			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
+			widget.NewButtonWithIcon(lang.L("Daily backup folder…"), theme.FolderIcon(), u.backupFolderDialog),
 			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
 	}
 	lockItem := widget.NewFormItem(lang.L("Lock after idle minutes"), f.lock)
@@ -351,27 +352,53 @@ func (u *UI) backupFileDialog(key clinic.BackupKey) {
 	d.Show()
 }
 
-// backup writes a consistent copy of the records (while the app keeps running), sealed with
-// key, and says where.
+// backupFolderDialog backs up into a folder (a USB stick's): the first time everything, then
+// only what changed since, so the daily backup takes moments.
+func (u *UI) backupFolderDialog() {
+	u.passphraseDialog(true, func(key clinic.BackupKey) {
+		d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+			if err != nil {
+				u.showError(lang.L("Could not back up the records."), err)
+				return
+			}
+			if dir == nil {
+				return
+			}
+			u.backup(dir.Path()+string(filepath.Separator), &key)
+		}, u.win)
+		d.SetTitleText(lang.L("Choose the backup folder (an empty one the first time)"))
+		d.Resize(u.dialogSize(900, 600))
+		d.Show()
+	})
+}
+
+// backup writes a consistent backup of the records (while the app keeps running), sealed with
+// key, and says where and, for a folder, whether it held everything or what changed.
 func (u *UI) backup(path string, key *clinic.BackupKey) {
 	type done struct {
-		note string
-		err  error
+		res clinic.BackupResult
+		err error
 	}
 	background(u, nil, func() done {
-		note, err := u.clinic.Backup(context.Background(), path, key, false)
-		return done{note, err}
+		res, err := u.clinic.BackupTo(context.Background(), path, key, false)
+		return done{res, err}
 	}, func(d done) {
 		if d.err != nil {
 			u.showError(lang.L("Could not back up the records."), d.err)
 			return
 		}
-		u.log.Info("backup written", "file", path)
+		u.log.Info("backup written", "file", path, "run", d.res.Run)
 		msg := lang.L("The records are backed up to:") + "\n" + path
-		if d.note != "" {
+		switch {
+		case d.res.Folder && d.res.Full:
+			msg += "\n\n" + lang.L("This folder's first backup: everything. The next ones into it hold only what changed.")
+		case d.res.Folder:
+			msg += "\n\n" + fmt.Sprintf(lang.L("Only what changed since the last backup (%d backups in this folder). Restore needs the whole folder."), d.res.Runs)
+		}
+		if d.res.Note != "" {
 			// The copy is complete; the audit trail could not record it.
-			u.log.Warn("backup not audited", "note", d.note)
-			msg += "\n\n" + d.note
+			u.log.Warn("backup not audited", "note", d.res.Note)
+			msg += "\n\n" + d.res.Note
 		}
 		u.lastInfo = msg
 		dialog.ShowInformation(lang.L("Backup done"), msg, u.win)
@@ -391,6 +418,10 @@ func (u *UI) restoreDialog() {
 		}
 		path := r.URI().Path()
 		r.Close()
+		// A backup folder is restored whole: any of its files stands for it.
+		if dir := filepath.Dir(path); clinic.IsBackupFolder(dir) {
+			path = dir
+		}
 		confirm := func(key clinic.BackupKey) {
 			msg := fmt.Sprintf(lang.L("Replace the records with the backup %s? The records as they are now are kept beside it, not deleted."), path)
 			dialog.ShowConfirm(lang.L("Restore a backup"), msg, func(ok bool) {
@@ -410,7 +441,7 @@ func (u *UI) restoreDialog() {
 		}
 		confirm(clinic.BackupKey{})
 	}, u.win)
-	d.SetTitleText(lang.L("Open a backup to restore"))
+	d.SetTitleText(lang.L("Open a backup to restore (a backup folder: any file in it)"))
 	d.Resize(u.dialogSize(900, 600))
 	d.Show()
 }

@@ -511,6 +511,41 @@ func TestBackupFromSettings(t *testing.T) {
 	}
 }
 
+// The daily backup folder from Settings: the first backup says it holds everything, the
+// next that it holds only what changed; restore takes the folder through any of its files.
+func TestBackupFolderFromSettings(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Lý Thường Kiệt", "BN-10")
+	folder := filepath.Join(t.TempDir(), "usb") + string(filepath.Separator)
+	key := clinic.BackupKey{Passphrase: "correct horse battery"}
+	u.backup(folder, &key)
+	u.jobs.Wait()
+	if u.lastError != nil || !strings.Contains(u.lastInfo, "first backup: everything") {
+		t.Fatalf("first backup into the folder: %v %q", u.lastError, u.lastInfo)
+	}
+	addPatient(t, u, "Trần Hưng Đạo", "BN-11")
+	u.backup(folder, &key)
+	u.jobs.Wait()
+	if u.lastError != nil || !strings.Contains(u.lastInfo, "Only what changed") || !strings.Contains(u.lastInfo, "2 backups") {
+		t.Fatalf("second backup into the folder: %v %q", u.lastError, u.lastInfo)
+	}
+	if !clinic.IsBackupFolder(folder) {
+		t.Fatal("the folder is not a backup folder")
+	}
+	restored := filepath.Join(t.TempDir(), "dermal.db")
+	if _, err := clinic.RestoreFile(folder, restored, key); err != nil {
+		t.Fatalf("the folder does not restore: %v", err)
+	}
+	s, err := storage.Open(restored, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.PatientByCode(context.Background(), "BN-11"); err != nil {
+		t.Errorf("the day's patient is not in the restored folder: %v", err)
+	}
+}
+
 // waitUntil polls cond (set through fyne.Do by a background goroutine) for up to 5 s.
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()

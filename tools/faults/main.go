@@ -149,6 +149,19 @@ func run() error {
 		for _, l := range lines {
 			fmt.Fprintf(&b, "- %s\n", l[1])
 		}
+		// The upgrade's photo sealing and renaming, killed the same way.
+		c = exec.Command("go", "test", "-count=1", "-run", "TestSealingSurvivesSIGKILL", "-v", "./internal/storage/")
+		c.Env = append(os.Environ(), "DERMAL_KILL_ROUNDS=60")
+		t0 = time.Now()
+		outp, err = c.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("kill test of photo sealing: %v\n%s", err, outp)
+		}
+		ps := regexp.MustCompile(`keys_test\.go:\d+: (photo sealing: .*)`).FindStringSubmatch(string(outp))
+		if ps == nil {
+			return fmt.Errorf("kill test of photo sealing printed no figures:\n%s", outp)
+		}
+		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=60 go test -run TestSealingSurvivesSIGKILL ./internal/storage` (%.0f s): the upgrade that seals the photos of records from before accounts and renames them to keyed names is killed with SIGKILL after a random number of batches; after each kill every assessment opens its photo, and the next run finishes:\n\n- %s\n", time.Since(t0).Seconds(), ps[1])
 		// Encrypted backups into a folder, killed the same way (internal/backupset).
 		c = exec.Command("go", "test", "-count=1", "-run", "TestKillDuringFolderBackup", "-v", "./internal/backupset/")
 		c.Env = append(os.Environ(), "DERMAL_KILL_ROUNDS=60")
