@@ -9,7 +9,7 @@ BIN := bin/dermal
 # rest (BENCHMARKS.md); a clinical app shows no emoji.
 export GOFLAGS += -tags=no_emoji
 
-.PHONY: deps build run test lint bench faults screenshots dist dist-test decoded model model-deps model-shift model-train model-package clean
+.PHONY: deps build run test lint bench bench-scale scale-data faults screenshots dist dist-test decoded model model-deps model-shift model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -56,6 +56,25 @@ bench: build model-deps
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/storage/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/report/
 	$(GO) test -run '^$$' -bench 'Login|Hash' -benchtime 5x ./internal/clinic/ ./internal/accounts/
+
+# Records of a clinic's fifth year for the scale benchmarks (contract: make scale-data N=10000
+# DATA=DIR PASSWORD_FILE=F; administrator admin, codes S-000001…): tools/scaledata, through the
+# clinic layer. 100 kB photos: 100,000 patients take about 30 GB and 25 minutes here.
+N ?= 100000
+DATA ?= build/scale/$(N)
+PASSWORD_FILE ?= build/scale/password
+scale-data: deps
+	@mkdir -p build/scale && chmod 700 build/scale
+	@test -f $(PASSWORD_FILE) || { printf 'scale benchmark password\n' > $(PASSWORD_FILE); chmod 600 $(PASSWORD_FILE); }
+	$(GO) build -o build/scaledata ./tools/scaledata
+	build/scaledata -n $(N) -data $(DATA) -password-file $(PASSWORD_FILE)
+
+# The scale benchmark → SCALE.md: the window's start and memory, the CLI, full and daily
+# backups at each size (SCALE_SIZES; records kept in build/scale between runs).
+SCALE_SIZES ?= 1000,10000
+bench-scale: build
+	$(GO) build -o build/bench/bench ./tools/bench
+	build/bench/bench -bin $(BIN) -scale $(SCALE_SIZES) -out SCALE.md
 
 # The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
 # uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"dermal/internal/clinic"
@@ -27,6 +30,7 @@ type FollowupItem struct {
 	// DaysLate is how many days past the follow-up date (negative: days until it).
 	DaysLate int  `json:"days_late"`
 	Referred bool `json:"referred"`
+	cursor   string
 }
 
 // FollowupsOutput is `dermal followups --json`.
@@ -34,6 +38,40 @@ type FollowupsOutput struct {
 	Today      string         `json:"today"`
 	WithinDays int            `json:"within_days"`
 	Items      []FollowupItem `json:"items"`
+	// Next is the --after of the next page (--limit); "" when this page is the last.
+	Next string `json:"next,omitempty"`
+}
+
+// followupCursor is an item's place in the list: its section's rank, then the order it is
+// sorted on in the section and its assessment. A page starts after it, so an item closed
+// between two pages moves nothing.
+func followupCursor(section int, order string, id storage.AssessmentID) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d|%s|%d", section, order, id))
+}
+
+func parseFollowupCursor(c string) (section int, order string, id storage.AssessmentID, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	parts := strings.Split(string(b), "|")
+	if err != nil || len(parts) != 3 {
+		return 0, "", 0, fmt.Errorf("%w: --after %q is not a value from a page's \"next\"", ErrUsage, c)
+	}
+	section, err1 := strconv.Atoi(parts[0])
+	n, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, "", 0, fmt.Errorf("%w: --after %q is not a value from a page's \"next\"", ErrUsage, c)
+	}
+	return section, parts[1], storage.AssessmentID(n), nil
+}
+
+// afterCursor reports whether an item sorts after the cursor's.
+func afterCursor(section int, order string, id storage.AssessmentID, cs int, co string, ci storage.AssessmentID) bool {
+	if section != cs {
+		return section > cs
+	}
+	if order != co {
+		return order > co
+	}
+	return id > ci
 }
 
 func runFollowups(env *Env, args []string) error {
@@ -41,11 +79,22 @@ func runFollowups(env *Env, args []string) error {
 	fs.SetOutput(env.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	within := fs.Int("within", clinic.DefaultWorklistDays, "list follow-ups due within this many days")
+	limit := fs.Int("limit", 0, "at most this many items (0: all); the JSON's \"next\" is the --after of the next page")
+	after := fs.String("after", "", "start after this place in the list (a page's \"next\")")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	if fs.NArg() != 0 || *within < 0 || *within > 3660 {
-		return fmt.Errorf("%w: followups [--json] [--within DAYS] (DAYS from 0 to 3660)", ErrUsage)
+	if fs.NArg() != 0 || *within < 0 || *within > 3660 || *limit < 0 {
+		return fmt.Errorf("%w: followups [--json] [--within DAYS] [--limit N] [--after NEXT] (DAYS from 0 to 3660)", ErrUsage)
+	}
+	var cs int
+	var co string
+	var ci storage.AssessmentID
+	if *after != "" {
+		var err error
+		if cs, co, ci, err = parseFollowupCursor(*after); err != nil {
+			return err
+		}
 	}
 	c, closeRecords, err := env.openRecords()
 	if err != nil {
@@ -57,11 +106,20 @@ func runFollowups(env *Env, args []string) error {
 		return err
 	}
 	out := FollowupsOutput{Today: w.Today.Format("2006-01-02"), WithinDays: *within, Items: []FollowupItem{}}
-	for _, sec := range []struct {
+sections:
+	for si, sec := range []struct {
 		name  string
 		items []clinic.WorkItem
 	}{{"overdue", w.Overdue}, {"today", w.DueToday}, {"upcoming", w.Upcoming}, {"awaiting_outcome", w.Awaiting}, {"cannot_assess", w.CannotAssess}} {
 		for _, it := range sec.items {
+			if *after != "" && !afterCursor(si, it.Order, it.Assessment, cs, co, ci) {
+				continue
+			}
+			if *limit > 0 && len(out.Items) == *limit {
+				last := out.Items[len(out.Items)-1]
+				out.Next = last.cursor
+				break sections
+			}
 			f := FollowupItem{Section: sec.name, PatientID: it.Patient.ID, PatientCode: it.Patient.Code, Name: it.Patient.FullName, Phone: it.Patient.Phone,
 				LesionID: it.Lesion.ID, BodySite: it.Lesion.BodySite, AssessmentID: it.Assessment, TakenAt: it.TakenAt.Format(time.RFC3339),
 				RiskTier: it.RiskTier, Referred: it.Referred}
@@ -69,6 +127,7 @@ func runFollowups(env *Env, args []string) error {
 				f.FollowUp = it.FollowUp.Format("2006-01-02")
 				f.DaysLate = clinic.DaysBetween(*it.FollowUp, w.Today)
 			}
+			f.cursor = followupCursor(si, it.Order, it.Assessment)
 			out.Items = append(out.Items, f)
 		}
 	}
@@ -89,8 +148,11 @@ func runFollowups(env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "  %-10s %s %s  lesion %d (%s)  assessment %d  %s\n", when, terminalSafe(it.PatientCode), terminalSafe(it.Name), it.LesionID, it.BodySite, it.AssessmentID, terminalSafe(it.Phone))
 	}
-	if len(out.Items) == 0 {
+	if len(out.Items) == 0 && *after == "" {
 		fmt.Fprintf(env.Stdout, "nothing due within %d days, no referral awaiting its outcome, and no result left unassessed\n", *within)
+	}
+	if out.Next != "" {
+		fmt.Fprintf(env.Stdout, "more: dermal followups --limit %d --after %s\n", *limit, out.Next)
 	}
 	return nil
 }

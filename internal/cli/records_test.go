@@ -214,6 +214,33 @@ func TestFollowupsAndOutcome(t *testing.T) {
 	if code, out, _ := run(t, "--data", data, "followups"); code != 0 || !strings.Contains(out, "Due within 7 days:") || !strings.Contains(out, "Hoàng Văn Thụ") {
 		t.Errorf("plain followups: %q", out)
 	}
+	// Paged (the scale issue): --limit 1 page after page gives the whole list in order, each
+	// page's "next" the --after of the one after it, the last without one.
+	whole := list("--within", "30")
+	var paged []FollowupItem
+	next := ""
+	for range 10 {
+		args := []string{"--within", "30", "--limit", "1"}
+		if next != "" {
+			args = append(args, "--after", next)
+		}
+		page := list(args...)
+		paged = append(paged, page.Items...)
+		if next = page.Next; next == "" {
+			break
+		}
+	}
+	if len(whole.Items) < 2 || len(paged) != len(whole.Items) {
+		t.Fatalf("%d items paged one at a time, %d in the whole list", len(paged), len(whole.Items))
+	}
+	for i := range paged {
+		if paged[i].AssessmentID != whole.Items[i].AssessmentID || paged[i].Section != whole.Items[i].Section {
+			t.Errorf("page %d: %+v, want %+v", i, paged[i], whole.Items[i])
+		}
+	}
+	if code, _, stderr := run(t, "--data", data, "followups", "--after", "not-a-page"); code != 2 || !strings.Contains(stderr, "next") {
+		t.Errorf("--after not-a-page: exit %d %s", code, stderr)
+	}
 }
 
 // The referral letter, in both languages: addressee, urgency with its time frame, the

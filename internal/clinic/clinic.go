@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"dermal/internal/accounts"
 	"dermal/internal/inference"
@@ -283,6 +284,9 @@ type Visit struct {
 	Analysis *inference.Assessment
 	Exam     Examination
 	Findings storage.Findings
+	// TakenAt is when the photo was taken, for visits entered after the fact (records moved
+	// from paper or another system); zero: now.
+	TakenAt time.Time
 }
 
 // Examination is what the clinician found beside the photo: how it was taken, the clinical
@@ -351,7 +355,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 		Probabilities: a.ProbabilityMap(), RiskTier: string(d.Tier), TierDriver: string(d.Driver), Warnings: warnings,
 		GradCAMShown: v.Findings.GradCAMShown, Diagnosis: v.Findings.Diagnosis, Notes: v.Findings.Notes, FollowUp: v.Findings.FollowUp,
 		PhotoType: string(d.PhotoType()), DiameterMM: v.Exam.DiameterMM, AssessedBy: c.assessor(),
-		Dermoscopy: v.Exam.Dermoscopy.Names(),
+		Dermoscopy: v.Exam.Dermoscopy.Names(), TakenAt: v.TakenAt,
 	}
 	if v.Exam.SevenPoint != nil {
 		rec.SevenPoint = []string{}
@@ -368,7 +372,7 @@ func (c *Clinic) Save(ctx context.Context, v Visit) (*Result, error) {
 	var id storage.AssessmentID
 	lesionID := v.LesionID
 	if lesionID == 0 {
-		l := storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail}
+		l := storage.Lesion{PatientID: p.ID, BodySite: v.Site, SiteDetail: v.SiteDetail, FirstSeen: v.TakenAt}
 		if v.Map != nil {
 			place, err := v.Map.Place()
 			if err != nil {

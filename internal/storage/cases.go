@@ -212,6 +212,11 @@ func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion
 	if a.TakenAt.IsZero() {
 		a.TakenAt = s.now()
 	}
+	// A visit entered after the fact has its own date; one in the future is a typing error
+	// (a day's slack for clocks and time zones).
+	if a.TakenAt.After(s.now().Add(24 * time.Hour)) {
+		return 0, fmt.Errorf("%w: the photo's date %s is in the future", ErrInvalid, a.TakenAt.Format("2006-01-02"))
+	}
 	if a.FollowUp != nil && (a.FollowUp.Before(a.TakenAt.AddDate(0, 0, -1)) || a.FollowUp.After(a.TakenAt.AddDate(10, 0, 0))) {
 		return 0, fmt.Errorf("%w: follow-up date %s is not within 10 years after the photo", ErrInvalid, a.FollowUp.Format("2006-01-02"))
 	}

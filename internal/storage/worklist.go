@@ -19,6 +19,9 @@ type WorkItem struct {
 	// Referred is whether a referral was recorded; HasOutcome whether its outcome was.
 	Referred   bool
 	HasOutcome bool
+	// Order is what the list is sorted on with Assessment (the follow-up date, else when the
+	// photo was taken, as stored): a stable place in the list for paging.
+	Order string
 }
 
 // Worklist lists every lesion's latest assessment that has a follow-up date, an urgent or
@@ -26,7 +29,7 @@ type WorkItem struct {
 // seeing the lesion again closes the follow-up, or the "cannot assess", it was given before.
 // The caller sorts the items into overdue, due, awaiting and cannot assess (clinic.Worklist).
 func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumnsOf("p")+`, l.id, l.body_site, l.site_detail, a.id, a.taken_at, a.risk_tier, coalesce(a.follow_up, ''),
+	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumnsOf("p")+`, l.id, l.body_site, l.site_detail, a.id, a.taken_at, a.risk_tier, coalesce(a.follow_up, ''), coalesce(a.follow_up, a.taken_at),
 			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.referred_to != ''),
 			EXISTS (SELECT 1 FROM referrals r WHERE r.assessment_id = a.id AND r.deleted_at IS NULL AND r.outcome_source IS NOT NULL)
 		FROM assessments a JOIN lesions l ON l.id = a.lesion_id JOIN patients p ON p.id = l.patient_id
@@ -46,7 +49,7 @@ func (s *Store) Worklist(ctx context.Context) ([]WorkItem, error) {
 		var photos, referral sql.NullBool
 		var at sql.NullString
 		if err := rows.Scan(&p.ID, &p.Code, &p.FullName, &p.Sex, &p.BirthYear, &p.Phone, &p.Address, &p.Notes, &p.InsuranceNumber, &p.IDNumber,
-			&photos, &referral, &at, &w.Lesion.ID, &w.Lesion.BodySite, &w.Lesion.SiteDetail, &w.Assessment, &taken, &w.RiskTier, &follow, &w.Referred, &w.HasOutcome); err != nil {
+			&photos, &referral, &at, &w.Lesion.ID, &w.Lesion.BodySite, &w.Lesion.SiteDetail, &w.Assessment, &taken, &w.RiskTier, &follow, &w.Order, &w.Referred, &w.HasOutcome); err != nil {
 			return nil, err
 		}
 		p.setConsent(photos, referral, at)

@@ -44,6 +44,17 @@ const fp32Model = "internal/inference/testdata/fp32/dermal-fp32.onnx"
 
 func main() {
 	flag.Parse()
+	if *scaleSizes != "" {
+		err := os.MkdirAll(*work, 0o755)
+		if err == nil {
+			err = scaleBench()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *soakMode {
 		if err := soakChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "soak:", err)
