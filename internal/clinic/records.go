@@ -164,6 +164,10 @@ func isFolderDest(dest string) bool {
 	return err == nil && st.IsDir()
 }
 
+// PhotoName is the name a photo is (or would be) stored under: to find a photo already in
+// the records without reading any.
+func (c *Clinic) PhotoName(data []byte) string { return c.store.BlobName(data) }
+
 // Card is the loaded model's card.
 func (c *Clinic) Card() Card { return c.engine.Card() }
 
