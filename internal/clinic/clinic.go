@@ -85,10 +85,16 @@ const DatabaseFile = "dermal.db"
 
 // OpenStore opens (creating if needed) the case database in dataDir.
 func OpenStore(dataDir, actor string) (*storage.Store, error) {
+	return OpenStoreWith(dataDir, actor, storage.Options{})
+}
+
+// OpenStoreWith is OpenStore with options (the command line skips an integrity check that
+// passed within the hour).
+func OpenStoreWith(dataDir, actor string, opts storage.Options) (*storage.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the data folder: %w", err)
 	}
-	return storage.Open(filepath.Join(dataDir, DatabaseFile), actor)
+	return storage.OpenWith(filepath.Join(dataDir, DatabaseFile), actor, opts)
 }
 
 type Result struct {

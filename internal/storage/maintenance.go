@@ -373,6 +373,8 @@ func Restore(src, path string) (kept string, err error) {
 	if _, err := finishRestore(path); err != nil {
 		return "", err
 	}
+	// Other records are coming: the next open checks them, whenever the last check was.
+	os.Remove(checkedStamp(path))
 	tmp := restoringPath(path)
 	if err := copyFile(src, tmp); err != nil {
 		os.Remove(tmp)

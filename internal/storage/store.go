@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -69,8 +70,41 @@ type AssessmentID int64
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 // It holds the data folder's shared lock until Close, so a restore cannot swap the file
-// under it.
-func Open(path, actor string) (*Store, error) {
+// under it. The integrity check of the record tables runs in the background at every Open;
+// writes wait for its verdict.
+func Open(path, actor string) (*Store, error) { return OpenWith(path, actor, Options{}) }
+
+// Options change how records are opened.
+type Options struct {
+	// CheckedWithin skips the background integrity check when one passed less than this long
+	// ago (the stamp file beside the records, which a restore removes). The command line sets
+	// an hour: at 100,000 patients the check takes seconds, and a script entering records
+	// would otherwise pay it for every command; the window checks at every start.
+	CheckedWithin time.Duration
+}
+
+// checkedStamp is where the time of the last passing integrity check is kept.
+func checkedStamp(path string) string { return path + "-checked" }
+
+// recentlyChecked reports whether the records at path passed the full integrity check less
+// than within ago.
+func recentlyChecked(path string, within time.Duration) bool {
+	if within <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(checkedStamp(path))
+	if err != nil {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	return err == nil && time.Since(t) >= 0 && time.Since(t) < within
+}
+
+// checkRuns counts full integrity checks started (tests).
+var checkRuns atomic.Int64
+
+// OpenWith is Open with options.
+func OpenWith(path, actor string, opts Options) (*Store, error) {
 	if err := settleRecords(path); err != nil {
 		return nil, err
 	}
@@ -116,13 +150,22 @@ func Open(path, actor string) (*Store, error) {
 		}
 		return fail(fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err))
 	}
-	if v < len(migrations) && v > 0 {
+	switch {
+	case v < len(migrations) && v > 0:
 		// An upgrade writes: check everything first.
+		checkRuns.Add(1)
 		s.checkErr = checkFile(path, true)
 		close(s.checked)
-	} else {
+	case recentlyChecked(path, opts.CheckedWithin):
+		close(s.checked)
+	default:
+		checkRuns.Add(1)
 		go func() {
 			err := checkFile(path, true)
+			if err == nil {
+				// Best effort: without the stamp the next command checks again.
+				os.WriteFile(checkedStamp(path), []byte(time.Now().UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
+			}
 			s.checkMu.Lock()
 			s.checkErr = err
 			s.checkMu.Unlock()

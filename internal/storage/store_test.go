@@ -638,3 +638,49 @@ func TestLockMinutesAreTheClinicsSetting(t *testing.T) {
 		t.Errorf("after the profile changed: %d", m)
 	}
 }
+
+// The scale issue: a command opened within the hour of a passing integrity check does not
+// run it again (the command line's option); Open without the option always does, and a
+// restore makes the next open check whatever the stamp said.
+func TestARecentCheckIsNotRepeated(t *testing.T) {
+	s, path := openTemp(t)
+	if err := s.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	hour := Options{CheckedWithin: time.Hour}
+	opens := func(o Options) int64 {
+		t.Helper()
+		before := checkRuns.Load()
+		s, err := OpenWith(path, "t", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Verify(); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		return checkRuns.Load() - before
+	}
+	if n := opens(hour); n != 0 {
+		t.Errorf("opened within the hour of a passing check: %d checks", n)
+	}
+	if n := opens(Options{}); n != 1 {
+		t.Errorf("opened without the option: %d checks, want 1", n)
+	}
+	if n := opens(Options{CheckedWithin: time.Nanosecond}); n != 1 {
+		t.Errorf("a check older than the option allows: %d checks, want 1", n)
+	}
+	backup := filepath.Join(t.TempDir(), "b.db")
+	s2, _ := Open(path, "t")
+	if err := s2.Backup(context.Background(), backup); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if _, err := Restore(backup, path); err != nil {
+		t.Fatal(err)
+	}
+	if n := opens(hour); n != 1 {
+		t.Errorf("the first open after a restore: %d checks, want 1", n)
+	}
+}

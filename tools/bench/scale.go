@@ -35,7 +35,7 @@ func scaleBench() error {
 	r := &report{}
 	r.line("# Dermal at scale")
 	r.line("")
-	r.line("Made by `make bench-scale` (tools/bench -scale; records by `make scale-data`: tools/scaledata, through the clinic layer, one login, three assessments a patient over two years, 100 kB photos, follow-ups and outcomes). %s, %s. One run; times are wall clock of the whole command (a login's argon2id included), memory is the peak resident set (GNU time).", time.Now().UTC().Format("2006-01-02"), machine())
+	r.line("Made by `make bench-scale` (tools/bench -scale; records by `make scale-data`: tools/scaledata, through the clinic layer, one login, three assessments a patient over two years, 100 kB photos unless said, follow-ups and outcomes). %s, %s. One run; times are wall clock of the whole command (a login's argon2id included), memory is the peak resident set (GNU time).", time.Now().UTC().Format("2006-01-02"), machine())
 	r.line("")
 	pw := filepath.Join(*scaleData, "password")
 	if _, err := os.Stat(pw); err != nil {
@@ -61,8 +61,8 @@ func scaleBench() error {
 	if err != nil {
 		return err
 	}
-	r.line("| patients / assessments | make the records | window after login | window idle, logged in (× bare Fyne %s) | `followups --json` | `followups --json --limit 50` | `history` | `audit verify` | full backup (age) | daily backup into a folder after 100 new assessments (vs. full) |", mb(bare.rss))
-	r.line("|---|---|---|---|---|---|---|---|---|---|")
+	r.line("| patients / assessments | dermal.db | make the records | window after login | window idle, logged in (× bare Fyne %s) | `followups --json` | `followups --json --limit 50` | `history` | `audit verify` | full backup (age) | daily backup into a folder after 100 new assessments (vs. full) |", mb(bare.rss))
+	r.line("|---|---|---|---|---|---|---|---|---|---|---|")
 	login := func(dir string) []string { return []string{"--data", dir, "--user", "admin", "--password-file", pw} }
 	for _, n := range sizes {
 		dir := filepath.Join(*scaleData, strconv.Itoa(n))
@@ -120,7 +120,11 @@ func scaleBench() error {
 			}
 		}
 		os.RemoveAll(backups)
-		r.line("| %d / %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |", n, 3*n, made, winCell, idleCell, fu, fu50, hist, verify, fullCell, incCell)
+		size := "?"
+		if st, err := os.Stat(filepath.Join(dir, "dermal.db")); err == nil {
+			size = mb(uint64(st.Size()))
+		}
+		r.line("| %d / %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", n, 3*n, size, made, winCell, idleCell, fu, fu50, hist, verify, fullCell, incCell)
 	}
 	r.line("")
 	r.line("The window's start is the time from the login's success to the built window (the app's own log line `window shown … after_login_ms`); its idle memory is read 8 s later. The daily backup's records had the 100 assessments added through the clinic layer (`tools/scaledata -add 100`) after the folder's first (full) run.")
