@@ -115,10 +115,7 @@ func (u *UI) auditDialog() *auditForm {
 			}
 			path := w.URI().Path()
 			w.Close()
-			// Every row the filter selects, not only the ones on screen.
-			if _, err := u.clinic.ExportAudit(context.Background(), f.filter, path); err != nil {
-				u.showError(lang.L("Could not export the audit trail."), err)
-			}
+			u.exportAudit(f.filter, path)
 		}, u.win)
 		d.SetFileName("dermal-audit-" + time.Now().Format("2006-01-02") + ".csv")
 		d.Resize(u.dialogSize(900, 600))
@@ -132,6 +129,18 @@ func (u *UI) auditDialog() *auditForm {
 	f.dialog.Resize(u.dialogSize(900, 600))
 	f.dialog.Show()
 	return f
+}
+
+// exportAudit writes every row the filter selects (not only the ones on screen) and says how
+// many, and where.
+func (u *UI) exportAudit(filter clinic.AuditFilter, path string) {
+	n, err := u.clinic.ExportAudit(context.Background(), filter, path)
+	if err != nil {
+		u.showError(lang.L("Could not export the audit trail."), err)
+		return
+	}
+	u.lastInfo = fmt.Sprintf(lang.L("%d rows of the audit trail are exported to:"), n) + "\n" + path
+	dialog.ShowInformation(lang.L("Audit trail exported"), u.lastInfo, u.win)
 }
 
 func (u *UI) queryAudit(f *auditForm) {

@@ -150,7 +150,7 @@ func windowStart(display, bin string, args []string) (time.Duration, smaps, erro
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	shown := make(chan time.Duration, 1)
-	re := regexp.MustCompile(`window shown .*after_login_ms=(\d+)`)
+	re := regexp.MustCompile(`window shown.*after_login_ms=(\d+)`)
 	var last []string
 	go func() {
 		sc := bufio.NewScanner(stderr)
