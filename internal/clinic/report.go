@@ -203,6 +203,12 @@ func (c *Clinic) Thumbnail(ctx context.Context, a storage.Assessment) (image.Ima
 	return p.Image, nil
 }
 
+// ErrNoViewer means no program on the computer opens PDF files.
+var ErrNoViewer = printing.ErrNoViewer
+
+// OpenPDF opens a PDF in the computer's viewer (ErrNoViewer when there is none).
+func (c *Clinic) OpenPDF(path string) error { return printing.Open(path) }
+
 // ErrNoPrintPath means the computer has no print command; open the PDF instead.
 var ErrNoPrintPath = printing.ErrNoPrintPath
 

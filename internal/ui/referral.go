@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"os"
 	"time"
 
@@ -125,14 +126,33 @@ func (d *detailScreen) writeReferral(req clinic.ReferralRequest, path string) {
 	})
 }
 
+// openPDF opens a PDF in the computer's viewer; where there is none it says so, and where the
+// file is, with a button that opens its folder (a plain "open" failed without a word).
+func (u *UI) openPDF(path string) {
+	err := u.clinic.OpenPDF(path)
+	switch {
+	case errors.Is(err, clinic.ErrNoViewer):
+		u.lastInfo = lang.L("No program on this computer opens PDF files. The file is saved at:") + "\n" + path + "\n\n" +
+			lang.L("Copy it to a computer that has a PDF viewer to print it, or ask the IT volunteer to install one (SumatraPDF on Windows).")
+		msg := widget.NewLabel(u.lastInfo)
+		msg.Wrapping = fyne.TextWrapWord
+		folder := widget.NewButtonWithIcon(lang.L("Open folder"), theme.FolderOpenIcon(), func() {
+			if err := u.app.OpenURL(&url.URL{Scheme: "file", Path: filepath.Dir(path)}); err != nil {
+				u.showError(lang.L("Could not open the folder."), err)
+			}
+		})
+		d := dialog.NewCustom(lang.L("No PDF viewer"), lang.L("Close"), container.NewVBox(msg, folder), u.win)
+		d.Resize(u.dialogSize(560, 260))
+		d.Show()
+	case err != nil:
+		u.showError(lang.L("Could not open the PDF."), err)
+	}
+}
+
 // showLetterWritten offers to print the letter (the system's print path) or open it.
 func (d *detailScreen) showLetterWritten(path string) {
 	u := d.u
-	openPDF := func() {
-		if err := u.app.OpenURL(&url.URL{Scheme: "file", Path: path}); err != nil {
-			u.showError(lang.L("Could not open the PDF."), err)
-		}
-	}
+	openPDF := func() { u.openPDF(path) }
 	msg := widget.NewLabel(lang.L("The referral letter is saved:") + "\n" + path)
 	msg.Wrapping = fyne.TextWrapWord
 	status := widget.NewLabel("")

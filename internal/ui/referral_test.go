@@ -147,3 +147,16 @@ func TestReferralLetterFormIsFilledAndNothingIsLost(t *testing.T) {
 		t.Error("the form did not come back with the addressee typed")
 	}
 }
+
+// The clinic's day, item 10: Open on a computer with no PDF viewer says so and where the
+// file is, instead of doing nothing.
+func TestOpeningAPDFWithNoViewerSaysWhereItIs(t *testing.T) {
+	u, _ := newTestUI(t)
+	pdf := filepath.Join(t.TempDir(), "BN-1-thu-chuyen-tuyen.pdf")
+	os.WriteFile(pdf, []byte("%PDF-1.4"), 0o600)
+	t.Setenv("PATH", t.TempDir()) // no xdg-open, no viewer
+	u.openPDF(pdf)
+	if u.lastError != nil || !strings.Contains(u.lastInfo, "No program on this computer opens PDF files") || !strings.Contains(u.lastInfo, pdf) {
+		t.Errorf("no viewer: %v %q", u.lastError, u.lastInfo)
+	}
+}
