@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"os"
+	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2"
