@@ -146,8 +146,28 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 		}
 		snap.Tables = append(snap.Tables, tc)
 	}
-	// The photos restore must find: those the assessments link (others are dropped).
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM blobs WHERE sha256 IN (SELECT photo_sha256 FROM assessments UNION SELECT thumb_sha256 FROM assessments)`).Scan(&snap.Blobs); err != nil {
+	// The photos: those the assessments link (restore drops any other), named from the
+	// assessments' rows. Not from the blobs table: its rows hold the photos inline, and
+	// walking it for the names alone read most of the file (6 s of a 6.4 s daily backup at
+	// 10,000 patients).
+	rows, err := tx.QueryContext(ctx, `SELECT photo_sha256 FROM assessments UNION SELECT thumb_sha256 FROM assessments ORDER BY 1`)
+	if err != nil {
+		return st, err
+	}
+	var missing []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return st, err
+		}
+		snap.Blobs++
+		if !have(n) {
+			missing = append(missing, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return st, err
 	}
 	js, err := json.Marshal(snap)
@@ -169,27 +189,6 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 		}
 		st.ChunksNew++
 		st.NewNames = append(st.NewNames, p.name)
-	}
-	// Photos: names first (the blobs table holds the data inline; reading names alone does
-	// not read the photos), then each missing one.
-	rows, err := tx.QueryContext(ctx, `SELECT sha256 FROM blobs ORDER BY sha256`)
-	if err != nil {
-		return st, err
-	}
-	var missing []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return st, err
-		}
-		if !have(n) {
-			missing = append(missing, n)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return st, err
 	}
 	for _, n := range missing {
 		var data []byte
