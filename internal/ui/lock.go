@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -141,6 +142,11 @@ func (u *UI) loggedIn(before *clinic.User, who clinic.User) {
 func (u *UI) buildTimed(loggedIn time.Time) {
 	u.build()
 	u.log.Info("window shown", "after_login_ms", time.Since(loggedIn).Milliseconds())
+	// Building the window and the login's argon2id leave the Go heap holding tens of MB it no
+	// longer uses (measured at 10,000 patients: 33 MB in use, 38 MB idle, 5 MB of it given
+	// back); the runtime returns idle memory only slowly. Once the first frames are drawn,
+	// give it back: the window then sits at its working size.
+	time.AfterFunc(3*time.Second, debug.FreeOSMemory)
 }
 
 // afterLogin runs fn now when the window is open, else once someone has logged in.
