@@ -84,3 +84,17 @@ func ABCDEText(lang string, signs []string) string { return triage.ABCDEText(lan
 func AdviceKey(tier Tier, driver Driver, dermoscopyDone bool) string {
 	return triage.AdviceKey(tier, driver, dermoscopyDone)
 }
+
+// TierReason says why a review result goes to a specialist, in lang (triage.ReviewReason), from
+// the card's review line and what it did on the model's test photos; "" for other results.
+func TierReason(lang string, card Card, tier Tier, driver Driver, probs map[string]float64) string {
+	var mal float64
+	for _, c := range card.Malignant {
+		mal += probs[c]
+	}
+	var capture *inference.TierCapture
+	if tc, ok := card.TierCapture["test"]; ok {
+		capture = &tc
+	}
+	return triage.ReviewReason(lang, tier, driver, card.Tiers, capture, mal)
+}

@@ -34,8 +34,12 @@ type Card struct {
 	Quality QualitySpec `json:"quality"`
 	// Tiers are the risk thresholds (TierFor). They belong to the model, not to the app: they
 	// were chosen for this model's calibration and for how it does on sources it never saw.
-	Tiers   TierThresholds `json:"tiers"`
-	License string         `json:"data_license"`
+	Tiers TierThresholds `json:"tiers"`
+	// TierCapture is what the tiers did on the model's own validation and test photos
+	// ("val", "test"): the share of malignant photos sent to urgent or review, and of benign
+	// ones referred. The window says it in words beside a review.
+	TierCapture map[string]TierCapture `json:"tier_capture,omitempty"`
+	License     string                 `json:"data_license"`
 	// Metrics holds the test-split numbers by model variant ("fp32", "int8").
 	Metrics map[string]Metrics `json:"metrics"`
 
@@ -86,6 +90,13 @@ type QualitySpec struct {
 	MinBrightness   float64 `json:"min_brightness"`
 	MaxBrightness   float64 `json:"max_brightness"`
 	MaxClippedShare float64 `json:"max_clipped_share"`
+}
+
+// TierCapture is what the tiers did on a split of the model's photos.
+type TierCapture struct {
+	MalignantSensitivity float64 `json:"malignant_sensitivity"`
+	BenignReferred       float64 `json:"benign_referred"`
+	N                    int     `json:"n"`
 }
 
 // TierThresholds are the calibrated-probability thresholds of the model's risk tiers:

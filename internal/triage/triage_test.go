@@ -244,3 +244,30 @@ func TestAdviceWordingExists(t *testing.T) {
 		t.Errorf("headline %q", h)
 	}
 }
+
+// The clinic's day, item 6: a review result says why in words to repeat to a patient (the
+// model's chance, the clinic's line, what the line did on the test photos), in both
+// languages; other results say nothing more.
+func TestReviewReasonSaysWhatTheLineMeans(t *testing.T) {
+	th := inference.TierThresholds{UrgentMelanoma: 0.2, UrgentMalignant: 0.4, ReviewMalignant: 0.03}
+	capture := &inference.TierCapture{MalignantSensitivity: 0.99, BenignReferred: 0.57, N: 1528}
+	en := triage.ReviewReason("en", inference.TierReview, triage.DriverMalignant, th, capture, 0.041)
+	for _, want := range []string{"about 4 in 100", "from 3 in 100", "99 in 100 cancers", "57 in 100 harmless"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("%q does not say %q", en, want)
+		}
+	}
+	vi := triage.ReviewReason("vi", inference.TierReview, triage.DriverMalignant, th, capture, 0.041)
+	if vi == en || !strings.Contains(vi, "khoảng 4") || !strings.Contains(vi, "từ 3 trên 100") {
+		t.Errorf("Vietnamese: %q", vi)
+	}
+	if s := triage.ReviewReason("en", inference.TierUrgent, triage.DriverMalignant, th, capture, 0.5); s != "" {
+		t.Errorf("an urgent result got a review's reason: %q", s)
+	}
+	if s := triage.ReviewReason("en", inference.TierReview, triage.DriverDermoscopy, th, capture, 0.05); s != "" {
+		t.Errorf("a checklist's review got the model's reason: %q", s)
+	}
+	if s := triage.ReviewReason("en", inference.TierReview, triage.DriverMalignant, th, nil, 0.041); strings.Contains(s, "test photos") || !strings.Contains(s, "4 in 100") {
+		t.Errorf("without the card's capture: %q", s)
+	}
+}

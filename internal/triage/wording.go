@@ -139,3 +139,19 @@ func ABCDEText(lang string, signs []string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// ReviewReason says in words a clinician can repeat to a patient why a lesion the model put
+// at "review" (the malignant classes together above the review line) goes to a specialist:
+// the model's chance, the clinic's line and what that line bought on the model's test photos
+// (capture nil: the line alone). "" for any other tier or driver.
+func ReviewReason(lang string, tier inference.Tier, driver Driver, th inference.TierThresholds, capture *inference.TierCapture, malignantProb float64) string {
+	if tier != inference.TierReview || driver != DriverMalignant || th.ReviewMalignant <= 0 {
+		return ""
+	}
+	in100 := func(p float64) int { return max(1, int(math.Round(100*p))) }
+	s := fmt.Sprintf(locale.T(lang, "reason.review"), in100(malignantProb), in100(th.ReviewMalignant))
+	if capture != nil && capture.N > 0 {
+		s += " " + fmt.Sprintf(locale.T(lang, "reason.review.capture"), int(math.Round(100*capture.MalignantSensitivity)), int(math.Round(100*capture.BenignReferred)))
+	}
+	return s
+}

@@ -324,7 +324,8 @@ func (a *assessScreen) showDecision() {
 	}
 	e, _ := a.exam.examination() // a bad diameter does not change the tier; Save names it
 	d := clinic.Decide(a.analysis.Assessment, e)
-	a.result.decide(string(d.Tier), string(d.Driver), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), d.ModelValidated, d.Dermoscopy != nil)
+	reason := clinic.TierReason(a.u.lang, a.analysis.Assessment.Card(), d.Tier, d.Driver, a.analysis.Assessment.ProbabilityMap())
+	a.result.decide(string(d.Tier), string(d.Driver), clinic.DecisionHeadline(a.u.lang, a.analysis.Assessment, d), reason, d.ModelValidated, d.Dermoscopy != nil)
 }
 
 // setPhoto puts a decoded photo (prepared for the screen) into the assessment; source says

@@ -152,7 +152,8 @@ func (d *detailScreen) load() {
 		}
 		d.photoView.set(l.shown)
 		d.result.show(a.Probabilities, a.Warnings, l.analysed, d.u.prefs.GradCAMDefault(), note)
-		d.result.decide(a.RiskTier, a.TierDriver, clinic.StoredHeadline(u.lang, u.clinic.Card(), a), a.PhotoType != string(clinic.Plain), a.Dermoscopy != nil)
+		reason := clinic.TierReason(u.lang, u.clinic.Card(), clinic.Tier(a.RiskTier), clinic.Driver(a.TierDriver), a.Probabilities)
+		d.result.decide(a.RiskTier, a.TierDriver, clinic.StoredHeadline(u.lang, u.clinic.Card(), a), reason, a.PhotoType != string(clinic.Plain), a.Dermoscopy != nil)
 	})
 }
 

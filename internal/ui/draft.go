@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
+
+	"dermal/internal/clinic"
 )
 
 // unsavedScreen is a screen that can hold work not yet in the records.
@@ -18,6 +22,45 @@ type unsavedScreen interface {
 func (u *UI) unsaved() bool {
 	s, ok := u.screen.(unsavedScreen)
 	return ok && s.unsaved()
+}
+
+// unsavedWork counts the assessments closing the window would lose: the open screen's (also
+// when the window is locked over it) and the drafts kept for staff who were logged in before
+// another member of staff logged in at the lock.
+func (u *UI) unsavedWork() int {
+	n := 0
+	if u.unsaved() {
+		n++
+	}
+	for _, d := range u.drafts {
+		if s, ok := d.(unsavedScreen); ok && s.unsaved() {
+			n++
+		}
+	}
+	return n
+}
+
+// closeWindow closes the window when no work would be lost; otherwise it asks first (the
+// clinic's day, item 2: a draft parked at the lock was lost without a word when the next
+// user closed the window).
+func (u *UI) closeWindow() {
+	n := u.unsavedWork()
+	if n == 0 {
+		u.win.Close()
+		return
+	}
+	msg := fmt.Sprintf(lang.L("%d assessment(s) not saved yet would be lost, some perhaps kept for a colleague who was logged in before you. To keep them, log in as their owner and save (Ctrl+S)."), n)
+	d := dialog.NewConfirm(lang.L("Close Dermal and lose unsaved work?"), msg, func(discard bool) {
+		if discard {
+			u.log.Info("closed with unsaved assessments discarded", "count", n)
+			u.drafts = map[clinic.UserID]screen{}
+			u.win.Close()
+		}
+	}, u.win)
+	d.SetConfirmText(lang.L("Close anyway"))
+	d.SetDismissText(lang.L("Keep Dermal open"))
+	u.closing = d
+	d.Show()
 }
 
 // leave runs then when nothing unsaved would be lost: at once, or once the clinician has

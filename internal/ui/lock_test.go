@@ -34,6 +34,24 @@ func allText(u *UI) string {
 	return b.String()
 }
 
+// overlayText is every text in the window's top overlay (an open dialog).
+func overlayText(u *UI) string {
+	var b strings.Builder
+	if top := u.win.Canvas().Overlays().Top(); top != nil {
+		walk(top, func(o fyne.CanvasObject) {
+			switch w := o.(type) {
+			case *widget.Label:
+				b.WriteString(w.Text + "|")
+			case *widget.RichText:
+				b.WriteString(w.String() + "|")
+			case *canvas.Text:
+				b.WriteString(w.Text + "|")
+			}
+		})
+	}
+	return b.String()
+}
+
 // After the idle minutes the window locks: its widget tree holds no patient name; the same
 // user's password brings it back as it was, the unsaved draft included.
 func TestLockHidesPatientsAndKeepsTheDraft(t *testing.T) {
@@ -225,5 +243,49 @@ func TestLockNowNamesWhoIsLoggedIn(t *testing.T) {
 	test.Tap(u.lockBtn)
 	if u.lockedContent == nil || u.login == nil {
 		t.Fatal("the button did not lock the window")
+	}
+}
+
+// The clinic's day, item 2: a clinician's unsaved assessment parked by the lock, another user
+// logs in and closes the window: the close asks first (it exited without a word and the
+// draft was gone); kept open, the draft is still its owner's.
+func TestClosingAsksWhenADraftIsParkedForAnotherUser(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	if err := c.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
+		t.Fatal(err)
+	}
+	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
+	a := draft(t, u)
+	u.lock()
+	// Locked over the draft: closing asks already.
+	u.closeWindow()
+	if u.closing == nil {
+		t.Fatal("closing the locked window over an unsaved assessment did not ask")
+	}
+	u.closing.Hide()
+	u.closing = nil
+	u.login.name.SetText("mai")
+	test.Type(u.login.password, "clinician password")
+	test.Tap(u.login.button)
+	u.jobs.Wait()
+	if u.unsaved() {
+		t.Fatal("mai's own screen counts as unsaved")
+	}
+	u.closeWindow()
+	if u.closing == nil || u.unsavedWork() != 1 {
+		t.Fatalf("mai closing the window with the admin's parked draft: asked %v, %d unsaved", u.closing != nil, u.unsavedWork())
+	}
+	if txt := overlayText(u); !strings.Contains(txt, "1 assessment") {
+		t.Errorf("the question: %q", txt)
+	}
+	u.closing.Hide() // "Keep Dermal open"
+	u.lock()
+	u.login.name.SetText("admin")
+	test.Type(u.login.password, testPassword)
+	test.Tap(u.login.button)
+	u.jobs.Wait()
+	if u.screen != a || a.diagnosis.Text != "theo dõi" {
+		t.Errorf("the admin's draft did not come back after the close was declined: %T", u.screen)
 	}
 }

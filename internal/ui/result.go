@@ -148,14 +148,20 @@ func tierColor(t string) color.NRGBA { return clinic.Tier(t).Color() }
 
 // decide shows the tier, the headline naming what drove it, and whether the model's output
 // counts for this kind of photo (dermoscopyDone: the dermoscopic checklist was done, so the
-// model is the second reader). It follows the examination form as it changes.
-func (r *resultPanel) decide(tier, driver, headline string, modelValidated, dermoscopyDone bool) {
+// model is the second reader), and for a review why (reason, clinic.TierReason). It follows
+// the examination form as it changes.
+func (r *resultPanel) decide(tier, driver, headline, reason string, modelValidated, dermoscopyDone bool) {
 	r.tierBox.FillColor = tierColor(tier)
 	r.tierBox.Refresh()
 	r.tier.Text = lang.L("tier." + tier)
 	r.tier.Refresh()
 	r.headline.SetText(headline)
-	r.advice.SetText(lang.L(clinic.AdviceKey(clinic.Tier(tier), clinic.Driver(driver), dermoscopyDone)))
+	advice := lang.L(clinic.AdviceKey(clinic.Tier(tier), clinic.Driver(driver), dermoscopyDone))
+	if reason != "" {
+		// A review says why, in words to repeat to the patient (the clinic's day, item 6).
+		advice += "\n\n" + reason
+	}
+	r.advice.SetText(advice)
 	if modelValidated {
 		r.unvalidated.Hide()
 	} else {

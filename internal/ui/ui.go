@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
@@ -46,8 +47,9 @@ type UI struct {
 	model    *widget.Label
 
 	stopStatus context.CancelFunc
-	lastError  error  // the last error shown (tests check what the clinician was told)
-	lastInfo   string // the last information dialog text
+	lastError  error         // the last error shown (tests check what the clinician was told)
+	closing    dialog.Dialog // the question before closing with unsaved work (tests)
+	lastInfo   string        // the last information dialog text
 
 	// Login and lock: the login or setup view on screen (nil when the window is), the
 	// window's content while it is locked (out of the widget tree), unsaved drafts of users
@@ -97,7 +99,7 @@ func New(a fyne.App, c *clinic.Clinic, prefs *Settings, log *slog.Logger) *UI {
 	u.shortcuts()
 	u.watchActivity()
 	// Closing the window with an unsaved assessment asks first, as leaving its screen does.
-	u.win.SetCloseIntercept(func() { u.leave(u.win.Close, nil) })
+	u.win.SetCloseIntercept(u.closeWindow)
 	return u
 }
 
