@@ -49,6 +49,9 @@ func NewSevenPoint(items []CheckItem) (*SevenPoint, error) { return triage.NewSe
 // NewDermoscopy scores a dermoscopic checklist.
 func NewDermoscopy(items []Criterion) (*Dermoscopy, error) { return triage.NewDermoscopy(items) }
 
+// WarnNotALesion is the warning on a photo that does not look like a skin lesion at all.
+const WarnNotALesion = inference.WarnNotALesion
+
 // TierCannotAssess is the tier of a plain photo with no checklist.
 const TierCannotAssess = inference.TierCannotAssess
 

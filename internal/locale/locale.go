@@ -8,6 +8,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -98,4 +99,23 @@ func Date(lang string, t time.Time) string {
 // DateTime formats a date and time of day (24-hour clock in both languages).
 func DateTime(lang string, t time.Time) string {
 	return Date(lang, t) + " " + t.Format("15:04")
+}
+
+// Decimal writes x with digits after the decimal separator the language's readers use: a
+// comma in Vietnamese ("3,7"), a point in English ("3.7").
+func Decimal(lang string, x float64, digits int) string {
+	s := strconv.FormatFloat(x, 'f', digits, 64)
+	if Supported(lang) == "vi" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
+// Seconds writes a duration in seconds for people: one decimal, and "< 0.1" rather than a
+// "0.0" that reads as nothing happened.
+func Seconds(lang string, d time.Duration) string {
+	if d < 100*time.Millisecond {
+		return "< " + Decimal(lang, 0.1, 1)
+	}
+	return Decimal(lang, d.Seconds(), 1)
 }

@@ -371,9 +371,19 @@ func (a *assessScreen) setBusy(busy bool, msg string) {
 	if a.photo != nil {
 		a.analyseBtn.Enable()
 	}
-	if a.analysis != nil && a.saved == nil {
+	if a.analysis != nil && a.saved == nil && !a.notALesion() {
 		a.saveBtn.Enable()
 	}
+}
+
+// notALesion reports whether the analysed photo does not look like a skin lesion at all
+// (the out-of-distribution check): its result means nothing and is not saved. A lesion in a
+// poor photo (blurred, dark) is still saved, as "assess again" on Today.
+func (a *assessScreen) notALesion() bool {
+	if a.analysis == nil {
+		return false
+	}
+	return slices.Contains(warningCodes(a.analysis.Warnings), clinic.WarnNotALesion)
 }
 
 // analyse runs the model off the UI thread; the window stays responsive and shows progress.
@@ -413,7 +423,13 @@ func (a *assessScreen) analyse() {
 		a.result.show(an.ProbabilityMap(), warningCodes(an.Warnings), an.GradCAMAllowed, a.u.prefs.GradCAMDefault(), note)
 		a.showDecision()
 		a.setBusy(false, "")
-		a.state.SetText(fmt.Sprintf(lang.L("Analysed in %.1f s. Record your findings and save."), r.took.Seconds()))
+		if a.notALesion() {
+			// Nothing here is a lesion's result: no bars, no heatmap, nothing to save (the
+			// clinic's day, item 8).
+			a.state.SetText(lang.L("This photo does not look like a skin lesion. Take a photo of the lesion (Ctrl+O); this one cannot be saved."))
+		} else {
+			a.state.SetText(fmt.Sprintf(lang.L("Analysed in %s s. Record your findings and save."), locale.Seconds(a.u.lang, r.took)))
+		}
 		a.u.updateStatus()
 	})
 }

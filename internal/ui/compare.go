@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"fyne.io/fyne/v2"
@@ -119,7 +120,12 @@ func (c *compareScreen) showSizeChange() {
 		c.size.SetText(lang.L("Diameter: not measured on both"))
 		return
 	}
-	c.size.SetText(fmt.Sprintf("%s: %.1f → %.1f mm (%+.1f mm, %+.0f%%)", lang.L("Diameter"), ch.FromMM, ch.ToMM, ch.DeltaMM, ch.Percent))
+	sign := "+"
+	if ch.DeltaMM < 0 {
+		sign = "−"
+	}
+	dec := func(x float64) string { return locale.Decimal(c.u.lang, x, 1) }
+	c.size.SetText(fmt.Sprintf("%s: %s → %s mm (%s%s mm, %s%.0f%%)", lang.L("Diameter"), dec(ch.FromMM), dec(ch.ToMM), sign, dec(math.Abs(ch.DeltaMM)), sign, math.Abs(ch.Percent)))
 }
 
 // summary: the three most likely classes, the warnings and the clinician's diagnosis.
@@ -135,7 +141,7 @@ func (c *compareScreen) summary(a clinic.Assessment) string {
 		s += "! " + lang.L("warning."+w) + "\n"
 	}
 	if a.DiameterMM != nil {
-		s += fmt.Sprintf("%s: %.1f mm\n", lang.L("Diameter"), *a.DiameterMM)
+		s += fmt.Sprintf("%s: %s mm\n", lang.L("Diameter"), locale.Decimal(c.u.lang, *a.DiameterMM, 1))
 	}
 	if a.Diagnosis != "" {
 		s += lang.L("Diagnosis") + ": " + a.Diagnosis + "\n"

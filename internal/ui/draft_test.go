@@ -281,3 +281,33 @@ func TestWindowShortcutsWorkInEveryTextField(t *testing.T) {
 		t.Errorf("stored %+v %v", e.Assessment.DiameterMM, err)
 	}
 }
+
+// The clinic's day, item 8: a photo that is not a skin lesion shows no class bars and no
+// heatmap, says to take a photo of the lesion, and cannot be saved; a lesion's photo after
+// it is analysed and saved as usual.
+func TestANonSkinPhotoShowsNoResultAndCannotBeSaved(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Mạc Đĩnh Chi", "BN-8")
+	u.screen.(*patientScreen).newAssessment(0)
+	a := u.screen.(*assessScreen)
+	a.loadFile("../inference/testdata/nonskin/coffee.jpg")
+	u.jobs.Wait()
+	a.analyse()
+	u.jobs.Wait()
+	if !a.notALesion() {
+		t.Fatal("the coffee cup was not called 'not a lesion' (the test proves nothing)")
+	}
+	if a.result.bars.Visible() || a.result.gradcam.Checked || !a.result.gradcam.Disabled() {
+		t.Errorf("a non-skin photo shows class bars (%v) or a heatmap (%v)", a.result.bars.Visible(), a.result.gradcam.Checked)
+	}
+	if !a.saveBtn.Disabled() || !strings.Contains(a.state.Text, "does not look like a skin lesion") || strings.Contains(a.state.Text, "Record your findings") {
+		t.Errorf("Save enabled %v, status %q", !a.saveBtn.Disabled(), a.state.Text)
+	}
+	a.loadFile(clinictest.Fixture("ISIC_0024311.png"))
+	u.jobs.Wait()
+	a.analyse()
+	u.jobs.Wait()
+	if a.notALesion() || !a.result.bars.Visible() || a.saveBtn.Disabled() {
+		t.Errorf("a lesion after it: bars %v, save enabled %v", a.result.bars.Visible(), !a.saveBtn.Disabled())
+	}
+}

@@ -207,6 +207,16 @@ func (r *resultPanel) show(probs map[string]float64, warnings []string, gradcamA
 		r.bars.Add(container.NewGridWithColumns(2, label, bar))
 	}
 	r.bars.Refresh()
+	if slices.Contains(warnings, clinic.WarnNotALesion) {
+		// Class bars and a heatmap of something that is not a lesion would read as a
+		// result: only the warning and the tier ("retake") stay.
+		r.bars.Hide()
+		r.legend.Hide()
+		gradcamAllowed = false
+	} else {
+		r.bars.Show()
+		r.legend.Show()
+	}
 	r.note.SetText(note)
 	if note == "" {
 		r.note.Hide()

@@ -16,6 +16,8 @@ import (
 	"github.com/disintegration/imaging"
 
 	"dermal/internal/clinic"
+
+	"dermal/internal/locale"
 )
 
 // tapImage shows a picture (aspect kept) and reports taps in the picture's own pixels; it
@@ -238,5 +240,5 @@ func (r *rulerDialog) compute() {
 	}
 	mm := scale.Length(r.points[n-2], r.points[n-1])
 	r.mm = &mm
-	r.result.SetText(fmt.Sprintf("%s: %.1f mm", lang.L("Diameter"), mm))
+	r.result.SetText(fmt.Sprintf("%s: %s mm", lang.L("Diameter"), locale.Decimal(r.a.u.lang, mm, 1)))
 }
