@@ -575,3 +575,32 @@ func TestReferralLetterPrintsTheDermoscopicChecklist(t *testing.T) {
 		os.Remove(out)
 	}
 }
+
+// The clinic's day, item 7: the letter for a follow-up visit says what the first visit
+// recorded (its diameter, dermoscopic score and diagnosis), which the follow-up did not repeat.
+func TestReferralLetterOfAFollowUpNamesTheFirstVisit(t *testing.T) {
+	data := t.TempDir()
+	run(t, "--data", data, "patients", "add", "--name", "Tôn Thất Thuyết", "--code", "BN-7")
+	run(t, "--data", data, "clinic", "--name", "Trạm Y tế xã Đồng Tâm", "--address", "Xã Đồng Tâm", "--phone", "024 3384 1234")
+	photo := filepath.Join(fixtures, "ISIC_0024311.png")
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-7", "--site", "back", "--diameter-mm", "3.7",
+		"--dermoscopy", "atypical-network,irregular-streaks,regression", photo); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-7", "--lesion", "1", photo); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(t.TempDir(), "letter.pdf")
+	for _, tc := range []struct{ lang, heading, diameter string }{{"en", "Earlier visits of this lesion", "3.7"}, {"vi", "Các lần khám trước của tổn thương này", "3,7"}} {
+		if code, _, stderr := run(t, "--data", data, "report", "--assessment", "2", "--referral", "--to", "Khoa Da liễu", "--clinician", "BS. An", "--lang", tc.lang, "-o", out); code != 0 {
+			t.Fatal(stderr)
+		}
+		flat := strings.Join(strings.Fields(pdftotext(t, out)), " ")
+		for _, want := range []string{tc.heading, tc.diameter, ": 4 / 10"} {
+			if !strings.Contains(flat, want) {
+				t.Errorf("%s letter of the follow-up lacks %q:\n%s", tc.lang, want, flat)
+			}
+		}
+		os.Remove(out)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -181,6 +182,9 @@ func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path st
 	l := report.Letter{Language: req.Language, Printed: req.Printed, Clinic: profile, Clinician: req.Clinician, Program: "Dermal " + version.String(),
 		Patient: patient, Lesion: entry.Lesion, Assessment: entry.Assessment, Photo: photo.Image, LabelNames: card.LabelNames, Malignant: card.Malignant,
 		ReferredTo: req.To, Reason: req.Reason}
+	if l.Earlier, err = c.earlierVisits(ctx, entry); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if err := report.RenderLetter(&buf, l); err != nil {
 		return err
@@ -192,6 +196,23 @@ func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path st
 		return fmt.Errorf("the letter is written (%s) but the referral was not recorded: %w", path, err)
 	}
 	return c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), "referral letter "+path)
+}
+
+// earlierVisits are the assessments of entry's lesion before it, oldest first.
+func (c *Clinic) earlierVisits(ctx context.Context, entry storage.HistoryEntry) ([]storage.Assessment, error) {
+	hs, err := c.store.History(ctx, entry.Lesion.PatientID)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.Assessment
+	for _, h := range hs {
+		a := h.Assessment
+		if h.Lesion.ID == entry.Lesion.ID && a.ID != entry.Assessment.ID && a.TakenAt.Before(entry.Assessment.TakenAt) {
+			out = append(out, a)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].TakenAt.Before(out[j].TakenAt) })
+	return out, nil
 }
 
 // Thumbnail decodes a stored thumbnail for lists and timelines.

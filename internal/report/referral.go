@@ -34,6 +34,10 @@ type Letter struct {
 	Malignant  []string
 	ReferredTo string
 	Reason     string // "" : the result's headline and advice
+	// Earlier are the lesion's earlier assessments, oldest first: a follow-up visit's letter
+	// also says what was recorded before (diameter, checklists, diagnosis), which the visit
+	// itself may not repeat.
+	Earlier []storage.Assessment
 }
 
 // RenderLetter writes the referral letter as PDF. It refuses a letter that cannot reach
@@ -185,7 +189,7 @@ func (r *renderer) letter(l Letter) error {
 	}
 	diameter := ""
 	if a.DiameterMM != nil {
-		diameter = fmt.Sprintf("%.1f mm", *a.DiameterMM)
+		diameter = locale.Decimal(r.lang, *a.DiameterMM, 1) + " mm"
 	}
 	narrow(r.t("Body site"), site)
 	narrow(r.t("Photo taken"), locale.DateTime(r.lang, a.TakenAt.Local()))
@@ -203,6 +207,12 @@ func (r *renderer) letter(l Letter) error {
 	r.row(lw, r.t("Notes"), text(a.Notes))
 	if a.AssessedBy != "" {
 		r.row(lw, r.t("Assessed by"), text(a.AssessedBy))
+	}
+	if len(l.Earlier) > 0 {
+		r.heading(r.t("Earlier visits of this lesion"))
+		for _, e := range l.Earlier {
+			r.row(lw, locale.Date(r.lang, e.TakenAt.Local()), r.visitSummary(e))
+		}
 	}
 	if a.PhotoType == string(triage.Plain) {
 		p.SetFont(font, "B", 9)
@@ -223,6 +233,27 @@ func (r *renderer) letter(l Letter) error {
 	p.Ln(8)
 	r.signLines(r.t("Signature"))
 	return nil
+}
+
+// visitSummary is one earlier visit in a line: its result, and what the clinician recorded.
+func (r *renderer) visitSummary(e storage.Assessment) string {
+	parts := []string{r.t("tier." + e.RiskTier)}
+	if e.DiameterMM != nil {
+		parts = append(parts, r.t("Diameter (mm)")+": "+locale.Decimal(r.lang, *e.DiameterMM, 1))
+	}
+	if e.Dermoscopy != nil {
+		parts = append(parts, r.t("report.dermoscopy")+": "+triage.DermoscopyText(r.lang, e.Dermoscopy))
+	}
+	if e.SevenPoint != nil {
+		parts = append(parts, r.t("report.seven_point")+": "+triage.SevenPointText(r.lang, e.SevenPoint))
+	}
+	if e.ABCDE != nil {
+		parts = append(parts, "ABCDE: "+triage.ABCDEText(r.lang, e.ABCDE))
+	}
+	if d := text(e.Diagnosis); d != "" {
+		parts = append(parts, r.t("Diagnosis")+": "+d)
+	}
+	return strings.Join(parts, " · ")
 }
 
 // replySlip is page 2: the patient's identifiers again, and room for the specialist's answer.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -117,7 +118,19 @@ func (c *compareScreen) showSizeChange() {
 	}
 	ch, ok := clinic.SizeChange(c.sides[0].shown, c.sides[1].shown)
 	if !ok {
-		c.size.SetText(lang.L("Diameter: not measured on both"))
+		// One visit measured is still worth showing: "not measured on both" hid visit 1's
+		// 3.7 mm when only visit 2 went unmeasured (the clinic's day, item 7).
+		var parts []string
+		for _, side := range c.sides {
+			a := side.shown
+			day := locale.Date(c.u.lang, a.TakenAt.Local())
+			if a.DiameterMM != nil {
+				parts = append(parts, fmt.Sprintf(lang.L("%s mm on %s"), locale.Decimal(c.u.lang, *a.DiameterMM, 1), day))
+			} else {
+				parts = append(parts, fmt.Sprintf(lang.L("not measured on %s"), day))
+			}
+		}
+		c.size.SetText(lang.L("Diameter") + ": " + strings.Join(parts, "; "))
 		return
 	}
 	sign := "+"

@@ -74,6 +74,18 @@ func TestCompareShowsSizeChange(t *testing.T) {
 	if !strings.Contains(cmp.size.Text, "6.0 → 8.0 mm (+2.0 mm, +33%)") {
 		t.Errorf("size change %q", cmp.size.Text)
 	}
+	// The clinic's day, item 7: a third visit left unmeasured; Compare still shows the
+	// measured visit's diameter instead of "not measured on both".
+	if _, err := c.Assess(ctx, p.ID, first.LesionID, "", photo, clinic.Examination{}, clinic.Findings{}); err != nil {
+		t.Fatal(err)
+	}
+	u.openPatient(p.ID)
+	ps = u.screen.(*patientScreen)
+	cmp = newCompareScreen(u, p, ps.lesions[0])
+	u.jobs.Wait()
+	if !strings.Contains(cmp.size.Text, "6.0 mm on") || !strings.Contains(cmp.size.Text, "not measured on") {
+		t.Errorf("one side measured: %q", cmp.size.Text)
+	}
 }
 
 // The assessment screen shows the newest photos of the last photo folder as thumbnails; one
