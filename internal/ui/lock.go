@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
@@ -295,6 +297,35 @@ func (v *setupView) submit() {
 	})
 }
 
+// recoveryKeyText is the recovery key as it is printed or saved: what it is and how to keep it.
+func recoveryKeyText(key string) string {
+	return lang.L("Dermal: the clinic's recovery key") + "\n\n" + key + "\n\n" + lang.L("recovery.help") + "\n"
+}
+
+// writeRecoveryKey saves the recovery key to path, readable by its owner only.
+func (u *UI) writeRecoveryKey(path, key string) error {
+	return os.WriteFile(path, []byte(recoveryKeyText(key)), 0o600)
+}
+
+// printRecoveryKey sends the recovery key to the printer (a temporary file the print system
+// copies, removed at once) and says what happened.
+func (u *UI) printRecoveryKey(key string) string {
+	f, err := os.CreateTemp("", "dermal-recovery-*.txt")
+	if err != nil {
+		return lang.L("Printing failed:") + " " + err.Error()
+	}
+	defer os.Remove(f.Name())
+	f.WriteString(recoveryKeyText(key))
+	f.Close()
+	switch err := u.clinic.Print(f.Name()); {
+	case errors.Is(err, clinic.ErrNoPrintPath):
+		return lang.L("This computer has no print command: write the key down, or save it on a USB stick.")
+	case err != nil:
+		return lang.L("Printing failed:") + " " + err.Error()
+	}
+	return lang.L("Sent to the printer.")
+}
+
 // showKey shows the recovery key of a pending setup; "I have written it down" stores the setup
 // and logs the administrator in, Cancel drops it (nothing was stored).
 func (v *setupView) showKey(p *clinic.PendingSetup, admin, password string) {
@@ -305,6 +336,30 @@ func (v *setupView) showKey(p *clinic.PendingSetup, admin, password string) {
 	key.TextStyle.Monospace = true
 	key.Wrapping = fyne.TextWrapWord
 	key.Selectable = true
+	status := widget.NewLabel("")
+	status.Wrapping = fyne.TextWrapWord
+	// Print it, or save it onto a USB stick to keep apart from the laptop (the clinic's day,
+	// item 9: the key sat in an editable box with neither).
+	save := widget.NewButtonWithIcon(lang.L("Save on a USB stick…"), theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+			if err != nil || w == nil {
+				return
+			}
+			path := w.URI().Path()
+			w.Close()
+			if err := u.writeRecoveryKey(path, p.RecoveryKey()); err != nil {
+				u.showError(lang.L("Could not save the recovery key."), err)
+				return
+			}
+			status.SetText(lang.L("Saved:") + " " + path)
+		}, u.win)
+		d.SetFileName("dermal-recovery-key.txt")
+		d.Resize(u.dialogSize(900, 600))
+		d.Show()
+	})
+	print := widget.NewButtonWithIcon(lang.L("Print"), theme.DocumentPrintIcon(), func() {
+		status.SetText(u.printRecoveryKey(p.RecoveryKey()))
+	})
 	v.pending = p
 	v.confirmKey = func() {
 		v.confirmKey = nil
@@ -330,7 +385,7 @@ func (v *setupView) showKey(p *clinic.PendingSetup, admin, password string) {
 			u.loggedIn(nil, r.who)
 		})
 	}
-	dlg := dialog.NewCustomConfirm(lang.L("Recovery key"), lang.L("I have written it down"), lang.L("Cancel"), container.NewVBox(msg, key), func(ok bool) {
+	dlg := dialog.NewCustomConfirm(lang.L("Recovery key"), lang.L("I have written it down"), lang.L("Cancel"), container.NewVBox(msg, key, container.NewHBox(print, save), status), func(ok bool) {
 		if ok && v.confirmKey != nil {
 			v.confirmKey()
 			return

@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +169,9 @@ func TestIdleLockIsTheAdministratorsSetting(t *testing.T) {
 	if f.lock.Disabled() {
 		t.Fatal("the administrator cannot set the idle lock")
 	}
+	if n := len(f.records.Objects); n != 3 || f.clinic.Disabled() {
+		t.Errorf("the administrator's Records row has %d buttons (want backup, folder, restore); clinic details disabled %v", n, f.clinic.Disabled())
+	}
 	f.lock.SetText("0")
 	u.applySettings(f)
 	if m := c.LockMinutes(ctx); m != 0 {
@@ -198,6 +203,15 @@ func TestIdleLockIsTheAdministratorsSetting(t *testing.T) {
 	f = u.settingsForm()
 	if !f.lock.Disabled() {
 		t.Error("a clinician can change the idle lock")
+	}
+	// The clinic's day, item 9: nor is a clinician offered the clinic's details or a restore.
+	if !f.clinic.Disabled() || !f.address.Disabled() || !f.phone.Disabled() {
+		t.Error("a clinician is offered the clinic's details")
+	}
+	for _, o := range f.records.Objects {
+		if b, ok := o.(*widget.Button); ok && strings.Contains(b.Text, "Restore") {
+			t.Error("a clinician is offered Restore")
+		}
 	}
 	if err := c.SetLockMinutes(ctx, 0); !errors.Is(err, clinic.ErrNotAllowed) {
 		t.Errorf("a clinician set the idle lock: %v", err)
@@ -287,5 +301,38 @@ func TestClosingAsksWhenADraftIsParkedForAnotherUser(t *testing.T) {
 	u.jobs.Wait()
 	if u.screen != a || a.diagnosis.Text != "theo dõi" {
 		t.Errorf("the admin's draft did not come back after the close was declined: %T", u.screen)
+	}
+}
+
+// The clinic's day, item 9: the recovery key can be saved (owner-only file) and printed, with
+// what it is and how to keep it, and its help quotes no shell command.
+func TestRecoveryKeyCanBeSavedAndPrinted(t *testing.T) {
+	u, _ := newTestUI(t)
+	key := "ABCD-EFGH-IJKL-MNOP"
+	path := filepath.Join(t.TempDir(), "dermal-recovery-key.txt")
+	if err := u.writeRecoveryKey(path, key); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	st, _ := os.Stat(path)
+	if !strings.Contains(string(b), key) || !strings.Contains(string(b), "recovery key") || st.Mode().Perm() != 0o600 {
+		t.Errorf("saved key: %q, mode %v", b, st.Mode().Perm())
+	}
+	if strings.Contains(string(b), "dermal users") || strings.Contains(string(b), "--recovery-key-file") {
+		t.Errorf("the key's help quotes a shell command: %q", b)
+	}
+	bin := t.TempDir()
+	log := filepath.Join(t.TempDir(), "printed")
+	os.WriteFile(filepath.Join(bin, "lp"), []byte("#!/bin/sh\nshift; /bin/cat \"$1\" > "+log+"\n"), 0o755)
+	t.Setenv("PATH", bin)
+	if got := u.printRecoveryKey(key); !strings.Contains(got, "Sent to the printer") {
+		t.Errorf("print: %q", got)
+	}
+	if b, _ := os.ReadFile(log); !strings.Contains(string(b), key) {
+		t.Errorf("the printer got %q", b)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if got := u.printRecoveryKey(key); !strings.Contains(got, "no print command") {
+		t.Errorf("no printer: %q", got)
 	}
 }

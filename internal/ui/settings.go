@@ -119,7 +119,8 @@ type settingsForm struct {
 	phone    *widget.Entry
 	idle     *widget.Entry
 	lock     *widget.Entry
-	about    *widget.Label // the program's version and the model's name
+	about    *widget.Label   // the program's version and the model's name
+	records  *fyne.Container // backup (and, for an administrator, restore) buttons
 	form     *widget.Form
 	dialog   dialog.Dialog
 }
@@ -186,6 +187,12 @@ func (u *UI) settingsForm() *settingsForm {
 		}
 		return nil
 	}
+	f.records = container.NewHBox(
+		widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
+		widget.NewButtonWithIcon(lang.L("Daily backup folder…"), theme.FolderIcon(), u.backupFolderDialog))
+	if u.isAdmin() {
+		f.records.Add(widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))
+	}
 	items := []*widget.FormItem{
 		widget.NewFormItem(lang.L("Language"), f.language),
 		widget.NewFormItem(lang.L("Clinic name (for reports)"), f.clinic),
@@ -196,10 +203,14 @@ func (u *UI) settingsForm() *settingsForm {
 		widget.NewFormItem(lang.L("Unload the model after idle minutes"), f.idle),
 		widget.NewFormItem(lang.L("Inference threads"), f.threads),
 		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
-		widget.NewFormItem(lang.L("Records"), container.NewHBox(
-			widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
-			widget.NewButtonWithIcon(lang.L("Daily backup folder…"), theme.FolderIcon(), u.backupFolderDialog),
-			widget.NewButtonWithIcon(lang.L("Restore a backup…"), theme.HistoryIcon(), u.restoreDialog))),
+		widget.NewFormItem(lang.L("Records"), f.records),
+	}
+	if !u.isAdmin() {
+		// The clinic's details and a restore are an administrator's: a clinician is not
+		// offered them to be refused only after filling them in (the clinic's day, item 9).
+		for _, e := range []*widget.Entry{f.clinic, f.address, f.phone} {
+			e.Disable()
+		}
 	}
 	lockItem := widget.NewFormItem(lang.L("Lock after idle minutes"), f.lock)
 	if !u.isAdmin() {
@@ -219,6 +230,9 @@ func (u *UI) settingsForm() *settingsForm {
 	items[7].HintText = lang.L("Takes effect when Dermal restarts.")
 	items[8].HintText = lang.L("Takes effect when Dermal restarts.") + " " + lang.L("In use:") + " " + u.clinic.DataFolder()
 	items[1].HintText = lang.L("Printed on reports and referral letters, with the address and phone.")
+	if !u.isAdmin() {
+		items[1].HintText = lang.L("Set by the clinic's administrator.")
+	}
 	f.form = widget.NewForm(items...)
 	// A scrolling form in a plain dialog: at 1024×600 the whole form did not fit, and Save
 	// was off-screen.
