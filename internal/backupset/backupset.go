@@ -412,3 +412,21 @@ func Build(dir, run, path string, key backupcrypt.Key) (string, error) {
 	}
 	return run, nil
 }
+
+// Newest is the snapshot of the folder's newest run, and how many runs it holds.
+func Newest(dir string, key backupcrypt.Key) (storage.Snapshot, int, error) {
+	runs, err := Runs(dir)
+	if err != nil {
+		return storage.Snapshot{}, 0, err
+	}
+	if len(runs) == 0 {
+		return storage.Snapshot{}, 0, fmt.Errorf("%w: %s holds no backup", ErrNotABackupSet, dir)
+	}
+	r, err := openRun(filepath.Join(dir, runs[len(runs)-1]+runExt), key)
+	if err != nil {
+		return storage.Snapshot{}, 0, err
+	}
+	defer r.Close()
+	snap, err := storage.ReadRunSnapshot(r)
+	return snap, len(runs), err
+}

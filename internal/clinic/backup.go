@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"dermal/internal/backupcrypt"
 	"dermal/internal/backupset"
@@ -165,3 +166,54 @@ func built(dir string, build func(path string) error) (string, func(), error) {
 // errPlainBackupNeedsChoice is returned when neither a key nor an explicit "unencrypted" was
 // given: a plain copy of patients' records is never made by default.
 var errPlainBackupNeedsChoice = errors.New("a backup is encrypted: give a passphrase (or age recipients), or ask for an unencrypted one explicitly")
+
+// BackupInfo is what the question before a restore says of a backup.
+type BackupInfo struct {
+	Made time.Time
+	// Counted: Patients and Assessments are known (backups since session 17 record them);
+	// else Made is the file's time.
+	Counted               bool
+	Patients, Assessments int
+	Runs                  int // a backup folder's runs
+}
+
+// DescribeBackup reads what a backup holds, without restoring it: a folder's newest run's
+// snapshot, a sealed run's, or for an older backup (a copy of the database file) the file's
+// time.
+func DescribeBackup(src string, key BackupKey) (BackupInfo, error) {
+	var info BackupInfo
+	st, err := os.Stat(src)
+	if err != nil {
+		return info, err
+	}
+	info.Made = st.ModTime()
+	if st.IsDir() {
+		snap, runs, err := backupset.Newest(src, key)
+		if err != nil {
+			return info, err
+		}
+		info.Made, info.Counted, info.Patients, info.Assessments, info.Runs = snap.Created, true, snap.Patients, snap.Assessments, runs
+		return info, nil
+	}
+	sealed, err := backupcrypt.IsSealed(src)
+	if err != nil || !sealed {
+		return info, err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return info, err
+	}
+	defer in.Close()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(backupcrypt.Open(pw, in, key)) }()
+	defer pr.Close()
+	snap, err := storage.ReadRunSnapshot(pr)
+	if errors.Is(err, storage.ErrNotARun) {
+		return info, nil // an older backup: the file's time only
+	}
+	if err != nil {
+		return info, err
+	}
+	info.Made, info.Counted, info.Patients, info.Assessments = snap.Created, true, snap.Patients, snap.Assessments
+	return info, nil
+}

@@ -56,6 +56,10 @@ type Snapshot struct {
 	Schema      []SchemaEntry `json:"schema"`
 	Tables      []TableChunks `json:"tables"`
 	Blobs       int           `json:"blobs"`
+	// Patients and Assessments (not deleted) say what the backup holds, for the question
+	// before a restore.
+	Patients    int `json:"patients"`
+	Assessments int `json:"assessments"`
 }
 
 // SchemaEntry is one row of sqlite_schema.
@@ -168,6 +172,9 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM patients WHERE deleted_at IS NULL), (SELECT count(*) FROM assessments WHERE deleted_at IS NULL)`).Scan(&snap.Patients, &snap.Assessments); err != nil {
 		return st, err
 	}
 	js, err := json.Marshal(snap)

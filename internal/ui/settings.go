@@ -127,6 +127,7 @@ type settingsForm struct {
 
 func (u *UI) showSettings() {
 	f := u.settingsForm()
+	u.settingsDlg = f.dialog
 	f.dialog.Show()
 }
 
@@ -437,7 +438,12 @@ func (u *UI) restoreDialog() {
 			path = dir
 		}
 		confirm := func(key clinic.BackupKey) {
-			msg := fmt.Sprintf(lang.L("Replace the records with the backup %s? The records as they are now are kept beside it, not deleted."), path)
+			info, err := clinic.DescribeBackup(path, key)
+			if err != nil {
+				u.showError(lang.L("Could not restore the backup."), err)
+				return
+			}
+			msg := u.restoreQuestion(path, info)
 			dialog.ShowConfirm(lang.L("Restore a backup"), msg, func(ok bool) {
 				if ok {
 					u.leave(func() { u.restore(path, key) }, nil)
@@ -460,10 +466,23 @@ func (u *UI) restoreDialog() {
 	d.Show()
 }
 
+// restoreQuestion asks before a restore, saying what the backup holds and from when (the
+// clinic's day, item 11: it said nothing of either).
+func (u *UI) restoreQuestion(path string, info clinic.BackupInfo) string {
+	what := fmt.Sprintf(lang.L("made %s"), locale.DateTime(u.lang, info.Made.Local()))
+	if info.Counted {
+		what = fmt.Sprintf(lang.L("made %s: %d patients, %d assessments"), locale.DateTime(u.lang, info.Made.Local()), info.Patients, info.Assessments)
+	}
+	return fmt.Sprintf(lang.L("Replace the records with the backup %s (%s)? The records as they are now are kept beside it, not deleted; everyone logs in again with the backup's accounts."), path, what)
+}
+
 // restore replaces the records with a backup. Nothing on screen may read the records while
 // they are closed: a modal dialog covers the window, the welcome screen replaces the open one,
 // and the restore starts once the background readers (thumbnails, photos) have finished.
 func (u *UI) restore(path string, key clinic.BackupKey) {
+	if u.settingsDlg != nil {
+		u.settingsDlg.Hide() // not left over the window the restore empties
+	}
 	busy := dialog.NewCustomWithoutButtons(lang.L("Restore a backup"), widget.NewProgressBarInfinite(), u.win)
 	busy.Show()
 	u.show(u.worklist())
@@ -488,6 +507,12 @@ func (u *UI) restore(path string, key clinic.BackupKey) {
 				msg += "\n" + lang.L("The records as they were are kept at:") + "\n" + kept
 			}
 			u.lastInfo = msg
+			if u.login != nil {
+				// Said on the login itself: please log in again, with the backup's accounts.
+				u.login.message.Importance = widget.MediumImportance
+				u.login.message.SetText(msg + "\n" + lang.L("Log in again: the accounts are the backup's."))
+				return
+			}
 			dialog.ShowInformation(lang.L("Restore a backup"), msg, u.win)
 		})
 	}()

@@ -49,7 +49,9 @@ type UI struct {
 	stopStatus context.CancelFunc
 	lastError  error         // the last error shown (tests check what the clinician was told)
 	closing    dialog.Dialog // the question before closing with unsaved work (tests)
-	lastInfo   string        // the last information dialog text
+	// settingsDlg is the Settings dialog last opened (a restore closes it).
+	settingsDlg dialog.Dialog
+	lastInfo    string // the last information dialog text
 
 	// Login and lock: the login or setup view on screen (nil when the window is), the
 	// window's content while it is locked (out of the widget tree), unsaved drafts of users

@@ -556,3 +556,32 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("timed out waiting")
 }
+
+// The clinic's day, item 11: the question before a restore names the backup's date and what
+// it holds; the restore closes Settings (it was left over an empty window) and the login
+// says to log in again, with the backup's accounts.
+func TestRestoreSaysWhatAndAsksToLogInAgain(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Nguyễn Trãi", "BN-20")
+	dest := filepath.Join(t.TempDir(), "backup.age")
+	key := clinic.BackupKey{Passphrase: "correct horse battery"}
+	if _, err := c.Backup(context.Background(), dest, &key, false); err != nil {
+		t.Fatal(err)
+	}
+	info, err := clinic.DescribeBackup(dest, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.restoreQuestion(dest, info)
+	if !strings.Contains(q, "1 patients, 0 assessments") || !strings.Contains(q, dest) || !strings.Contains(q, "logs in again") {
+		t.Errorf("the question: %q", q)
+	}
+	u.showSettings()
+	u.restore(dest, key)
+	waitUntil(t, func() bool { return u.login != nil && strings.Contains(u.login.message.Text, "Log in again") })
+	for _, o := range u.win.Canvas().Overlays().List() {
+		if o.Visible() && strings.Contains(overlayText(u), "Memory budget") {
+			t.Error("Settings is still open over the login after the restore")
+		}
+	}
+}
