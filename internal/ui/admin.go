@@ -117,7 +117,7 @@ func (u *UI) auditDialog() *auditForm {
 			w.Close()
 			u.exportAudit(f.filter, path)
 		}, u.win)
-		d.SetFileName("dermal-audit-" + time.Now().Format("2006-01-02") + ".csv")
+		d.SetFileName("dermal-" + lang.L("filename.audit") + "-" + time.Now().Format("2006-01-02") + ".csv")
 		d.Resize(u.dialogSize(900, 600))
 		d.Show()
 	})

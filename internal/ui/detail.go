@@ -183,9 +183,11 @@ func (d *detailScreen) unsaved() bool {
 
 // reportName is a default file name: patient code, date, assessment id.
 func (d *detailScreen) reportName(history bool) string {
-	kind := "report"
+	// File names in the clinic's language too (plain ASCII: every file system and USB
+	// stick takes them).
+	kind := lang.L("filename.report")
 	if history {
-		kind = "history"
+		kind = lang.L("filename.history")
 	}
 	return fmt.Sprintf("dermal-%s-%s-%d-%s.pdf", safeName(d.patient.Code), d.entry.Assessment.TakenAt.Local().Format("20060102"), d.entry.Assessment.ID, kind)
 }

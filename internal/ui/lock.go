@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
+	"dermal/internal/locale"
 )
 
 // loginView asks for a user name and password. locked: the window was locked (its content
@@ -230,6 +231,7 @@ type setupView struct {
 	fullName, password, again         *widget.Entry
 	button                            *widget.Button
 	message                           *widget.Label
+	language                          *widget.RadioGroup
 	root                              fyne.CanvasObject
 	// pending is the setup whose recovery key is on screen, not stored yet; confirmKey stores
 	// it ("I have written it down").
@@ -263,9 +265,43 @@ func (u *UI) newSetupView() *setupView {
 	)
 	intro := widget.NewLabel(lang.L("setup.intro"))
 	intro.Wrapping = fyne.TextWrapWord
+	// The first thing a clinic sees: its language can be chosen here, before anything else
+	// (the clinic's day, item 12). The choice is kept and the screen is made again in it,
+	// with what was typed.
+	var names []string
+	for _, l := range locale.Languages {
+		names = append(names, locale.Names[l])
+	}
+	v.language = widget.NewRadioGroup(names, nil)
+	v.language.Horizontal = true
+	v.language.SetSelected(locale.Names[u.lang])
+	v.language.OnChanged = func(name string) {
+		for l, n := range locale.Names {
+			if n == name && l != u.lang {
+				v.switchLanguage(l)
+				return
+			}
+		}
+	}
 	v.root = container.NewVScroll(container.NewPadded(container.NewVBox(
-		widget.NewLabelWithStyle(lang.L("Set up Dermal"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), intro, form, v.button, v.message)))
+		container.NewBorder(nil, nil, nil, v.language, widget.NewLabelWithStyle(lang.L("Set up Dermal"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})),
+		intro, form, v.button, v.message)))
 	return v
+}
+
+// switchLanguage remakes the setup screen in language l, keeping what was typed.
+func (v *setupView) switchLanguage(l string) {
+	u := v.u
+	u.prefs.p.SetString(prefLanguage, l)
+	u.lang = l
+	SetLanguage(l)
+	typed := []string{v.clinicName.Text, v.address.Text, v.phone.Text, v.admin.Text, v.fullName.Text, v.password.Text, v.again.Text}
+	n := u.newSetupView()
+	for i, e := range []*widget.Entry{n.clinicName, n.address, n.phone, n.admin, n.fullName, n.password, n.again} {
+		e.SetText(typed[i])
+	}
+	u.setup = n
+	u.win.SetContent(n.root)
 }
 
 func (v *setupView) submit() {

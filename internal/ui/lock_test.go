@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -334,5 +335,32 @@ func TestRecoveryKeyCanBeSavedAndPrinted(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if got := u.printRecoveryKey(key); !strings.Contains(got, "no print command") {
 		t.Errorf("no printer: %q", got)
+	}
+}
+
+// The clinic's day, item 12: the setup screen, the first thing a clinic sees, offers its
+// language; choosing Tiếng Việt remakes it in Vietnamese with what was typed, and keeps the
+// choice.
+func TestSetupScreenOffersTheLanguage(t *testing.T) {
+	c := clinictest.New(t)
+	c.SetHashParams(cheapHash)
+	a := test.NewTempApp(t)
+	prefs := NewSettings(a.Preferences())
+	prefs.p.SetString(prefLanguage, "en")
+	u := New(a, c, prefs, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	t.Cleanup(func() { u.jobs.Wait(); SetLanguage("en") })
+	if u.setup == nil || u.setup.language == nil {
+		t.Fatal("no setup screen, or no language on it")
+	}
+	u.setup.clinicName.SetText("Trạm Y tế xã Đồng Tâm")
+	u.setup.language.SetSelected("Tiếng Việt")
+	if u.lang != "vi" || prefs.Language() != "vi" {
+		t.Fatalf("language %s, kept %s", u.lang, prefs.Language())
+	}
+	if u.setup.clinicName.Text != "Trạm Y tế xã Đồng Tâm" {
+		t.Errorf("what was typed was lost: %q", u.setup.clinicName.Text)
+	}
+	if txt := allText(u); !strings.Contains(txt, "Thiết lập") {
+		t.Errorf("the setup screen is not in Vietnamese: %.200s", txt)
 	}
 }

@@ -92,7 +92,7 @@ func (d *detailScreen) referralDialogWith(prev clinic.ReferralRequest) *referral
 			w.Close()
 			d.writeReferral(req, path)
 		}, u.win)
-		fd.SetFileName(fmt.Sprintf("dermal-%s-%d-referral.pdf", safeName(d.patient.Code), d.entry.Assessment.ID))
+		fd.SetFileName(fmt.Sprintf("dermal-%s-%d-%s.pdf", safeName(d.patient.Code), d.entry.Assessment.ID, lang.L("filename.referral")))
 		fd.SetTitleText(lang.L("Save the referral letter"))
 		fd.Resize(u.dialogSize(900, 600))
 		fd.Show()

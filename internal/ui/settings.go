@@ -361,7 +361,7 @@ func (u *UI) backupFileDialog(key clinic.BackupKey) {
 		os.Remove(path)
 		u.backup(path, &key)
 	}, u.win)
-	d.SetFileName("dermal-backup-" + time.Now().Format("2006-01-02") + ".db.age")
+	d.SetFileName("dermal-" + lang.L("filename.backup") + "-" + time.Now().Format("2006-01-02") + ".age")
 	d.SetTitleText(lang.L("Save the backup"))
 	d.Resize(u.dialogSize(900, 600))
 	d.Show()

@@ -247,6 +247,10 @@ func TestWholeWorkflow(t *testing.T) {
 	if ps.newBtn.Text != "Đánh giá mới" {
 		t.Errorf("New assessment button: %q", ps.newBtn.Text)
 	}
+	// File names offered in Vietnamese too (the clinic's day, item 12).
+	if name := detail.reportName(true); !strings.HasSuffix(name, "-lich-su.pdf") {
+		t.Errorf("the history's file name in Vietnamese: %q", name)
+	}
 }
 
 func TestBadPhotoIsExplainedAndNothingLost(t *testing.T) {
