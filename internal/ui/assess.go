@@ -61,6 +61,8 @@ type assessScreen struct {
 	diagnosis  *formEntry
 	notes      *formEntry
 	followUp   *widget.DateEntry
+	// replacing is the question before a new photo replaces an analysed one (tests).
+	replacing dialog.Dialog
 	// findings scrolls the result, the examination and the findings (right pane).
 	findings *container.Scroll
 
@@ -212,7 +214,7 @@ func (a *assessScreen) openFile() {
 		path := r.URI().Path()
 		r.Close()
 		a.u.prefs.SetPhotoFolder(filepath.Dir(path))
-		a.loadFile(path)
+		a.replacePhoto(func() { a.loadFile(path) })
 	}, a.u.win)
 	d.SetTitleText(lang.L("Open a photo"))
 	d.SetFilter(fynestorage.NewExtensionFileFilter(photoExtensions))
@@ -246,7 +248,28 @@ func (a *assessScreen) paste() {
 		a.u.showError(lang.L("Nothing to paste."), fmt.Errorf("%s: %w", lang.L("The clipboard holds no photo file. Copy the photo file in the file manager, or use Open photo."), err))
 		return
 	}
-	a.loadFile(text)
+	a.replacePhoto(func() { a.loadFile(text) })
+}
+
+// replacePhoto runs load at once, unless an analysed result not saved yet is on screen: then
+// it asks first (the clinic's day, item 13: a pasted photo dropped an analysed result without
+// a word).
+func (a *assessScreen) replacePhoto(load func()) {
+	if a.analysis == nil || a.saved != nil {
+		load()
+		return
+	}
+	d := dialog.NewConfirm(lang.L("Replace the analysed photo?"),
+		lang.L("The photo on screen is analysed and its result is not saved. Save it first (Ctrl+S), or replace it with the new photo."),
+		func(replace bool) {
+			if replace {
+				load()
+			}
+		}, a.u.win)
+	d.SetConfirmText(lang.L("Replace"))
+	d.SetDismissText(lang.L("Keep this one"))
+	a.replacing = d
+	d.Show()
 }
 
 // loadFile reads and decodes a photo in the background (a 12 MP photo takes a moment).

@@ -83,7 +83,7 @@ func newRecentPhotos(a *assessScreen) *recentPhotos {
 		img.FillMode = canvas.ImageFillContain
 		img.SetMinSize(fyne.NewSize(56, 42))
 		r.images = append(r.images, img)
-		b := widget.NewButton("", func() { a.loadFile(path) })
+		b := widget.NewButton("", func() { a.replacePhoto(func() { a.loadFile(path) }) })
 		r.thumbs = append(r.thumbs, b)
 		r.box.Add(container.NewStack(b, container.NewPadded(img)))
 		if t, ok := a.u.thumbs[key]; ok {

@@ -240,7 +240,8 @@ func (u *UI) dropped(_ fyne.Position, uris []fyne.URI) {
 	if !ok || len(uris) == 0 {
 		return
 	}
-	a.loadFile(uris[0].Path())
+	path := uris[0].Path()
+	a.replacePhoto(func() { a.loadFile(path) })
 }
 
 // StartStatus updates the status bar every interval until Stop: memory in use against the

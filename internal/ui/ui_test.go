@@ -302,6 +302,21 @@ func TestPasteTakesACopiedPhotoFile(t *testing.T) {
 	if as.photo == nil || !strings.HasSuffix(as.photo.Name, "ISIC_0024318.png") {
 		t.Errorf("drop: %v", u.lastError)
 	}
+	// The clinic's day, item 13: once analysed and not saved, a pasted photo asks before it
+	// replaces the result; "Keep this one" keeps it.
+	as.analyse()
+	u.jobs.Wait()
+	u.app.Clipboard().SetContent(abs)
+	as.paste()
+	u.jobs.Wait()
+	if as.replacing == nil || as.analysis == nil || !strings.HasSuffix(as.photo.Name, "ISIC_0024318.png") {
+		t.Fatalf("a paste over an analysed result: asked %v, analysis kept %v, photo %s", as.replacing != nil, as.analysis != nil, as.photo.Name)
+	}
+	test.Tap(dialogButton(t, u, "Replace"))
+	u.jobs.Wait()
+	if !strings.HasSuffix(as.photo.Name, "ISIC_0024311.png") || as.analysis != nil {
+		t.Errorf("after Replace: %s, analysis %v", as.photo.Name, as.analysis != nil)
+	}
 }
 
 // Under a budget too small for Grad-CAM the screen says so and disables the overlay; under a
