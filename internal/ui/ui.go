@@ -178,6 +178,11 @@ func (u *UI) show(s screen) {
 	u.screen = s
 	u.content.Objects = []fyne.CanvasObject{s.view()}
 	u.content.Refresh()
+	// A patient stays highlighted only while a screen of theirs is open: left highlighted on
+	// Today, a click on it selected nothing new and did nothing (the clinic's day, item 13).
+	if _, ok := s.(*worklistScreen); ok && u.patients != nil {
+		u.patients.list.UnselectAll()
+	}
 }
 
 // shortcuts: Ctrl+N new patient, Ctrl+F search, Ctrl+O open photo, Ctrl+Enter analyse,

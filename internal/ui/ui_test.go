@@ -604,3 +604,19 @@ func TestRestoreSaysWhatAndAsksToLogInAgain(t *testing.T) {
 		}
 	}
 }
+
+// The clinic's day, item 13: after Today, clicking the patient who was highlighted opens them
+// again (the highlight stayed, and the click selected nothing new).
+func TestThePatientClickedAfterTodayOpens(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Chu Văn An", "BN-30")
+	u.patients.list.Select(0)
+	if _, ok := u.screen.(*patientScreen); !ok {
+		t.Fatalf("the click opened %T", u.screen)
+	}
+	u.show(u.worklist())
+	u.patients.list.Select(0)
+	if ps, ok := u.screen.(*patientScreen); !ok || ps.patient.Code != "BN-30" {
+		t.Errorf("the highlighted patient clicked after Today: %T", u.screen)
+	}
+}
