@@ -101,7 +101,18 @@ func runFollowups(env *Env, args []string) error {
 		return err
 	}
 	defer closeRecords()
-	w, err := c.Worklist(context.Background(), time.Now(), *within)
+	// A page reads only its own items from the records (at 100,000 patients: a few hundred,
+	// not every open item); one more than the page says whether another follows.
+	var w clinic.Worklist
+	if *limit > 0 {
+		var place *clinic.WorklistPlace
+		if *after != "" {
+			place = &clinic.WorklistPlace{Section: cs, Order: co, Assessment: ci}
+		}
+		w, err = c.WorklistTop(context.Background(), time.Now(), *within, *limit+1, place)
+	} else {
+		w, err = c.Worklist(context.Background(), time.Now(), *within)
+	}
 	if err != nil {
 		return err
 	}

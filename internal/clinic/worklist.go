@@ -24,6 +24,8 @@ type Worklist struct {
 	// without a checklist): work until a later assessment of the lesion closes it, however
 	// old, so that no lesion ends on "cannot assess" unseen.
 	CannotAssess []WorkItem
+	// Totals are the sections' sizes (storage.SectionOverdue…), also when fewer are listed.
+	Totals [storage.Sections]int
 }
 
 // DefaultWorklistDays is how far ahead the worklist looks for follow-ups: this week.
@@ -32,36 +34,35 @@ const DefaultWorklistDays = 7
 // Worklist sorts the lesions that need attention on the day of now; withinDays is how far
 // ahead follow-ups are listed.
 func (c *Clinic) Worklist(ctx context.Context, now time.Time, withinDays int) (Worklist, error) {
-	items, err := c.store.Worklist(ctx)
-	if err != nil {
-		return Worklist{}, err
-	}
+	return c.WorklistTop(ctx, now, withinDays, 0, nil)
+}
+
+// The worklist's sections, in order (Worklist.Totals is indexed by them).
+const (
+	SectionOverdue      = storage.SectionOverdue
+	SectionToday        = storage.SectionToday
+	SectionUpcoming     = storage.SectionUpcoming
+	SectionAwaiting     = storage.SectionAwaiting
+	SectionCannotAssess = storage.SectionCannotAssess
+)
+
+// WorklistPlace is an item's place in the worklist, for paging.
+type WorklistPlace = storage.WorklistPlace
+
+// WorklistTop is the worklist with at most perSection items in each section (0: all), the
+// most urgent first, and every section's total (Worklist.Totals): what the window shows at
+// 100,000 patients without reading every open item. after starts after that place (paging).
+func (c *Clinic) WorklistTop(ctx context.Context, now time.Time, withinDays, perSection int, after *WorklistPlace) (Worklist, error) {
 	y, m, d := now.Local().Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
 	horizon := today.AddDate(0, 0, withinDays)
-	w := Worklist{Today: today}
-	for _, it := range items {
-		if f := it.FollowUp; f != nil {
-			day := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, time.Local)
-			switch {
-			case day.Before(today):
-				w.Overdue = append(w.Overdue, it)
-			case day.Equal(today):
-				w.DueToday = append(w.DueToday, it)
-			case !day.After(horizon):
-				w.Upcoming = append(w.Upcoming, it)
-			}
-		}
-		switch Tier(it.RiskTier) {
-		case TierUrgent, TierReview:
-			if !it.HasOutcome {
-				w.Awaiting = append(w.Awaiting, it)
-			}
-		case TierRetake, TierCannotAssess:
-			w.CannotAssess = append(w.CannotAssess, it)
-		}
+	items, totals, err := c.store.WorklistSections(ctx, storage.WorklistQuery{Today: today.Format("2006-01-02"), Horizon: horizon.Format("2006-01-02"),
+		PerSection: perSection, After: after})
+	if err != nil {
+		return Worklist{}, err
 	}
-	return w, nil
+	return Worklist{Today: today, Overdue: items[storage.SectionOverdue], DueToday: items[storage.SectionToday], Upcoming: items[storage.SectionUpcoming],
+		Awaiting: items[storage.SectionAwaiting], CannotAssess: items[storage.SectionCannotAssess], Totals: totals}, nil
 }
 
 // DaysBetween is the number of calendar days from a to b (negative when b is earlier).

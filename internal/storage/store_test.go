@@ -6,11 +6,13 @@ import (
 	"database/sql"
 	"dermal/internal/version"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -682,5 +684,65 @@ func TestARecentCheckIsNotRepeated(t *testing.T) {
 	}
 	if n := opens(hour); n != 1 {
 		t.Errorf("the first open after a restore: %d checks, want 1", n)
+	}
+}
+
+// The scale issue: the worklist's sections come from SQLite cut at a page, each with its
+// total, the most urgent first (results awaiting their outcome: urgent before review, then
+// the oldest), and a page after a place goes on from there without repeating an item.
+func TestWorklistSectionsAreCutAndCounted(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	photo, err := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	thumb := testThumb(t, photo)
+	now := time.Now()
+	for i := range 30 {
+		pid, err := s.AddPatient(ctx, Patient{Code: fmt.Sprintf("W%02d", i), FullName: "Vũ " + fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tier := "review"
+		if i%3 == 0 {
+			tier = "urgent"
+		}
+		p := append(append([]byte{}, photo...), byte(i))
+		if _, _, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "back"}, Assessment{Photo: p, ModelName: "m", TakenAt: now.AddDate(0, 0, -i),
+			ModelSHA256: strings.Repeat("a", 64), ModelCardSHA256: strings.Repeat("e", 64), Probabilities: map[string]float64{"mel": 0.5, "nv": 0.5}, RiskTier: tier}, thumb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := WorklistQuery{Today: now.Format("2006-01-02"), Horizon: now.AddDate(0, 0, 7).Format("2006-01-02"), PerSection: 4}
+	items, totals, err := s.WorklistSections(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if totals[SectionAwaiting] != 30 || len(items[SectionAwaiting]) != 4 {
+		t.Fatalf("awaiting: %d listed of %d; want 4 of 30", len(items[SectionAwaiting]), totals[SectionAwaiting])
+	}
+	var seen []AssessmentID
+	for page := 0; ; page++ {
+		for _, it := range items[SectionAwaiting] {
+			if len(seen) < 10 && it.RiskTier != "urgent" {
+				t.Fatalf("item %d of the list is %s before every urgent one", len(seen), it.RiskTier)
+			}
+			if slices.Contains(seen, it.Assessment) {
+				t.Fatalf("page %d repeats assessment %d", page, it.Assessment)
+			}
+			seen = append(seen, it.Assessment)
+		}
+		if len(items[SectionAwaiting]) < 4 || page > 10 {
+			break
+		}
+		last := items[SectionAwaiting][len(items[SectionAwaiting])-1]
+		q.After = &WorklistPlace{Section: SectionAwaiting, Order: last.Order, Assessment: last.Assessment}
+		if items, totals, err = s.WorklistSections(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 30 {
+		t.Errorf("paging listed %d of 30", len(seen))
 	}
 }

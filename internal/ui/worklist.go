@@ -56,8 +56,12 @@ func (w *worklistScreen) open(id clinic.AssessmentID) {
 	w.u.leave(func() { w.u.showAssessment(id) }, nil)
 }
 
+// todayPerSection is the most lines a section of Today lists (its heading counts them all):
+// the most urgent first, and the window opens at once at 100,000 patients.
+const todayPerSection = 200
+
 func (u *UI) worklist() screen {
-	list, err := u.clinic.Worklist(context.Background(), time.Now(), clinic.DefaultWorklistDays)
+	list, err := u.clinic.WorklistTop(context.Background(), time.Now(), clinic.DefaultWorklistDays, todayPerSection, nil)
 	if err != nil {
 		u.showError(lang.L("Could not read the worklist."), err)
 	}
@@ -67,14 +71,18 @@ func (u *UI) worklist() screen {
 // worklistOf builds the home screen for a worklist.
 func (u *UI) worklistOf(list clinic.Worklist) *worklistScreen {
 	w := &worklistScreen{u: u, list: list}
-	section := func(title string, items []clinic.WorkItem, line func(clinic.WorkItem) string) {
-		w.lines = append(w.lines, worklistLine{text: fmt.Sprintf("%s (%d)", title, len(items)), heading: true})
+	section := func(title string, items []clinic.WorkItem, total int, line func(clinic.WorkItem) string) {
+		total = max(total, len(items))
+		w.lines = append(w.lines, worklistLine{text: fmt.Sprintf("%s (%d)", title, total), heading: true})
 		if len(items) == 0 {
 			w.lines = append(w.lines, worklistLine{text: lang.L("None.")})
 			return
 		}
 		for _, it := range items {
 			w.lines = append(w.lines, worklistLine{text: line(it), assessment: it.Assessment})
+		}
+		if more := total - len(items); more > 0 {
+			w.lines = append(w.lines, worklistLine{text: fmt.Sprintf(lang.L("… and %d more: the most urgent are above; find a patient by name or code, or list them all with dermal followups."), more)})
 		}
 	}
 	who := func(it clinic.WorkItem) string {
@@ -96,12 +104,12 @@ func (u *UI) worklistOf(list clinic.Worklist) *worklistScreen {
 		return when + " — " + who(it)
 	}
 	// Results that assessed nothing come first: each may hide a lesion nobody has judged yet.
-	section(lang.L("Could not be assessed: assess again"), list.CannotAssess, func(it clinic.WorkItem) string {
+	section(lang.L("Could not be assessed: assess again"), list.CannotAssess, list.Totals[clinic.SectionCannotAssess], func(it clinic.WorkItem) string {
 		return lang.L("tier."+it.RiskTier) + " · " + locale.Date(u.lang, it.TakenAt.Local()) + " — " + who(it)
 	})
-	section(lang.L("Follow-ups overdue"), list.Overdue, due)
-	section(lang.L("Follow-ups due today"), list.DueToday, due)
-	section(lang.L("Follow-ups this week"), list.Upcoming, due)
+	section(lang.L("Follow-ups overdue"), list.Overdue, list.Totals[clinic.SectionOverdue], due)
+	section(lang.L("Follow-ups due today"), list.DueToday, list.Totals[clinic.SectionToday], due)
+	section(lang.L("Follow-ups this week"), list.Upcoming, list.Totals[clinic.SectionUpcoming], due)
 	// The most urgent first: urgent before review, then the oldest.
 	awaiting := slices.Clone(list.Awaiting)
 	slices.SortStableFunc(awaiting, func(a, b clinic.WorkItem) int {
@@ -114,7 +122,7 @@ func (u *UI) worklistOf(list clinic.Worklist) *worklistScreen {
 		}
 		return a.TakenAt.Compare(b.TakenAt)
 	})
-	section(lang.L("Urgent or review, no referral outcome yet"), awaiting, func(it clinic.WorkItem) string {
+	section(lang.L("Urgent or review, no referral outcome yet"), awaiting, list.Totals[clinic.SectionAwaiting], func(it clinic.WorkItem) string {
 		s := lang.L("tier."+it.RiskTier) + " · " + locale.Date(u.lang, it.TakenAt.Local())
 		if !it.Referred {
 			s += " · " + lang.L("no referral letter made")
