@@ -22,23 +22,26 @@ import (
 // detailScreen is a saved assessment: photo, result, the clinician's findings (editable) and
 // the report export.
 type detailScreen struct {
-	u          *UI
-	entry      clinic.HistoryEntry
-	patient    clinic.Patient
-	photoView  *photoView
-	result     *resultPanel
-	diagnosis  *formEntry
-	notes      *formEntry
-	followUp   *widget.DateEntry
-	saveBtn    *widget.Button
-	savedNote  *widget.Label // "Saved" once the findings are in the records
-	report     *widget.Button
-	history    *widget.Button
-	referral   *widget.Button
-	outcomeBtn *widget.Button
-	printBtn   *widget.Button // the written letter's Print (tests tap it)
-	outcome    *widget.Label  // referrals and their outcomes
-	root       fyne.CanvasObject
+	u *UI
+	// panel is the right-hand column; referralBlock its referral part (under the result for
+	// urgent and review results, tests check where).
+	panel, referralBlock *fyne.Container
+	entry                clinic.HistoryEntry
+	patient              clinic.Patient
+	photoView            *photoView
+	result               *resultPanel
+	diagnosis            *formEntry
+	notes                *formEntry
+	followUp             *widget.DateEntry
+	saveBtn              *widget.Button
+	savedNote            *widget.Label // "Saved" once the findings are in the records
+	report               *widget.Button
+	history              *widget.Button
+	referral             *widget.Button
+	outcomeBtn           *widget.Button
+	printBtn             *widget.Button // the written letter's Print (tests tap it)
+	outcome              *widget.Label  // referrals and their outcomes
+	root                 fyne.CanvasObject
 }
 
 func (d *detailScreen) view() fyne.CanvasObject { return d.root }
@@ -112,10 +115,22 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	model.Importance = widget.LowImportance
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
 	disclaimer.Wrapping = fyne.TextWrapWord
-	right := container.NewVScroll(container.NewVBox(d.result.box, model, widget.NewSeparator(), exam, findings,
-		container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), widget.NewSeparator(),
-		widget.NewLabelWithStyle(lang.L("Referral"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.outcome,
-		wrapButtons(d.referral, d.outcomeBtn, d.report, d.history), disclaimer))
+	referral := container.NewVBox(widget.NewLabelWithStyle(lang.L("Referral"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.outcome,
+		wrapButtons(d.referral, d.outcomeBtn))
+	d.referralBlock = referral
+	parts := []fyne.CanvasObject{d.result.box}
+	if refers := a.RiskTier == string(clinic.TierUrgent) || a.RiskTier == string(clinic.TierReview); refers {
+		// The next step where an urgent or review result is read, not at the bottom of the
+		// panel (the clinic's day, item 5).
+		parts = append(parts, referral)
+	}
+	parts = append(parts, model, widget.NewSeparator(), exam, findings, container.NewHBox(layoutSpacer(), d.savedNote, d.saveBtn), widget.NewSeparator())
+	if a.RiskTier != string(clinic.TierUrgent) && a.RiskTier != string(clinic.TierReview) {
+		parts = append(parts, referral)
+	}
+	parts = append(parts, wrapButtons(d.report, d.history), disclaimer)
+	right := container.NewVScroll(container.NewVBox(parts...))
+	d.panel = right.Content.(*fyne.Container)
 	body := container.NewHSplit(d.photoView.img, right)
 	body.Offset = 0.48
 	d.root = container.NewBorder(container.NewBorder(nil, nil, back, nil, head), nil, nil, nil, body)

@@ -38,6 +38,11 @@ func TestReferralLoop(t *testing.T) {
 	if !strings.Contains(d.outcome.Text, "Not referred") {
 		t.Errorf("before: %q", d.outcome.Text)
 	}
+	// The clinic's day, item 5: an urgent result's referral tools sit right under it, not at
+	// the bottom of the panel.
+	if d.entry.Assessment.RiskTier != "urgent" || len(d.panel.Objects) < 2 || d.panel.Objects[1] != d.referralBlock {
+		t.Errorf("the %s result's referral tools are not right under it", d.entry.Assessment.RiskTier)
+	}
 	f := d.referralDialog()
 	if f.to.Validate() == nil {
 		t.Error("an empty addressee is accepted")
