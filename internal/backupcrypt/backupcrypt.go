@@ -69,13 +69,19 @@ func (k Key) recipients() ([]age.Recipient, error) {
 	return rs, nil
 }
 
-// Seal writes src to dst encrypted for the key.
-func Seal(dst io.Writer, src io.Reader, k Key) error {
+// NewWriter returns a writer that encrypts what is written to it for the key onto dst; Close
+// finishes the file (it does not close dst).
+func NewWriter(dst io.Writer, k Key) (io.WriteCloser, error) {
 	rs, err := k.recipients()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w, err := age.Encrypt(dst, rs...)
+	return age.Encrypt(dst, rs...)
+}
+
+// Seal writes src to dst encrypted for the key.
+func Seal(dst io.Writer, src io.Reader, k Key) error {
+	w, err := NewWriter(dst, k)
 	if err != nil {
 		return err
 	}
@@ -85,22 +91,40 @@ func Seal(dst io.Writer, src io.Reader, k Key) error {
 	return w.Close()
 }
 
-// Open writes the decrypted src to dst. A wrong passphrase or identity is ErrWrongKey, found
-// before anything is written; a damaged file fails while streaming (age authenticates every
-// 64 KiB chunk), so the caller must write to a temporary file and keep it only on success.
-func Open(dst io.Writer, src io.Reader, k Key) error {
+// NewReader returns the decrypted stream of src. A wrong passphrase or identity is
+// ErrWrongKey, found before anything is read; a damaged file fails while it is read (age
+// authenticates every 64 KiB chunk), as "the backup is damaged".
+func NewReader(src io.Reader, k Key) (io.Reader, error) {
 	ids, err := k.identities()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err := age.Decrypt(src, ids...)
 	if err != nil {
-		return openError(err)
+		return nil, openError(err)
 	}
-	if _, err := io.Copy(dst, r); err != nil {
-		return fmt.Errorf("the backup is damaged: %w", err)
+	return damagedReader{r}, nil
+}
+
+type damagedReader struct{ r io.Reader }
+
+func (d damagedReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("the backup is damaged: %w", err)
 	}
-	return nil
+	return n, err
+}
+
+// Open writes the decrypted src to dst (NewReader): the caller must write to a temporary
+// file and keep it only on success.
+func Open(dst io.Writer, src io.Reader, k Key) error {
+	r, err := NewReader(src, k)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(dst, r)
+	return err
 }
 
 func (k Key) identities() ([]age.Identity, error) {
@@ -136,14 +160,8 @@ func openError(err error) error {
 // Check reports whether k opens src (an age file), reading only its header: ErrWrongKey if
 // not.
 func Check(src io.Reader, k Key) error {
-	ids, err := k.identities()
-	if err != nil {
-		return err
-	}
-	if _, err := age.Decrypt(src, ids...); err != nil {
-		return openError(err)
-	}
-	return nil
+	_, err := NewReader(src, k)
+	return err
 }
 
 // IsSealed reports whether the file at path is an age file.

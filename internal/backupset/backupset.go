@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"dermal/internal/backupcrypt"
@@ -156,43 +157,9 @@ func Backup(ctx context.Context, s *storage.Store, dir string, key backupcrypt.K
 	suffix := make([]byte, 3)
 	rand.Read(suffix)
 	res.Run = fmt.Sprintf("%06d-%s-%s", len(runs)+1, time.Now().UTC().Format("20060102T150405Z"), hex.EncodeToString(suffix))
-	runPath := filepath.Join(dir, res.Run+runExt)
-	partial := runPath + ".partial"
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	res.Stats, res.RunBytes, err = writeRun(ctx, s, filepath.Join(dir, res.Run+runExt), key, func(n string) bool { return have[n] })
 	if err != nil {
-		return res, fmt.Errorf("writing the backup: %w", err)
-	}
-	pr, pw := io.Pipe()
-	sealed := make(chan error, 1)
-	go func() {
-		err := backupcrypt.Seal(f, pr, key)
-		pr.CloseWithError(err)
-		sealed <- err
-	}()
-	bw := bufio.NewWriterSize(pw, 1<<20)
-	res.Stats, err = s.WriteRun(ctx, bw, func(n string) bool { return have[n] })
-	if err == nil {
-		err = bw.Flush()
-	}
-	pw.CloseWithError(err)
-	if serr := <-sealed; err == nil {
-		err = serr
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if st, serr := f.Stat(); serr == nil {
-		res.RunBytes = st.Size()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(partial, runPath)
-	}
-	if err != nil {
-		os.Remove(partial)
-		return res, fmt.Errorf("writing the backup into %s: %w", dir, fullDisk(err))
+		return res, fmt.Errorf("writing the backup into %s: %w", dir, err)
 	}
 	if err := writeNames(dir, res.Run, res.Stats.NewNames, indexKey); err != nil {
 		return res, err
@@ -203,9 +170,62 @@ func Backup(ctx context.Context, s *storage.Store, dir string, key backupcrypt.K
 	return res, nil
 }
 
+// WriteFile writes a full backup of s's records to dest (a file that must not exist), sealed
+// with key as it is written: no plain copy of the records is ever written, beside them or
+// anywhere.
+func WriteFile(ctx context.Context, s *storage.Store, dest string, key backupcrypt.Key) error {
+	if _, err := os.Lstat(dest); err == nil {
+		return fmt.Errorf("%w: %s already exists; choose a new name for the backup", storage.ErrInvalid, dest)
+	}
+	if _, _, err := writeRun(ctx, s, dest, key, nil); err != nil {
+		return fmt.Errorf("writing the backup %s: %w", dest, err)
+	}
+	return nil
+}
+
+// writeRun writes a run (storage.WriteRun: what have lacks) sealed with key to path, through
+// path.partial renamed once complete and on the disk; it returns what the run holds and its
+// sealed size. A failed run leaves nothing.
+func writeRun(ctx context.Context, s *storage.Store, path string, key backupcrypt.Key, have func(string) bool) (storage.RunStats, int64, error) {
+	partial := path + ".partial"
+	f, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return storage.RunStats{}, 0, err
+	}
+	var st storage.RunStats
+	w, err := backupcrypt.NewWriter(f, key)
+	if err == nil {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		st, err = s.WriteRun(ctx, bw, have)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	var size int64
+	if fi, serr := f.Stat(); serr == nil {
+		size = fi.Size()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, path)
+	}
+	if err != nil {
+		os.Remove(partial)
+		return st, 0, fullDisk(err)
+	}
+	return st, size, nil
+}
+
 func fullDisk(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "no space") {
+	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, storage.ErrDiskFull) {
 		return fmt.Errorf("%w: %v", storage.ErrDiskFull, err)
 	}
 	return err
@@ -353,13 +373,15 @@ func openRun(path string, key backupcrypt.Key) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		err := backupcrypt.Open(pw, f, key)
+	r, err := backupcrypt.NewReader(f, key)
+	if err != nil {
 		f.Close()
-		pw.CloseWithError(err)
-	}()
-	return pr, nil
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r, f}, nil
 }
 
 // Build makes the records of run (the newest when "") of the folder dir at path (which must

@@ -2,13 +2,11 @@ package clinic
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"dermal/internal/backupcrypt"
@@ -35,46 +33,6 @@ func BackupSealed(path string) (bool, error) {
 		return true, nil
 	}
 	return backupcrypt.IsSealed(path)
-}
-
-// writeSealedRun writes a full backup run of the records to dest, sealed with key as it is
-// written (through dest.partial, renamed when complete): no plain copy of the records is
-// ever written, beside them or anywhere.
-func (c *Clinic) writeSealedRun(ctx context.Context, dest string, key BackupKey) error {
-	partial := dest + ".partial"
-	out, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("writing the backup: %w", err)
-	}
-	pr, pw := io.Pipe()
-	sealed := make(chan error, 1)
-	go func() {
-		err := backupcrypt.Seal(out, pr, key)
-		pr.CloseWithError(err)
-		sealed <- err
-	}()
-	_, err = c.store.WriteRun(ctx, pw, nil)
-	pw.CloseWithError(err)
-	if serr := <-sealed; err == nil {
-		err = serr
-	}
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(partial, dest)
-	}
-	if err != nil {
-		os.Remove(partial)
-		if pe := (*os.PathError)(nil); errors.As(err, &pe) && errors.Is(pe.Err, syscall.ENOSPC) {
-			err = fmt.Errorf("%w: %v", storage.ErrDiskFull, err)
-		}
-		return fmt.Errorf("writing the backup %s: %w", dest, err)
-	}
-	return nil
 }
 
 // RestoreFile puts the backup src (a file, or a backup folder: its newest run) in place of
@@ -123,10 +81,11 @@ func openedBackup(src, dir string, key BackupKey) (plain string, cleanup func(),
 		return "", nil, err
 	}
 	in.Seek(0, io.SeekStart)
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(backupcrypt.Open(pw, in, key)) }()
-	defer pr.Close()
-	br := bufio.NewReaderSize(pr, 1<<20)
+	dec, err := backupcrypt.NewReader(in, key)
+	if err != nil {
+		return "", nil, err
+	}
+	br := bufio.NewReaderSize(dec, 1<<20)
 	head, _ := br.Peek(len(storage.RunMagic))
 	if string(head) == storage.RunMagic {
 		return built(dir, func(path string) error { return storage.BuildFromRun(path, br) })
@@ -204,10 +163,11 @@ func DescribeBackup(src string, key BackupKey) (BackupInfo, error) {
 		return info, err
 	}
 	defer in.Close()
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(backupcrypt.Open(pw, in, key)) }()
-	defer pr.Close()
-	snap, err := storage.ReadRunSnapshot(pr)
+	dec, err := backupcrypt.NewReader(in, key)
+	if err != nil {
+		return info, err
+	}
+	snap, err := storage.ReadRunSnapshot(dec)
 	if errors.Is(err, storage.ErrNotARun) {
 		return info, nil // an older backup: the file's time only
 	}

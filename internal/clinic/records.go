@@ -141,10 +141,7 @@ func (c *Clinic) BackupTo(ctx context.Context, dest string, key *BackupKey, unen
 		res = BackupResult{Folder: true, Full: r.Full, Run: r.Run, Bytes: r.RunBytes, Runs: r.FolderRun}
 		how = fmt.Sprintf("encrypted, folder run %s: %d new parts of %d, %d new photos", r.Run, r.Stats.ChunksNew, r.Stats.Chunks, r.Stats.BlobsNew)
 	default:
-		if _, err := os.Stat(dest); err == nil {
-			return res, fmt.Errorf("%w: %s already exists; choose a new name for the backup", storage.ErrInvalid, dest)
-		}
-		if err := c.writeSealedRun(ctx, dest, *key); err != nil {
+		if err := backupset.WriteFile(ctx, c.store, dest, *key); err != nil {
 			return res, err
 		}
 		res.Full = true

@@ -258,22 +258,7 @@ func (s *Store) BackupNamed(ctx context.Context, dest, name string) error {
 }
 
 // schemaRows is a database's schema, one "type name table: sql" line per object.
-func schemaRows(db *sql.DB) ([]string, error) {
-	rows, err := db.Query(`SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var typ, name, tbl, text string
-		if err := rows.Scan(&typ, &name, &tbl, &text); err != nil {
-			return nil, err
-		}
-		out = append(out, fmt.Sprintf("%s %s on %s: %s", typ, name, tbl, strings.Join(strings.Fields(text), " ")))
-	}
-	return out, rows.Err()
-}
+func schemaRows(db *sql.DB) ([]string, error) { return schemaRowsQ(context.Background(), db) }
 
 // expectedSchema is the schema that migrations 1..version make.
 // schemaDiff names what differs between a database's schema rows and Dermal's.

@@ -37,6 +37,15 @@ func allText(u *UI) string {
 	return b.String()
 }
 
+// logInAt logs name in at the lock screen, as typed (the password is checked in the
+// background).
+func logInAt(u *UI, name, password string) {
+	u.login.name.SetText(name)
+	test.Type(u.login.password, password)
+	test.Tap(u.login.button)
+	u.jobs.Wait()
+}
+
 // overlayText is every text in the window's top overlay (an open dialog).
 func overlayText(u *UI) string {
 	var b strings.Builder
@@ -99,10 +108,7 @@ func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
 	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
 	a := draft(t, u)
 	u.lock()
-	u.login.name.SetText("mai")
-	test.Type(u.login.password, "clinician password")
-	test.Tap(u.login.button)
-	u.jobs.Wait() // the password is checked in the background
+	logInAt(u, "mai", "clinician password")
 	if u.lockedContent != nil || u.screen == a {
 		t.Fatal("mai sees the admin's draft")
 	}
@@ -113,10 +119,7 @@ func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
 		t.Error("the admin's unsaved diagnosis is on mai's screen")
 	}
 	u.lock()
-	u.login.name.SetText("admin")
-	test.Type(u.login.password, testPassword)
-	test.Tap(u.login.button)
-	u.jobs.Wait() // the password is checked in the background
+	logInAt(u, "admin", testPassword)
 	if u.screen != a || a.diagnosis.Text != "theo dõi" {
 		t.Errorf("the admin's draft did not come back: %T", u.screen)
 	}
@@ -280,10 +283,7 @@ func TestClosingAsksWhenADraftIsParkedForAnotherUser(t *testing.T) {
 	}
 	u.closing.Hide()
 	u.closing = nil
-	u.login.name.SetText("mai")
-	test.Type(u.login.password, "clinician password")
-	test.Tap(u.login.button)
-	u.jobs.Wait()
+	logInAt(u, "mai", "clinician password")
 	if u.unsaved() {
 		t.Fatal("mai's own screen counts as unsaved")
 	}
@@ -296,10 +296,7 @@ func TestClosingAsksWhenADraftIsParkedForAnotherUser(t *testing.T) {
 	}
 	u.closing.Hide() // "Keep Dermal open"
 	u.lock()
-	u.login.name.SetText("admin")
-	test.Type(u.login.password, testPassword)
-	test.Tap(u.login.button)
-	u.jobs.Wait()
+	logInAt(u, "admin", testPassword)
 	if u.screen != a || a.diagnosis.Text != "theo dõi" {
 		t.Errorf("the admin's draft did not come back after the close was declined: %T", u.screen)
 	}
