@@ -183,18 +183,15 @@ func WriteFile(ctx context.Context, s *storage.Store, dest string, key backupcry
 	return nil
 }
 
-// writeRun writes a run (storage.WriteRun: what have lacks) sealed with key to path, through
-// path.partial renamed once complete and on the disk; it returns what the run holds and its
-// sealed size. A failed run leaves nothing.
+// writeRun writes a run (storage.WriteRun: what have lacks) sealed with key to path; it
+// returns what the run holds and its sealed size.
 func writeRun(ctx context.Context, s *storage.Store, path string, key backupcrypt.Key, have func(string) bool) (storage.RunStats, int64, error) {
-	partial := path + ".partial"
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return storage.RunStats{}, 0, err
-	}
 	var st storage.RunStats
-	w, err := backupcrypt.NewWriter(f, key)
-	if err == nil {
+	size, err := writeFile(path, func(f *os.File) error {
+		w, err := backupcrypt.NewWriter(f, key)
+		if err != nil {
+			return err
+		}
 		bw := bufio.NewWriterSize(w, 1<<20)
 		st, err = s.WriteRun(ctx, bw, have)
 		if err == nil {
@@ -203,7 +200,21 @@ func writeRun(ctx context.Context, s *storage.Store, path string, key backupcryp
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
+		return err
+	})
+	return st, size, err
+}
+
+// writeFile writes path through path.partial, renamed once complete and on the disk, so that
+// a writer killed at any moment leaves the old file or the new one, never half of one (a
+// left .partial is removed by the folder's next backup). It returns the size written.
+func writeFile(path string, write func(*os.File) error) (int64, error) {
+	partial := path + ".partial"
+	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
 	}
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -219,9 +230,9 @@ func writeRun(ctx context.Context, s *storage.Store, path string, key backupcryp
 	}
 	if err != nil {
 		os.Remove(partial)
-		return st, 0, fullDisk(err)
+		return 0, fullDisk(err)
 	}
-	return st, size, nil
+	return size, nil
 }
 
 func fullDisk(err error) error {
@@ -328,24 +339,8 @@ func writeNames(dir, run string, names []string, indexKey []byte) error {
 }
 
 func writeAtomically(path string, b []byte) error {
-	partial := path + ".partial"
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(partial, path)
-	}
-	if err != nil {
-		os.Remove(partial)
-		return fmt.Errorf("writing %s: %w", filepath.Base(path), fullDisk(err))
+	if _, err := writeFile(path, func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Base(path), err)
 	}
 	return nil
 }

@@ -97,17 +97,24 @@ func TestLockHidesPatientsAndKeepsTheDraft(t *testing.T) {
 	}
 }
 
-// Another user switching in at the lock gets a fresh window; the draft stays its owner's and
-// comes back when the owner logs in again.
-func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
+// parkedDraft is the administrator's unsaved assessment on the locked window, with a
+// clinician (mai) who may log in at the lock.
+func parkedDraft(t *testing.T) (*UI, *assessScreen) {
+	t.Helper()
 	u, c := newTestUI(t)
-	ctx := context.Background()
-	if err := c.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
+	if err := c.AddUser(context.Background(), "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
 		t.Fatal(err)
 	}
 	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
 	a := draft(t, u)
 	u.lock()
+	return u, a
+}
+
+// Another user switching in at the lock gets a fresh window; the draft stays its owner's and
+// comes back when the owner logs in again.
+func TestAnotherUserDoesNotSeeTheDraft(t *testing.T) {
+	u, a := parkedDraft(t)
 	logInAt(u, "mai", "clinician password")
 	if u.lockedContent != nil || u.screen == a {
 		t.Fatal("mai sees the admin's draft")
@@ -268,14 +275,7 @@ func TestLockNowNamesWhoIsLoggedIn(t *testing.T) {
 // logs in and closes the window: the close asks first (it exited without a word and the
 // draft was gone); kept open, the draft is still its owner's.
 func TestClosingAsksWhenADraftIsParkedForAnotherUser(t *testing.T) {
-	u, c := newTestUI(t)
-	ctx := context.Background()
-	if err := c.AddUser(ctx, "mai", "Trần Thị Mai", clinic.RoleClinician, "clinician password"); err != nil {
-		t.Fatal(err)
-	}
-	addPatient(t, u, "Nguyễn Thị Hồng", "BN-1")
-	a := draft(t, u)
-	u.lock()
+	u, a := parkedDraft(t)
 	// Locked over the draft: closing asks already.
 	u.closeWindow()
 	if u.closing == nil {
