@@ -300,9 +300,9 @@ func TestLinkIsSingleUse(t *testing.T) {
 	}
 }
 
-// slowUpload starts a request that declares a 20 MB body and sends only its first kilobyte,
-// and returns how long the server took to answer (and the status line).
-func slowUpload(t *testing.T, url string) (time.Duration, string) {
+// startUpload opens a connection to the link url and sends the head of an upload that
+// declares a 20 MB body, none of which is sent yet.
+func startUpload(t *testing.T, url string) net.Conn {
 	t.Helper()
 	host := strings.TrimPrefix(url, "http://")
 	path := host[strings.Index(host, "/"):]
@@ -311,8 +311,16 @@ func slowUpload(t *testing.T, url string) (time.Duration, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	fmt.Fprintf(c, "POST %supload HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n", path, host, 20<<20)
+	return c
+}
+
+// slowUpload starts a request that declares a 20 MB body and sends only its first kilobyte,
+// and returns how long the server took to answer (and the status line).
+func slowUpload(t *testing.T, url string) (time.Duration, string) {
+	t.Helper()
+	c := startUpload(t, url)
+	defer c.Close()
 	c.Write(bytes.Repeat([]byte("a"), 1024))
 	t0 := time.Now()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -352,15 +360,9 @@ func TestRefusalsDoNotWaitForTheBody(t *testing.T) {
 // uploadGrace (or silent for uploadStall), with the reason on the phone.
 func TestATrickledUploadDoesNotBlockTheClinic(t *testing.T) {
 	s, rec, _ := start(t)
-	host := strings.TrimPrefix(s.URL(), "http://")
-	path := host[strings.Index(host, "/"):]
-	host = host[:strings.Index(host, "/")]
-	c, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startUpload(t, s.URL())
 	defer c.Close()
-	fmt.Fprintf(c, "POST %supload HTTP/1.1\r\nHost: %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n--x\r\n", path, host, 20<<20)
+	c.Write([]byte("--x\r\n"))
 	t0 := time.Now()
 	cut := make(chan string, 1)
 	go func() {
