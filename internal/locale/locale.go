@@ -119,3 +119,19 @@ func Seconds(lang string, d time.Duration) string {
 	}
 	return Decimal(lang, d.Seconds(), 1)
 }
+
+// Month names a month and its year: "Tháng 12 năm 2026", "December 2026".
+func Month(lang string, t time.Time) string {
+	if Supported(lang) == "vi" {
+		return fmt.Sprintf("Tháng %d năm %d", int(t.Month()), t.Year())
+	}
+	return t.Format("January 2006")
+}
+
+// Weekdays are the short names of the days of the week, Monday first.
+func Weekdays(lang string) []string {
+	if Supported(lang) == "vi" {
+		return []string{"T2", "T3", "T4", "T5", "T6", "T7", "CN"}
+	}
+	return []string{"Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"}
+}

@@ -104,7 +104,7 @@ type auditForm struct {
 }
 
 func (u *UI) auditDialog() *auditForm {
-	f := &auditForm{user: widget.NewEntry(), patient: widget.NewEntry(), since: widget.NewDateEntry(), table: widget.NewLabel("")}
+	f := &auditForm{user: widget.NewEntry(), patient: widget.NewEntry(), since: u.newDateEntry(), table: widget.NewLabel("")}
 	f.patient.SetPlaceHolder(lang.L("clinic code or id"))
 	f.table.TextStyle.Monospace = true
 	show := widget.NewButton(lang.L("Show"), func() { u.queryAudit(f) })

@@ -165,7 +165,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	a.notes = newFormEntry(true, a.save)
 	a.notes.SetPlaceHolder(lang.L("Notes"))
 	a.notes.SetMinRowsVisible(3)
-	a.followUp = widget.NewDateEntry()
+	a.followUp = u.newDateEntry()
 	// Ctrl+O, Ctrl+Enter and the others work while the cursor is in any of these.
 	for _, e := range []*formEntry{a.siteDetail, a.exam.diameter, a.diagnosis, a.notes} {
 		e.window = u.windowShortcut

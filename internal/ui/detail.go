@@ -86,7 +86,7 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	d.diagnosis.window, d.notes.window = u.windowShortcut, u.windowShortcut
 	d.notes.SetText(a.Notes)
 	d.notes.SetMinRowsVisible(3)
-	d.followUp = widget.NewDateEntry()
+	d.followUp = u.newDateEntry()
 	if a.FollowUp != nil {
 		d.followUp.SetDate(a.FollowUp)
 	}

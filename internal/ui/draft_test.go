@@ -3,11 +3,13 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -309,5 +311,35 @@ func TestANonSkinPhotoShowsNoResultAndCannotBeSaved(t *testing.T) {
 	u.jobs.Wait()
 	if a.notALesion() || !a.result.bars.Visible() || a.saveBtn.Disabled() {
 		t.Errorf("a lesion after it: bars %v, save enabled %v", a.result.bars.Visible(), !a.saveBtn.Disabled())
+	}
+}
+
+// The clinic's day, item 12: the date fields' calendar names its month and weekdays in the
+// clinic's language (Fyne's said "December 2026" in English), and a day picked fills the field.
+func TestTheCalendarSpeaksTheClinicsLanguage(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Phan Bội Châu", "BN-40")
+	u.lang = "vi"
+	u.screen.(*patientScreen).newAssessment(0)
+	a := u.screen.(*assessScreen)
+	u.win.Resize(fyne.NewSize(1366, 768))
+	test.Tap(a.followUp.ActionItem.(*widget.Button))
+	txt := overlayText(u)
+	now := time.Now()
+	if !strings.Contains(txt, fmt.Sprintf("Tháng %d năm %d", int(now.Month()), now.Year())) || !strings.Contains(txt, "CN") || strings.Contains(txt, now.Format("January")) {
+		t.Fatalf("the calendar: %.300q", txt)
+	}
+	var day15 *widget.Button
+	walk(u.win.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "15" {
+			day15 = b
+		}
+	})
+	if day15 == nil {
+		t.Fatal("no day 15 in the calendar")
+	}
+	test.Tap(day15)
+	if a.followUp.Date == nil || a.followUp.Date.Day() != 15 || a.followUp.Date.Month() != now.Month() {
+		t.Errorf("the picked day: %v (%q)", a.followUp.Date, a.followUp.Text)
 	}
 }

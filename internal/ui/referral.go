@@ -188,7 +188,7 @@ type outcomeForm struct {
 // outcomeDialog records what the specialist or histology found.
 func (d *detailScreen) outcomeDialog() *outcomeForm {
 	u := d.u
-	f := &outcomeForm{diagnosis: widget.NewEntry(), date: widget.NewDateEntry()}
+	f := &outcomeForm{diagnosis: widget.NewEntry(), date: u.newDateEntry()}
 	sources := []string{lang.L("Histology"), lang.L("Specialist")}
 	f.source = widget.NewRadioGroup(sources, nil)
 	f.source.Horizontal = true
