@@ -28,6 +28,7 @@ type loginView struct {
 	password *widget.Entry
 	button   *widget.Button
 	message  *widget.Label
+	logout   *widget.Button // at the lock: end the session (nil when nobody is logged in)
 	root     fyne.CanvasObject
 }
 
@@ -60,8 +61,47 @@ func (u *UI) newLoginView(locked bool) *loginView {
 	help.Importance = widget.LowImportance
 	head := widget.NewLabelWithStyle(u.clinicTitle()+" — "+title, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	box := container.NewVBox(head, form, v.button, v.message, help)
+	if me := u.clinic.CurrentUser(); locked && me != nil {
+		// Ending the session, not only locking it (the clinic's day, item 9).
+		v.logout = widget.NewButtonWithIcon(fmt.Sprintf(lang.L("Log out %s"), me.Name), theme.LogoutIcon(), u.logout)
+		v.logout.Importance = widget.LowImportance
+		box.Add(v.logout)
+	}
 	v.root = container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 320), box))
 	return v
+}
+
+// logout ends the session of whoever is logged in at the lock: what was on their screen is
+// dropped (asking first when it holds an unsaved assessment), the data key is forgotten and
+// the login starts empty.
+func (u *UI) logout() {
+	me := u.clinic.CurrentUser()
+	if me == nil {
+		return
+	}
+	end := func() {
+		delete(u.drafts, me.ID)
+		u.lockedContent, u.screen = nil, nil
+		u.clinic.Logout()
+		u.log.Info("logged out", "user", me.Name)
+		u.login = u.newLoginView(false)
+		u.win.SetContent(u.login.root)
+		u.login.focus()
+	}
+	if !u.unsaved() {
+		end()
+		return
+	}
+	d := dialog.NewConfirm(lang.L("Discard the unsaved assessment?"),
+		lang.L("The photo, result and findings on this screen are not saved yet. Save them first (Ctrl+S), or discard them."),
+		func(discard bool) {
+			if discard {
+				end()
+			}
+		}, u.win)
+	d.SetConfirmText(lang.L("Discard"))
+	d.SetDismissText(lang.L("Keep editing"))
+	d.Show()
 }
 
 // focus puts the cursor where typing starts: the user name, or the password when the name is

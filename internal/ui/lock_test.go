@@ -361,3 +361,23 @@ func TestSetupScreenOffersTheLanguage(t *testing.T) {
 		t.Errorf("the setup screen is not in Vietnamese: %.200s", txt)
 	}
 }
+
+// The clinic's day, item 9: at the lock, "Log out" ends the session (asking first over an
+// unsaved assessment): nobody is logged in, the data key is gone, the login starts empty.
+func TestLogOutAtTheLock(t *testing.T) {
+	u, a := parkedDraft(t)
+	if u.login.logout == nil {
+		t.Fatal("no Log out at the lock")
+	}
+	test.Tap(u.login.logout)
+	if u.clinic.CurrentUser() == nil {
+		t.Fatal("logged out over an unsaved assessment without asking")
+	}
+	test.Tap(dialogButton(t, u, "Discard"))
+	if u.clinic.CurrentUser() != nil || u.lockedContent != nil || u.login == nil || u.login.name.Text != "" || u.login.logout != nil {
+		t.Fatalf("after Log out: user %v, locked content %v", u.clinic.CurrentUser(), u.lockedContent != nil)
+	}
+	if strings.Contains(allText(u), "theo dõi") || u.screen == a {
+		t.Error("the discarded draft is still there")
+	}
+}
