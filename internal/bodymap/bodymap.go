@@ -108,6 +108,45 @@ func Locate(v View, x, y float64) (p Place, ok bool) {
 	return Place{}, false
 }
 
+// SitePoint is where a lesion placed by its body site alone (not on the map) is drawn: the
+// middle of the site's part of the outline, on the patient's side when the part is paired
+// (the right hand on the viewer's left in the front view). ok is false for a site the
+// outline has no part for ("acral", "other").
+func SitePoint(site string, side Side) (v View, x, y float64, ok bool) {
+	for _, r := range regions {
+		for _, view := range []View{Front, Back} {
+			name := r.front
+			if view == Back {
+				name = r.back
+			}
+			if name != site {
+				continue
+			}
+			s := r.shapes[0]
+			if len(r.shapes) > 1 && r.shapes[1] != nil {
+				// A pair: shapes[0] is on the viewer's left. The patient's left is on the
+				// viewer's right in the front view, on the viewer's left in the back view.
+				if (side == Left) == (view == Front) {
+					s = r.shapes[1]
+				}
+			}
+			cx, cy := centre(s)
+			return view, cx / boxW, cy / boxH, true
+		}
+	}
+	return "", 0, 0, false
+}
+
+func centre(s shape) (float64, float64) {
+	switch t := s.(type) {
+	case ellipse:
+		return t.cx, t.cy
+	case rect:
+		return (t.x0 + t.x1) / 2, (t.y0 + t.y1) / 2
+	}
+	return boxW / 2, boxH / 2
+}
+
 // Valid checks a stored position.
 func Valid(v View, x, y float64) error {
 	if v != Front && v != Back {

@@ -47,3 +47,27 @@ func TestOutlineDrawsTheBody(t *testing.T) {
 		t.Error("the head is not drawn, or the corner is")
 	}
 }
+
+// The clinic's day, item 13: a lesion chosen from the site list is drawn in the middle of its
+// site, on the patient's side: every site the outline has is found again where it is drawn.
+func TestSitePointIsOnItsSite(t *testing.T) {
+	for _, site := range []string{"ear", "face", "scalp", "neck", "hand", "upper extremity", "foot", "lower extremity", "genital", "chest", "abdomen", "back", "trunk"} {
+		for _, side := range []Side{Left, Right, ""} {
+			v, x, y, ok := SitePoint(site, side)
+			if !ok {
+				t.Errorf("%s: no point", site)
+				continue
+			}
+			p, ok := Locate(v, x, y)
+			if !ok || p.Site != site {
+				t.Errorf("%s (%s): drawn at %s %.2f,%.2f, which is %q", site, side, v, x, y, p.Site)
+			}
+			if side != "" && p.Side != Midline && p.Side != side {
+				t.Errorf("%s on the %s: drawn on the %s", site, side, p.Side)
+			}
+		}
+	}
+	if _, _, _, ok := SitePoint("acral", Left); ok {
+		t.Error("acral has no one place on the outline, yet got a point")
+	}
+}

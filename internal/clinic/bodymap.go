@@ -37,12 +37,15 @@ func (p BodyPoint) Place() (BodyPlace, error) {
 	return place, nil
 }
 
-// LesionPoint is where a stored lesion is on the body map (ok false: not placed).
+// LesionPoint is where a stored lesion is drawn on the body map: where it was placed, or
+// for a lesion chosen from the site list the middle of its site (it had no dot at all: the
+// clinic's day, item 13). ok is false for a site the outline has no part for.
 func LesionPoint(l Lesion) (BodyPoint, bool) {
-	if l.MapView == "" {
-		return BodyPoint{}, false
+	if l.MapView != "" {
+		return BodyPoint{View: bodymap.View(l.MapView), X: l.MapX, Y: l.MapY}, true
 	}
-	return BodyPoint{View: bodymap.View(l.MapView), X: l.MapX, Y: l.MapY}, true
+	v, x, y, ok := bodymap.SitePoint(l.BodySite, bodymap.Side(l.Side))
+	return BodyPoint{View: v, X: x, Y: y}, ok
 }
 
 // SizeChange is how a lesion's recorded diameter changed from one assessment to another; ok
