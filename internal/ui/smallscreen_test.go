@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -132,4 +134,73 @@ func TestNewAssessmentNeedsNoMoreThanA1024x600Screen(t *testing.T) {
 			t.Errorf("%s: the new assessment needs %v, more than the %v window", l, s, win)
 		}
 	}
+}
+
+// The clinic's-day issue, item 1, for every screen: in Vietnamese (the longer labels), with
+// real content (a saved result with its referral tools, three visits of a lesion, a full
+// Today), each screen and each dialog needs no more than a 1024×600 screen's window.
+func TestEveryScreenFitsA1024x600ScreenInVietnamese(t *testing.T) {
+	u, c := newTestUI(t)
+	f := u.settingsForm()
+	f.language.SetSelected("Tiếng Việt")
+	u.applySettings(f)
+	win := fyne.NewSize(1024, 560)
+	u.win.Resize(win)
+	fits := func(what string) {
+		t.Helper()
+		u.win.Resize(win)
+		if s := u.win.Content().MinSize(); s.Width > win.Width || s.Height > win.Height {
+			t.Errorf("%s needs %v, more than the %v window", what, s, win)
+		}
+	}
+	fitsDialog := func(what string, min fyne.Size) {
+		t.Helper()
+		if min.Width > win.Width || min.Height > win.Height {
+			t.Errorf("the %s dialog needs %v, more than the %v window", what, min, win)
+		}
+	}
+	ctx := context.Background()
+	addPatient(t, u, "Tôn Nữ Thị Ngọc Hân Phương", "BN-0001-LONG-CODE")
+	p := u.screen.(*patientScreen).patient
+	photo := clinictest.Photo(t, "ISIC_0024367.png")
+	six := 6.0
+	first, err := c.Assess(ctx, p.ID, 0, "lower extremity", photo, clinic.Examination{DiameterMM: &six}, clinic.Findings{Notes: "ngứa, chảy máu khi gãi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := c.Assess(ctx, p.ID, first.LesionID, "", photo, clinic.Examination{}, clinic.Findings{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		addPatient(t, u, fmt.Sprintf("Nguyễn Văn Thành %d", i), fmt.Sprintf("BN-%04d", i+10))
+	}
+	u.show(u.worklist())
+	fits("Today")
+	u.openPatient(p.ID)
+	u.jobs.Wait()
+	fits("the patient")
+	ps := u.screen.(*patientScreen)
+	newCompareScreen(u, p, ps.lesions[0])
+	u.jobs.Wait()
+	fits("Compare")
+	u.showAssessment(first.AssessmentID)
+	u.jobs.Wait()
+	d := u.screen.(*detailScreen)
+	fits("a saved result")
+	r := d.referralDialog()
+	fitsDialog("referral letter", r.dialog.MinSize())
+	r.dialog.Hide()
+	o := d.outcomeDialog()
+	fitsDialog("outcome", o.dialog.MinSize())
+	o.dialog.Hide()
+	sf := u.settingsForm()
+	fitsDialog("Settings", sf.dialog.MinSize())
+	a := u.auditDialog()
+	fitsDialog("audit trail", a.dialog.MinSize())
+	a.dialog.Hide()
+	s := u.staffDialog()
+	fitsDialog("staff accounts", s.dialog.MinSize())
+	s.dialog.Hide()
 }
