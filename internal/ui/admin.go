@@ -119,7 +119,7 @@ func (u *UI) auditDialog() *auditForm {
 		}, u.win)
 		d.SetFileName("dermal-" + lang.L("filename.audit") + "-" + time.Now().Format("2006-01-02") + ".csv")
 		d.Resize(u.dialogSize(900, 600))
-		d.Show()
+		u.showFileDialog(d)
 	})
 	form := widget.NewForm(widget.NewFormItem(lang.L("User name"), f.user), widget.NewFormItem(lang.L("Patient"), f.patient),
 		widget.NewFormItem(lang.L("From"), f.since))

@@ -224,7 +224,7 @@ func (a *assessScreen) openFile() {
 		}
 	}
 	d.Resize(a.u.dialogSize(900, 600))
-	d.Show()
+	a.u.showFileDialog(d)
 }
 
 // paste loads a photo file whose path or file:// URI is on the clipboard (what file managers

@@ -234,7 +234,7 @@ func (d *detailScreen) exportDialog(history bool) {
 	fd.SetFileName(d.reportName(history))
 	fd.SetTitleText(lang.L("Save the report"))
 	fd.Resize(d.u.dialogSize(900, 600))
-	fd.Show()
+	d.u.showFileDialog(fd)
 }
 
 // export writes the report in the background and offers to open its folder.

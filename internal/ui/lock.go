@@ -431,7 +431,7 @@ func (v *setupView) showKey(p *clinic.PendingSetup, admin, password string) {
 		}, u.win)
 		d.SetFileName("dermal-recovery-key.txt")
 		d.Resize(u.dialogSize(900, 600))
-		d.Show()
+		u.showFileDialog(d)
 	})
 	print := widget.NewButtonWithIcon(lang.L("Print"), theme.DocumentPrintIcon(), func() {
 		status.SetText(u.printRecoveryKey(p.RecoveryKey()))

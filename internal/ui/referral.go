@@ -95,7 +95,7 @@ func (d *detailScreen) referralDialogWith(prev clinic.ReferralRequest) *referral
 		fd.SetFileName(fmt.Sprintf("dermal-%s-%d-%s.pdf", safeName(d.patient.Code), d.entry.Assessment.ID, lang.L("filename.referral")))
 		fd.SetTitleText(lang.L("Save the referral letter"))
 		fd.Resize(u.dialogSize(900, 600))
-		fd.Show()
+		u.showFileDialog(fd)
 	}, u.win)
 	f.dialog.Resize(u.dialogSize(560, 360))
 	f.dialog.Show()

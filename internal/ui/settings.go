@@ -364,7 +364,7 @@ func (u *UI) backupFileDialog(key clinic.BackupKey) {
 	d.SetFileName("dermal-" + lang.L("filename.backup") + "-" + time.Now().Format("2006-01-02") + ".age")
 	d.SetTitleText(lang.L("Save the backup"))
 	d.Resize(u.dialogSize(900, 600))
-	d.Show()
+	u.showFileDialog(d)
 }
 
 // backupFolderDialog backs up into a folder (a USB stick's): the first time everything, then
@@ -383,7 +383,7 @@ func (u *UI) backupFolderDialog() {
 		}, u.win)
 		d.SetTitleText(lang.L("Choose the backup folder (an empty one the first time)"))
 		d.Resize(u.dialogSize(900, 600))
-		d.Show()
+		u.showFileDialog(d)
 	})
 }
 
@@ -463,7 +463,7 @@ func (u *UI) restoreDialog() {
 	}, u.win)
 	d.SetTitleText(lang.L("Open a backup to restore (a backup folder: any file in it)"))
 	d.Resize(u.dialogSize(900, 600))
-	d.Show()
+	u.showFileDialog(d)
 }
 
 // restoreQuestion asks before a restore, saying what the backup holds and from when (the

@@ -116,10 +116,15 @@ func TestFyneDialogStringsInVietnamese(t *testing.T) {
 		}
 	})
 	all := strings.Join(texts, "|")
-	for _, english := range []string{"Open File", "Cancel", "Show Hidden Files"} {
+	// The places down its side too (Fyne hard-codes "Home" and "Computer": the clinic's day,
+	// item 12).
+	for _, english := range []string{"Open File", "Cancel", "Show Hidden Files", "Home", "Computer"} {
 		if strings.Contains(all, english) {
 			t.Errorf("the Vietnamese file dialog shows %q: %s", english, all)
 		}
+	}
+	if !strings.Contains(all, "Thư mục nhà") {
+		t.Errorf("the places are not translated: %s", all)
 	}
 	if !strings.Contains(all, "Mở ảnh") || !strings.Contains(all, "Hủy") && !strings.Contains(all, "Huỷ") {
 		t.Errorf("the Vietnamese file dialog lacks its title or Cancel: %s", all)
