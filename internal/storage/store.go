@@ -438,10 +438,10 @@ func (s *Store) AddPatient(ctx context.Context, p Patient) (id PatientID, err er
 		now := s.stamp()
 		photos, referral, at := p.consentArgs()
 		res, err := tx.Exec(`INSERT INTO patients (code, code_key, full_name, search_key, sex, birth_year, phone, address, notes, created_at, updated_at,
-			insurance_number, id_number, consent_photos, consent_referral, consent_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			insurance_number, id_number, consent_photos, consent_referral, consent_at, phone_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, now, now,
-			p.InsuranceNumber, p.IDNumber, photos, referral, at)
+			p.InsuranceNumber, p.IDNumber, photos, referral, at, phoneKey(p.Phone))
 		if err != nil {
 			return err
 		}
@@ -577,7 +577,7 @@ func (s *Store) SimilarPatients(ctx context.Context, p Patient) ([]Patient, erro
 	name := Fold(NFC(p.FullName))
 	phone := phoneDigits(p.Phone)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+patientColumns+` FROM patients WHERE deleted_at IS NULL AND id != ?
-		AND ((birth_year = ? AND instr(search_key, ?) = 1) OR (? != '' AND phone != ''))`, p.ID, p.BirthYear, name, phone)
+		AND ((birth_year = ? AND instr(search_key, ?) = 1) OR (? != '' AND phone_key = ?))`, p.ID, p.BirthYear, name, phoneKey(p.Phone), phoneKey(p.Phone))
 	if err != nil {
 		return nil, err
 	}
@@ -595,6 +595,15 @@ func (s *Store) SimilarPatients(ctx context.Context, p Patient) ([]Patient, erro
 		}
 	}
 	return out, rows.Err()
+}
+
+// phoneKey is what the duplicate check compares of a phone number: its digits, "" when
+// fewer than 6 (too short to tell two people apart).
+func phoneKey(s string) string {
+	if d := phoneDigits(s); len(d) >= 6 {
+		return d
+	}
+	return ""
 }
 
 func phoneDigits(s string) string {

@@ -746,3 +746,35 @@ func TestWorklistSectionsAreCutAndCounted(t *testing.T) {
 		t.Errorf("paging listed %d of 30", len(seen))
 	}
 }
+
+// The scale issue: the duplicate check of a new patient finds the same phone through an index
+// (it compared every patient's phone in Go: at 100,000 patients, all of them); records from
+// before get their phone keys at the upgrade.
+func TestSamePhoneIsFoundByItsKey(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.AddPatient(ctx, Patient{Code: "A1", FullName: "Hà Văn Một", Phone: "+84 912 345 678"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPatient(ctx, Patient{Code: "A2", FullName: "Hà Văn Hai", Phone: "0987 000 111"}); err != nil {
+		t.Fatal(err)
+	}
+	// As an upgrade finds them: no keys yet.
+	if _, err := s.db.Exec(`UPDATE patients SET phone_key = ''`); err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := s.db.Begin()
+	if err := backfills[20](tx); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	ps, err := s.SimilarPatients(ctx, Patient{FullName: "Người Khác", Phone: "0912-345-678"})
+	if err != nil || len(ps) != 1 || ps[0].Code != "A1" {
+		t.Fatalf("the same number written otherwise: %v %v", ps, err)
+	}
+	var plan string
+	s.db.QueryRow(`EXPLAIN QUERY PLAN SELECT id FROM patients WHERE phone_key = '0912345678'`).Scan(new(int), new(int), new(int), &plan)
+	if !strings.Contains(plan, "patients_phone_key") {
+		t.Errorf("the phone is not looked up through its index: %q", plan)
+	}
+}

@@ -22,9 +22,9 @@ func (s *Store) updatePatient(tx *sql.Tx, p Patient) error {
 	}
 	photos, referral, at := p.consentArgs()
 	res, err := tx.Exec(`UPDATE patients SET code = ?, code_key = ?, full_name = ?, search_key = ?, sex = ?, birth_year = ?, phone = ?, address = ?,
-		notes = ?, updated_at = ?, insurance_number = ?, id_number = ?, consent_photos = ?, consent_referral = ?, consent_at = ? WHERE id = ? AND deleted_at IS NULL`,
+		notes = ?, updated_at = ?, insurance_number = ?, id_number = ?, consent_photos = ?, consent_referral = ?, consent_at = ?, phone_key = ? WHERE id = ? AND deleted_at IS NULL`,
 		p.Code, CodeKey(p.Code), p.FullName, searchKey(p), nullStr(p.Sex), nullInt(p.BirthYear), p.Phone, p.Address, p.Notes, s.stamp(),
-		p.InsuranceNumber, p.IDNumber, photos, referral, at, p.ID)
+		p.InsuranceNumber, p.IDNumber, photos, referral, at, phoneKey(p.Phone), p.ID)
 	if err != nil {
 		return err
 	}
