@@ -109,7 +109,7 @@ func runFollowups(env *Env, args []string) error {
 		if *after != "" {
 			place = &clinic.WorklistPlace{Section: cs, Order: co, Assessment: ci}
 		}
-		w, err = c.WorklistTop(context.Background(), time.Now(), *within, *limit+1, place)
+		w, err = c.WorklistPage(context.Background(), time.Now(), *within, *limit+1, place)
 	} else {
 		w, err = c.Worklist(context.Background(), time.Now(), *within)
 	}

@@ -53,11 +53,21 @@ type WorklistPlace = storage.WorklistPlace
 // most urgent first, and every section's total (Worklist.Totals): what the window shows at
 // 100,000 patients without reading every open item. after starts after that place (paging).
 func (c *Clinic) WorklistTop(ctx context.Context, now time.Time, withinDays, perSection int, after *WorklistPlace) (Worklist, error) {
+	return c.worklist(ctx, now, withinDays, perSection, after, true)
+}
+
+// WorklistPage is WorklistTop without the sections' totals, which a page does not show (at
+// 100,000 patients counting them took more than the page).
+func (c *Clinic) WorklistPage(ctx context.Context, now time.Time, withinDays, perSection int, after *WorklistPlace) (Worklist, error) {
+	return c.worklist(ctx, now, withinDays, perSection, after, false)
+}
+
+func (c *Clinic) worklist(ctx context.Context, now time.Time, withinDays, perSection int, after *WorklistPlace, count bool) (Worklist, error) {
 	y, m, d := now.Local().Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
 	horizon := today.AddDate(0, 0, withinDays)
 	items, totals, err := c.store.WorklistSections(ctx, storage.WorklistQuery{Today: today.Format("2006-01-02"), Horizon: horizon.Format("2006-01-02"),
-		PerSection: perSection, After: after})
+		PerSection: perSection, After: after, Totals: count})
 	if err != nil {
 		return Worklist{}, err
 	}

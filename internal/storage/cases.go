@@ -268,6 +268,9 @@ func (s *Store) saveAssessment(ctx context.Context, patient PatientID, newLesion
 		}
 		n, _ := res.LastInsertId()
 		id = AssessmentID(n)
+		if err := markLatest(tx, `lesion_id = ?`, a.LesionID); err != nil {
+			return err
+		}
 		if err := s.sealAssessments(tx, `a.id = ?`, n); err != nil {
 			return err
 		}
@@ -364,4 +367,21 @@ func (s *Store) queryHistory(ctx context.Context, where string, args ...any) ([]
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// latestSQL is what assessments.latest holds for the assessment row in scope: 1 for its
+// lesion's latest assessment (the one the worklist counts: seeing the lesion again closes
+// what the one before asked), by when its photo was taken, so that an old visit entered later
+// (dermal import) does not reopen what a newer one closed; and 0 for every assessment of a
+// deleted lesion or patient, so that the worklist counts its sections from an index alone.
+const latestSQL = `(assessments.id = (SELECT a2.id FROM assessments a2 WHERE a2.lesion_id = assessments.lesion_id AND a2.deleted_at IS NULL
+		ORDER BY a2.taken_at DESC, a2.id DESC LIMIT 1)
+	AND EXISTS (SELECT 1 FROM lesions l2 JOIN patients p2 ON p2.id = l2.patient_id
+		WHERE l2.id = assessments.lesion_id AND l2.deleted_at IS NULL AND p2.deleted_at IS NULL))`
+
+// markLatest sets assessments.latest for the assessments of the lesions where selects (a SQL
+// condition on lesion_id), in the transaction that changed them.
+func markLatest(tx *sql.Tx, where string, args ...any) error {
+	_, err := tx.Exec(`UPDATE assessments SET latest = `+latestSQL+` WHERE `+where, args...)
+	return err
 }

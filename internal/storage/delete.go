@@ -21,6 +21,9 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id PatientID, har
 		if _, err := tx.Exec(`UPDATE patients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, s.stamp(), id); err != nil {
 			return err
 		}
+		if err := markLatest(tx, `lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?)`, id); err != nil {
+			return err
+		}
 		if err := s.sealPatients(tx, `p.id = ?`, id); err != nil {
 			return err
 		}
@@ -80,6 +83,9 @@ func (s *Store) UndeletePatient(ctx context.Context, id PatientID) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: no deleted patient %d", ErrNotFound, id)
+		}
+		if err := markLatest(tx, `lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?)`, id); err != nil {
+			return err
 		}
 		if err := s.sealPatients(tx, `p.id = ?`, id); err != nil {
 			return err

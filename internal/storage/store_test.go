@@ -714,7 +714,7 @@ func TestWorklistSectionsAreCutAndCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := WorklistQuery{Today: now.Format("2006-01-02"), Horizon: now.AddDate(0, 0, 7).Format("2006-01-02"), PerSection: 4}
+	q := WorklistQuery{Today: now.Format("2006-01-02"), Horizon: now.AddDate(0, 0, 7).Format("2006-01-02"), PerSection: 4, Totals: true}
 	items, totals, err := s.WorklistSections(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -744,6 +744,21 @@ func TestWorklistSectionsAreCutAndCounted(t *testing.T) {
 	}
 	if len(seen) != 30 {
 		t.Errorf("paging listed %d of 30", len(seen))
+	}
+	// A deleted patient's lesions leave the worklist and its counts; undeleted, they are back.
+	w0, _ := s.PatientByCode(ctx, "W00")
+	if err := s.DeletePatient(ctx, w0.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	q.After = nil
+	if _, totals, _ = s.WorklistSections(ctx, q); totals[SectionAwaiting] != 29 {
+		t.Errorf("after deleting a patient: %d awaiting, want 29", totals[SectionAwaiting])
+	}
+	if err := s.UndeletePatient(ctx, w0.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, totals, _ = s.WorklistSections(ctx, q); totals[SectionAwaiting] != 30 {
+		t.Errorf("after undeleting: %d awaiting, want 30", totals[SectionAwaiting])
 	}
 }
 
@@ -776,5 +791,45 @@ func TestSamePhoneIsFoundByItsKey(t *testing.T) {
 	s.db.QueryRow(`EXPLAIN QUERY PLAN SELECT id FROM patients WHERE phone_key = '0912345678'`).Scan(new(int), new(int), new(int), &plan)
 	if !strings.Contains(plan, "patients_phone_key") {
 		t.Errorf("the phone is not looked up through its index: %q", plan)
+	}
+}
+
+// An old visit entered after a newer one (dermal import) does not become the lesion's latest:
+// what the newer visit closed stays closed on the worklist.
+func TestAnOldVisitEnteredLaterDoesNotReopenTheLesion(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	photo, _ := os.ReadFile("../inference/testdata/fixtures/ISIC_0024311.png")
+	thumb := testThumb(t, photo)
+	pid, err := s.AddPatient(ctx, Patient{Code: "L1", FullName: "Lâm Văn Một"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	visit := func(l LesionID, daysAgo int, tier string, b byte) (LesionID, AssessmentID) {
+		a := Assessment{LesionID: l, Photo: append(append([]byte{}, photo...), b), ModelName: "m", TakenAt: now.AddDate(0, 0, -daysAgo),
+			ModelSHA256: strings.Repeat("a", 64), ModelCardSHA256: strings.Repeat("e", 64), Probabilities: map[string]float64{"mel": 0.5, "nv": 0.5}, RiskTier: tier}
+		if l == 0 {
+			l2, id, err := s.SaveAssessmentOfNewLesion(ctx, Lesion{PatientID: pid, BodySite: "back"}, a, thumb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l2, id
+		}
+		id, err := s.SaveAssessment(ctx, pid, a, thumb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, id
+	}
+	l, _ := visit(0, 10, "review", 1)
+	visit(l, 1, "routine", 2)
+	visit(l, 30, "urgent", 3) // entered last, taken first
+	items, totals, err := s.WorklistSections(ctx, WorklistQuery{Today: now.Format("2006-01-02"), Horizon: now.AddDate(0, 0, 7).Format("2006-01-02"), Totals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if totals[SectionAwaiting] != 0 || len(items[SectionAwaiting]) != 0 {
+		t.Errorf("the old urgent visit entered later reopened the lesion: %+v", items[SectionAwaiting])
 	}
 }
