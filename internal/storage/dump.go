@@ -569,7 +569,6 @@ type Builder struct {
 	path   string
 	tables map[string]TableChunks
 	need   map[string]string // chunk name → table
-	blobs  int
 }
 
 // NewBuilder creates the database at path (which must not exist) with the snapshot's
