@@ -203,7 +203,7 @@ var migrations = []string{
 	// the latest of every one of 300,000 assessments to list a page.
 	`ALTER TABLE assessments ADD COLUMN latest INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX assessments_latest_follow_up ON assessments (follow_up, id) WHERE latest = 1 AND follow_up IS NOT NULL;
-	CREATE INDEX assessments_latest_tier ON assessments (risk_tier, taken_at, id) WHERE latest = 1;`,
+	CREATE INDEX assessments_latest_tier ON assessments (risk_tier DESC, taken_at, id) WHERE latest = 1;`,
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

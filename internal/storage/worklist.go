@@ -65,18 +65,21 @@ type WorklistQuery struct {
 // it is sorted on (with the assessment's id).
 type worklistSection struct {
 	where string // on a (the assessment); ?1 is today, ?2 the horizon
-	order string
+	order string // the place in the section (WorkItem.Order), with the assessment's id
+	// sort is the same order as the index that serves it gives it (ORDER BY order, id would
+	// sort every item of the section first: 0.7 s for 41,000 results awaiting an outcome).
+	sort string
 }
 
 var worklistSectionSQL = [Sections]worklistSection{
-	SectionOverdue:  {`a.follow_up < ?1`, `a.follow_up`},
-	SectionToday:    {`a.follow_up = ?1`, `a.follow_up`},
-	SectionUpcoming: {`a.follow_up > ?1 AND a.follow_up <= ?2`, `a.follow_up`},
-	// Urgent before review, then the oldest.
+	SectionOverdue:  {`a.follow_up < ?1`, `a.follow_up`, `a.follow_up, a.id`},
+	SectionToday:    {`a.follow_up = ?1`, `a.follow_up`, `a.follow_up, a.id`},
+	SectionUpcoming: {`a.follow_up > ?1 AND a.follow_up <= ?2`, `a.follow_up`, `a.follow_up, a.id`},
+	// Urgent before review ("urgent" sorts after "review": descending), then the oldest.
 	SectionAwaiting: {`a.risk_tier IN ('urgent', 'review')
 		AND NOT EXISTS (SELECT 1 FROM referrals x WHERE x.assessment_id = a.id AND x.deleted_at IS NULL AND x.outcome_source IS NOT NULL)`,
-		`(CASE a.risk_tier WHEN 'urgent' THEN '0 ' ELSE '1 ' END) || a.taken_at`},
-	SectionCannotAssess: {`a.risk_tier IN ('retake', 'cannot_assess')`, `coalesce(a.follow_up, a.taken_at)`},
+		`(CASE a.risk_tier WHEN 'urgent' THEN '0 ' ELSE '1 ' END) || a.taken_at`, `a.risk_tier DESC, a.taken_at, a.id`},
+	SectionCannotAssess: {`a.risk_tier IN ('retake', 'cannot_assess')`, `coalesce(a.follow_up, a.taken_at)`, `coalesce(a.follow_up, a.taken_at), a.id`},
 }
 
 // WorklistSections is the worklist in its sections, each read by its own query through the
@@ -115,7 +118,7 @@ func (s *Store) WorklistSections(ctx context.Context, q WorklistQuery) (items [S
 				coalesce(a.follow_up, ''), `+def.order+`,
 				EXISTS (SELECT 1 FROM referrals x WHERE x.assessment_id = a.id AND x.deleted_at IS NULL AND x.referred_to != ''),
 				EXISTS (SELECT 1 FROM referrals x WHERE x.assessment_id = a.id AND x.deleted_at IS NULL AND x.outcome_source IS NOT NULL)`+
-			from+def.where+page+` ORDER BY `+def.order+`, a.id LIMIT ?3`, args...)
+			from+def.where+page+` ORDER BY `+def.sort+` LIMIT ?3`, args...)
 		if err != nil {
 			return items, totals, err
 		}
