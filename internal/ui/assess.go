@@ -164,7 +164,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	a.diagnosis.SetPlaceHolder(lang.L("Your diagnosis"))
 	a.notes = newFormEntry(true, a.save)
 	a.notes.SetPlaceHolder(lang.L("Notes"))
-	a.notes.SetMinRowsVisible(3)
+	notesBox, notesWheel := withWheelPass(a.notes, 3)
 	a.followUp = u.newDateEntry()
 	// Ctrl+O, Ctrl+Enter and the others work while the cursor is in any of these.
 	for _, e := range []*formEntry{a.siteDetail, a.exam.diameter, a.diagnosis, a.notes} {
@@ -184,7 +184,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 		nil, nil, a.photoView.img)
 	findings := widget.NewForm(
 		widget.NewFormItem(lang.L("Diagnosis"), a.diagnosis),
-		widget.NewFormItem(lang.L("Notes"), a.notes),
+		widget.NewFormItem(lang.L("Notes"), notesBox),
 		widget.NewFormItem(lang.L("Follow-up"), a.followUp),
 	)
 	disclaimer := widget.NewLabel(locale.T(u.lang, "disclaimer"))
@@ -194,6 +194,7 @@ func newAssessScreen(u *UI, p clinic.Patient, lesions []clinic.Lesion, lesionID 
 	maps := container.NewBorder(nil, nil, container.NewGridWithColumns(2, a.mapFront, a.mapBack), nil, a.mapPlace)
 	// Save stays under the scrolling findings, so it is on screen at 1024×600 too.
 	a.findings = container.NewVScroll(container.NewVBox(a.result.box, widget.NewSeparator(), examHead, a.exam.box, mapHead, maps, widget.NewSeparator(), findings, disclaimer))
+	notesWheel.to = a.findings
 	right := container.NewBorder(nil, container.NewHBox(layoutSpacer(), a.saveBtn), nil, nil, a.findings)
 	body := container.NewHSplit(left, right)
 	body.Offset = 0.48

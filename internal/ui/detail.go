@@ -85,7 +85,7 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	d.notes = newFormEntry(true, d.saveFindings)
 	d.diagnosis.window, d.notes.window = u.windowShortcut, u.windowShortcut
 	d.notes.SetText(a.Notes)
-	d.notes.SetMinRowsVisible(3)
+	notesBox, notesWheel := withWheelPass(d.notes, 3)
 	d.followUp = u.newDateEntry()
 	if a.FollowUp != nil {
 		d.followUp.SetDate(a.FollowUp)
@@ -106,7 +106,7 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	findings := widget.NewForm(
 		widget.NewFormItem(lang.L("Diagnosis"), d.diagnosis),
-		widget.NewFormItem(lang.L("Notes"), d.notes),
+		widget.NewFormItem(lang.L("Notes"), notesBox),
 		widget.NewFormItem(lang.L("Follow-up"), d.followUp),
 	)
 	exam := widget.NewLabel(examSummary(u.lang, a))
@@ -130,6 +130,7 @@ func newDetailScreen(u *UI, p clinic.Patient, e clinic.HistoryEntry) *detailScre
 	}
 	parts = append(parts, wrapButtons(d.report, d.history), disclaimer)
 	right := container.NewVScroll(container.NewVBox(parts...))
+	notesWheel.to = right
 	d.panel = right.Content.(*fyne.Container)
 	body := container.NewHSplit(d.photoView.img, right)
 	body.Offset = 0.48

@@ -2,8 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
+	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
@@ -118,4 +122,53 @@ func (e *formEntry) TypedShortcut(s fyne.Shortcut) {
 		return
 	}
 	e.Entry.TypedShortcut(s)
+}
+
+// wheelPass lies over a multi-line text box and hands the mouse wheel to the pane the box sits
+// in: Fyne's wrapping text box keeps a scroller of its own, which took the wheel even with
+// nothing to scroll, so the panel stopped scrolling under the pointer (the clinic's day, item
+// 5). It takes nothing else: taps, typing and the pointer's shape still reach the box below
+// (it is neither tappable nor hoverable), and the box grows with its text instead of
+// scrolling inside (growWithText).
+type wheelPass struct {
+	widget.BaseWidget
+	to *container.Scroll
+}
+
+func newWheelPass() *wheelPass {
+	w := &wheelPass{}
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+// Scrolled scrolls the pane.
+func (w *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
+	if w.to != nil {
+		w.to.Scrolled(ev)
+	}
+}
+
+func (w *wheelPass) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
+}
+
+// growWithText makes a multi-line box show every line of its text (at least min rows), so
+// that nothing in it needs the scroller the wheel no longer reaches.
+func growWithText(e *formEntry, min int) {
+	fit := func(s string) { e.SetMinRowsVisible(max(min, strings.Count(s, "\n")+2)) }
+	fit(e.Text)
+	prev := e.OnChanged
+	e.OnChanged = func(s string) {
+		fit(s)
+		if prev != nil {
+			prev(s)
+		}
+	}
+}
+
+// withWheelPass stacks a wheelPass over a multi-line box; the pane is set once it is made.
+func withWheelPass(e *formEntry, min int) (fyne.CanvasObject, *wheelPass) {
+	growWithText(e, min)
+	p := newWheelPass()
+	return container.NewStack(e, p), p
 }

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/disintegration/imaging"
 
@@ -341,5 +343,56 @@ func TestTheCalendarSpeaksTheClinicsLanguage(t *testing.T) {
 	test.Tap(day15)
 	if a.followUp.Date == nil || a.followUp.Date.Day() != 15 || a.followUp.Date.Month() != now.Month() {
 		t.Errorf("the picked day: %v (%q)", a.followUp.Date, a.followUp.Text)
+	}
+}
+
+// The clinic's day, item 5: the mouse wheel over the notes box scrolls the panel it sits in
+// (the box's own scroller took the wheel, and the panel stopped under the pointer); the box
+// still takes taps and typing.
+func TestTheWheelOverTheNotesScrollsThePanel(t *testing.T) {
+	u, c := newTestUI(t)
+	addPatient(t, u, "Hồ Xuân Hương", "BN-50")
+	p := u.screen.(*patientScreen).patient
+	r, err := c.Assess(context.Background(), p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024311.png"), clinic.Examination{}, clinic.Findings{Notes: "một\nhai\nba\nbốn\nnăm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.win.Resize(fyne.NewSize(1024, 560))
+	u.showAssessment(r.AssessmentID)
+	u.jobs.Wait()
+	d := u.screen.(*detailScreen)
+	var pane *container.Scroll
+	walk(u.win.Content(), func(o fyne.CanvasObject) {
+		if s, ok := o.(*container.Scroll); ok && pane == nil {
+			inside := false
+			walk(s.Content, func(c fyne.CanvasObject) { inside = inside || c == d.notes })
+			if inside {
+				pane = s
+			}
+		}
+	})
+	if pane == nil {
+		t.Fatal("the notes are not in a scrolling pane")
+	}
+	// Bring the notes into view, then turn the wheel over them.
+	pane.ScrollToOffset(fyne.NewPos(0, fyne.CurrentApp().Driver().AbsolutePositionForObject(d.notes).Y-200))
+	before := pane.Offset.Y
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(d.notes).Add(fyne.NewPos(20, 20))
+	test.Scroll(u.win.Canvas(), pos, 0, -40)
+	if pane.Offset.Y == before {
+		t.Errorf("the wheel over the notes did not scroll the panel (offset %v)", before)
+	}
+	if d.notes.MinSize().Height < 5*theme.TextSize() {
+		t.Errorf("the notes box does not show its five lines: %v high", d.notes.MinSize().Height)
+	}
+	// Clicks, the pointer and typing reach the box: Fyne gives each to the topmost object that
+	// takes it, and the pass-through above the box takes only the wheel.
+	var pass any = newWheelPass()
+	_, taps := pass.(fyne.Tappable)
+	_, focus := pass.(fyne.Focusable)
+	_, hover := pass.(desktop.Hoverable)
+	_, mouse := pass.(desktop.Mouseable)
+	if taps || focus || hover || mouse {
+		t.Errorf("the wheel's pass-through takes more than the wheel: tap %v focus %v hover %v mouse %v", taps, focus, hover, mouse)
 	}
 }
