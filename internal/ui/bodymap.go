@@ -40,7 +40,17 @@ type bodyMap struct {
 	placed  *clinic.BodyPoint
 	onPlace func(clinic.BodyPoint)
 	onDot   func(clinic.LesionID)
+	// width is the figure's least width (0: smallMapWidth): the patient screen shows it
+	// larger than the assessment's form does.
+	width float32
 }
+
+// The figures' least widths: beside the assessment's form, and on the patient screen, where
+// 110 px made a figure about 70 px wide at 1366×768 (the clinic's day, item 13).
+const (
+	smallMapWidth   = 110
+	patientMapWidth = 170
+)
 
 func newBodyMap(view bodymap.View, title string) *bodyMap {
 	m := &bodyMap{view: clinic.BodyPoint{View: view}}
@@ -124,7 +134,11 @@ func (m *bodyMap) tapAt(x, y float64) {
 }
 
 func (m *bodyMap) MinSize() fyne.Size {
-	return fyne.NewSize(110, 220+m.title.MinSize().Height)
+	w := m.width
+	if w == 0 {
+		w = smallMapWidth
+	}
+	return fyne.NewSize(w, w/bodymap.Aspect+m.title.MinSize().Height)
 }
 
 func (m *bodyMap) CreateRenderer() fyne.WidgetRenderer { return &bodyMapRenderer{m: m} }

@@ -64,3 +64,19 @@ func TestBodyMapPlacement(t *testing.T) {
 		t.Errorf("a tap on the dot opened %T", u.screen)
 	}
 }
+
+// The clinic's day, item 13: on the patient screen at 1366×768 each figure of the body map is
+// drawn at least 150 px wide (it was about 70), and the screen still fits 1024×600.
+func TestPatientBodyMapIsLargeEnough(t *testing.T) {
+	u, _ := newTestUI(t)
+	addPatient(t, u, "Ngô Quyền", "BN-60")
+	u.win.Resize(fyne.NewSize(1366, 728))
+	ps := u.screen.(*patientScreen)
+	if _, sz := ps.front.box(ps.front.Size()); sz.Width < 150 {
+		t.Errorf("the front figure is %v px wide at 1366×768", sz.Width)
+	}
+	u.win.Resize(fyne.NewSize(1024, 560))
+	if m := u.win.Content().MinSize(); m.Width > 1024 || m.Height > 560 {
+		t.Errorf("the patient screen needs %v at 1024×600", m)
+	}
+}

@@ -101,6 +101,7 @@ func newPatientScreen(u *UI, p clinic.Patient) *patientScreen {
 func (s *patientScreen) bodyMaps() fyne.CanvasObject {
 	s.front = newBodyMap(clinic.MapFront, lang.L("Front"))
 	s.back = newBodyMap(clinic.MapBack, lang.L("Back"))
+	s.front.width, s.back.width = patientMapWidth, patientMapWidth
 	latest := map[clinic.LesionID]clinic.AssessmentID{}
 	for _, lh := range s.lesions {
 		last := lh.Assessments[len(lh.Assessments)-1]
@@ -124,7 +125,8 @@ func (s *patientScreen) bodyMaps() fyne.CanvasObject {
 	hint := widget.NewLabel(lang.L("Tap the body to add a lesion there; tap a dot to open it."))
 	hint.Wrapping = fyne.TextWrapWord
 	hint.Importance = widget.LowImportance
-	return container.NewBorder(nil, hint, nil, nil, container.NewGridWithColumns(2, s.front, s.back))
+	// In a scrolling pane: at 1024×600 the larger figures need more height than there is.
+	return container.NewVScroll(container.NewBorder(nil, hint, nil, nil, container.NewGridWithColumns(2, s.front, s.back)))
 }
 
 func (s *patientScreen) lesions2() []clinic.Lesion {
