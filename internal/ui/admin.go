@@ -109,17 +109,9 @@ func (u *UI) auditDialog() *auditForm {
 	f.table.TextStyle.Monospace = true
 	show := widget.NewButton(lang.L("Show"), func() { u.queryAudit(f) })
 	export := widget.NewButton(lang.L("Export CSV…"), func() {
-		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
-			}
-			path := w.URI().Path()
-			w.Close()
+		u.saveAs(lang.L("Export CSV…"), "dermal-"+lang.L("filename.audit")+"-"+time.Now().Format("2006-01-02")+".csv", func(path string) {
 			u.exportAudit(f.filter, path)
-		}, u.win)
-		d.SetFileName("dermal-" + lang.L("filename.audit") + "-" + time.Now().Format("2006-01-02") + ".csv")
-		d.Resize(u.dialogSize(900, 600))
-		u.showFileDialog(d)
+		})
 	})
 	form := widget.NewForm(widget.NewFormItem(lang.L("User name"), f.user), widget.NewFormItem(lang.L("Patient"), f.patient),
 		widget.NewFormItem(lang.L("From"), f.since))

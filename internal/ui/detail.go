@@ -220,22 +220,8 @@ func safeName(s string) string {
 }
 
 func (d *detailScreen) exportDialog(history bool) {
-	fd := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			d.u.showError(lang.L("Could not export the report."), err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close() // clinic writes the file itself, atomically
-		d.export(path, history)
-	}, d.u.win)
-	fd.SetFileName(d.reportName(history))
-	fd.SetTitleText(lang.L("Save the report"))
-	fd.Resize(d.u.dialogSize(900, 600))
-	d.u.showFileDialog(fd)
+	// The clinic writes the file itself, atomically.
+	d.u.saveAs(lang.L("Save the report"), d.reportName(history), func(path string) { d.export(path, history) })
 }
 
 // export writes the report in the background and offers to open its folder.

@@ -417,21 +417,13 @@ func (v *setupView) showKey(p *clinic.PendingSetup, admin, password string) {
 	// Print it, or save it onto a USB stick to keep apart from the laptop (the clinic's day,
 	// item 9: the key sat in an editable box with neither).
 	save := widget.NewButtonWithIcon(lang.L("Save on a USB stick…"), theme.DocumentSaveIcon(), func() {
-		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
-			}
-			path := w.URI().Path()
-			w.Close()
+		u.saveAs(lang.L("Save on a USB stick…"), "dermal-recovery-key.txt", func(path string) {
 			if err := u.writeRecoveryKey(path, p.RecoveryKey()); err != nil {
 				u.showError(lang.L("Could not save the recovery key."), err)
 				return
 			}
 			status.SetText(lang.L("Saved:") + " " + path)
-		}, u.win)
-		d.SetFileName("dermal-recovery-key.txt")
-		d.Resize(u.dialogSize(900, 600))
-		u.showFileDialog(d)
+		})
 	})
 	print := widget.NewButtonWithIcon(lang.L("Print"), theme.DocumentPrintIcon(), func() {
 		status.SetText(u.printRecoveryKey(p.RecoveryKey()))

@@ -80,22 +80,8 @@ func (d *detailScreen) referralDialogWith(prev clinic.ReferralRequest) *referral
 		u.prefs.SetClinician(f.clinician.Text)
 		req := clinic.ReferralRequest{AssessmentID: d.entry.Assessment.ID, To: f.to.Text, Reason: f.reason.Text, Clinician: f.clinician.Text,
 			Language: u.lang, Printed: time.Now()}
-		fd := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil {
-				u.showError(lang.L("Could not write the referral letter."), err)
-				return
-			}
-			if w == nil {
-				return
-			}
-			path := w.URI().Path()
-			w.Close()
-			d.writeReferral(req, path)
-		}, u.win)
-		fd.SetFileName(fmt.Sprintf("dermal-%s-%d-%s.pdf", safeName(d.patient.Code), d.entry.Assessment.ID, lang.L("filename.referral")))
-		fd.SetTitleText(lang.L("Save the referral letter"))
-		fd.Resize(u.dialogSize(900, 600))
-		u.showFileDialog(fd)
+		u.saveAs(lang.L("Save the referral letter"), fmt.Sprintf("dermal-%s-%d-%s.pdf", safeName(d.patient.Code), d.entry.Assessment.ID, lang.L("filename.referral")),
+			func(path string) { d.writeReferral(req, path) })
 	}, u.win)
 	f.dialog.Resize(u.dialogSize(560, 360))
 	f.dialog.Show()

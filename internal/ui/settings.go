@@ -347,24 +347,11 @@ func (u *UI) backupDialog() {
 }
 
 func (u *UI) backupFileDialog(key clinic.BackupKey) {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			u.showError(lang.L("Could not back up the records."), err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
-		// The dialog created the file; the backup must write a new one.
+	u.saveAs(lang.L("Save the backup"), "dermal-"+lang.L("filename.backup")+"-"+time.Now().Format("2006-01-02")+".age", func(path string) {
+		// A backup never writes over a file: the clinician chose to replace this one.
 		os.Remove(path)
 		u.backup(path, &key)
-	}, u.win)
-	d.SetFileName("dermal-" + lang.L("filename.backup") + "-" + time.Now().Format("2006-01-02") + ".age")
-	d.SetTitleText(lang.L("Save the backup"))
-	d.Resize(u.dialogSize(900, 600))
-	u.showFileDialog(d)
+	})
 }
 
 // backupFolderDialog backs up into a folder (a USB stick's): the first time everything, then

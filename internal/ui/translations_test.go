@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/locale"
@@ -131,5 +133,40 @@ func TestFyneDialogStringsInVietnamese(t *testing.T) {
 	}
 	if s := top.Size(); s.Width > u.win.Canvas().Size().Width || s.Height > u.win.Canvas().Size().Height {
 		t.Errorf("file dialog %v is bigger than the window %v", s, u.win.Canvas().Size())
+	}
+}
+
+// The clinic's day, item 12: saving a file never meets Fyne's English "Overwrite?": an
+// existing file is asked about in the clinic's language, and nothing is written until the
+// clinician decides.
+func TestSavingOverAFileAsksInVietnamese(t *testing.T) {
+	u, _ := newTestUI(t)
+	SetLanguage("vi")
+	t.Cleanup(func() { SetLanguage("en") })
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "thu.pdf"), []byte("old"), 0o600)
+	u.prefs.p.SetString(prefSaveDir, dir)
+	var got string
+	f := u.saveAs("Lưu thư", "thu.pdf", func(path string) { got = path })
+	if f.dir != dir || f.name.Text != "thu.pdf" {
+		t.Fatalf("offered %s / %s", f.dir, f.name.Text)
+	}
+	f.dialog.Submit()
+	if got != "" || f.replace == nil {
+		t.Fatalf("an existing file: written %q, asked %v", got, f.replace != nil)
+	}
+	txt := overlayText(u)
+	if !strings.Contains(txt, "đã có trong") || strings.Contains(txt, "Overwrite") {
+		t.Errorf("the question: %q", txt)
+	}
+	test.Tap(dialogButton(t, u, "Thay"))
+	if got != filepath.Join(dir, "thu.pdf") {
+		t.Errorf("after Replace: %q", got)
+	}
+	got = ""
+	f = u.saveAs("Lưu thư", "moi.pdf", func(path string) { got = path })
+	f.dialog.Submit()
+	if got != filepath.Join(dir, "moi.pdf") {
+		t.Errorf("a new file: %q", got)
 	}
 }
