@@ -314,6 +314,12 @@ func TestANonSkinPhotoShowsNoResultAndCannotBeSaved(t *testing.T) {
 	if a.notALesion() || !a.result.bars.Visible() || a.saveBtn.Disabled() {
 		t.Errorf("a lesion after it: bars %v, save enabled %v", a.result.bars.Visible(), !a.saveBtn.Disabled())
 	}
+	// The class names are wrapped, never cut (the clinic's day, item 12).
+	walk(a.result.bars, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok && l.Truncation != fyne.TextTruncateOff {
+			t.Errorf("the class name %q is cut", l.Text)
+		}
+	})
 }
 
 // The clinic's day, item 12: the date fields' calendar names its month and weekdays in the

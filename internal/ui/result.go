@@ -203,7 +203,9 @@ func (r *resultPanel) show(probs map[string]float64, warnings []string, gradcamA
 			name += " *"
 		}
 		label := widget.NewLabel(name)
-		label.Truncation = fyne.TextTruncateEllipsis
+		// Wrapped, not cut: "Tổn thương dạng dày sừng lành …" hid what the class is (the
+		// clinic's day, item 12).
+		label.Wrapping = fyne.TextWrapWord
 		r.bars.Add(container.NewGridWithColumns(2, label, bar))
 	}
 	r.bars.Refresh()
