@@ -34,9 +34,19 @@ func (u *UI) newDateEntry() *widget.DateEntry {
 			return
 		}
 		pop = widget.NewPopUp(cal, c)
-		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(e).Add(fyne.NewPos(0, e.Size().Height))
+		size := fyne.NewSize(max(e.Size().Width, 280), pop.MinSize().Height)
+		// Under the field, or above it where the window ends first (at 1024×600 the field is
+		// often near the bottom), and never past the window's right edge.
+		field := fyne.CurrentApp().Driver().AbsolutePositionForObject(e)
+		pos := field.Add(fyne.NewPos(0, e.Size().Height))
+		if win := c.Size(); pos.Y+size.Height > win.Height {
+			pos.Y = max(0, min(field.Y, win.Height)-size.Height)
+		}
+		if win := c.Size(); pos.X+size.Width > win.Width {
+			pos.X = max(0, win.Width-size.Width)
+		}
 		pop.ShowAtPosition(pos)
-		pop.Resize(fyne.NewSize(max(e.Size().Width, 280), pop.MinSize().Height))
+		pop.Resize(size)
 	})
 	btn.Importance = widget.LowImportance
 	e.ActionItem = btn // set before the field is drawn: Fyne then keeps it instead of its own

@@ -330,12 +330,17 @@ func TestTheCalendarSpeaksTheClinicsLanguage(t *testing.T) {
 	u.lang = "vi"
 	u.screen.(*patientScreen).newAssessment(0)
 	a := u.screen.(*assessScreen)
-	u.win.Resize(fyne.NewSize(1366, 768))
+	u.win.Resize(fyne.NewSize(1024, 560))
 	test.Tap(a.followUp.ActionItem.(*widget.Button))
 	txt := overlayText(u)
 	now := time.Now()
 	if !strings.Contains(txt, fmt.Sprintf("Tháng %d năm %d", int(now.Month()), now.Year())) || !strings.Contains(txt, "CN") || strings.Contains(txt, now.Format("January")) {
 		t.Fatalf("the calendar: %.300q", txt)
+	}
+	// The calendar stays inside the window (at 1024×600 it ran off its bottom).
+	top := u.win.Canvas().Overlays().Top().(*widget.PopUp)
+	if p, s, w := top.Content.Position(), top.Content.Size(), u.win.Canvas().Size(); p.Y+s.Height > w.Height+0.5 || p.X+s.Width > w.Width+0.5 {
+		t.Errorf("the calendar at %v, %v runs out of the %v window", p, s, w)
 	}
 	var day15 *widget.Button
 	walk(u.win.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"image/color"
 	"image/png"
 	"os"
@@ -8,8 +9,10 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
@@ -81,4 +84,73 @@ type lightTheme struct{ fyne.Theme }
 
 func (l lightTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 	return l.Theme.Color(n, theme.VariantLight)
+}
+
+// The screens the clinic's-day issue changed, in Vietnamese at 1366×768 and 1024×600, for
+// docs/ (make screenshots): the setup with its language, Settings, a saved urgent result with
+// its referral tools under it, the lock with Log out, the save question and the calendar.
+func TestScreenshotsOfTheDay(t *testing.T) {
+	dir := os.Getenv("DERMAL_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("DERMAL_SCREENSHOTS is not set (make screenshots sets it)")
+	}
+	for _, size := range []fyne.Size{{Width: 1366, Height: 728}, {Width: 1024, Height: 560}} {
+		capture := func(u *UI, name string) {
+			t.Helper()
+			u.win.Resize(size.AddWidthHeight(0, 1))
+			u.win.Resize(size)
+			out := filepath.Join(dir, name+"-vi-"+sizeName(size)+".png")
+			f, err := os.Create(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, u.win.Canvas().Capture()); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			t.Log("wrote", out)
+		}
+		// The setup, before anything: its language chosen on it.
+		c := clinictest.New(t)
+		a := test.NewTempApp(t)
+		a.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
+		prefs := NewSettings(a.Preferences())
+		prefs.p.SetString(prefLanguage, "en")
+		s := New(a, c, prefs, nil)
+		s.win.Resize(size)
+		s.setup.language.SetSelected("Tiếng Việt")
+		s.setup.clinicName.SetText("Trạm Y tế xã Đồng Tâm")
+		capture(s, "setup")
+		SetLanguage("en")
+
+		u, cl := newTestUI(t)
+		u.app.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
+		f := u.settingsForm()
+		f.language.SetSelected("Tiếng Việt")
+		u.applySettings(f)
+		u.win.Resize(size)
+		addPatient(t, u, "Nguyễn Thị Hồng", "BN-0142")
+		p := u.screen.(*patientScreen).patient
+		r, err := cl.Assess(context.Background(), p.ID, 0, "back", clinictest.Photo(t, "ISIC_0024367.png"), clinic.Examination{PhotoType: clinic.Dermoscopic}, clinic.Findings{Notes: "ngứa, chảy máu khi gãi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.showAssessment(r.AssessmentID)
+		u.jobs.Wait()
+		capture(u, "result")
+		d := u.screen.(*detailScreen)
+		d.followUp.ActionItem.(*widget.Button).OnTapped()
+		capture(u, "calendar")
+		u.win.Canvas().Overlays().Top().Hide()
+		sa := u.saveAs(lang.L("Save the referral letter"), "dermal-BN-0142-1-thu-chuyen-tuyen.pdf", func(string) {})
+		capture(u, "save-as")
+		sa.dialog.Hide()
+		sf := u.settingsForm()
+		sf.dialog.Show()
+		capture(u, "settings")
+		sf.dialog.Hide()
+		u.lock()
+		capture(u, "lock")
+		SetLanguage("en")
+	}
 }
