@@ -436,7 +436,7 @@ func (r *renderer) result() {
 		}
 		p.Rect(marginL+nameW, y+1, math.Max(0.3, barW*rw.p), 3, "F")
 		p.SetX(marginL + nameW + barW)
-		p.CellFormat(pctW, 4.6, fmt.Sprintf("%.1f %%", 100*rw.p), "", 1, "R", false, 0, "")
+		p.CellFormat(pctW, 4.6, locale.Decimal(r.lang, 100*rw.p, 1)+" %", "", 1, "R", false, 0, "")
 	}
 	p.SetFont(font, "", 7.5)
 	p.SetTextColor(90, 90, 90)
@@ -461,7 +461,7 @@ func (r *renderer) findings() {
 	}
 	diameter := ""
 	if a.DiameterMM != nil {
-		diameter = fmt.Sprintf("%.1f mm", *a.DiameterMM)
+		diameter = locale.Decimal(r.lang, *a.DiameterMM, 1) + " mm"
 	}
 	follow := ""
 	if a.FollowUp != nil {

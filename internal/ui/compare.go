@@ -148,7 +148,7 @@ func (c *compareScreen) summary(a clinic.Assessment) string {
 	sort.SliceStable(codes, func(i, j int) bool { return a.Probabilities[codes[i]] > a.Probabilities[codes[j]] })
 	s := ""
 	for _, code := range codes[:3] {
-		s += fmt.Sprintf("%s: %.1f %%\n", lang.L(card.LabelNames[code]), 100*a.Probabilities[code])
+		s += fmt.Sprintf("%s: %s %%\n", lang.L(card.LabelNames[code]), locale.Decimal(c.u.lang, 100*a.Probabilities[code], 1))
 	}
 	for _, w := range a.Warnings {
 		s += "! " + lang.L("warning."+w) + "\n"

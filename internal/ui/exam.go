@@ -292,7 +292,7 @@ func examSummary(uiLang string, a clinic.Assessment) string {
 	}
 	lines := []string{lang.L("Photo type") + ": " + locale.T(uiLang, "photo_type."+pt)}
 	if a.DiameterMM != nil {
-		lines = append(lines, fmt.Sprintf("%s: %.1f", lang.L("Diameter (mm)"), *a.DiameterMM))
+		lines = append(lines, lang.L("Diameter (mm)")+": "+locale.Decimal(uiLang, *a.DiameterMM, 1))
 	}
 	if s := clinic.DermoscopyText(uiLang, a.Dermoscopy); s != "" {
 		lines = append(lines, lang.L("Dermoscopic 7-point checklist")+": "+s)

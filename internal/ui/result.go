@@ -3,7 +3,6 @@ package ui
 import (
 	"dermal/internal/clinic"
 	"dermal/internal/locale"
-	"fmt"
 	"image"
 	"image/color"
 	"slices"
@@ -197,7 +196,7 @@ func (r *resultPanel) show(probs map[string]float64, warnings []string, gradcamA
 		bar := widget.NewProgressBar()
 		bar.SetValue(rw.p)
 		p := rw.p
-		bar.TextFormatter = func() string { return fmt.Sprintf("%.1f %%", 100*p) }
+		bar.TextFormatter = func() string { return locale.Decimal(r.u.lang, 100*p, 1) + " %" }
 		name := lang.L(card.LabelNames[rw.code])
 		if slices.Contains(card.Malignant, rw.code) {
 			name += " *"
