@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
@@ -149,6 +150,29 @@ func TestScreenshotsOfTheDay(t *testing.T) {
 		sf.dialog.Show()
 		capture(u, "settings")
 		sf.dialog.Hide()
+		// The question before a restore, naming the backup's date and contents.
+		backup := filepath.Join(t.TempDir(), "dermal-sao-luu.age")
+		key := clinic.BackupKey{Passphrase: "cụm mật khẩu sao lưu dài"}
+		if _, err := cl.Backup(context.Background(), backup, &key, false); err != nil {
+			t.Fatal(err)
+		}
+		info, err := clinic.DescribeBackup(backup, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := dialog.NewConfirm(lang.L("Restore a backup"), u.restoreQuestion(backup, info), func(bool) {}, u.win)
+		q.Show()
+		capture(u, "restore-question")
+		q.Hide()
+		// A photo that is not a skin lesion: no result, nothing to save.
+		u.openPatient(p.ID)
+		u.screen.(*patientScreen).newAssessment(0)
+		as := u.screen.(*assessScreen)
+		as.loadFile("../inference/testdata/nonskin/coffee.jpg")
+		u.jobs.Wait()
+		as.analyse()
+		u.jobs.Wait()
+		capture(u, "not-a-lesion")
 		u.lock()
 		capture(u, "lock")
 		SetLanguage("en")
