@@ -209,35 +209,38 @@ var migrations = []string{
 // backfills run in the same transaction right after the migration of the same index, for
 // what SQL alone cannot compute (Unicode case folding).
 var backfills = map[int]func(tx *sql.Tx) error{
-	2: func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT id, code FROM patients`)
-		if err != nil {
+	2: func(tx *sql.Tx) error { return rekeyPatients(tx, "code", "code_key", CodeKey) },
+}
+
+// rekeyPatients sets each patient's column to, from what key makes of column from.
+func rekeyPatients(tx *sql.Tx, from, to string, key func(string) string) error {
+	rows, err := tx.Query(`SELECT id, ` + from + ` FROM patients`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id    int64
+		value string
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.value); err != nil {
+			rows.Close()
 			return err
 		}
-		type row struct {
-			id   int64
-			code string
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		if _, err := tx.Exec(`UPDATE patients SET `+to+` = ? WHERE id = ?`, key(r.value), r.id); err != nil {
+			return fmt.Errorf("patient %d: %w", r.id, err)
 		}
-		var all []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.code); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, r := range all {
-			if _, err := tx.Exec(`UPDATE patients SET code_key = ? WHERE id = ?`, CodeKey(r.code), r.id); err != nil {
-				return fmt.Errorf("patient %d: %w", r.id, err)
-			}
-		}
-		return nil
-	},
+	}
+	return nil
 }
 
 func init() {
@@ -248,35 +251,7 @@ func init() {
 	// Index 21 is migration 22: each lesion's latest assessment marked (latestSQL).
 	backfills[21] = func(tx *sql.Tx) error { return markLatest(tx, `1`) }
 	// Index 20 is migration 21: the phone keys of the patients there.
-	backfills[20] = func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT id, phone FROM patients WHERE phone != ''`)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			id    int64
-			phone string
-		}
-		var all []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.phone); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, r := range all {
-			if _, err := tx.Exec(`UPDATE patients SET phone_key = ? WHERE id = ?`, phoneKey(r.phone), r.id); err != nil {
-				return fmt.Errorf("patient %d: %w", r.id, err)
-			}
-		}
-		return nil
-	}
+	backfills[20] = func(tx *sql.Tx) error { return rekeyPatients(tx, "phone", "phone_key", phoneKey) }
 }
 
 func applyMigration(tx *sql.Tx, i int) error {

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,13 +65,7 @@ func fitsWindow(t *testing.T, u *UI, step string) {
 // (the clinic's-day issue's scripted walk; it runs in make test).
 func TestTheClinicsDayAt1024x600(t *testing.T) {
 	t.Setenv("DERMAL_ANCHOR_DIR", t.TempDir())
-	c := clinictest.New(t)
-	c.SetHashParams(cheapHash)
-	a := test.NewTempApp(t)
-	prefs := NewSettings(a.Preferences())
-	prefs.p.SetString(prefLanguage, "en")
-	u := New(a, c, prefs, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	t.Cleanup(func() { u.jobs.Wait(); SetLanguage("en") })
+	u, c := newSetupUI(t)
 	u.win.Resize(dayWindow)
 	ctx := context.Background()
 

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -339,13 +338,8 @@ func TestRecoveryKeyCanBeSavedAndPrinted(t *testing.T) {
 // language; choosing Tiếng Việt remakes it in Vietnamese with what was typed, and keeps the
 // choice.
 func TestSetupScreenOffersTheLanguage(t *testing.T) {
-	c := clinictest.New(t)
-	c.SetHashParams(cheapHash)
-	a := test.NewTempApp(t)
-	prefs := NewSettings(a.Preferences())
-	prefs.p.SetString(prefLanguage, "en")
-	u := New(a, c, prefs, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	t.Cleanup(func() { u.jobs.Wait(); SetLanguage("en") })
+	u, _ := newSetupUI(t)
+	prefs := u.prefs
 	if u.setup == nil || u.setup.language == nil {
 		t.Fatal("no setup screen, or no language on it")
 	}

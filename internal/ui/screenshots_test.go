@@ -57,18 +57,23 @@ func TestScreenshots(t *testing.T) {
 			y := fyne.CurrentApp().Driver().AbsolutePositionForObject(a.exam.dermoscopyBox).Y -
 				fyne.CurrentApp().Driver().AbsolutePositionForObject(a.findings.Content).Y
 			a.findings.ScrollToOffset(fyne.NewPos(0, y-80))
-			out := filepath.Join(dir, "dermoscopy-"+l+"-"+sizeName(size)+".png")
-			f, err := os.Create(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := png.Encode(f, u.win.Canvas().Capture()); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			t.Log("wrote", out)
+			writeCapture(t, u, filepath.Join(dir, "dermoscopy-"+l+"-"+sizeName(size)+".png"))
 		}
 	}
+}
+
+// writeCapture writes the window as drawn by Fyne's software painter to out.
+func writeCapture(t *testing.T, u *UI, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, u.win.Canvas().Capture()); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("wrote", out)
 }
 
 // sizeName is the screen a window size stands for (the window is the screen less 40 pixels of
@@ -100,16 +105,7 @@ func TestScreenshotsOfTheDay(t *testing.T) {
 			t.Helper()
 			u.win.Resize(size.AddWidthHeight(0, 1))
 			u.win.Resize(size)
-			out := filepath.Join(dir, name+"-vi-"+sizeName(size)+".png")
-			f, err := os.Create(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := png.Encode(f, u.win.Canvas().Capture()); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			t.Log("wrote", out)
+			writeCapture(t, u, filepath.Join(dir, name+"-vi-"+sizeName(size)+".png"))
 		}
 		// The setup, before anything: its language chosen on it.
 		c := clinictest.New(t)

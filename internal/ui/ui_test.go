@@ -55,6 +55,19 @@ func newTestUI(t *testing.T) (*UI, *clinic.Clinic) {
 	return u, c
 }
 
+// newSetupUI is the window on records not set up yet, in English: the setup screen.
+func newSetupUI(t *testing.T) (*UI, *clinic.Clinic) {
+	t.Helper()
+	c := clinictest.New(t)
+	c.SetHashParams(cheapHash)
+	a := test.NewTempApp(t)
+	prefs := NewSettings(a.Preferences())
+	prefs.p.SetString(prefLanguage, "en")
+	u := New(a, c, prefs, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	t.Cleanup(func() { u.jobs.Wait(); SetLanguage("en") })
+	return u, c
+}
+
 // testPassword is the test administrator's; cheapHash keeps argon2id fast in tests.
 const testPassword = "admin password"
 
