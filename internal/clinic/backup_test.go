@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"filippo.io/age"
+
 	"dermal/internal/backupcrypt"
 	"dermal/internal/backupset"
 	"dermal/internal/clinic"
@@ -232,5 +234,30 @@ func TestBackupFolderRefusesWhatRestoreCouldNotUse(t *testing.T) {
 	}
 	if _, err := clinic.RestoreFile(folder, filepath.Join(t.TempDir(), clinic.DatabaseFile), clinic.BackupKey{Passphrase: "wrong long passphrase"}); !errors.Is(err, backupcrypt.ErrWrongKey) {
 		t.Errorf("restore with a wrong passphrase: %v", err)
+	}
+}
+
+// A backup folder sealed for an age recipient (the district's key, say): the backups need no
+// passphrase, the next one into the folder holds only what changed, and the identity restores
+// the folder whole.
+func TestBackupFolderForAnAgeRecipient(t *testing.T) {
+	c, _ := loggedIn(t, 3)
+	ctx := context.Background()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := clinic.BackupKey{Recipients: []string{id.Recipient().String()}}
+	folder := filepath.Join(t.TempDir(), "district") + string(filepath.Separator)
+	if _, err := c.BackupTo(ctx, folder, &key, false); err != nil {
+		t.Fatal(err)
+	}
+	assessN(t, c, "R", 1)
+	second, err := c.BackupTo(ctx, folder, &key, false)
+	if err != nil || second.Full || second.Runs != 2 {
+		t.Fatalf("the second backup: %+v %v", second, err)
+	}
+	if p, a := restoredCounts(t, folder, clinic.BackupKey{Identities: []string{id.String()}}); p != 4 || a != 4 {
+		t.Errorf("restored with the identity: %d patients, %d assessments; want 4 and 4", p, a)
 	}
 }
