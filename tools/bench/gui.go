@@ -111,11 +111,23 @@ func guiIdle(r *report, bin string) error {
 		return err
 	}
 	defer os.RemoveAll(withCase)
+	// Both set up, and the windows logged in (--user): before, the "patient list" row measured
+	// the setup screen of records without accounts, not a clinician's window.
+	pw := filepath.Join(*work, "gui-password")
+	if err := os.WriteFile(pw, []byte("bench window password\n"), 0o600); err != nil {
+		return err
+	}
+	login := []string{"--user", "admin", "--password-file", pw}
+	for _, dir := range []string{empty, withCase} {
+		if _, err := measure(nil, bin, "--data", dir, "setup", "--clinic", "Trạm Y tế xã Đồng Tâm", "--admin", "admin", "--password-file", pw); err != nil {
+			return err
+		}
+	}
 	for _, args := range [][]string{
 		{"patients", "add", "--name", "Nguyễn Thị Hồng", "--code", "BN-1"},
 		{"assess", "--patient", "BN-1", "--site", "back", filepath.Join(fixtures, "ISIC_0024367.png")},
 	} {
-		if _, err := measure(nil, bin, append([]string{"--data", withCase}, args...)...); err != nil {
+		if _, err := measure(nil, bin, append(append([]string{"--data", withCase}, login...), args...)...); err != nil {
 			return err
 		}
 	}
@@ -128,8 +140,8 @@ func guiIdle(r *report, bin string) error {
 		args         []string
 	}{
 		{"bare Fyne window (tools/fynehello): the toolkit's floor", "", hello, nil},
-		{"Dermal, patient list, model not loaded", "≤ 100 MB", bin, []string{"--data", empty}},
-		{"Dermal, an assessment open with Grad-CAM, model loaded", "", bin, []string{"--data", withCase, "--open", "1"}},
+		{"Dermal, logged in, Today, model not loaded", "≤ 100 MB", bin, append([]string{"--data", empty}, login...)},
+		{"Dermal, logged in, an assessment open with Grad-CAM, model loaded", "", bin, append([]string{"--data", withCase, "--open", "1"}, login...)},
 	}
 	for _, row := range rows {
 		s, err := idleApp(display, settle, row.prog, row.args...)
