@@ -127,7 +127,8 @@ type Result struct {
 
 // Backup writes a run of s's records into dir, sealed with key: everything the folder does
 // not hold yet. indexKey authenticates the folder's lists and settings (derived from the
-// clinic's data key). The run is written under a temporary name and renamed when complete;
+// clinic's data key). The run is written under a temporary name (storage.WriteAtomic) and
+// renamed when complete;
 // its list after it: a backup killed at any moment leaves the folder as it was, or with a
 // complete run the next backup does not count on (and restore can still use).
 func Backup(ctx context.Context, s *storage.Store, dir string, key backupcrypt.Key, indexKey []byte) (Result, error) {
@@ -187,7 +188,7 @@ func WriteFile(ctx context.Context, s *storage.Store, dest string, key backupcry
 // returns what the run holds and its sealed size.
 func writeRun(ctx context.Context, s *storage.Store, path string, key backupcrypt.Key, have func(string) bool) (storage.RunStats, int64, error) {
 	var st storage.RunStats
-	size, err := writeFile(path, func(f *os.File) error {
+	size, err := storage.WriteAtomic(path, func(f *os.File) error {
 		w, err := backupcrypt.NewWriter(f, key)
 		if err != nil {
 			return err
@@ -202,37 +203,7 @@ func writeRun(ctx context.Context, s *storage.Store, path string, key backupcryp
 		}
 		return err
 	})
-	return st, size, err
-}
-
-// writeFile writes path through path.partial, renamed once complete and on the disk, so that
-// a writer killed at any moment leaves the old file or the new one, never half of one (a
-// left .partial is removed by the folder's next backup). It returns the size written.
-func writeFile(path string, write func(*os.File) error) (int64, error) {
-	partial := path + ".partial"
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	var size int64
-	if fi, serr := f.Stat(); serr == nil {
-		size = fi.Size()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(partial, path)
-	}
-	if err != nil {
-		os.Remove(partial)
-		return 0, fullDisk(err)
-	}
-	return size, nil
+	return st, size, fullDisk(err)
 }
 
 func fullDisk(err error) error {
@@ -257,7 +228,7 @@ func prepare(dir string, key backupcrypt.Key, indexKey []byte) error {
 			return err
 		}
 		for _, e := range entries {
-			if !strings.HasSuffix(e.Name(), ".partial") && e.Name() != readmeName {
+			if !storage.IsAtomicLeftover(e.Name()) && e.Name() != readmeName {
 				return fmt.Errorf("%w: %s holds other files (%s); choose an empty folder for the clinic's backups", ErrNotABackupSet, dir, e.Name())
 			}
 		}
@@ -288,7 +259,7 @@ func prepare(dir string, key backupcrypt.Key, indexKey []byte) error {
 	// Runs left half-written by a backup that was killed.
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".partial") {
+		if storage.IsAtomicLeftover(e.Name()) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
@@ -339,8 +310,8 @@ func writeNames(dir, run string, names []string, indexKey []byte) error {
 }
 
 func writeAtomically(path string, b []byte) error {
-	if _, err := writeFile(path, func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Base(path), err)
+	if err := storage.WriteFileAtomic(path, b); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Base(path), fullDisk(err))
 	}
 	return nil
 }

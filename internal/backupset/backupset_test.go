@@ -119,7 +119,7 @@ func TestKillDuringFolderBackup(t *testing.T) {
 				runs++
 			}
 		}
-		if m, _ := filepath.Glob(filepath.Join(folder, "*.partial")); len(m) > 0 {
+		if m, _ := filepath.Glob(filepath.Join(folder, ".*.tmp-*")); len(m) > 0 {
 			partials++
 		}
 		// The folder restores, to its newest complete run, whole.
@@ -151,7 +151,7 @@ func TestKillDuringFolderBackup(t *testing.T) {
 	if _, err := Backup(context.Background(), s, folder, pass, testKey.Derive("backup index")); err != nil {
 		t.Fatalf("the backup after the kills: %v", err)
 	}
-	if m, _ := filepath.Glob(filepath.Join(folder, "*.partial")); len(m) > 0 {
+	if m, _ := filepath.Glob(filepath.Join(folder, ".*.tmp-*")); len(m) > 0 {
 		t.Errorf("left after the next backup: %v", m)
 	}
 	t.Logf("folder backup: %d kills (%d left a partial run), %d runs completed, the folder restored whole after each, no plain copy", rounds, partials, runs)

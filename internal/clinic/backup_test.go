@@ -220,11 +220,11 @@ func TestBackupFolderRefusesWhatRestoreCouldNotUse(t *testing.T) {
 		t.Errorf("a list with a name added: %v", err)
 	}
 	os.WriteFile(names, b, 0o600)
-	os.WriteFile(filepath.Join(folder, "x.run.age.partial"), []byte("half"), 0o600)
+	os.WriteFile(filepath.Join(folder, ".x.run.age.tmp-123"), []byte("half"), 0o600) // what a killed run leaves
 	if _, err := c.Backup(ctx, folder, &passKey, false); err != nil {
 		t.Fatalf("after a killed backup: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(folder, "x.run.age.partial")); err == nil {
+	if _, err := os.Stat(filepath.Join(folder, ".x.run.age.tmp-123")); err == nil {
 		t.Error("the killed backup's partial run is still there")
 	}
 	photos := t.TempDir()

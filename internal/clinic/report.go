@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"dermal/internal/locale"
@@ -127,20 +124,8 @@ func (c *Clinic) WriteReport(ctx context.Context, req ReportRequest, path string
 // writeAtomic writes data to path through a temporary file renamed into place, so a failure
 // never leaves half a file under the name.
 func writeAtomic(path string, data []byte, what string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dermal-"+strings.ReplaceAll(what, " ", "-")+"-*.pdf")
-	if err != nil {
-		return fmt.Errorf("cannot write the %s in %s: %w", what, filepath.Dir(path), err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the %s: %w", what, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the %s: %w", what, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("saving the %s as %s: %w", what, path, err)
+	if err := storage.WriteFileAtomic(path, data); err != nil {
+		return fmt.Errorf("cannot write the %s as %s: %w", what, path, err)
 	}
 	return nil
 }

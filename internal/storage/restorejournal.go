@@ -46,27 +46,48 @@ func writeJournal(path string, j restoreJournal) error {
 // into place: a kill leaves the old file or the new one, never half of it. The file is its
 // owner's only.
 func WriteFileAtomic(path string, data []byte) error {
+	_, err := WriteAtomic(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+	return err
+}
+
+// WriteAtomic is WriteFileAtomic for a file written by write as a stream (a backup run is
+// not held in memory); it returns the size written. The temporary file is named
+// ".NAME.tmp-*" (IsAtomicLeftover): a writer killed half-way leaves one, which the writer's
+// next run may remove.
+func WriteAtomic(path string, write func(*os.File) error) (int64, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
-		return err
+		return 0, err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return 0, err
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return 0, err
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return err
+		return 0, err
 	}
 	syncDir(filepath.Dir(path))
-	return nil
+	return size, nil
+}
+
+// IsAtomicLeftover reports whether a file name is a temporary file of WriteAtomic.
+func IsAtomicLeftover(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
 }
 
 // journalTemps are journals a kill left half-written (WriteFileAtomic's temporary files).
