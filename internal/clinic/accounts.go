@@ -227,6 +227,7 @@ func (c *Clinic) Login(ctx context.Context, name, password string) (User, error)
 	c.userMu.Lock()
 	c.user = &u
 	c.userMu.Unlock()
+	c.lockMinutes.Store(0) // read from the records again: another window may have changed it
 	// Records from before seals are sealed once, at the first login that can (seal.go).
 	if err := c.store.SealRecords(ctx); err != nil {
 		return User{}, fmt.Errorf("sealing the records: %w", err)
@@ -433,13 +434,17 @@ func csvCell(s string) string {
 const DefaultLockMinutes = storage.DefaultLockMinutes
 
 // LockMinutes is how long a window may sit idle before it locks (0: never): the clinic's
-// setting, from the records (every OS account on the laptop gets the same). If the records
-// cannot be read, the default.
+// setting, from the records (every OS account on the laptop gets the same), read once after
+// each login or change. If the records cannot be read, the default.
 func (c *Clinic) LockMinutes(ctx context.Context) int {
+	if m := c.lockMinutes.Load(); m > 0 {
+		return int(m - 1)
+	}
 	m, err := c.store.LockMinutes(ctx)
 	if err != nil {
 		return DefaultLockMinutes
 	}
+	c.lockMinutes.Store(int64(m) + 1)
 	return m
 }
 
@@ -449,6 +454,7 @@ func (c *Clinic) SetLockMinutes(ctx context.Context, minutes int) error {
 	if err := c.requireAdmin("changing the idle lock"); err != nil {
 		return err
 	}
+	c.lockMinutes.Store(0) // read again, whatever happened
 	return c.store.SetLockMinutes(ctx, minutes)
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dermal/internal/accounts"
@@ -38,6 +39,9 @@ type Clinic struct {
 	userMu sync.Mutex
 	user   *storage.User    // who is logged in (nil: nobody, or records before accounts)
 	params *accounts.Params // argon2id costs (nil: accounts.Default)
+	// lockMinutes is the idle lock as last read from the records, plus one (0: not read):
+	// the window asks every two seconds, on its UI thread.
+	lockMinutes atomic.Int64
 }
 
 // New joins an engine, a store and a guard; any may be nil where a command needs none. The
@@ -426,6 +430,7 @@ func (c *Clinic) Restore(src string, key BackupKey) (kept string, err error) {
 		return kept, errors.Join(restoreErr, fmt.Errorf("opening the records after the restore: %w", openErr))
 	}
 	c.store = s
+	c.lockMinutes.Store(0) // the records' setting, restored or not
 	if restoreErr == nil {
 		// The restored records have their own accounts and data key: log in again.
 		c.Logout()

@@ -36,9 +36,11 @@ type Store struct {
 	// Reads go ahead at once; writes wait for it, so a damaged database is never written to,
 	// and opening stays fast. A check that could not read the file because another process
 	// held it (busy, not damaged) is run again before the next write.
-	checked  chan struct{}
-	checkMu  sync.Mutex
-	checkErr error
+	checked chan struct{}
+	// allSealed: every photo is sealed under its keyed name (data_key.photos_sealed), once seen.
+	allSealed atomic.Bool
+	checkMu   sync.Mutex
+	checkErr  error
 
 	// head is the last sealed audit row this process wrote, kept outside the records after
 	// each commit (anchor.go).
@@ -717,8 +719,14 @@ func (s *Store) BlobName(data []byte) string {
 // photosSealed reports whether the upgrade's sealing of stored photos has finished (data_key.
 // photos_sealed): from then on every photo is sealed.
 func (s *Store) photosSealed(ctx context.Context) bool {
+	// Once finished it stays so (a migration that reopens it runs in Open, before any read):
+	// every photo read asked the records again.
+	if s.allSealed.Load() {
+		return true
+	}
 	var done int
 	s.db.QueryRowContext(ctx, `SELECT photos_sealed FROM data_key WHERE id = 1`).Scan(&done)
+	s.allSealed.Store(done == 1)
 	return done == 1
 }
 
@@ -738,6 +746,7 @@ func (b sqliteBlobs) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	keyed := strings.HasPrefix(name, keyedPrefix)
+	sealedAll := b.s.photosSealed(ctx)
 	if sealbox.Sealed(data) {
 		k := b.s.dataKey()
 		if k == nil {
@@ -746,12 +755,12 @@ func (b sqliteBlobs) Get(ctx context.Context, name string) ([]byte, error) {
 		if data, err = k.Open(data, []byte(name)); err != nil {
 			return nil, fmt.Errorf("photo %s: %w", name, err)
 		}
-	} else if keyed || b.s.photosSealed(ctx) {
+	} else if keyed || sealedAll {
 		// Every photo Dermal stored since the upgrade is sealed: a plain one was put there by
 		// someone else, under a name that matches its content.
 		return nil, fmt.Errorf("%w: photo %s is stored unsealed, in records whose photos are all sealed: it was put there outside Dermal", ErrTampered, name)
 	}
-	if !keyed && b.s.photosSealed(ctx) {
+	if !keyed && sealedAll {
 		// Every stored photo was renamed with the clinic's key when it was sealed.
 		return nil, fmt.Errorf("%w: photo %s is named by its plain checksum, in records whose photos all have keyed names: it was put there outside Dermal", ErrTampered, name)
 	}
