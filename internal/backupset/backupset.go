@@ -41,7 +41,13 @@ const (
 	readmeName   = "README-DERMAL-BACKUP.txt"
 	runExt       = ".run.age"
 	namesExt     = ".names"
+	knownName    = "dermal-chunks.known"
 )
+
+// readEveryRowEvery: every so many runs, a folder's backup reads every row again instead of
+// taking the chunks whose change tags it knows as unchanged (storage/chunktags.go), so that
+// a tag that failed to change costs at most a week of daily backups, never the folder.
+const readEveryRowEvery = 7
 
 const readme = `This folder holds encrypted backups of a Dermal clinic's records.
 
@@ -52,7 +58,8 @@ run you restore, and the passphrase or age identity they were sealed with:
     dermal restore [--passphrase-file F | --identity FILE] THIS-FOLDER
 
 Do not delete or rename files here. The *.names files list what each run holds (keyed
-checksums that reveal nothing without the clinic's key).
+checksums that reveal nothing without the clinic's key); dermal-chunks.known lets the next
+backup skip the rows that did not change (deleting it only makes that backup slower).
 `
 
 // ErrNotABackupSet means a folder holds other files and is not a Dermal backup folder.
@@ -158,13 +165,23 @@ func Backup(ctx context.Context, s *storage.Store, dir string, key backupcrypt.K
 	suffix := make([]byte, 3)
 	rand.Read(suffix)
 	res.Run = fmt.Sprintf("%06d-%s-%s", len(runs)+1, time.Now().UTC().Format("20060102T150405Z"), hex.EncodeToString(suffix))
-	res.Stats, res.RunBytes, err = writeRun(ctx, s, filepath.Join(dir, res.Run+runExt), key, func(n string) bool { return have[n] })
+	known, uses := readKnown(dir, indexKey)
+	if known == nil || uses >= readEveryRowEvery-1 {
+		known, uses = nil, 0
+	} else {
+		uses++
+	}
+	res.Stats, res.RunBytes, err = writeRun(ctx, s, filepath.Join(dir, res.Run+runExt), key,
+		storage.RunOptions{Have: func(n string) bool { return have[n] }, Known: known})
 	if err != nil {
 		return res, fmt.Errorf("writing the backup into %s: %w", dir, err)
 	}
 	if err := writeNames(dir, res.Run, res.Stats.NewNames, indexKey); err != nil {
 		return res, err
 	}
+	// After the list: the names known are all in the folder's runs by now. A failure here
+	// costs the next backup its speed, not its contents.
+	writeKnown(dir, res.Stats.Known, uses, indexKey)
 	syncDir(dir)
 	res.Full = len(runs) == 0
 	res.FolderRun = len(runs) + 1
@@ -178,7 +195,7 @@ func WriteFile(ctx context.Context, s *storage.Store, dest string, key backupcry
 	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%w: %s already exists; choose a new name for the backup", storage.ErrInvalid, dest)
 	}
-	if _, _, err := writeRun(ctx, s, dest, key, nil); err != nil {
+	if _, _, err := writeRun(ctx, s, dest, key, storage.RunOptions{}); err != nil {
 		return fmt.Errorf("writing the backup %s: %w", dest, err)
 	}
 	return nil
@@ -186,7 +203,7 @@ func WriteFile(ctx context.Context, s *storage.Store, dest string, key backupcry
 
 // writeRun writes a run (storage.WriteRun: what have lacks) sealed with key to path; it
 // returns what the run holds and its sealed size.
-func writeRun(ctx context.Context, s *storage.Store, path string, key backupcrypt.Key, have func(string) bool) (storage.RunStats, int64, error) {
+func writeRun(ctx context.Context, s *storage.Store, path string, key backupcrypt.Key, opt storage.RunOptions) (storage.RunStats, int64, error) {
 	var st storage.RunStats
 	size, err := storage.WriteAtomic(path, func(f *os.File) error {
 		w, err := backupcrypt.NewWriter(f, key)
@@ -194,7 +211,7 @@ func writeRun(ctx context.Context, s *storage.Store, path string, key backupcryp
 			return err
 		}
 		bw := bufio.NewWriterSize(w, 1<<20)
-		st, err = s.WriteRun(ctx, bw, have)
+		st, err = s.WriteRun(ctx, bw, opt)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -297,6 +314,87 @@ func held(dir string, indexKey []byte) (map[string]bool, error) {
 		}
 	}
 	return have, nil
+}
+
+// readKnown reads the chunk names the folder's last backup computed, and how many runs have
+// used them since every row was last read. Anything amiss (no file, another format, a seal
+// that does not match) is nil: the backup then reads every row, as a first one does.
+func readKnown(dir string, indexKey []byte) (*storage.ChunkNames, int) {
+	b, err := os.ReadFile(filepath.Join(dir, knownName))
+	if err != nil {
+		return nil, 0
+	}
+	text := string(b)
+	i := strings.LastIndex(strings.TrimSuffix(text, "\n"), "\n")
+	if i < 0 || !strings.HasPrefix(text[i+1:], "mac ") {
+		return nil, 0
+	}
+	body, m := text[:i+1], strings.TrimSpace(strings.TrimPrefix(text[i+1:], "mac "))
+	if !hmac.Equal([]byte(m), []byte(mac(indexKey, knownName+"\n"+body))) {
+		return nil, 0
+	}
+	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	var schema string
+	var uses int
+	if len(lines) < 3 || lines[0] != "dermal-backup-known/1" {
+		return nil, 0
+	}
+	if _, err := fmt.Sscanf(lines[1], "schema %s", &schema); err != nil {
+		return nil, 0
+	}
+	if _, err := fmt.Sscanf(lines[2], "uses %d", &uses); err != nil {
+		return nil, 0
+	}
+	known := &storage.ChunkNames{Schema: schema, Names: make(map[storage.ChunkTag]string, len(lines)-3)}
+	for _, l := range lines[3:] {
+		f := strings.Fields(l)
+		if len(f) != 4 {
+			return nil, 0
+		}
+		var k storage.ChunkTag
+		if _, err := fmt.Sscan(f[1]+" "+f[2], &k.Chunk, &k.Tag); err != nil {
+			return nil, 0
+		}
+		k.Table = f[0]
+		name := f[3]
+		if name == "-" {
+			name = ""
+		}
+		known.Names[k] = name
+	}
+	return known, uses
+}
+
+// writeKnown writes what the next backup may take as known.
+func writeKnown(dir string, known *storage.ChunkNames, uses int, indexKey []byte) {
+	path := filepath.Join(dir, knownName)
+	if known == nil {
+		os.Remove(path)
+		return
+	}
+	keys := make([]storage.ChunkTag, 0, len(known.Names))
+	for k := range known.Names {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b storage.ChunkTag) int {
+		if c := strings.Compare(a.Table, b.Table); c != 0 {
+			return c
+		}
+		return int(max(-1, min(1, a.Chunk-b.Chunk)))
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "dermal-backup-known/1\nschema %s\nuses %d\n", known.Schema, uses)
+	for _, k := range keys {
+		name := known.Names[k]
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(&b, "%s %d %d %s\n", k.Table, k.Chunk, k.Tag, name)
+	}
+	body := b.String()
+	if err := storage.WriteFileAtomic(path, []byte(body+"mac "+mac(indexKey, knownName+"\n"+body)+"\n")); err != nil {
+		os.Remove(path)
+	}
 }
 
 func writeNames(dir, run string, names []string, indexKey []byte) error {

@@ -83,18 +83,32 @@ type TableChunks struct {
 type RunStats struct {
 	Snapshot          Snapshot
 	Chunks, ChunksNew int
-	BlobsNew          int
-	Bytes             int64 // entry bytes written (before sealing)
-	NewNames          []string
+	// ChunksRead is how many chunks were read from the records (the others' names were
+	// known by their change tags).
+	ChunksRead int
+	BlobsNew   int
+	Bytes      int64 // entry bytes written (before sealing)
+	NewNames   []string
+	// Known is what the next run into the same destination may take as known.
+	Known *ChunkNames
+}
+
+// RunOptions say what the destination of a run holds.
+type RunOptions struct {
+	// Have reports whether the destination holds a chunk or photo (nil: it holds nothing).
+	Have func(name string) bool
+	// Known are the chunk names the destination's last run computed (RunStats.Known); nil:
+	// every chunk is read.
+	Known *ChunkNames
 }
 
 // WriteRun writes a run to w: the snapshot of the records as they are now and every chunk
-// and photo for which have(name) is false (have nil: all of them). The records are read in
-// one read transaction, so the snapshot is consistent while the clinic goes on working. The
-// schema is compared with Dermal's first, as restore will: a backup restore would refuse is
-// not written.
-func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string) bool) (RunStats, error) {
+// and photo the destination does not have. The records are read in one read transaction, so
+// the snapshot is consistent while the clinic goes on working. The schema is compared with
+// Dermal's first, as restore will: a backup restore would refuse is not written.
+func (s *Store) WriteRun(ctx context.Context, w io.Writer, opt RunOptions) (RunStats, error) {
 	var st RunStats
+	have := opt.Have
 	if have == nil {
 		have = func(string) bool { return false }
 	}
@@ -113,6 +127,11 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 	if snap.Schema, err = schemaEntries(ctx, tx); err != nil {
 		return st, err
 	}
+	known := opt.Known
+	next := &ChunkNames{Schema: schemaFingerprint(snap.UserVersion, snap.Schema), Names: map[ChunkTag]string{}}
+	if known != nil && known.Schema != next.Schema {
+		known = nil
+	}
 	chunkKey := s.sealKey("backup chunks")
 	bw := bufio.NewWriterSize(w, 1<<20)
 	out := &entryWriter{w: bw}
@@ -120,7 +139,8 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 	// Two passes over the rows, in the same read transaction: the first names every chunk
 	// (the snapshot, which comes first in the run, lists them) and keeps nothing but the
 	// names; the second reads again only the chunks the destination lacks and writes them.
-	// Memory stays at one chunk, whatever the size of the records.
+	// Memory stays at one chunk, whatever the size of the records. A chunk whose change tag
+	// the destination's last run saw is not read in the first pass: its name is known.
 	type pending struct {
 		table int
 		k     int64
@@ -128,7 +148,7 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 	}
 	var fresh []pending
 	for _, e := range snap.Schema {
-		if e.Type != "table" || e.Name == "blobs" || strings.HasPrefix(e.Name, "sqlite_stat") {
+		if e.Type != "table" || e.Name == "blobs" || e.Name == "backup_chunks" || strings.HasPrefix(e.Name, "sqlite_stat") {
 			continue
 		}
 		tc, err := tableShape(ctx, tx, e.Name)
@@ -136,17 +156,61 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 			return st, err
 		}
 		ti := len(snap.Tables)
-		err = chunkTable(ctx, tx, tc, nil, func(k int64, content []byte) error {
-			name := chunkName(chunkKey, tc.Name, content)
+		add := func(k int64, name string) {
 			tc.Chunks = append(tc.Chunks, name)
 			st.Chunks++
 			if !have(name) {
 				fresh = append(fresh, pending{ti, k, name})
 			}
-			return nil
-		})
+		}
+		tags, covered, err := tableTags(ctx, tx, e.Name)
 		if err != nil {
-			return st, fmt.Errorf("reading table %s: %w", e.Name, err)
+			return st, fmt.Errorf("reading the change tags of %s: %w", e.Name, err)
+		}
+		if covered && known != nil {
+			for _, t := range tags {
+				key := ChunkTag{Table: tc.Name, Chunk: t.chunk, Tag: t.tag}
+				name, ok := known.Names[key]
+				if !ok {
+					k := t.chunk
+					err := chunkTable(ctx, tx, tc, &k, func(_ int64, content []byte) error {
+						name = chunkName(chunkKey, tc.Name, content)
+						return nil
+					})
+					if err != nil {
+						return st, fmt.Errorf("reading table %s: %w", e.Name, err)
+					}
+					st.ChunksRead++
+				}
+				next.Names[key] = name
+				if name != "" {
+					add(t.chunk, name)
+				}
+			}
+		} else {
+			tagOf := make(map[int64]int64, len(tags))
+			for _, t := range tags {
+				tagOf[t.chunk] = t.tag
+			}
+			names := map[int64]string{}
+			err = chunkTable(ctx, tx, tc, nil, func(k int64, content []byte) error {
+				name := chunkName(chunkKey, tc.Name, content)
+				st.ChunksRead++
+				if _, ok := tagOf[k]; !ok {
+					covered = false // rows in an untagged chunk: this table's names are not kept
+				}
+				names[k] = name
+				add(k, name)
+				return nil
+			})
+			if err != nil {
+				return st, fmt.Errorf("reading table %s: %w", e.Name, err)
+			}
+			if covered {
+				for _, t := range tags {
+					next.Names[ChunkTag{Table: tc.Name, Chunk: t.chunk, Tag: t.tag}] = names[t.chunk]
+				}
+			}
 		}
 		snap.Tables = append(snap.Tables, tc)
 	}
@@ -217,7 +281,7 @@ func (s *Store) WriteRun(ctx context.Context, w io.Writer, have func(name string
 	if out.err != nil {
 		return st, classifyWrite(out.err)
 	}
-	st.Snapshot, st.Bytes = snap, out.n
+	st.Snapshot, st.Bytes, st.Known = snap, out.n, next
 	return st, nil
 }
 
@@ -739,6 +803,15 @@ func (b *Builder) Finish() error {
 		}
 		if _, err := b.db.Exec(e.SQL); err != nil {
 			return fmt.Errorf("%w: making %s %s: %v", ErrCorrupt, e.Type, e.Name, err)
+		}
+	}
+	var tagged int
+	if err := b.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'backup_chunks'`).Scan(&tagged); err != nil {
+		return err
+	}
+	if tagged > 0 {
+		if err := tagAllChunks(b.db); err != nil {
+			return err
 		}
 	}
 	rows, err := b.db.Query(`PRAGMA foreign_key_check`)

@@ -365,6 +365,12 @@ func Restore(src, path string) (kept string, err error) {
 		os.Remove(tmp)
 		return "", classify(path, err)
 	}
+	// The restored rows get new change tags: a backup folder must not take them for the rows
+	// it saw under the same tags (chunktags.go).
+	if err := resetChunkTags(tmp); err != nil {
+		os.Remove(tmp)
+		return "", classify(path, fmt.Errorf("preparing the restored copy: %w", err))
+	}
 	if _, err := os.Stat(path); err == nil {
 		if kept, err = keptName(path, time.Now()); err != nil {
 			os.Remove(tmp)

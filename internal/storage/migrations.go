@@ -204,6 +204,16 @@ var migrations = []string{
 	`ALTER TABLE assessments ADD COLUMN latest INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX assessments_latest_follow_up ON assessments (follow_up, id) WHERE latest = 1 AND follow_up IS NOT NULL;
 	CREATE INDEX assessments_latest_tier ON assessments (risk_tier DESC, taken_at, id) WHERE latest = 1;`,
+	// 23: each chunk of a table a backup holds (chunkRows rowids) gets a change tag, set anew
+	// by triggers whenever one of its rows is written (chunktags.go): a daily backup into a
+	// folder then reads only the chunks whose tag changed since its last run, not every row.
+	`CREATE TABLE backup_chunks (
+		tbl   TEXT NOT NULL,
+		chunk INTEGER NOT NULL,
+		tag   INTEGER NOT NULL,
+		rows  INTEGER NOT NULL,
+		PRIMARY KEY (tbl, chunk)
+	) WITHOUT ROWID;` + chunkTriggers(taggedTables...),
 }
 
 // backfills run in the same transaction right after the migration of the same index, for
@@ -252,6 +262,8 @@ func init() {
 	backfills[21] = func(tx *sql.Tx) error { return markLatest(tx, `1`) }
 	// Index 20 is migration 21: the phone keys of the patients there.
 	backfills[20] = func(tx *sql.Tx) error { return rekeyPatients(tx, "phone", "phone_key", phoneKey) }
+	// Index 22 is migration 23: the chunks already there get their first tags.
+	backfills[22] = func(tx *sql.Tx) error { return tagAllChunks(tx) }
 }
 
 func applyMigration(tx *sql.Tx, i int) error {
