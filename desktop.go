@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -135,7 +137,14 @@ func runDesktop(g cli.Global) (code int) {
 		// Diagnosis of memory use at rest (see BENCHMARKS.md): a heap profile 10 s after start.
 		time.AfterFunc(10*time.Second, func() { writeHeapProfile(path, log) })
 	}
-	a.Lifecycle().SetOnStarted(func() { fyne.Do(func() { fitToScreen(w.Window()) }) })
+	a.Lifecycle().SetOnStarted(func() {
+		fyne.Do(func() { fitToScreen(w.Window()) })
+		if spec := os.Getenv("DERMAL_BENCH_ANALYSES"); spec != "" {
+			// The window's memory benchmark (tools/bench -scale): analyses through the
+			// window, then the idle unload, each step logged for the bench to read memory.
+			go benchAnalyses(w, guard, spec, log)
+		}
+	})
 	w.Window().ShowAndRun()
 	log.Info("closed")
 	return 0
@@ -188,4 +197,28 @@ func writeHeapProfile(path string, log *slog.Logger) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		log.Error("heap profile", "err", err)
 	}
+}
+
+// benchAnalyses runs the window benchmark's analyses: spec is "N:PHOTO" (patient 1, as
+// tools/scaledata makes it). After them it logs "bench analysed", then unloads the model as
+// the idle period would and logs "bench unloaded"; tools/bench reads the memory after each.
+func benchAnalyses(w *ui.UI, guard *watchdog.Guard, spec string, log *slog.Logger) {
+	time.Sleep(2 * time.Second) // the window drawn
+	nText, path, ok := strings.Cut(spec, ":")
+	n, err := strconv.Atoi(nText)
+	if !ok || err != nil || n < 1 {
+		log.Error("bench analyses", "err", fmt.Sprintf("DERMAL_BENCH_ANALYSES is %q; want N:PHOTO", spec))
+		return
+	}
+	start := time.Now()
+	if err := w.AnalysePhotos(1, path, n); err != nil {
+		log.Error("bench analyses", "err", err)
+		return
+	}
+	log.Info("bench analysed", "n", n, "took_ms", time.Since(start).Milliseconds())
+	if _, err := guard.UnloadIfIdle(time.Now().Add(365 * 24 * time.Hour)); err != nil {
+		log.Error("bench unload", "err", err)
+		return
+	}
+	log.Info("bench unloaded")
 }

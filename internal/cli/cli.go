@@ -199,7 +199,7 @@ func (g Global) Model() (inference.Model, error) {
 		}
 		return m, assets.CheckNotPosingAsShipped(m.Card)
 	}
-	return inference.LoadModel(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
+	return inference.LoadModelDeferred(assets.ModelCardJSON, assets.ModelONNX, assets.OODSubspace)
 }
 
 // Budget is the memory budget of a command: --memory-budget, else the default for this

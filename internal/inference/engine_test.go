@@ -2,6 +2,7 @@ package inference_test
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -230,6 +231,26 @@ func TestModelChecksumMismatchIsRefused(t *testing.T) {
 	bad[len(bad)/2] ^= 1
 	if _, err := inference.LoadModel(assets.ModelCardJSON, bad, assets.OODSubspace); err == nil {
 		t.Fatal("a model whose bytes differ from the card was accepted")
+	}
+}
+
+// The built-in model is read at start without its checksum (LoadModelDeferred), and checked
+// before the engine first loads it: a mismatched model still gives no result.
+func TestDeferredModelIsCheckedBeforeItsFirstResult(t *testing.T) {
+	bad := append([]byte(nil), assets.ModelONNX...)
+	bad[len(bad)/2] ^= 1
+	m, err := inference.LoadModelDeferred(assets.ModelCardJSON, bad, assets.OODSubspace)
+	if err != nil {
+		t.Fatalf("the card alone was refused: %v", err)
+	}
+	if err := inference.NewEngine(m, inference.Options{}).Load(); !errors.Is(err, inference.ErrModelMismatch) {
+		t.Fatalf("a model whose bytes differ from the card was loaded: %v", err)
+	}
+	badOOD := append([]byte(nil), assets.OODSubspace...)
+	badOOD[7] ^= 1
+	m, _ = inference.LoadModelDeferred(assets.ModelCardJSON, assets.ModelONNX, badOOD)
+	if err := inference.NewEngine(m, inference.Options{}).Load(); !errors.Is(err, inference.ErrModelMismatch) {
+		t.Fatalf("a subspace whose bytes differ from the card was loaded: %v", err)
 	}
 }
 

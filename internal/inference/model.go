@@ -23,30 +23,52 @@ func SHA256Hex(data []byte) string {
 // LoadModel pairs a card with the model bytes and the out-of-distribution subspace, refusing
 // a pair whose checksum disagrees: a result must always name the exact model that produced it.
 func LoadModel(cardJSON, onnx, oodPCA []byte) (Model, error) {
+	m, err := LoadModelDeferred(cardJSON, onnx, oodPCA)
+	if err != nil {
+		return m, err
+	}
+	return m, m.finish()
+}
+
+// LoadModelDeferred is LoadModel for the model built into the program: the card is read now,
+// the checksums are checked and the subspace read when the engine first loads the model
+// (before any result), not at start. Hashing 3.5 MB at every start made the built-in model's
+// pages of the program resident in a window that may never analyse a photo (3 MB of its
+// idle memory).
+func LoadModelDeferred(cardJSON, onnx, oodPCA []byte) (Model, error) {
 	card, err := ParseCard(cardJSON)
 	if err != nil {
 		return Model{}, err
 	}
-	if got := SHA256Hex(onnx); got != card.SHA256 {
-		return Model{}, fmt.Errorf("%w: card says sha256 %s, file has %s", ErrModelMismatch, card.SHA256, got)
-	}
-	if got := SHA256Hex(oodPCA); got != card.OOD.SHA256 {
-		return Model{}, fmt.Errorf("%w: card says %s has sha256 %s, it has %s", ErrModelMismatch, card.OOD.File, card.OOD.SHA256, got)
-	}
-	want := 4 * card.OOD.Dim * (1 + card.OOD.Components)
-	if len(oodPCA) != want {
+	if want := 4 * card.OOD.Dim * (1 + card.OOD.Components); len(oodPCA) != want {
 		return Model{}, fmt.Errorf("%w: %s is %d bytes, expected %d", ErrBadCard, card.OOD.File, len(oodPCA), want)
 	}
-	vals := make([]float32, len(oodPCA)/4)
+	return Model{Card: card, Data: onnx, pendingOOD: oodPCA}, nil
+}
+
+// finish checks the model's checksums and reads its subspace, once.
+func (m *Model) finish() error {
+	if m.pendingOOD == nil {
+		return nil
+	}
+	card := m.Card
+	if got := SHA256Hex(m.Data); got != card.SHA256 {
+		return fmt.Errorf("%w: card says sha256 %s, file has %s", ErrModelMismatch, card.SHA256, got)
+	}
+	if got := SHA256Hex(m.pendingOOD); got != card.OOD.SHA256 {
+		return fmt.Errorf("%w: card says %s has sha256 %s, it has %s", ErrModelMismatch, card.OOD.File, card.OOD.SHA256, got)
+	}
+	vals := make([]float32, len(m.pendingOOD)/4)
 	for i := range vals {
-		vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(oodPCA[4*i:]))
+		vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(m.pendingOOD[4*i:]))
 	}
 	d := card.OOD.Dim
 	pca := &Subspace{Mean: vals[:d]}
 	for k := 0; k < card.OOD.Components; k++ {
 		pca.Components = append(pca.Components, vals[d*(k+1):d*(k+2)])
 	}
-	return Model{Card: card, Data: onnx, OOD: pca}, nil
+	m.OOD, m.pendingOOD = pca, nil
+	return nil
 }
 
 // LoadModelFiles is LoadModel from a card file and an .onnx file; the subspace file is the
