@@ -14,7 +14,9 @@ import (
 
 // smaps is a process's memory from /proc: resident in total, anonymous (the process's own
 // heap), and file-backed (shared libraries, fonts: clean pages shared with other processes).
-type smaps struct{ rss, anon, file uint64 }
+// smaps is a process's memory from /proc: resident, its anonymous and file-backed parts, and
+// the peak resident set so far (hwm).
+type smaps struct{ rss, anon, file, hwm uint64 }
 
 func readSmaps(pid int) (smaps, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -22,7 +24,7 @@ func readSmaps(pid int) (smaps, error) {
 		return smaps{}, err
 	}
 	var s smaps
-	fields := map[string]*uint64{"VmRSS:": &s.rss, "RssAnon:": &s.anon, "RssFile:": &s.file}
+	fields := map[string]*uint64{"VmRSS:": &s.rss, "RssAnon:": &s.anon, "RssFile:": &s.file, "VmHWM:": &s.hwm}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -140,6 +142,7 @@ func guiIdle(r *report, bin string) error {
 		args         []string
 	}{
 		{"bare Fyne window (tools/fynehello): the toolkit's floor", "", hello, nil},
+		{"bare Fyne window at Dermal's size (tools/fynehello -size 1280x720)", "", hello, []string{"-size", "1280x720"}},
 		{"Dermal, logged in, Today, model not loaded", "≤ 100 MB", bin, append([]string{"--data", empty}, login...)},
 		{"Dermal, logged in, an assessment open with Grad-CAM, model loaded", "", bin, append([]string{"--data", withCase, "--open", "1"}, login...)},
 	}

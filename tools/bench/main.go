@@ -341,7 +341,10 @@ func run() error {
 
 func firstLine(err error) string { return strings.SplitN(err.Error(), "\n", 2)[0] }
 
-func makeBigPhoto(src, dst string) error {
+func makeBigPhoto(src, dst string) error { return makePhoto(src, dst, 4000, 3000) }
+
+// makePhoto makes a JPEG of src resized to width×height at dst, unless dst exists.
+func makePhoto(src, dst string, width, height int) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
@@ -354,7 +357,7 @@ func makeBigPhoto(src, dst string) error {
 		return err
 	}
 	defer f.Close()
-	return jpeg.Encode(f, imaging.Resize(img, 4000, 3000, imaging.Lanczos), &jpeg.Options{Quality: 92})
+	return jpeg.Encode(f, imaging.Resize(img, width, height, imaging.Lanczos), &jpeg.Options{Quality: 92})
 }
 
 // benchImages is 500 HAM10000 photos, or the committed fixtures repeated when the data set is

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -61,7 +62,16 @@ func scaleBench() error {
 	if err != nil {
 		return err
 	}
-	r.line("| patients / assessments | dermal.db | make the records | window after login | window idle, logged in (× bare Fyne %s) | `followups --json` | `followups --json --limit 50` | `history` | `audit verify` | full backup (age) | daily backup into a folder after 100 new assessments (vs. full) |", mb(bare.rss))
+	// The same bare window at the size Dermal's window opens at on this screen (fitscreen.go):
+	// the graphics stack's buffers grow with a window's area.
+	bareFull, err := idleApp(display, 8*time.Second, hello, "-size", "1280x720")
+	if err != nil {
+		return err
+	}
+	ratios := func(rss uint64) string {
+		return fmt.Sprintf("%.2f× / %.2f×", float64(rss)/float64(bare.rss), float64(rss)/float64(bareFull.rss))
+	}
+	r.line("| patients / assessments | dermal.db | make the records | window after login | window idle, logged in (× bare Fyne window: label-sized %s / 1280×720 %s) | `followups --json` | `followups --json --limit 50` | `history` | `audit verify` | full backup (age) | daily backup into a folder after 100 new assessments (vs. full) |", mb(bare.rss), mb(bareFull.rss))
 	r.line("|---|---|---|---|---|---|---|---|---|---|---|")
 	login := func(dir string) []string { return []string{"--data", dir, "--user", "admin", "--password-file", pw} }
 	for _, n := range sizes {
@@ -83,7 +93,7 @@ func scaleBench() error {
 		}
 		win, idle, werr := windowStart(display, *binPath, login(dir))
 		winCell := fmt.Sprintf("%.2f s", win.Seconds())
-		idleCell := fmt.Sprintf("%s (%.2f×)", mb(idle.rss), float64(idle.rss)/float64(bare.rss))
+		idleCell := fmt.Sprintf("%s (%s)", mb(idle.rss), ratios(idle.rss))
 		if werr != nil {
 			winCell, idleCell = "failed: "+strings.ReplaceAll(werr.Error(), "|", "/"), ""
 		}
@@ -125,6 +135,10 @@ func scaleBench() error {
 			size = mb(uint64(st.Size()))
 		}
 		r.line("| %d / %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", n, 3*n, size, made, winCell, idleCell, fu, fu50, hist, verify, fullCell, incCell)
+	}
+	r.line("")
+	if err := windowAnalysesRows(r, display, login(filepath.Join(*scaleData, strconv.Itoa(sizes[len(sizes)-1]))), sizes[len(sizes)-1], bare, bareFull, ratios); err != nil {
+		return err
 	}
 	r.line("")
 	r.line("The window's start is the time from the login's success to the built window (the app's own log line `window shown … after_login_ms`); its idle memory is read 8 s later. The daily backup's records had the 100 assessments added through the clinic layer (`tools/scaledata -add 100`) after the folder's first (full) run.")
@@ -190,4 +204,98 @@ func newestRunBytes(folder string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// windowAnalysesRows measures the window through analyses (DERMAL_BENCH_ANALYSES: the
+// assessment screen's own steps, driven in the app): 50 analyses of a 1024×768 photo then the
+// idle unload, and one 12 MP photo's peak beside the command line's.
+func windowAnalysesRows(r *report, display string, login []string, n int, bare, bareFull smaps, ratios func(uint64) string) error {
+	small := filepath.Join(fixtures, "ISIC_0024311.png")
+	photo := filepath.Join(*work, "photo-1024.jpg")
+	if err := makePhoto(small, photo, 1024, 768); err != nil {
+		return err
+	}
+	big := filepath.Join(*work, "photo-12mp.jpg")
+	if err := makeBigPhoto(small, big); err != nil {
+		return err
+	}
+	r.line("The window through analyses, at %d patients (the app's assessment screen driven in-process by DERMAL_BENCH_ANALYSES: open the photo, analyse, as a clinician's clicks would; then the model unloaded as the idle period does). Ratios to the bare windows as above (label-sized / 1280×720).", n)
+	r.line("")
+	r.line("| window | resident | peak | target |")
+	r.line("|---|---|---|---|")
+	after, _, err := windowAnalyses(display, login, 50, photo)
+	if err != nil {
+		r.line("| after 50 analyses (1024×768 JPEG) and the idle unload | failed: %s | | ≤ 1.25× |", strings.ReplaceAll(err.Error(), "|", "/"))
+	} else {
+		r.line("| after 50 analyses (1024×768 JPEG) and the idle unload | %s (%s) | %s | ≤ 1.25× |", mb(after.rss), ratios(after.rss), mb(after.hwm))
+	}
+	cli, cerr := measure(nil, *binPath, "classify", "--gradcam", filepath.Join(*work, "overlay.png"), big)
+	_, peak, err := windowAnalyses(display, login, 1, big)
+	switch {
+	case err != nil || cerr != nil:
+		r.line("| one 12 MP JPEG analysed | failed: %s | | ≤ 1.5× the command line's peak |", strings.ReplaceAll(fmt.Sprint(errors.Join(err, cerr)), "|", "/"))
+	default:
+		r.line("| one 12 MP JPEG analysed | | %s (%.2f× `dermal classify --gradcam`'s %s) | ≤ 1.5× the command line's peak |", mb(peak), float64(peak)/float64(cli.maxRSS), mb(cli.maxRSS))
+	}
+	return nil
+}
+
+// windowAnalyses opens the window logged in with DERMAL_BENCH_ANALYSES=n:photo, and returns
+// its memory 8 s after the idle unload, and its peak when the analyses were done.
+func windowAnalyses(display string, login []string, n int, photo string) (smaps, uint64, error) {
+	home, err := os.MkdirTemp("", "dermal-bench-home")
+	if err != nil {
+		return smaps{}, 0, err
+	}
+	defer os.RemoveAll(home)
+	cmd := exec.Command(*binPath, login...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "FYNE_THEME=light",
+		fmt.Sprintf("DERMAL_BENCH_ANALYSES=%d:%s", n, photo))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return smaps{}, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return smaps{}, 0, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	events := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			switch l := sc.Text(); {
+			case strings.Contains(l, `msg="bench analysed"`):
+				events <- "analysed"
+			case strings.Contains(l, `msg="bench unloaded"`):
+				events <- "unloaded"
+			case strings.Contains(l, "bench analyses") || strings.Contains(l, "bench unload"):
+				events <- "error: " + l
+			}
+		}
+		close(events)
+	}()
+	var peak uint64
+	for {
+		select {
+		case e, ok := <-events:
+			switch {
+			case !ok:
+				return smaps{}, 0, fmt.Errorf("the window exited")
+			case strings.HasPrefix(e, "error"):
+				return smaps{}, 0, errors.New(e)
+			case e == "analysed":
+				s, err := readSmaps(cmd.Process.Pid)
+				if err != nil {
+					return smaps{}, 0, err
+				}
+				peak = s.hwm
+			case e == "unloaded":
+				time.Sleep(8 * time.Second)
+				s, err := readSmaps(cmd.Process.Pid)
+				return s, peak, err
+			}
+		case <-time.After(10 * time.Minute):
+			return smaps{}, 0, fmt.Errorf("the analyses did not finish in 10 minutes")
+		}
+	}
 }
