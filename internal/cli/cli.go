@@ -73,6 +73,7 @@ var commands = []struct {
 	{"followups", "the worklist: follow-ups overdue, due today and soon, and referrals awaiting their outcome: dermal followups [--json] [--within DAYS] [--limit N] [--after NEXT]", runFollowups},
 	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
+	{"export", "a referral as DICOM files (the photo, the letter, the result) for a USB stick or a hospital's PACS: dermal export --dicom DIR --assessment ID [--lang en|vi]", runExport},
 	{"audit", "check the hash-chained audit trail: dermal audit verify", runAudit},
 	{"verify", "check the records for changes made outside Dermal (schema, audit trail and its seals, every record's seal): dermal verify", runVerify},
 	{"setup", "first run: the clinic and its first administrator: dermal setup --clinic NAME --admin USER --password-file F", runSetup},

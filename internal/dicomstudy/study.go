@@ -175,14 +175,26 @@ func str(t tag.Tag, s string) *dicom.Element {
 func da(t time.Time) string { return t.Format("20060102") }
 func tm(t time.Time) string { return t.Format("150405") }
 
-// personName writes a name as DICOM's family^given: Vietnamese names are written family
-// name first, so the first word is the family name.
+// personName writes a name as DICOM's family^given^middle^prefix: Vietnamese names are
+// written family name first, so the first word is the family name; a title before it
+// ("BS.", "Dr.") is the prefix.
 func personName(name string) string {
 	f := strings.Fields(name)
-	if len(f) < 2 {
-		return name
+	prefix := ""
+	if len(f) > 1 && strings.HasSuffix(f[0], ".") {
+		prefix, f = f[0], f[1:]
 	}
-	return f[0] + "^" + strings.Join(f[1:], " ")
+	if len(f) == 0 {
+		return ""
+	}
+	pn := f[0]
+	if len(f) > 1 || prefix != "" {
+		pn += "^" + strings.Join(f[1:], " ")
+	}
+	if prefix != "" {
+		pn += "^^" + prefix
+	}
+	return pn
 }
 
 // code is one item of a code sequence.
@@ -201,6 +213,8 @@ func (s Study) common(class, instance, series, modality string, seriesNumber int
 		str(tag.SpecificCharacterSet, "ISO_IR 192"), // UTF-8: Vietnamese names
 		str(tag.SOPClassUID, class),
 		str(tag.SOPInstanceUID, instance),
+		// Dates and times are UTC, and say so.
+		str(tag.TimezoneOffsetFromUTC, "+0000"),
 		str(tag.StudyDate, da(s.Referred)),
 		str(tag.StudyTime, tm(s.Referred)),
 		str(tag.AccessionNumber, ""),

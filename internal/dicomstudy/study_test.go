@@ -174,3 +174,16 @@ func TestBadStudyIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestPersonName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Nguyễn Thị Hồng": "Nguyễn^Thị Hồng",
+		"BS. Lê Văn An":   "Lê^Văn An^^BS.",
+		"An":              "An",
+		"Dr. Smith":       "Smith^^^Dr.",
+	} {
+		if got := personName(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
