@@ -40,6 +40,9 @@ const (
 	jpegBaseline   = "1.2.840.10008.1.2.4.50"
 )
 
+// StudyDescriptionPrefix starts a referral study's description; the triage tier follows.
+const StudyDescriptionPrefix = "Dermal referral: "
+
 // ImplementationClassUID names Dermal as the writer of the files (under the 2.25 root, from
 // a fixed UUID: no registered root is needed).
 const ImplementationClassUID = "2.25.227866946735237016543924006411937447115"
@@ -222,7 +225,8 @@ func (s Study) common(class, instance, series, modality string, seriesNumber int
 		str(tag.Manufacturer, "Dermal"),
 		str(tag.InstitutionName, s.Institution),
 		str(tag.ReferringPhysicianName, personName(s.Clinician)),
-		str(tag.StudyDescription, "Dermal referral: skin lesion"),
+		// The tier, for the specialist's inbox (QIDO returns the study's description).
+		str(tag.StudyDescription, StudyDescriptionPrefix+s.Tier),
 		str(tag.PatientName, personName(s.Patient.Name)),
 		str(tag.PatientID, s.Patient.ID),
 		str(tag.IssuerOfPatientID, s.Patient.Issuer),

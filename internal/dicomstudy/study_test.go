@@ -187,3 +187,48 @@ func TestPersonName(t *testing.T) {
 		}
 	}
 }
+
+// A specialist's reply passes dciodvfy, reads back as written, and the same reply written
+// again has the same UID.
+func TestReplyRoundTrip(t *testing.T) {
+	r := Reply{UIDKey: []byte("the specialist's key, 32 bytes.."), StudyUID: "2.25.1234", StudyDate: "20261207", StudyTime: "093000",
+		StudyID: "R7", PatientName: "Nguyễn^Thị Hồng", PatientID: "BN-7", Issuer: "Trạm Y tế", PatientSex: "F", Institution: "Trạm Y tế",
+		Specialist: "BS. Trần Minh", Answered: time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC), Diagnosis: "Nốt ruồi loạn sản",
+		Advice: "Theo dõi sau 3 tháng", Plan: PlanSee, SeeWithin: 14, Program: "Dermal test"}
+	o, err := r.Object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), o.Name)
+	os.WriteFile(p, o.Data, 0o600)
+	if errs := dciodvfy(t, p); len(errs) > 0 {
+		t.Errorf("dciodvfy: %s", strings.Join(errs, "; "))
+	}
+	back, err := ReadReply(o.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Diagnosis != r.Diagnosis || back.Advice != r.Advice || back.Plan != r.Plan || back.SeeWithin != 14 || back.Specialist != r.Specialist ||
+		back.StudyUID != r.StudyUID || !back.Answered.Equal(r.Answered) {
+		t.Errorf("read back %+v", back)
+	}
+	again, _ := r.Object()
+	if again.SOPInstance != o.SOPInstance {
+		t.Error("the same reply got another UID")
+	}
+	r.Plan, r.SeeWithin = PlanSee, 0
+	if _, err := r.Object(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("see within 0 days: %v", err)
+	}
+	if _, err := ReadReply(testStudyObject(t)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a referral's result read as a reply: %v", err)
+	}
+}
+
+func testStudyObject(t *testing.T) []byte {
+	objs, err := testStudy(t, "jpeg", true).Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs[2].Data
+}

@@ -213,7 +213,34 @@ var migrations = []string{
 		tag   INTEGER NOT NULL,
 		rows  INTEGER NOT NULL,
 		PRIMARY KEY (tbl, chunk)
-	) WITHOUT ROWID;` + chunkTriggers(taggedTables...),
+	) WITHOUT ROWID;` + chunkTriggers(taggedByMigration23...),
+	// 24: the district hub (teleconsultation): where it is and how to log in (the password
+	// sealed with the data key), and the outbox of referrals to send there, each with the
+	// instances the hub has acknowledged, so that a sync killed half-way resumes without
+	// sending twice what was stored, and the reply that came back.
+	`CREATE TABLE hub_settings (
+		id              INTEGER PRIMARY KEY CHECK (id = 1),
+		url             TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 500),
+		user            TEXT NOT NULL CHECK (length(user) BETWEEN 1 AND 100),
+		password_sealed BLOB NOT NULL,
+		ca_cert         TEXT NOT NULL DEFAULT '' CHECK (length(ca_cert) <= 100000),
+		updated_at      TEXT NOT NULL,
+		last_reply_check TEXT
+	);
+	CREATE TABLE hub_outbox (
+		id            INTEGER PRIMARY KEY,
+		referral_id   INTEGER NOT NULL UNIQUE REFERENCES referrals (id),
+		language      TEXT NOT NULL CHECK (language IN ('en', 'vi')),
+		queued_at     TEXT NOT NULL,
+		study_uid     TEXT NOT NULL DEFAULT '',
+		acknowledged  TEXT NOT NULL DEFAULT '',
+		attempts      INTEGER NOT NULL DEFAULT 0,
+		next_try      TEXT,
+		last_error    TEXT NOT NULL DEFAULT '',
+		sent_at       TEXT,
+		reply_at      TEXT
+	);
+	CREATE INDEX hub_outbox_unsent ON hub_outbox (id) WHERE sent_at IS NULL;` + chunkTriggers("hub_settings", "hub_outbox"),
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

@@ -1,0 +1,215 @@
+package dicomstudy
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+)
+
+// ReplySeriesDescription names the series of a specialist's reply in a referral's study.
+const ReplySeriesDescription = "Dermal specialist reply"
+
+// Plans a specialist may give.
+const (
+	PlanLocal  = "manage locally"
+	PlanSee    = "see at the district hospital"
+	PlanBiopsy = "biopsy"
+)
+
+// Reply is a specialist's answer to a referral, stored in the referral's own study as a
+// Comprehensive SR.
+type Reply struct {
+	// UIDKey keys the reply's UIDs (the specialist's records' key).
+	UIDKey []byte
+	// The referral's study as the hub lists it: the reply joins it with the same patient.
+	StudyUID, StudyDate, StudyTime, StudyID, AccessionNumber string
+	PatientName, PatientID, Issuer, PatientSex                string
+	Institution                                               string
+
+	Specialist string // who answers
+	Answered   time.Time
+	Diagnosis  string
+	Advice     string
+	Plan       string // PlanLocal, PlanSee or PlanBiopsy
+	SeeWithin  int    // days, with PlanSee
+	Program    string
+}
+
+var (
+	conceptReply      = code("DERMAL-20", "99DERMAL", "Specialist's reply")
+	conceptReplyDx    = code("DERMAL-21", "99DERMAL", "Specialist's diagnosis")
+	conceptReplyAdv   = code("DERMAL-22", "99DERMAL", "Specialist's advice")
+	conceptReplyPlan  = code("DERMAL-23", "99DERMAL", "Plan")
+	conceptReplyDays  = code("DERMAL-24", "99DERMAL", "See within")
+	conceptReplyOwner = code("DERMAL-25", "99DERMAL", "Specialist")
+)
+
+// Object is the reply's SR.
+func (r Reply) Object() (Object, error) {
+	if r.StudyUID == "" || r.PatientID == "" {
+		return Object{}, fmt.Errorf("%w: the reply names no study or patient", ErrInvalid)
+	}
+	if strings.TrimSpace(r.Diagnosis) == "" || strings.TrimSpace(r.Specialist) == "" {
+		return Object{}, fmt.Errorf("%w: a reply needs the diagnosis and the specialist's name", ErrInvalid)
+	}
+	switch r.Plan {
+	case PlanLocal, PlanBiopsy:
+	case PlanSee:
+		if r.SeeWithin < 1 || r.SeeWithin > 365 {
+			return Object{}, fmt.Errorf("%w: see within %d days: give 1 to 365", ErrInvalid, r.SeeWithin)
+		}
+	default:
+		return Object{}, fmt.Errorf("%w: plan %q", ErrInvalid, r.Plan)
+	}
+	// The same reply sent again has the same UIDs (the hub keeps one); another reply to the
+	// same study has others.
+	m := hmac.New(sha256.New, r.UIDKey)
+	fmt.Fprintf(m, "dermal reply\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d", r.StudyUID, r.Specialist, r.Diagnosis, r.Advice, r.Plan, r.SeeWithin, r.Answered.Unix())
+	sum := m.Sum(nil)
+	uid := func(part byte) string {
+		u := append([]byte(nil), sum[:16]...)
+		u[15] ^= part
+		u[6] = u[6]&0x0f | 0x80
+		u[8] = u[8]&0x3f | 0x80
+		return "2.25." + new(big.Int).SetBytes(u).String()
+	}
+	instance, series := uid(1), uid(2)
+	items := [][]*dicom.Element{
+		textItem(conceptReplyOwner, r.Specialist),
+		textItem(conceptReplyDx, r.Diagnosis),
+	}
+	if r.Advice != "" {
+		items = append(items, textItem(conceptReplyAdv, r.Advice))
+	}
+	items = append(items, textItem(conceptReplyPlan, r.Plan))
+	if r.Plan == PlanSee {
+		items = append(items, numItem(conceptReplyDays, float64(r.SeeWithin), code("d", "UCUM", "day")))
+	}
+	es := []*dicom.Element{
+		str(tag.SpecificCharacterSet, "ISO_IR 192"),
+		str(tag.SOPClassUID, ComprehensiveSRClass),
+		str(tag.SOPInstanceUID, instance),
+		str(tag.TimezoneOffsetFromUTC, "+0000"),
+		str(tag.StudyDate, r.StudyDate),
+		str(tag.StudyTime, r.StudyTime),
+		str(tag.AccessionNumber, r.AccessionNumber),
+		str(tag.Modality, "SR"),
+		str(tag.Manufacturer, "Dermal"),
+		str(tag.InstitutionName, r.Institution),
+		str(tag.ReferringPhysicianName, ""),
+		str(tag.SeriesDescription, ReplySeriesDescription),
+		str(tag.PatientName, r.PatientName),
+		str(tag.PatientID, r.PatientID),
+		str(tag.IssuerOfPatientID, r.Issuer),
+		str(tag.PatientBirthDate, ""),
+		str(tag.PatientSex, r.PatientSex),
+		str(tag.SoftwareVersions, r.Program),
+		str(tag.StudyInstanceUID, r.StudyUID),
+		str(tag.SeriesInstanceUID, series),
+		str(tag.StudyID, r.StudyID),
+		el(tag.SeriesNumber, []string{"4"}),
+		el(tag.InstanceNumber, []string{"1"}),
+		str(tag.ContentDate, da(r.Answered.UTC())),
+		str(tag.ContentTime, tm(r.Answered.UTC())),
+		el(tag.ReferencedPerformedProcedureStepSequence, [][]*dicom.Element{}),
+		str(tag.CompletionFlag, "COMPLETE"),
+		str(tag.VerificationFlag, "UNVERIFIED"),
+		el(tag.PerformedProcedureCodeSequence, [][]*dicom.Element{}),
+		str(tag.ValueType, "CONTAINER"),
+		el(tag.ConceptNameCodeSequence, [][]*dicom.Element{conceptReply}),
+		str(tag.ContinuityOfContent, "SEPARATE"),
+		el(tag.ContentSequence, items),
+	}
+	data, err := file(ComprehensiveSRClass, instance, explicitLittle, es)
+	if err != nil {
+		return Object{}, err
+	}
+	return Object{Name: "reply.dcm", SOPClass: ComprehensiveSRClass, SOPInstance: instance, Data: data}, nil
+}
+
+// ReadReply reads a reply SR back: what came home to the clinic.
+func ReadReply(data []byte) (Reply, error) {
+	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil, dicom.SkipPixelData())
+	if err != nil {
+		return Reply{}, fmt.Errorf("%w: the reply is not DICOM: %v", ErrInvalid, err)
+	}
+	get := func(d []*dicom.Element, t tag.Tag) string {
+		for _, e := range d {
+			if e.Tag == t {
+				if v, ok := e.Value.GetValue().([]string); ok && len(v) > 0 {
+					return v[0]
+				}
+			}
+		}
+		return ""
+	}
+	top := ds.Elements
+	r := Reply{StudyUID: get(top, tag.StudyInstanceUID), PatientID: get(top, tag.PatientID), PatientName: get(top, tag.PatientName)}
+	if get(top, tag.SeriesDescription) != ReplySeriesDescription {
+		return r, fmt.Errorf("%w: not a Dermal specialist's reply", ErrInvalid)
+	}
+	if t, err := time.Parse("20060102150405", get(top, tag.ContentDate)+get(top, tag.ContentTime)); err == nil {
+		r.Answered = t
+	}
+	for _, e := range top {
+		if e.Tag != tag.ContentSequence {
+			continue
+		}
+		for _, item := range e.Value.GetValue().([]*dicom.SequenceItemValue) {
+			es := item.GetValue().([]*dicom.Element)
+			var concept string
+			for _, c := range es {
+				if c.Tag == tag.ConceptNameCodeSequence {
+					if cs := c.Value.GetValue().([]*dicom.SequenceItemValue); len(cs) > 0 {
+						concept = get(cs[0].GetValue().([]*dicom.Element), tag.CodeValue)
+					}
+				}
+			}
+			text := get(es, tag.TextValue)
+			switch concept {
+			case "DERMAL-25":
+				r.Specialist = text
+			case "DERMAL-21":
+				r.Diagnosis = text
+			case "DERMAL-22":
+				r.Advice = text
+			case "DERMAL-23":
+				r.Plan = text
+			case "DERMAL-24":
+				for _, c := range es {
+					if c.Tag == tag.MeasuredValueSequence {
+						if mv := c.Value.GetValue().([]*dicom.SequenceItemValue); len(mv) > 0 {
+							r.SeeWithin, _ = strconv.Atoi(strings.TrimSpace(get(mv[0].GetValue().([]*dicom.Element), tag.NumericValue)))
+						}
+					}
+				}
+			}
+		}
+	}
+	if r.Diagnosis == "" || r.Specialist == "" {
+		return r, fmt.Errorf("%w: the reply has no diagnosis or specialist", ErrInvalid)
+	}
+	return r, nil
+}
+
+// Summary is the reply in one line, as the outcome records it.
+func (r Reply) Summary() string {
+	s := r.Diagnosis
+	plan := r.Plan
+	if r.Plan == PlanSee {
+		plan = fmt.Sprintf("see within %d days", r.SeeWithin)
+	}
+	s += " — " + plan
+	if r.Advice != "" {
+		s += " — " + r.Advice
+	}
+	return s
+}
