@@ -74,6 +74,7 @@ var commands = []struct {
 	{"outcome", "record a referral's outcome: dermal outcome --assessment ID --diagnosis TEXT [--source specialist|histology] [--date YYYY-MM-DD]", runOutcome},
 	{"report", "case report PDF: dermal report --assessment ID [--history] [--lang en|vi] [--clinic NAME] -o FILE.pdf; referral letter: dermal report --assessment ID --referral --to NAME [--reason TEXT] -o FILE.pdf", runReport},
 	{"export", "a referral as DICOM files (the photo, the letter, the result) for a USB stick or a hospital's PACS: dermal export --dicom DIR --assessment ID [--lang en|vi]", runExport},
+	{"hub", "teleconsultation through the district hub: dermal hub set --url URL --user NAME --password-file F [--ca-cert FILE] | status [--json] | sync [--json] | queue --assessment ID | inbox [--json] | reply --study UID --diagnosis TEXT [--advice TEXT] [--see-within DAYS]", runHub},
 	{"audit", "check the hash-chained audit trail: dermal audit verify", runAudit},
 	{"verify", "check the records for changes made outside Dermal (schema, audit trail and its seals, every record's seal): dermal verify", runVerify},
 	{"setup", "first run: the clinic and its first administrator: dermal setup --clinic NAME --admin USER --password-file F", runSetup},
@@ -139,8 +140,10 @@ func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	for _, c := range commands {
 		if c.name == args[0] {
 			rest := args[1:]
-			if c.name != "setup" {
-				// --user and --password-file may follow the command name too.
+			// --user and --password-file may follow the command name too, except where the
+			// command has its own: setup's first administrator, and hub set's login on the
+			// hub (the staff login then goes before the command name).
+			if c.name != "setup" && !(c.name == "hub" && len(rest) > 0 && rest[0] == "set") {
 				rest = env.takeLogin(rest)
 			}
 			err := c.run(env, rest)

@@ -412,6 +412,11 @@ type HistoryItem struct {
 	ABCDE      []string           `json:"abcde"`
 	DiameterMM *float64           `json:"diameter_mm"`
 	FollowUp   string             `json:"follow_up,omitempty"`
+	// Referred: a referral letter was made; the outcome, once recorded (source specialist,
+	// by hand or from the district hub's reply, or histology).
+	Referred         bool   `json:"referred"`
+	OutcomeSource    string `json:"outcome_source,omitempty"`
+	OutcomeDiagnosis string `json:"outcome_diagnosis,omitempty"`
 }
 
 func runHistory(env *Env, args []string) error {
@@ -451,7 +456,8 @@ func runHistory(env *Env, args []string) error {
 			RiskTier: a.RiskTier, Probabilities: a.Probabilities, Warnings: a.Warnings, Model: a.ModelName, ModelSHA256: a.ModelSHA256,
 			ModelCard: a.ModelCardSHA256, PhotoSHA256: a.PhotoSHA256, Diagnosis: a.Diagnosis, Notes: a.Notes,
 			Headline: clinic.StoredHeadline("en", card, a), TierDriver: a.TierDriver, PhotoType: a.PhotoType,
-			SevenPoint: a.SevenPoint, Dermoscopy: triage.StoredDermoscopy(a.Dermoscopy), ABCDE: a.ABCDE, DiameterMM: a.DiameterMM}
+			SevenPoint: a.SevenPoint, Dermoscopy: triage.StoredDermoscopy(a.Dermoscopy), ABCDE: a.ABCDE, DiameterMM: a.DiameterMM,
+			Referred: a.Referred, OutcomeSource: a.OutcomeSource, OutcomeDiagnosis: a.OutcomeDiagnosis}
 		if a.FollowUp != nil {
 			it.FollowUp = a.FollowUp.Format("2006-01-02")
 		}
@@ -463,6 +469,9 @@ func runHistory(env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "%s %s: %d assessment%s\n", terminalSafe(p.Code), terminalSafe(p.FullName), len(items), map[bool]string{true: "", false: "s"}[len(items) == 1])
 	for _, it := range items {
 		fmt.Fprintf(env.Stdout, "  #%d lesion %d (%s) %s  %s\n", it.AssessmentID, it.LesionID, it.BodySite, it.TakenAt, it.RiskTier)
+		if it.OutcomeSource != "" {
+			fmt.Fprintf(env.Stdout, "      outcome (%s): %s\n", it.OutcomeSource, terminalSafe(it.OutcomeDiagnosis))
+		}
 	}
 	return nil
 }

@@ -23,6 +23,11 @@ var ErrNoReferral = errors.New("no referral letter was made for this assessment"
 // referral's record in language (en or vi), dated as the referral, so that the study written
 // again for the same referral is the same, byte for byte, with the same UIDs.
 func (c *Clinic) ReferralStudy(ctx context.Context, id AssessmentID, language string) (dicomstudy.Study, error) {
+	return c.referralStudy(ctx, id, 0, language)
+}
+
+// referralStudy is the study of one referral of an assessment (0: the latest).
+func (c *Clinic) referralStudy(ctx context.Context, id AssessmentID, referral storage.ReferralID, language string) (dicomstudy.Study, error) {
 	entry, err := c.store.Entry(ctx, id)
 	if err != nil {
 		return dicomstudy.Study{}, err
@@ -43,6 +48,17 @@ func (c *Clinic) ReferralStudy(ctx context.Context, id AssessmentID, language st
 		return dicomstudy.Study{}, fmt.Errorf("%w (assessment %d): write the referral letter first (dermal report --assessment %d --referral --to NAME)", ErrNoReferral, id, id)
 	}
 	ref := referrals[len(referrals)-1]
+	if referral != 0 {
+		found := false
+		for _, r := range referrals {
+			if r.ID == referral {
+				ref, found = r, true
+			}
+		}
+		if !found {
+			return dicomstudy.Study{}, fmt.Errorf("%w: referral %d of assessment %d", ErrNotFound, referral, id)
+		}
+	}
 	key := c.store.DataKey()
 	if key == nil {
 		return dicomstudy.Study{}, fmt.Errorf("%w: DICOM identifiers need the records' key: log in with a staff account", storage.ErrLocked)

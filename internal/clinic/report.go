@@ -177,10 +177,14 @@ func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path st
 	if err := writeAtomic(path, buf.Bytes(), "referral letter"); err != nil {
 		return err
 	}
-	if _, err := c.store.AddReferral(ctx, storage.Referral{AssessmentID: req.AssessmentID, ReferredTo: req.To, Reason: req.Reason, ReferredAt: req.Printed}); err != nil {
+	refID, err := c.store.AddReferral(ctx, storage.Referral{AssessmentID: req.AssessmentID, ReferredTo: req.To, Reason: req.Reason, ReferredAt: req.Printed})
+	if err != nil {
 		return fmt.Errorf("the letter is written (%s) but the referral was not recorded: %w", path, err)
 	}
-	return c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), "referral letter "+path)
+	if err := c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), "referral letter "+path); err != nil {
+		return err
+	}
+	return c.queueForHub(ctx, refID, patient, req.Language)
 }
 
 // earlierVisits are the assessments of entry's lesion before it, oldest first.

@@ -109,7 +109,8 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 func (c *Client) url(path string, q url.Values) string {
 	u := *c.base
 	u.Path += strings.TrimPrefix(path, "/")
-	u.RawQuery = q.Encode()
+	// QIDO's wildcard stays a '*': Orthanc matches an escaped %2A literally.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "%2A", "*")
 	return u.String()
 }
 

@@ -1,0 +1,445 @@
+package clinic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"dermal/internal/dicomstudy"
+	"dermal/internal/hub"
+	"dermal/internal/locale"
+	"dermal/internal/storage"
+	"dermal/internal/version"
+)
+
+// Teleconsultation through the district hub (package hub): a referral letter written for a
+// patient who consented to sharing queues the referral's DICOM study (ReferralStudy); a sync
+// sends the queue one instance at a time and brings the specialists' replies home as the
+// referrals' outcomes; a specialist's desk lists the hub's new referrals and answers them.
+
+// Hub errors, re-exported for the window and the command line.
+var (
+	ErrNoHub          = storage.ErrNoHub
+	ErrHubRefused     = hub.ErrRefused
+	ErrHubUnreachable = hub.ErrUnreachable
+	ErrHubCertificate = hub.ErrCertificate
+)
+
+// HubSettings are the hub's address and login as an administrator sets them.
+type HubSettings = storage.HubSettings
+
+// OutboxItem is one referral in the outbox.
+type OutboxItem = storage.OutboxItem
+
+// SetHub sets the district hub (administrators): the address is checked (HTTPS, except to
+// this computer) and the password kept sealed with the records' key.
+func (c *Clinic) SetHub(ctx context.Context, h HubSettings) error {
+	if err := c.requireAdmin("setting the district hub"); err != nil {
+		return err
+	}
+	if _, err := hub.New(h.URL, h.User, h.Password, h.CACert); err != nil {
+		return err
+	}
+	if h.User == "" || h.Password == "" {
+		return fmt.Errorf("%w: the hub needs the user name and password the district gave this clinic", ErrInvalid)
+	}
+	return c.store.SetHub(ctx, h)
+}
+
+// hubClient connects to the hub that is set.
+func (c *Clinic) hubClient(ctx context.Context) (*hub.Client, HubSettings, error) {
+	h, err := c.store.Hub(ctx)
+	if err != nil {
+		return nil, h, err
+	}
+	cl, err := hub.New(h.URL, h.User, h.Password, h.CACert)
+	return cl, h, err
+}
+
+// queueForHub queues a new referral's study when a hub is set and the patient consented to
+// sharing photos for a referral (not asked: not queued; the letter goes on paper).
+func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patient, language string) error {
+	if _, err := c.store.Hub(ctx); errors.Is(err, storage.ErrNoHub) || errors.Is(err, storage.ErrLocked) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if p.ConsentReferral == nil || !*p.ConsentReferral {
+		return nil
+	}
+	return c.store.QueueReferral(ctx, id, locale.Supported(language))
+}
+
+// QueueForHub puts an assessment's latest referral in the outbox by hand (a referral written
+// before the hub was set, or consent recorded since).
+func (c *Clinic) QueueForHub(ctx context.Context, id AssessmentID, language string) error {
+	_, p, err := c.Entry(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.ConsentReferral == nil || !*p.ConsentReferral {
+		return fmt.Errorf("%w: %s has not consented to having photos shared for a referral; record the consent first", ErrNoConsent, p.FullName)
+	}
+	rs, err := c.store.Referrals(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return fmt.Errorf("%w (assessment %d)", ErrNoReferral, id)
+	}
+	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language))
+}
+
+// Outbox lists the referrals queued for the hub and sent (unsent only, or all).
+func (c *Clinic) Outbox(ctx context.Context, unsentOnly bool) ([]OutboxItem, error) {
+	return c.store.Outbox(ctx, unsentOnly)
+}
+
+// HubStatus is the outbox in numbers, for `dermal hub status` and Settings.
+type HubStatus struct {
+	URL, User      string
+	Queued, Sent   int
+	Failing        []OutboxItem // unsent, with the last error
+	Replies        int
+	LastReplyCheck *time.Time
+}
+
+// HubStatus reads the outbox.
+func (c *Clinic) HubStatus(ctx context.Context) (HubStatus, error) {
+	h, err := c.store.Hub(ctx)
+	if err != nil {
+		return HubStatus{}, err
+	}
+	st := HubStatus{URL: h.URL, User: h.User, LastReplyCheck: h.LastReplyCheck}
+	items, err := c.store.Outbox(ctx, false)
+	if err != nil {
+		return st, err
+	}
+	for _, it := range items {
+		switch {
+		case it.SentAt != nil:
+			st.Sent++
+		case it.LastError != "":
+			st.Failing = append(st.Failing, it)
+		default:
+			st.Queued++
+		}
+		if it.ReplyAt != nil {
+			st.Replies++
+		}
+	}
+	return st, nil
+}
+
+// SyncResult says what a sync did.
+type SyncResult struct {
+	Sent      int           // referrals the hub now holds whole
+	Instances int           // instances sent in this sync
+	Failed    []OutboxItem  // still failing, with why
+	Replies   []ReplyResult // replies that came home
+}
+
+// ReplyResult is one reply recorded as a referral's outcome.
+type ReplyResult struct {
+	Assessment AssessmentID
+	Patient    string
+	Summary    string
+}
+
+// backoff is how long a failed referral waits before the window's sender tries it again.
+func backoff(attempts int) time.Duration {
+	d := time.Minute << min(attempts, 6)
+	return min(d, time.Hour)
+}
+
+// SyncHub sends the outbox and brings the replies home. due: only the referrals whose back-off
+// has passed (the window's sender); false sends every unsent one now (the command line). Each
+// instance is recorded as acknowledged as soon as the hub stored it, so a sync killed at any
+// moment resumes where it stopped; a study is sent when the hub acknowledged all of it.
+func (c *Clinic) SyncHub(ctx context.Context, due bool, log *slog.Logger) (SyncResult, error) {
+	var res SyncResult
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cl, _, err := c.hubClient(ctx)
+	if err != nil {
+		return res, err
+	}
+	items, err := c.store.Outbox(ctx, true)
+	if err != nil {
+		return res, err
+	}
+	now := time.Now()
+	var stop error // the hub cannot be reached or refuses us: the rest waits
+	for _, it := range items {
+		if due && it.NextTry != nil && it.NextTry.After(now) {
+			continue
+		}
+		if stop != nil {
+			it.LastError = stop.Error()
+			res.Failed = append(res.Failed, it)
+			continue
+		}
+		n, err := c.sendOne(ctx, cl, it)
+		res.Instances += n
+		if err != nil {
+			log.Warn("hub: referral not sent", "referral", it.ReferralID, "err", err)
+			if merr := c.store.MarkFailed(ctx, it.ID, err.Error(), time.Now().Add(backoff(it.Attempts))); merr != nil {
+				return res, merr
+			}
+			it.LastError = err.Error()
+			res.Failed = append(res.Failed, it)
+			if errors.Is(err, hub.ErrRefused) || errors.Is(err, hub.ErrUnreachable) || errors.Is(err, hub.ErrCertificate) || ctx.Err() != nil {
+				stop = err
+			}
+			continue
+		}
+		res.Sent++
+	}
+	if stop == nil {
+		replies, err := c.fetchReplies(ctx, cl, log)
+		res.Replies = replies
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, stop
+}
+
+// sendOne sends what the hub has not acknowledged of one referral's study.
+func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (int, error) {
+	st, err := c.referralStudy(ctx, it.AssessmentID, it.ReferralID, it.Language)
+	if err != nil {
+		return 0, err
+	}
+	objs, err := st.Objects()
+	if err != nil {
+		return 0, err
+	}
+	done := map[string]bool{}
+	for _, a := range it.Acknowledged {
+		done[a] = true
+	}
+	sent := 0
+	for _, o := range objs {
+		if done[o.SOPInstance] {
+			continue
+		}
+		if err := cl.Store(ctx, o.SOPInstance, o.Data); err != nil {
+			return sent, err
+		}
+		sent++
+		if err := c.store.Acknowledge(ctx, it.ID, st.UID("study"), o.SOPInstance); err != nil {
+			return sent, err
+		}
+	}
+	return sent, c.store.MarkSent(ctx, it.ID, st.UID("study"))
+}
+
+// fetchReplies finds the specialists' replies on the hub and records each that answers one of
+// this clinic's referrals as its outcome. A reply to a study this clinic did not send, or whose
+// patient is not the referral's, is ignored with a log line: never attached to a patient.
+func (c *Clinic) fetchReplies(ctx context.Context, cl *hub.Client, log *slog.Logger) ([]ReplyResult, error) {
+	series, err := replySeries(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	var out []ReplyResult
+	for _, s := range series {
+		study, seriesUID := s.String("0020000D"), s.String("0020000E")
+		it, err := c.store.OutboxByStudy(ctx, study)
+		if errors.Is(err, storage.ErrNotFound) {
+			log.Info("hub: a reply to a study this clinic did not send was ignored", "study", study)
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		if it.ReplyAt != nil {
+			continue
+		}
+		instances, err := cl.Search(ctx, "studies/"+study+"/series/"+seriesUID+"/instances", nil)
+		if err != nil {
+			return out, err
+		}
+		for _, inst := range instances {
+			data, err := cl.Retrieve(ctx, study, seriesUID, inst.String("00080018"))
+			if err != nil {
+				return out, err
+			}
+			r, err := dicomstudy.ReadReply(data)
+			if err != nil {
+				log.Warn("hub: a reply could not be read", "study", study, "err", err)
+				continue
+			}
+			if r.PatientID != it.PatientCode {
+				log.Warn("hub: a reply names another patient than the referral's; ignored", "study", study, "reply_patient", r.PatientID)
+				continue
+			}
+			when := r.Answered
+			if when.IsZero() || when.After(time.Now()) {
+				when = time.Now()
+			}
+			summary := r.Specialist + ": " + r.Summary()
+			if utf8.RuneCountInString(summary) > 500 {
+				summary = string([]rune(summary)[:499]) + "…"
+			}
+			if _, err := c.store.RecordOutcome(ctx, it.AssessmentID, storage.OutcomeSpecialist, summary, when.Local()); err != nil {
+				return out, fmt.Errorf("recording the reply to assessment %d: %w", it.AssessmentID, err)
+			}
+			if err := c.store.MarkReplied(ctx, it.ID, when); err != nil {
+				return out, err
+			}
+			out = append(out, ReplyResult{Assessment: it.AssessmentID, Patient: it.PatientCode, Summary: summary})
+			break
+		}
+	}
+	return out, c.store.SetLastReplyCheck(ctx, time.Now())
+}
+
+// InboxCase is one referral on the hub, for a specialist.
+type InboxCase struct {
+	StudyUID    string
+	Patient     string // name as the hub has it
+	PatientID   string
+	Clinic      string
+	Tier        string
+	Referred    time.Time
+	Replied     bool
+	Description string
+}
+
+// Inbox lists the hub's referrals not yet answered: urgent first, then review, then the rest,
+// the oldest first within each (a specialist's desk).
+func (c *Clinic) Inbox(ctx context.Context, all bool) ([]InboxCase, error) {
+	cl, _, err := c.hubClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Orthanc's wildcard matching fails on a pattern with spaces: a word, then the prefix
+	// checked here.
+	studies, err := cl.Search(ctx, "studies", url.Values{"StudyDescription": {"Dermal*"},
+		"includefield": {"00081030", "00100021", "00080080"}})
+	if err != nil {
+		return nil, err
+	}
+	replied := map[string]bool{}
+	series, err := replySeries(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range series {
+		replied[s.String("0020000D")] = true
+	}
+	var out []InboxCase
+	for _, s := range studies {
+		desc := s.String("00081030")
+		if !strings.HasPrefix(desc, dicomstudy.StudyDescriptionPrefix) {
+			continue
+		}
+		ic := InboxCase{StudyUID: s.String("0020000D"), Patient: strings.ReplaceAll(s.String("00100010"), "^", " "), PatientID: s.String("00100020"),
+			Clinic: s.String("00100021"), Tier: strings.TrimPrefix(desc, dicomstudy.StudyDescriptionPrefix), Description: desc}
+		ic.Referred, _ = time.Parse("20060102150405", s.String("00080020")+s.String("00080030"))
+		ic.Replied = replied[ic.StudyUID]
+		if ic.Replied && !all {
+			continue
+		}
+		out = append(out, ic)
+	}
+	rank := map[string]int{"urgent": 0, "review": 1}
+	sortInbox(out, func(t string) int {
+		if r, ok := rank[t]; ok {
+			return r
+		}
+		return 2
+	})
+	return out, nil
+}
+
+// ReplyRequest is a specialist's answer.
+type ReplyRequest struct {
+	StudyUID  string
+	Diagnosis string
+	Advice    string
+	SeeWithin int  // days; 0: manage locally unless Biopsy
+	Biopsy    bool // refer for a biopsy
+}
+
+// Reply stores a specialist's answer in the referral's study on the hub.
+func (c *Clinic) Reply(ctx context.Context, req ReplyRequest) (string, error) {
+	cl, _, err := c.hubClient(ctx)
+	if err != nil {
+		return "", err
+	}
+	studies, err := cl.Search(ctx, "studies", url.Values{"StudyInstanceUID": {req.StudyUID},
+		"includefield": {"00081030", "00100021", "00080080", "00200010", "00100040"}})
+	if err != nil {
+		return "", err
+	}
+	if len(studies) == 0 {
+		return "", fmt.Errorf("%w: study %s is not on the hub", ErrNotFound, req.StudyUID)
+	}
+	s := studies[0]
+	who := "specialist"
+	if u := c.CurrentUser(); u != nil {
+		who = u.FullName
+		if who == "" {
+			who = u.Name
+		}
+	}
+	plan := dicomstudy.PlanLocal
+	switch {
+	case req.Biopsy:
+		plan = dicomstudy.PlanBiopsy
+	case req.SeeWithin > 0:
+		plan = dicomstudy.PlanSee
+	}
+	key := c.store.DataKey()
+	if key == nil {
+		return "", fmt.Errorf("%w: log in with a staff account to reply", storage.ErrLocked)
+	}
+	r := dicomstudy.Reply{UIDKey: key.Derive("dicom uids"), StudyUID: req.StudyUID, StudyDate: s.String("00080020"), StudyTime: s.String("00080030"),
+		StudyID: s.String("00200010"), AccessionNumber: s.String("00080050"), PatientName: s.String("00100010"), PatientID: s.String("00100020"),
+		Issuer: s.String("00100021"), PatientSex: s.String("00100040"), Institution: s.String("00080080"),
+		Specialist: who, Answered: time.Now().UTC().Truncate(time.Second), Diagnosis: strings.TrimSpace(req.Diagnosis), Advice: strings.TrimSpace(req.Advice),
+		Plan: plan, SeeWithin: req.SeeWithin, Program: "Dermal " + version.String()}
+	o, err := r.Object()
+	if err != nil {
+		return "", err
+	}
+	if err := cl.Store(ctx, o.SOPInstance, o.Data); err != nil {
+		return "", err
+	}
+	return o.SOPInstance, nil
+}
+
+func sortInbox(cases []InboxCase, rank func(string) int) {
+	slices.SortStableFunc(cases, func(a, b InboxCase) int {
+		if d := rank(a.Tier) - rank(b.Tier); d != 0 {
+			return d
+		}
+		return a.Referred.Compare(b.Referred)
+	})
+}
+
+// replySeries are the hub's series of specialists' replies (their description checked here:
+// Orthanc's matching of a value with spaces is not to be relied on).
+func replySeries(ctx context.Context, cl *hub.Client) ([]hub.Dataset, error) {
+	series, err := cl.Search(ctx, "series", url.Values{"00080060": {"SR"}, "includefield": {"0020000D", "0008103E"}})
+	if err != nil {
+		return nil, err
+	}
+	var out []hub.Dataset
+	for _, s := range series {
+		if s.String("0008103E") == dicomstudy.ReplySeriesDescription {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
