@@ -97,7 +97,9 @@ func (c *Clinic) referralStudy(ctx context.Context, id AssessmentID, referral st
 	for class, p := range a.Probabilities {
 		probs = append(probs, dicomstudy.Probability{Class: class, P: p})
 	}
-	sort.Slice(probs, func(i, j int) bool { return probs[i].P > probs[j].P || probs[i].P == probs[j].P && probs[i].Class < probs[j].Class })
+	sort.Slice(probs, func(i, j int) bool {
+		return probs[i].P > probs[j].P || probs[i].P == probs[j].P && probs[i].Class < probs[j].Class
+	})
 	question := ref.Reason
 	if question == "" {
 		question = "Please assess this lesion (Dermal result: " + a.RiskTier + ")."
@@ -137,4 +139,3 @@ func (c *Clinic) ExportDICOM(ctx context.Context, id AssessmentID, dir, language
 	}
 	return paths, c.store.RecordExport(ctx, "assessment", int64(id), fmt.Sprintf("DICOM study %s to %s", st.UID("study"), dir))
 }
-

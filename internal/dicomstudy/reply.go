@@ -31,8 +31,8 @@ type Reply struct {
 	UIDKey []byte
 	// The referral's study as the hub lists it: the reply joins it with the same patient.
 	StudyUID, StudyDate, StudyTime, StudyID, AccessionNumber string
-	PatientName, PatientID, Issuer, PatientSex                string
-	Institution                                               string
+	PatientName, PatientID, Issuer, PatientSex               string
+	Institution                                              string
 
 	Specialist string // who answers
 	Answered   time.Time
