@@ -1,0 +1,180 @@
+package clinic_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+	"dermal/internal/hub/hubtest"
+	"dermal/internal/inference"
+	"dermal/internal/storage"
+)
+
+const hubUser, hubPassword = "clinic1", "clinic one password"
+
+// hubClinic is a set-up clinic, logged in, with the hub at url set.
+func hubClinic(t testing.TB, url string) *clinic.Clinic {
+	t.Helper()
+	ctx := context.Background()
+	c := clinictest.New(t)
+	if _, err := c.Setup(ctx, clinic.ClinicProfile{Name: "Trạm Y tế xã Đồng Tâm", Address: "Xã Đồng Tâm", Phone: "024 3384 1234"}, "admin", "Lê Văn An", "admin password 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, "admin", "admin password 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetHub(ctx, clinic.HubSettings{URL: url, User: hubUser, Password: hubPassword}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// referrals saves n assessments of consenting patients, each with a referral letter (which
+// queues it), all of one photo analysed once.
+func referrals(t testing.TB, c *clinic.Clinic, n int, photo *inference.Photo) []storage.AssessmentID {
+	t.Helper()
+	ctx := context.Background()
+	an, err := c.Analyse(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	now := time.Now()
+	var ids []storage.AssessmentID
+	for i := range n {
+		pid, err := c.AddPatient(ctx, storage.Patient{Code: fmt.Sprintf("H-%04d", i), FullName: "Phạm Thị Hoa " + fmt.Sprint(i), Sex: "F", BirthYear: 1980,
+			ConsentPhotos: &yes, ConsentReferral: &yes, ConsentAt: &now}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := *photo
+		res, err := c.Save(ctx, clinic.Visit{PatientID: pid, Site: "foot", Photo: &p, Analysis: an})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteReferral(ctx, clinic.ReferralRequest{AssessmentID: res.AssessmentID, To: "Khoa Da liễu tỉnh", Clinician: "Lê Văn An",
+			Language: "vi", Printed: time.Now()}, filepath.Join(t.TempDir(), "letter.pdf")); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.AssessmentID)
+	}
+	return ids
+}
+
+// instancesOnHub counts the instances the hub holds (Orthanc's REST API).
+func instancesOnHub(t testing.TB, h *hubtest.Hub) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.REST()+"instances", nil)
+	req.SetBasicAuth(hubUser, hubPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ids []string
+	if err := json.NewDecoder(resp.Body).Decode(&ids); err != nil {
+		t.Fatal(err)
+	}
+	return len(ids)
+}
+
+// cutProxy forwards connections to the hub, and while cut is set closes each after that many
+// bytes of the request: a connection lost in the middle of an instance.
+type cutProxy struct {
+	ln  net.Listener
+	cut atomic.Int64
+	wg  sync.WaitGroup
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln}
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			cut := p.cut.Load()
+			go func() { io.Copy(client, server); client.Close() }()
+			go func() {
+				if cut > 0 {
+					io.CopyN(server, client, cut)
+					client.Close()
+					server.Close()
+					return
+				}
+				io.Copy(server, client)
+				server.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+// A connection cut in the middle of an instance leaves the referral queued with what the hub
+// acknowledged; the next sync sends the rest, and the hub holds each instance once.
+func TestSyncResumesAfterACutConnection(t *testing.T) {
+	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
+	proxy := newCutProxy(t, fmt.Sprintf("127.0.0.1:%d", h.Port))
+	c := hubClinic(t, fmt.Sprintf("http://%s/dicom-web/", proxy.ln.Addr()))
+	ids := referrals(t, c, 2, clinictest.Photo(t, "ISIC_0024311.png"))
+	ctx := context.Background()
+	proxy.cut.Store(20 << 10) // 20 kB into each request: inside the first photo
+	res, err := c.SyncHub(ctx, false, nil)
+	if err == nil || res.Sent != 0 || len(res.Failed) != 2 {
+		t.Fatalf("sync through a cut connection: %+v %v", res, err)
+	}
+	// The first referral failed; the second waited (the hub could not be reached).
+	st, _ := c.HubStatus(ctx)
+	if len(st.Failing) != 1 || st.Queued != 1 || st.Failing[0].LastError == "" {
+		t.Errorf("status after the cut: %+v", st)
+	}
+	proxy.cut.Store(0)
+	res, err = c.SyncHub(ctx, false, nil)
+	if err != nil || res.Sent != 2 || res.Instances != 6 {
+		t.Fatalf("sync after the cut: %+v %v", res, err)
+	}
+	if n := instancesOnHub(t, h); n != 3*len(ids) {
+		t.Errorf("the hub holds %d instances; want %d, each once", n, 3*len(ids))
+	}
+}
+
+// Many referrals queued while the hub was away all go in one sync, each whole, each once.
+func TestManyQueuedReferrals(t *testing.T) {
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
+	c := hubClinic(t, h.URL())
+	referrals(t, c, n, clinictest.Photo(t, "ISIC_0024311.png"))
+	start := time.Now()
+	res, err := c.SyncHub(context.Background(), false, nil)
+	if err != nil || res.Sent != n || res.Instances != 3*n {
+		t.Fatalf("sync of %d queued referrals: %+v %v", n, res, err)
+	}
+	t.Logf("%d referrals (%d instances) sent in %.1f s", n, res.Instances, time.Since(start).Seconds())
+	if got := instancesOnHub(t, h); got != 3*n {
+		t.Errorf("the hub holds %d instances; want %d", got, 3*n)
+	}
+}
