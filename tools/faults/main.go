@@ -175,6 +175,19 @@ func run() error {
 			return fmt.Errorf("kill test of folder backups printed no figures:\n%s", outp)
 		}
 		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=60 go test -run TestKillDuringFolderBackup ./internal/backupset` (%.0f s): a child adding a patient and backing up into a backup folder (encrypted, incremental; no plain copy anywhere) in a loop is killed with SIGKILL at a random moment; after each kill the folder restores whole to its newest complete run:\n\n- %s\n", time.Since(t0).Seconds(), fb[1])
+		// Syncs with the district hub (a real Orthanc), killed the same way (internal/clinic).
+		c = exec.Command("go", "test", "-count=1", "-run", "TestKillDuringHubSync", "-v", "./internal/clinic/")
+		c.Env = append(os.Environ(), "DERMAL_KILL_ROUNDS=50")
+		t0 = time.Now()
+		outp, err = c.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("kill test of hub syncs: %v\n%s", err, outp)
+		}
+		hs := regexp.MustCompile(`hubkill_test\.go:\d+: (hub sync: .*)`).FindStringSubmatch(string(outp))
+		if hs == nil {
+			return fmt.Errorf("kill test of hub syncs printed no figures (is Orthanc installed? make deps-test):\n%s", outp)
+		}
+		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=50 go test -run TestKillDuringHubSync ./internal/clinic` (%.0f s): a child sending 40 queued referrals to a real Orthanc (DICOMweb, one instance at a time) is killed with SIGKILL at a random moment after its login; after the kills one sync finishes the outbox:\n\n- %s\n", time.Since(t0).Seconds(), hs[1])
 	}
 	fmt.Print(b.String())
 	return os.WriteFile(*out, []byte(b.String()), 0o644)
