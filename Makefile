@@ -9,7 +9,7 @@ BIN := bin/dermal
 # rest (BENCHMARKS.md); a clinical app shows no emoji.
 export GOFLAGS += -tags=no_emoji
 
-.PHONY: deps build run test lint bench bench-scale scale-data faults screenshots dist dist-test decoded model model-deps model-shift model-train model-package clean
+.PHONY: deps build run test lint bench bench-scale scale-data faults hub screenshots dist dist-test decoded model model-deps model-shift model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -78,6 +78,12 @@ bench-scale: build
 
 # The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
 # uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).
+# A district hub on this computer for trying teleconsultation (Orthanc + DICOMweb on
+# 127.0.0.1, logins clinic1 and specialist with passwords in build/hub/); Ctrl+C stops it.
+hub: build
+	@scripts/deps.sh --hub
+	$(GO) run ./tools/localhub -dir build/hub
+
 faults: build
 	$(GO) build -o build/faults/faults ./tools/faults
 	build/faults/faults -bin $(BIN) -out FAULTS.md

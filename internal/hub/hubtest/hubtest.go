@@ -43,17 +43,23 @@ func Available() bool {
 	return err1 == nil && err2 == nil
 }
 
-// Start starts a hub in dir with users (name → password) and waits until it answers.
-func Start(dir string, users map[string]string) (*Hub, error) {
+// Start starts a hub in dir with users (name → password) on a free port and waits until it
+// answers.
+func Start(dir string, users map[string]string) (*Hub, error) { return StartOn(dir, 0, users) }
+
+// StartOn is Start on a given port (0: a free one).
+func StartOn(dir string, port int, users map[string]string) (*Hub, error) {
 	if !Available() {
 		return nil, fmt.Errorf("Orthanc is not installed (apt-get install orthanc orthanc-dicomweb; make test installs it)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	if port == 0 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	h := &Hub{Port: port, Dir: dir, cfg: filepath.Join(dir, "orthanc.json")}
 	cfg := map[string]any{
 		"Name": "dermal-test-hub", "StorageDirectory": filepath.Join(dir, "db"), "IndexDirectory": filepath.Join(dir, "db"),
