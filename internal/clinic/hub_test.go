@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/disintegration/imaging"
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
@@ -176,5 +179,99 @@ func TestManyQueuedReferrals(t *testing.T) {
 	t.Logf("%d referrals (%d instances) sent in %.1f s", n, res.Instances, time.Since(start).Seconds())
 	if got := instancesOnHub(t, h); got != 3*n {
 		t.Errorf("the hub holds %d instances; want %d", got, 3*n)
+	}
+}
+
+// countingProxy forwards connections to the hub and counts the bytes sent to it.
+type countingProxy struct {
+	ln   net.Listener
+	sent atomic.Int64
+}
+
+func newCountingProxy(t *testing.T, target string) *countingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{ln: ln}
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			go func() { io.Copy(client, server); client.Close() }()
+			go func() { io.Copy(countingWriter{server, &p.sent}, client); server.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// Two referrals of 12 MP phone photos reach the hub with bytes on the wire within 1.1× the
+// photos and letters (the JPEGs travel as they are: DICOM and HTTP add headers of a few kB).
+// Their time is logged (a benchmark figure, not a test).
+func TestTwelveMegapixelReferrals(t *testing.T) {
+	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
+	proxy := newCountingProxy(t, fmt.Sprintf("127.0.0.1:%d", h.Port))
+	c := hubClinic(t, fmt.Sprintf("http://%s/dicom-web/", proxy.ln.Addr()))
+	big := filepath.Join(t.TempDir(), "phone.jpg")
+	img, err := imaging.Open(clinictest.Fixture("ISIC_0024311.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sensor grain, so that the JPEG is as large as a phone's (an upscaled photo alone
+	// compresses to a tenth of that).
+	phone := imaging.Resize(img, 4000, 3000, imaging.Linear)
+	rng := rand.New(rand.NewSource(1))
+	for i := range phone.Pix {
+		if i%4 != 3 {
+			phone.Pix[i] = byte(max(0, min(255, int(phone.Pix[i])+rng.Intn(17)-8)))
+		}
+	}
+	if err := imaging.Save(phone, big, imaging.JPEGQuality(92)); err != nil {
+		t.Fatal(err)
+	}
+	photo, err := c.ReadPhoto(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := referrals(t, c, 2, photo)
+	ctx := context.Background()
+	var payload int64
+	for _, id := range ids {
+		st, err := c.ReferralStudy(ctx, id, "vi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload += int64(len(st.Photo) + len(st.Letter))
+	}
+	start := time.Now()
+	res, err := c.SyncHub(ctx, false, nil)
+	took := time.Since(start)
+	if err != nil || res.Sent != 2 {
+		t.Fatalf("sync: %+v %v", res, err)
+	}
+	wire := proxy.sent.Load()
+	t.Logf("two referrals of a 12 MP JPEG (%d kB each): sent in %.2f s; %d kB on the wire for %d kB of photos and letters (%.3f×)",
+		len(photo.Bytes)>>10, took.Seconds(), wire>>10, payload>>10, float64(wire)/float64(payload))
+	if float64(wire) > 1.1*float64(payload) {
+		t.Errorf("%d bytes on the wire for %d bytes of photos and letters: more than 1.1×", wire, payload)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"dermal/internal/clinic/clinictest"
 	"dermal/internal/hub/hubtest"
 	"dermal/internal/inference"
+	"dermal/internal/storage"
 )
 
 func TestMain(m *testing.M) {
@@ -46,21 +48,48 @@ func openHubClinic(dir string) (*clinic.Clinic, error) {
 	return c, nil
 }
 
-// hubSyncChild syncs the outbox of the records in dir, again and again, until it is killed.
+// hubSyncChild writes a referral and syncs the outbox of the records in dir, again and again,
+// until it is killed.
 func hubSyncChild(dir string) {
 	c, err := openHubClinic(dir)
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(3)
 	}
+	ctx := context.Background()
+	photo, err := c.ReadPhoto(clinictest.Fixture("ISIC_0024311.png"))
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	an, err := c.Analyse(photo)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
 	fmt.Println("READY")
-	for {
-		res, err := c.SyncHub(context.Background(), false, nil)
+	yes := true
+	for i := 0; ; i++ {
+		now := time.Now()
+		pid, err := c.AddPatient(ctx, storage.Patient{Code: fmt.Sprintf("K%d-%d", os.Getpid(), i), FullName: "Vũ Thị Lan", ConsentPhotos: &yes, ConsentReferral: &yes, ConsentAt: &now}, true)
+		if err == nil {
+			p := *photo
+			var res *clinic.Result
+			if res, err = c.Save(ctx, clinic.Visit{PatientID: pid, Site: "foot", Photo: &p, Analysis: an}); err == nil {
+				err = c.WriteReferral(ctx, clinic.ReferralRequest{AssessmentID: res.AssessmentID, To: "Khoa Da liễu tỉnh", Clinician: "Lê Văn An",
+					Language: "vi", Printed: now}, filepath.Join(os.TempDir(), fmt.Sprintf("dermal-kill-letter-%d.pdf", os.Getpid())))
+			}
+		}
 		if err != nil {
 			fmt.Println("ERR", err)
 			os.Exit(3)
 		}
-		fmt.Println("SENT", res.Sent, res.Instances)
+		sent, err := c.SyncHub(ctx, false, nil)
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(3)
+		}
+		fmt.Println("SENT", sent.Sent, sent.Instances)
 	}
 }
 
@@ -75,7 +104,7 @@ func TestKillDuringHubSync(t *testing.T) {
 	t.Setenv("DERMAL_ANCHOR_DIR", t.TempDir())
 	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
 	dir := t.TempDir()
-	const n = 40
+	const n = 10
 	func() {
 		store, err := clinic.OpenStore(dir, "test")
 		if err != nil {
@@ -128,7 +157,7 @@ func TestKillDuringHubSync(t *testing.T) {
 		if !ready {
 			t.Fatalf("round %d: the child exited before it logged in", round)
 		}
-		time.Sleep(time.Duration(rng.Int63n(int64(400 * time.Millisecond))))
+		time.Sleep(time.Duration(rng.Int63n(int64(600 * time.Millisecond))))
 		cmd.Process.Signal(syscall.SIGKILL)
 		completed := false
 		for l := range lines {
@@ -159,9 +188,8 @@ func TestKillDuringHubSync(t *testing.T) {
 			t.Errorf("referral %d: sent %v, %d instances acknowledged", it.ReferralID, it.SentAt, len(it.Acknowledged))
 		}
 	}
-	if got := instancesOnHub(t, h); got != 3*n {
-		t.Errorf("the hub holds %d instances; want %d (3 for each of %d referrals, each once)", got, 3*n, n)
+	if got := instancesOnHub(t, h); got != 3*len(items) {
+		t.Errorf("the hub holds %d instances; want %d (3 for each of %d referrals, each once)", got, 3*len(items), len(items))
 	}
-	t.Logf("hub sync: %d kills (%d in the middle of a sync), %d referrals on the hub whole, each instance once, nothing lost", rounds, midSync, n)
+	t.Logf("hub sync: %d kills (%d of them before the child's first sync finished), %d referrals written and queued, all on the hub whole, each instance once, nothing lost", rounds, midSync, len(items))
 }
-

@@ -187,7 +187,7 @@ func run() error {
 		if hs == nil {
 			return fmt.Errorf("kill test of hub syncs printed no figures (is Orthanc installed? make deps-test):\n%s", outp)
 		}
-		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=50 go test -run TestKillDuringHubSync ./internal/clinic` (%.0f s): a child sending 40 queued referrals to a real Orthanc (DICOMweb, one instance at a time) is killed with SIGKILL at a random moment after its login; after the kills one sync finishes the outbox:\n\n- %s\n", time.Since(t0).Seconds(), hs[1])
+		fmt.Fprintf(&b, "\n`DERMAL_KILL_ROUNDS=50 go test -run TestKillDuringHubSync ./internal/clinic` (%.0f s): a child writing referral letters (each queues its study) and syncing with a real Orthanc (DICOMweb, one instance at a time), in a loop, is killed with SIGKILL at a random moment after its login; after the kills one sync finishes the outbox:\n\n- %s\n", time.Since(t0).Seconds(), hs[1])
 	}
 	fmt.Print(b.String())
 	return os.WriteFile(*out, []byte(b.String()), 0o644)
