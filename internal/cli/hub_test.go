@@ -47,7 +47,7 @@ func TestHubLoop(t *testing.T) {
 	must(clinicRun, "assess", "--patient", "BN-1", "--site", "foot", filepath.Join(fixtures, "ISIC_0024311.png"))
 	must(clinicRun, "hub", "set", "--url", h.URL(), "--user", "clinic1", "--password-file", secret("c1", "clinic one password"))
 	must(clinicRun, "report", "--assessment", "1", "--referral", "--to", "Khoa Da liễu tỉnh", "--reason", "Nốt ruồi gan bàn chân đổi màu",
-		"--clinician", "Lê Văn An", "-o", filepath.Join(dir, "letter.pdf"))
+		"--clinician", "Lê Văn An", "--lang", "en", "-o", filepath.Join(dir, "letter.pdf"))
 	var status struct {
 		Queued, Sent, Replies int
 		Failed                []struct{ Error string }

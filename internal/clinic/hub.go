@@ -1,9 +1,12 @@
 package clinic
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // photos on the hub
 	"log/slog"
 	"net/url"
 	"slices"
@@ -30,6 +33,16 @@ var (
 	ErrHubUnreachable = hub.ErrUnreachable
 	ErrHubCertificate = hub.ErrCertificate
 )
+
+// Where a referral stands with the hub (WorkItem.Hub).
+const (
+	HubQueued = storage.HubQueued
+	HubSent   = storage.HubSent
+	HubFailed = storage.HubFailed
+)
+
+// Hub reads the hub's settings (ErrNoHub when none is set).
+func (c *Clinic) Hub(ctx context.Context) (HubSettings, error) { return c.store.Hub(ctx) }
 
 // HubSettings are the hub's address and login as an administrator sets them.
 type HubSettings = storage.HubSettings
@@ -286,7 +299,7 @@ func (c *Clinic) fetchReplies(ctx context.Context, cl *hub.Client, log *slog.Log
 			if when.IsZero() || when.After(time.Now()) {
 				when = time.Now()
 			}
-			summary := r.Specialist + ": " + r.Summary()
+			summary := r.Specialist + ": " + r.Summary(it.Language)
 			if utf8.RuneCountInString(summary) > 500 {
 				summary = string([]rune(summary)[:499]) + "…"
 			}
@@ -442,4 +455,72 @@ func replySeries(ctx context.Context, cl *hub.Client) ([]hub.Dataset, error) {
 		}
 	}
 	return out, nil
+}
+
+// ResultItem is one item of a referral's result as the hub holds it.
+type ResultItem = dicomstudy.Item
+
+// CaseFiles are a referral's objects as a specialist sees them: the photo, the result's lines
+// and the letter.
+type CaseFiles struct {
+	Photo  image.Image
+	Result []ResultItem // the triage result's content
+	Letter []byte // PDF
+	Reply  *dicomstudy.Reply
+}
+
+// InboxCase fetches a referral's study from the hub (WADO-RS, the photo as it was sent).
+func (c *Clinic) InboxCase(ctx context.Context, studyUID string) (CaseFiles, error) {
+	var cf CaseFiles
+	cl, _, err := c.hubClient(ctx)
+	if err != nil {
+		return cf, err
+	}
+	instances, err := cl.Search(ctx, "studies/"+studyUID+"/instances", url.Values{"includefield": {"00080016", "0020000E", "0008103E"}})
+	if err != nil {
+		return cf, err
+	}
+	if len(instances) == 0 {
+		return cf, fmt.Errorf("%w: study %s is not on the hub", ErrNotFound, studyUID)
+	}
+	for _, in := range instances {
+		data, err := cl.Retrieve(ctx, studyUID, in.String("0020000E"), in.String("00080018"))
+		if err != nil {
+			return cf, err
+		}
+		if r, err := dicomstudy.ReadReply(data); err == nil {
+			cf.Reply = &r
+			continue
+		}
+		obj, err := dicomstudy.ReadObject(data)
+		if err != nil {
+			return cf, err
+		}
+		switch {
+		case obj.JPEG != nil:
+			img, _, err := image.Decode(bytes.NewReader(obj.JPEG))
+			if err != nil {
+				return cf, fmt.Errorf("%w: the photo on the hub cannot be decoded: %v", ErrInvalid, err)
+			}
+			cf.Photo = img
+		case obj.RGB != nil:
+			img := image.NewNRGBA(image.Rect(0, 0, obj.Width, obj.Height))
+			for i := 0; i+2 < len(obj.RGB) && i/3 < obj.Width*obj.Height; i += 3 {
+				p := i / 3 * 4
+				img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = obj.RGB[i], obj.RGB[i+1], obj.RGB[i+2], 255
+			}
+			cf.Photo = img
+		case obj.Letter != nil:
+			cf.Letter = obj.Letter
+		default:
+			cf.Result = append(cf.Result, obj.Items...)
+		}
+	}
+	return cf, nil
+}
+
+// HubSet reports whether a district hub is set.
+func (c *Clinic) HubSet(ctx context.Context) bool {
+	_, err := c.store.Hub(ctx)
+	return err == nil
 }

@@ -71,8 +71,39 @@ func (c *Clinic) worklist(ctx context.Context, now time.Time, withinDays, perSec
 	if err != nil {
 		return Worklist{}, err
 	}
+	if err := c.markHub(ctx, items[storage.SectionAwaiting]); err != nil {
+		return Worklist{}, err
+	}
 	return Worklist{Today: today, Overdue: items[storage.SectionOverdue], DueToday: items[storage.SectionToday], Upcoming: items[storage.SectionUpcoming],
 		Awaiting: items[storage.SectionAwaiting], CannotAssess: items[storage.SectionCannotAssess], Totals: totals}, nil
+}
+
+// markHub says, for the referrals awaiting their outcome, where each stands with the district
+// hub: queued, sent and awaiting the specialist's reply, or failing and why.
+func (c *Clinic) markHub(ctx context.Context, items []WorkItem) error {
+	var ids []AssessmentID
+	for _, it := range items {
+		if it.Referred {
+			ids = append(ids, it.Assessment)
+		}
+	}
+	states, err := c.store.HubStates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, it := range items {
+		st, ok := states[it.Assessment]
+		switch {
+		case !ok:
+		case st.SentAt != nil:
+			items[i].Hub = storage.HubSent
+		case st.LastError != "":
+			items[i].Hub, items[i].HubError = storage.HubFailed, st.LastError
+		default:
+			items[i].Hub = storage.HubQueued
+		}
+	}
+	return nil
 }
 
 // DaysBetween is the number of calendar days from a to b (negative when b is earlier).

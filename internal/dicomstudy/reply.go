@@ -200,16 +200,165 @@ func ReadReply(data []byte) (Reply, error) {
 	return r, nil
 }
 
-// Summary is the reply in one line, as the outcome records it.
-func (r Reply) Summary() string {
-	s := r.Diagnosis
-	plan := r.Plan
-	if r.Plan == PlanSee {
-		plan = fmt.Sprintf("see within %d days", r.SeeWithin)
+// Summary is the reply in one line, as the outcome records it, in language (en or vi: the
+// referral letter's).
+func (r Reply) Summary(language string) string {
+	plan := map[string]map[string]string{
+		"en": {PlanLocal: "manage locally", PlanBiopsy: "refer for a biopsy", PlanSee: "see within %d days"},
+		"vi": {PlanLocal: "điều trị tại trạm", PlanBiopsy: "chuyển sinh thiết", PlanSee: "khám trong vòng %d ngày"},
 	}
-	s += " — " + plan
+	words, ok := plan[language]
+	if !ok {
+		words = plan["en"]
+	}
+	p := r.Plan
+	if w, ok := words[r.Plan]; ok {
+		p = w
+		if r.Plan == PlanSee {
+			p = fmt.Sprintf(w, r.SeeWithin)
+		}
+	}
+	s := r.Diagnosis + " — " + p
 	if r.Advice != "" {
 		s += " — " + r.Advice
 	}
 	return s
+}
+
+// Received is one object of a referral's study as a specialist's Dermal reads it back.
+type Received struct {
+	SOPClass string
+	// Photo is the photo's JPEG as captured (JPEG Baseline), or its pixels as a PNG-free
+	// RGB image (Width × Height × 3 bytes); nil for the other objects.
+	JPEG          []byte
+	RGB           []byte
+	Width, Height int
+	// Letter is the referral letter's PDF.
+	Letter []byte
+	// Items are the result's content items, in order.
+	Items []Item
+}
+
+// Item is one content item of a result: its concept, and its text or number.
+type Item struct {
+	Code, Meaning string
+	Text          string
+	Number        float64
+	Unit          string
+	IsNumber      bool
+}
+
+// String is the item as "meaning: value".
+func (it Item) String() string {
+	if it.IsNumber {
+		return fmt.Sprintf("%s: %s %s", it.Meaning, strconv.FormatFloat(it.Number, 'f', -1, 64), it.Unit)
+	}
+	return it.Meaning + ": " + it.Text
+}
+
+// ReadObject reads an object of a referral's study (photo, letter or result).
+func ReadObject(data []byte) (Received, error) {
+	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		return Received{}, fmt.Errorf("%w: not DICOM: %v", ErrInvalid, err)
+	}
+	var r Received
+	strs := func(t tag.Tag) string {
+		e, err := ds.FindElementByTag(t)
+		if err != nil {
+			return ""
+		}
+		if v, ok := e.Value.GetValue().([]string); ok && len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	ints := func(t tag.Tag) int {
+		e, err := ds.FindElementByTag(t)
+		if err != nil {
+			return 0
+		}
+		if v, ok := e.Value.GetValue().([]int); ok && len(v) > 0 {
+			return v[0]
+		}
+		return 0
+	}
+	r.SOPClass = strs(tag.SOPClassUID)
+	switch r.SOPClass {
+	case DermoscopicPhotoClass, VLPhotoClass:
+		e, err := ds.FindElementByTag(tag.PixelData)
+		if err != nil {
+			return r, fmt.Errorf("%w: the photo has no pixels", ErrInvalid)
+		}
+		info := dicom.MustGetPixelDataInfo(e.Value)
+		r.Width, r.Height = ints(tag.Columns), ints(tag.Rows)
+		switch {
+		case info.IsEncapsulated && len(info.Frames) > 0:
+			r.JPEG = info.Frames[0].EncapsulatedData.Data
+		case len(info.Frames) > 0 && info.Frames[0].NativeData.Data != nil:
+			nd := info.Frames[0].NativeData
+			r.RGB = make([]byte, 0, len(nd.Data)*3)
+			for _, px := range nd.Data {
+				for _, v := range px {
+					r.RGB = append(r.RGB, byte(v))
+				}
+			}
+		default:
+			return r, fmt.Errorf("%w: the photo's pixels could not be read", ErrInvalid)
+		}
+	case EncapsulatedPDFClass:
+		e, err := ds.FindElementByTag(tag.EncapsulatedDocument)
+		if err != nil {
+			return r, fmt.Errorf("%w: the letter has no document", ErrInvalid)
+		}
+		r.Letter, _ = e.Value.GetValue().([]byte)
+	case ComprehensiveSRClass:
+		e, err := ds.FindElementByTag(tag.ContentSequence)
+		if err != nil {
+			return r, nil
+		}
+		for _, item := range e.Value.GetValue().([]*dicom.SequenceItemValue) {
+			es := item.GetValue().([]*dicom.Element)
+			var it Item
+			for _, c := range es {
+				switch c.Tag {
+				case tag.ConceptNameCodeSequence:
+					if cs := c.Value.GetValue().([]*dicom.SequenceItemValue); len(cs) > 0 {
+						for _, x := range cs[0].GetValue().([]*dicom.Element) {
+							switch x.Tag {
+							case tag.CodeMeaning:
+								it.Meaning = dicom.MustGetStrings(x.Value)[0]
+							case tag.CodeValue:
+								it.Code = dicom.MustGetStrings(x.Value)[0]
+							}
+						}
+					}
+				case tag.TextValue:
+					it.Text = dicom.MustGetStrings(c.Value)[0]
+				case tag.MeasuredValueSequence:
+					if mv := c.Value.GetValue().([]*dicom.SequenceItemValue); len(mv) > 0 {
+						for _, x := range mv[0].GetValue().([]*dicom.Element) {
+							switch x.Tag {
+							case tag.NumericValue:
+								it.Number, _ = strconv.ParseFloat(strings.TrimSpace(dicom.MustGetStrings(x.Value)[0]), 64)
+								it.IsNumber = true
+							case tag.MeasurementUnitsCodeSequence:
+								if us := x.Value.GetValue().([]*dicom.SequenceItemValue); len(us) > 0 {
+									for _, u := range us[0].GetValue().([]*dicom.Element) {
+										if u.Tag == tag.CodeValue {
+											it.Unit = dicom.MustGetStrings(u.Value)[0]
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			if it.Meaning != "" && (it.Text != "" || it.IsNumber) {
+				r.Items = append(r.Items, it)
+			}
+		}
+	}
+	return r, nil
 }

@@ -232,3 +232,40 @@ func testStudyObject(t *testing.T) []byte {
 	}
 	return objs[2].Data
 }
+
+// A specialist's Dermal reads each object back: the photo's JPEG as sent, a PNG's pixels,
+// the letter's PDF, and the result's lines.
+func TestReadObject(t *testing.T) {
+	for _, format := range []string{"jpeg", "png"} {
+		st := testStudy(t, format, format == "jpeg")
+		objs, err := st.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		photo, err := ReadObject(objs[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if format == "jpeg" && !bytes.Equal(bytes.TrimSuffix(photo.JPEG, []byte{0}), bytes.TrimSuffix(st.Photo, []byte{0})) {
+			t.Error("the JPEG read back differs")
+		}
+		if format == "png" && (len(photo.RGB) < 64*48*3 || photo.Width != 64 || photo.Height != 48) {
+			t.Errorf("PNG pixels read back: %d bytes, %d×%d", len(photo.RGB), photo.Width, photo.Height)
+		}
+		letter, _ := ReadObject(objs[1].Data)
+		if !bytes.HasPrefix(letter.Letter, []byte("%PDF-")) {
+			t.Error("the letter read back is not the PDF")
+		}
+		result, _ := ReadObject(objs[2].Data)
+		var lines []string
+		for _, it := range result.Items {
+			lines = append(lines, it.String())
+		}
+		text := strings.Join(lines, "\n")
+		for _, want := range []string{"Risk tier: urgent", "Diameter: 6.5 mm", "Question to the specialist: Nốt ruồi", "Model probability: mel: 61 %"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("result lines lack %q:\n%s", want, text)
+			}
+		}
+	}
+}

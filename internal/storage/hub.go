@@ -214,3 +214,34 @@ func (s *Store) MarkReplied(ctx context.Context, item int64, at time.Time) error
 		return err
 	})
 }
+
+// Where a referral stands with the hub (WorkItem.Hub).
+const (
+	HubQueued = "queued"
+	HubSent   = "sent"
+	HubFailed = "failed"
+)
+
+// HubStates says where the latest queued referral of each assessment stands with the hub.
+func (s *Store) HubStates(ctx context.Context, ids []AssessmentID) (map[AssessmentID]OutboxItem, error) {
+	out := map[AssessmentID]OutboxItem{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+outboxFrom+` WHERE r.assessment_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY o.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	items, err := scanOutbox(rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		out[it.AssessmentID] = it
+	}
+	return out, nil
+}

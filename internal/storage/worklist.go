@@ -19,6 +19,10 @@ type WorkItem struct {
 	// Referred is whether a referral was recorded; HasOutcome whether its outcome was.
 	Referred   bool
 	HasOutcome bool
+	// Hub is where the latest referral stands with the district hub ("": not queued;
+	// HubQueued, HubSent, HubFailed; HubError says why it failed), set by the clinic layer.
+	Hub      string
+	HubError string
 	// Order is what the list is sorted on with Assessment (the follow-up date, else when the
 	// photo was taken, as stored): a stable place in the list for paging.
 	Order string

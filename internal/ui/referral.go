@@ -107,6 +107,7 @@ func (d *detailScreen) writeReferral(req clinic.ReferralRequest, path string) {
 			return
 		}
 		u.log.Info("referral letter written", "assessment", req.AssessmentID, "file", path)
+		u.kickHub() // queued for the district hub when one is set and the patient consented
 		d.showLetterWritten(path)
 		d.refreshOutcome()
 	})

@@ -109,6 +109,7 @@ func mb(b uint64) string { return fmt.Sprintf("%d MB", b/clinic.MB) }
 
 // settingsForm holds the settings dialog's fields (tests fill them directly).
 type settingsForm struct {
+	hub      *widget.Button
 	language *widget.Select
 	gradcam  *widget.Check
 	budget   *widget.Entry
@@ -188,6 +189,7 @@ func (u *UI) settingsForm() *settingsForm {
 		}
 		return nil
 	}
+	f.hub = widget.NewButtonWithIcon(lang.L("District hub…"), theme.MailSendIcon(), u.hubDialog)
 	f.records = container.NewHBox(
 		widget.NewButtonWithIcon(lang.L("Back up now…"), theme.DocumentSaveIcon(), u.backupDialog),
 		widget.NewButtonWithIcon(lang.L("Daily backup folder…"), theme.FolderIcon(), u.backupFolderDialog))
@@ -205,6 +207,7 @@ func (u *UI) settingsForm() *settingsForm {
 		widget.NewFormItem(lang.L("Inference threads"), f.threads),
 		widget.NewFormItem(lang.L("Data folder"), f.dataDir),
 		widget.NewFormItem(lang.L("Records"), f.records),
+		widget.NewFormItem(lang.L("Teleconsultation"), container.NewHBox(f.hub)),
 	}
 	if !u.isAdmin() {
 		// The clinic's details and a restore are an administrator's: a clinician is not

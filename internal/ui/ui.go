@@ -47,6 +47,10 @@ type UI struct {
 	model    *widget.Label
 
 	stopStatus context.CancelFunc
+	// hubKick asks the district hub's sender to send now; hubNote is its last word for the
+	// status bar.
+	hubKick chan struct{}
+	hubNote string
 	lastError  error         // the last error shown (tests check what the clinician was told)
 	closing    dialog.Dialog // the question before closing with unsaved work (tests)
 	// settingsDlg is the Settings dialog last opened (a restore closes it).
@@ -154,14 +158,26 @@ func (u *UI) build() {
 		who = name + " · " + who
 	}
 	u.lockBtn = widget.NewButtonWithIcon(who, theme.LogoutIcon(), u.lock)
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(home, newPatient, settings, u.lockBtn), title)
+	buttons := container.NewHBox(home, newPatient, settings, u.lockBtn)
+	desk := u.prefs.p.Bool(prefSpecialistDesk)
+	if desk {
+		// A specialist's desk: the district hub's inbox is one click away, and where the
+		// window opens.
+		buttons.Objects = append([]fyne.CanvasObject{widget.NewButtonWithIcon(lang.L("District inbox"), theme.MailComposeIcon(),
+			func() { u.leave(func() { u.show(u.inbox()) }, nil) })}, buttons.Objects...)
+	}
+	top := container.NewBorder(nil, nil, nil, buttons, title)
 	left := container.NewBorder(nil, nil, nil, nil, u.patients.view)
 	split := container.NewHSplit(left, u.content)
 	split.Offset = 0.26
 	bottom := container.NewBorder(nil, nil, u.status, u.model)
 	u.login, u.setup = nil, nil
 	u.win.SetContent(container.NewStack(newActivityArea(u), container.NewBorder(top, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, split)))
-	u.show(u.worklist())
+	if desk {
+		u.show(u.inbox())
+	} else {
+		u.show(u.worklist())
+	}
 	u.patients.refresh("")
 }
 
@@ -255,6 +271,7 @@ func (u *UI) StartStatus(interval time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	u.stopStatus = cancel
 	u.updateStatus()
+	u.startHubSender(ctx)
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
@@ -291,6 +308,9 @@ func (u *UI) updateStatus() {
 		u.status.SetText(lang.L("Memory readings are not available on this computer."))
 	} else {
 		u.status.SetText(lang.L("Memory") + ": " + mb(r.RSS) + " / " + mb(r.Budget) + " · " + lang.L("free on this computer") + ": " + mb(r.Available))
+	}
+	if u.hubNote != "" {
+		u.status.SetText(u.status.Text + " · " + u.hubNote)
 	}
 	if r.ModelLoaded {
 		u.model.SetText(lang.L("Model loaded"))

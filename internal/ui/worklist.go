@@ -126,6 +126,8 @@ func (u *UI) worklistOf(list clinic.Worklist) *worklistScreen {
 		s := lang.L("tier."+it.RiskTier) + " · " + locale.Date(u.lang, it.TakenAt.Local())
 		if !it.Referred {
 			s += " · " + lang.L("no referral letter made")
+		} else if h := hubLine(it); h != "" {
+			s += " · " + h
 		}
 		return s + " — " + who(it)
 	})

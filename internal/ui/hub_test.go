@@ -1,0 +1,157 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+
+	"dermal/internal/clinic"
+	"dermal/internal/clinic/clinictest"
+	"dermal/internal/hub/hubtest"
+	"dermal/internal/storage"
+)
+
+// The teleconsultation loop in the window, against a real Orthanc: the clinic's Today says a
+// referral was sent and awaits its reply; a specialist's desk opens on the district inbox,
+// shows the case (the photo as sent, the result, the letter) and sends a reply; the reply comes
+// home and the assessment shows it as its outcome. Both screens fit a 1024×600 screen, in
+// English and Vietnamese (screenshots when DERMAL_SCREENSHOTS is set).
+func TestSpecialistDeskAndReplyArriving(t *testing.T) {
+	h := hubtest.ForTest(t, map[string]string{"clinic1": "clinic one password", "specialist": "specialist password"})
+	ctx := context.Background()
+	for _, language := range []string{"en", "vi"} {
+		// The clinic: a consenting patient, an assessment, a referral letter, sent.
+		u, c := newTestUI(t)
+		if err := c.SetProfile(ctx, clinic.ClinicProfile{Name: "Trạm Y tế xã Đồng Tâm", Address: "Xã Đồng Tâm", Phone: "024 3384 1234"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SetHub(ctx, clinic.HubSettings{URL: h.URL(), User: "clinic1", Password: "clinic one password"}); err != nil {
+			t.Fatal(err)
+		}
+		yes, now := true, time.Now()
+		code := "BN-" + language
+		pid, err := c.AddPatient(ctx, storage.Patient{Code: code, FullName: "Nguyễn Thị Hồng", Sex: "F", BirthYear: 1971, ConsentPhotos: &yes, ConsentReferral: &yes, ConsentAt: &now}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Assess(ctx, pid, 0, "foot", clinictest.Photo(t, "ISIC_0024367.png"), clinic.Examination{PhotoType: clinic.Dermoscopic}, clinic.Findings{Notes: "đổi màu 3 tháng nay"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteReferral(ctx, clinic.ReferralRequest{AssessmentID: r.AssessmentID, To: "Khoa Da liễu tỉnh", Clinician: "Lê Văn An", Language: "vi",
+			Reason: "Nốt ruồi gan bàn chân đổi màu", Printed: now}, filepath.Join(t.TempDir(), "l.pdf")); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := c.SyncHub(ctx, false, nil); err != nil || res.Sent != 1 {
+			t.Fatalf("clinic sync: %+v %v", res, err)
+		}
+		if language == "vi" {
+			f := u.settingsForm()
+			f.language.SetSelected("Tiếng Việt")
+			u.applySettings(f)
+		}
+		u.show(u.worklist())
+		w := u.screen.(*worklistScreen)
+		var line string
+		for _, l := range w.items() {
+			if strings.Contains(l.text, code) {
+				line = l.text
+			}
+		}
+		if !strings.Contains(line, tr(language, "sent to the district hub, awaiting the reply")) {
+			t.Errorf("%s: Today's line for the referral: %q", language, line)
+		}
+		shot(t, u, "today-sent", language)
+
+		// The specialist's desk.
+		s, sc := newTestUI(t)
+		if err := sc.SetHub(ctx, clinic.HubSettings{URL: h.URL(), User: "specialist", Password: "specialist password"}); err != nil {
+			t.Fatal(err)
+		}
+		s.prefs.p.SetBool(prefSpecialistDesk, true)
+		if language == "vi" {
+			f := s.settingsForm()
+			f.language.SetSelected("Tiếng Việt")
+			s.applySettings(f)
+		} else {
+			s.build()
+		}
+		s.jobs.Wait()
+		inbox, ok := s.screen.(*inboxScreen)
+		if !ok {
+			t.Fatalf("%s: the specialist's window opened on %T, not the district inbox", language, s.screen)
+		}
+		var mine *clinic.InboxCase
+		for i, ic := range inbox.cases {
+			if ic.PatientID == code {
+				mine = &inbox.cases[i]
+			}
+		}
+		if mine == nil {
+			t.Fatalf("%s: the referral is not in the inbox: %+v", language, inbox.cases)
+		}
+		fitsWindow(t, s, "district inbox")
+		shot(t, s, "district-inbox", language)
+		s.show(s.inboxCase(*mine))
+		s.jobs.Wait()
+		cs := s.screen.(*caseScreen)
+		fitsWindow(t, s, "a case from the district")
+		if cs.photo.Image == nil {
+			t.Errorf("%s: the case shows no photo", language)
+		}
+		cs.diagnosis.SetText("Nốt ruồi loạn sản")
+		cs.advice.SetText("Chụp lại sau 3 tháng")
+		cs.plan.SetSelected(cs.plan.Options[1])
+		shot(t, s, "district-case", language)
+		cs.send.OnTapped()
+		s.jobs.Wait()
+		if _, ok := s.screen.(*inboxScreen); !ok {
+			t.Fatalf("%s: after the reply the window shows %T", language, s.screen)
+		}
+
+		// The reply comes home.
+		res, err := c.SyncHub(ctx, false, nil)
+		if err != nil || len(res.Replies) != 1 {
+			t.Fatalf("%s: the reply did not come home: %+v %v", language, res, err)
+		}
+		u.showAssessment(r.AssessmentID)
+		u.jobs.Wait()
+		d := u.screen.(*detailScreen)
+		if !strings.Contains(d.outcome.Text, "Nốt ruồi loạn sản") {
+			t.Errorf("%s: the assessment does not show the reply: %q", language, d.outcome.Text)
+		}
+		// The reply is at the end of the result panel.
+		walk(d.root, func(o fyne.CanvasObject) {
+			if sc, ok := o.(*container.Scroll); ok {
+				sc.ScrollToBottom()
+			}
+		})
+		shot(t, u, "reply-arrived", language)
+		SetLanguage("en")
+	}
+}
+
+// tr is a key in a language (the window's language is set already).
+func tr(language, key string) string { return lang.L(key) }
+
+// shot writes a screenshot at 1366×768 and 1024×600 when DERMAL_SCREENSHOTS is set.
+func shot(t *testing.T, u *UI, name, language string) {
+	dir := os.Getenv("DERMAL_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	u.app.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
+	for _, size := range []fyne.Size{{Width: 1366, Height: 728}, {Width: 1024, Height: 560}} {
+		u.win.Resize(size.AddWidthHeight(0, 1))
+		u.win.Resize(size)
+		writeCapture(t, u, filepath.Join(dir, name+"-"+language+"-"+sizeName(size)+".png"))
+	}
+}
