@@ -152,10 +152,13 @@ func Verify(hash, pw string) (bool, WrapKey, error) {
 const (
 	Admin     = "admin"     // accounts, settings, restore, hard delete, and everything clinical
 	Clinician = "clinician" // everything clinical
+	// Specialist is a district specialist's: everything a clinician may, and the window
+	// opens on the district hub's inbox of referrals to answer.
+	Specialist = "specialist"
 )
 
 // ValidRole reports whether r is a role.
-func ValidRole(r string) bool { return r == Admin || r == Clinician }
+func ValidRole(r string) bool { return r == Admin || r == Clinician || r == Specialist }
 
 // FreeFailures is how many wrong passwords in a row cost nothing; after them each failure
 // doubles the wait before the next try, from 2 s up to MaxDelay.

@@ -79,13 +79,13 @@ func runSetup(env *Env, args []string) error {
 
 // runUsers: users add|list|disable|enable|passwd (administrators, except one's own passwd).
 func runUsers(env *Env, args []string) error {
-	usage := fmt.Errorf("%w: users add NAME [--role admin|clinician] [--full-name N] [--new-password-file F] | users list | users disable NAME | users enable NAME | users passwd NAME [--new-password-file F]", ErrUsage)
+	usage := fmt.Errorf("%w: users add NAME [--role admin|clinician|specialist] [--full-name N] [--new-password-file F] | users list | users disable NAME | users enable NAME | users passwd NAME [--new-password-file F]", ErrUsage)
 	if len(args) == 0 {
 		return usage
 	}
 	fs := flag.NewFlagSet("users", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	role := fs.String("role", clinic.RoleClinician, "admin or clinician")
+	role := fs.String("role", clinic.RoleClinician, "admin, clinician, or specialist (a district specialist: the window opens on the hub's inbox)")
 	fullName := fs.String("full-name", "", "the person's full name (printed on reports)")
 	newPass := fs.String("new-password-file", "", "the account's new password, from this file; default: ask on the terminal")
 	recoveryFile := fs.String("recovery-key-file", "", "passwd: set the password with the recovery key from this file (every password lost), without logging in")

@@ -27,6 +27,8 @@ type UserID = storage.UserID
 const (
 	RoleAdmin     = accounts.Admin
 	RoleClinician = accounts.Clinician
+	// RoleSpecialist is a district specialist's: the window opens on the hub's inbox.
+	RoleSpecialist = accounts.Specialist
 )
 
 // Errors of accounts.

@@ -241,6 +241,26 @@ var migrations = []string{
 		reply_at      TEXT
 	);
 	CREATE INDEX hub_outbox_unsent ON hub_outbox (id) WHERE sent_at IS NULL;` + chunkTriggers("hub_settings", "hub_outbox"),
+	// 25: a staff role for the district's specialists (their window opens on the hub's
+	// inbox). SQLite cannot change a CHECK constraint: the table is made again, rows and
+	// rowids kept, and its change-tag triggers with it.
+	`CREATE TABLE users_v25 (
+		id           INTEGER PRIMARY KEY,
+		name         TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+		full_name    TEXT NOT NULL DEFAULT '' CHECK (length(full_name) <= 200),
+		role         TEXT NOT NULL CHECK (role IN ('admin', 'clinician', 'specialist')),
+		pw_hash      TEXT NOT NULL CHECK (pw_hash LIKE '$argon2id$%'),
+		failures     INTEGER NOT NULL DEFAULT 0,
+		locked_until TEXT,
+		disabled_at  TEXT,
+		created_at   TEXT NOT NULL,
+		updated_at   TEXT NOT NULL,
+		wrapped_key  TEXT NOT NULL DEFAULT ''
+	);
+	INSERT INTO users_v25 (id, name, full_name, role, pw_hash, failures, locked_until, disabled_at, created_at, updated_at, wrapped_key)
+		SELECT id, name, full_name, role, pw_hash, failures, locked_until, disabled_at, created_at, updated_at, wrapped_key FROM users;
+	DROP TABLE users;
+	ALTER TABLE users_v25 RENAME TO users;` + chunkTriggers("users"),
 }
 
 // backfills run in the same transaction right after the migration of the same index, for

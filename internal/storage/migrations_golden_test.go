@@ -34,6 +34,7 @@ var releasedMigrations = []string{
 	"30afa41f1e78ec5a",
 	"8ee9d92f0b2bfae8",
 	"73f38faf837c7453",
+	"3b87c6ea915753fc",
 }
 
 func TestMigrationsAreNeverEdited(t *testing.T) {

@@ -32,7 +32,7 @@ type staffForm struct {
 
 func (u *UI) staffDialog() *staffForm {
 	f := &staffForm{list: container.NewVBox(), name: widget.NewEntry(), fullName: widget.NewEntry(), password: widget.NewPasswordEntry()}
-	f.role = widget.NewSelect([]string{clinic.RoleClinician, clinic.RoleAdmin}, nil)
+	f.role = widget.NewSelect([]string{clinic.RoleClinician, clinic.RoleAdmin, clinic.RoleSpecialist}, nil)
 	f.role.SetSelectedIndex(0)
 	f.add = widget.NewButton(lang.L("Add account"), func() {
 		if err := u.clinic.AddUser(context.Background(), f.name.Text, f.fullName.Text, f.role.Selected, f.password.Text); err != nil {

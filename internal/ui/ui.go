@@ -160,6 +160,9 @@ func (u *UI) build() {
 	u.lockBtn = widget.NewButtonWithIcon(who, theme.LogoutIcon(), u.lock)
 	buttons := container.NewHBox(home, newPatient, settings, u.lockBtn)
 	desk := u.prefs.p.Bool(prefSpecialistDesk)
+	if me := u.clinic.CurrentUser(); me != nil && me.Role == clinic.RoleSpecialist {
+		desk = true
+	}
 	if desk {
 		// A specialist's desk: the district hub's inbox is one click away, and where the
 		// window opens.
