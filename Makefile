@@ -114,7 +114,9 @@ screenshots: build
 		pdftoppm -r 70 -png build/demo/referral-$$l.pdf docs/referral-$$l || exit 1; done
 	# The assessment with the dermoscopic checklist ticked (en, vi; 1366x768, 1024x600), driven
 	# through the real screen and drawn by Fyne's software painter (internal/ui/screenshots_test.go).
-	DERMAL_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestScreenshots' ./internal/ui
+	# The district hub (a real Orthanc the test starts): Today with a referral sent, the
+	# specialist's inbox and case, and the reply arrived.
+	DERMAL_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestScreenshots|^TestSpecialistDeskAndReplyArriving' ./internal/ui
 
 # The model: from ../shared/data/ham10000 to the committed files in internal/assets/ (CPU, ~41 minutes
 # on 2 cores; see training/README.md). `make model-package` redoes the steps after training.

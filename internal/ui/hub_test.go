@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
@@ -69,6 +70,11 @@ func TestSpecialistDeskAndReplyArriving(t *testing.T) {
 		if !strings.Contains(line, tr(language, "sent to the district hub, awaiting the reply")) {
 			t.Errorf("%s: Today's line for the referral: %q", language, line)
 		}
+		walk(w.root, func(o fyne.CanvasObject) {
+			if l, ok := o.(*widget.List); ok {
+				l.ScrollToBottom()
+			}
+		})
 		shot(t, u, "today-sent", language)
 
 		// The specialist's desk.
