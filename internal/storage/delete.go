@@ -58,6 +58,9 @@ func (s *Store) deletePatient(ctx context.Context, tx *sql.Tx, id PatientID, har
 	steps := []string{
 		`CREATE TEMP TABLE doomed AS SELECT photo_sha256 AS sha FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)
 			UNION SELECT thumb_sha256 FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
+		// The district hub's outbox goes with the referrals (what the hub already holds is
+		// the district's to delete).
+		`DELETE FROM hub_outbox WHERE referral_id IN (SELECT r.id FROM referrals r JOIN assessments a ON a.id = r.assessment_id JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1)`,
 		`DELETE FROM referrals WHERE assessment_id IN (SELECT a.id FROM assessments a JOIN lesions l ON l.id = a.lesion_id WHERE l.patient_id = ?1)`,
 		`DELETE FROM assessments WHERE lesion_id IN (SELECT id FROM lesions WHERE patient_id = ?1)`,
 		`DELETE FROM lesions WHERE patient_id = ?1`,

@@ -39,3 +39,27 @@ func TestSpecialistRoleMigrationKeepsTheAccounts(t *testing.T) {
 		t.Errorf("a specialist after the upgrade: %v", err)
 	}
 }
+
+// A patient with a referral in the district hub's outbox can be deleted for good: the outbox
+// row goes with the referral (it held the delete back with a foreign-key error).
+func TestHardDeleteTakesTheOutbox(t *testing.T) {
+	r := newSealedRecords(t)
+	ctx := context.Background()
+	ref, err := r.s.AddReferral(ctx, Referral{AssessmentID: r.urgent, ReferredTo: "Khoa Da liễu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.s.QueueReferral(ctx, ref, "vi"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.s.Entry(ctx, r.urgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.s.DeletePatient(ctx, e.Lesion.PatientID, true); err != nil {
+		t.Fatalf("deleting for good a patient with a queued referral: %v", err)
+	}
+	if items, _ := r.s.Outbox(ctx, false); len(items) != 0 {
+		t.Errorf("the outbox still holds %d referrals of the deleted patient", len(items))
+	}
+}
