@@ -465,7 +465,7 @@ type ResultItem = dicomstudy.Item
 type CaseFiles struct {
 	Photo  image.Image
 	Result []ResultItem // the triage result's content
-	Letter []byte // PDF
+	Letter []byte       // PDF
 	Reply  *dicomstudy.Reply
 }
 

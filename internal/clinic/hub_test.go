@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,7 +95,6 @@ func instancesOnHub(t testing.TB, h *hubtest.Hub) int {
 type cutProxy struct {
 	ln  net.Listener
 	cut atomic.Int64
-	wg  sync.WaitGroup
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {

@@ -49,10 +49,10 @@ type UI struct {
 	stopStatus context.CancelFunc
 	// hubKick asks the district hub's sender to send now; hubNote is its last word for the
 	// status bar.
-	hubKick chan struct{}
-	hubNote string
-	lastError  error         // the last error shown (tests check what the clinician was told)
-	closing    dialog.Dialog // the question before closing with unsaved work (tests)
+	hubKick   chan struct{}
+	hubNote   string
+	lastError error         // the last error shown (tests check what the clinician was told)
+	closing   dialog.Dialog // the question before closing with unsaved work (tests)
 	// settingsDlg is the Settings dialog last opened (a restore closes it).
 	settingsDlg dialog.Dialog
 	lastInfo    string // the last information dialog text

@@ -50,7 +50,7 @@ func Start(dir string, users map[string]string) (*Hub, error) { return StartOn(d
 // StartOn is Start on a given port (0: a free one).
 func StartOn(dir string, port int, users map[string]string) (*Hub, error) {
 	if !Available() {
-		return nil, fmt.Errorf("Orthanc is not installed (apt-get install orthanc orthanc-dicomweb; make test installs it)")
+		return nil, fmt.Errorf("the hub's engine is not installed (apt-get install orthanc orthanc-dicomweb; make test installs it)")
 	}
 	if port == 0 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -98,7 +98,7 @@ func (h *Hub) start() error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	h.Stop()
-	return fmt.Errorf("Orthanc did not answer on port %d within 60 s (see %s)", h.Port, filepath.Join(h.Dir, "orthanc.log"))
+	return fmt.Errorf("the hub (Orthanc) did not answer on port %d within 60 s (see %s)", h.Port, filepath.Join(h.Dir, "orthanc.log"))
 }
 
 // Stop stops the hub and waits for it to exit (starting it again before then fails: its
