@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,6 +105,15 @@ func TestHubLoop(t *testing.T) {
 	}
 	if hist := must(clinicRun, "history", "--json", "BN-1"); !strings.Contains(hist, "specialist") || !strings.Contains(hist, "Nốt ruồi loạn sản") {
 		t.Errorf("the history does not show the specialist's reply: %s", hist)
+	}
+	// The next report prints it.
+	reportPDF := filepath.Join(dir, "report.pdf")
+	must(clinicRun, "report", "--assessment", "1", "--lang", "vi", "-o", reportPDF)
+	if bin, err := exec.LookPath("pdftotext"); err == nil {
+		text, err := exec.Command(bin, reportPDF, "-").Output()
+		if err != nil || !strings.Contains(string(text), "Nốt ruồi loạn sản") || !strings.Contains(string(text), "Bác sĩ chuyên khoa") {
+			t.Errorf("the report does not print the specialist's reply (%v):\n%s", err, text)
+		}
 	}
 	json.Unmarshal([]byte(must(clinicRun, "hub", "status", "--json")), &status)
 	if status.Sent != 1 || status.Replies != 1 {

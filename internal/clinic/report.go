@@ -57,6 +57,9 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	if h, err := c.store.LastSealedHead(ctx); err == nil && h != nil {
 		rc.AuditHead = h.String()
 	}
+	if rc.Referrals, err = c.store.Referrals(ctx, entry.Assessment.ID); err != nil {
+		return report.Case{}, err
+	}
 	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)
 	visit := report.Visit{Assessment: entry.Assessment}
 	switch {

@@ -55,6 +55,9 @@ type Case struct {
 	AuditHead string
 	Current   Visit
 	Earlier   []Visit // earlier assessments of the same lesion, oldest first (history report)
+	// Referrals are the current assessment's referrals with their outcomes (a specialist's
+	// reply from the district hub among them).
+	Referrals []storage.Referral
 }
 
 // ErrIncomplete is returned when a case lacks what every report must show.
@@ -495,6 +498,20 @@ func (r *renderer) findings() {
 	field(r.t("Notes"), text(a.Notes))
 	if a.AssessedBy != "" {
 		field(r.t("Assessed by"), text(a.AssessedBy))
+	}
+	for _, ref := range r.c.Referrals {
+		field(r.t("Referred"), locale.Date(r.lang, ref.ReferredAt.Local())+" — "+text(ref.ReferredTo))
+		if ref.HasOutcome() {
+			source := r.t("Specialist")
+			if ref.OutcomeSource == storage.OutcomeHistology {
+				source = r.t("Histology")
+			}
+			when := ""
+			if ref.OutcomeDate != nil {
+				when = ", " + locale.Date(r.lang, *ref.OutcomeDate)
+			}
+			field(r.t("Outcome"), "("+source+when+") "+text(ref.OutcomeDiagnosis))
+		}
 	}
 }
 
