@@ -208,6 +208,7 @@ func runHub(env *Env, args []string) error {
 		advice := fs.String("advice", "", "advice to the clinic")
 		within := fs.Int("see-within", 0, "see the patient at the district hospital within this many days (0: manage locally)")
 		biopsy := fs.Bool("biopsy", false, "refer the patient for a biopsy")
+		lang := fs.String("lang", locale.Supported(firstNonEmpty(os.Getenv("LANGUAGE"), os.Getenv("LANG"))), "the language of the reply's page: en or vi")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 || *study == "" || *diagnosis == "" || *within < 0 {
 			return usage
 		}
@@ -216,7 +217,7 @@ func runHub(env *Env, args []string) error {
 			return err
 		}
 		defer closeClinic()
-		uid, err := c.Reply(ctx, clinic.ReplyRequest{StudyUID: *study, Diagnosis: *diagnosis, Advice: *advice, SeeWithin: *within, Biopsy: *biopsy})
+		uid, err := c.Reply(ctx, clinic.ReplyRequest{StudyUID: *study, Diagnosis: *diagnosis, Advice: *advice, SeeWithin: *within, Biopsy: *biopsy, Language: *lang})
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"dermal/internal/dicomstudy"
 	"dermal/internal/hub"
 	"dermal/internal/locale"
+	"dermal/internal/report"
 	"dermal/internal/storage"
 	"dermal/internal/version"
 )
@@ -380,8 +381,9 @@ type ReplyRequest struct {
 	StudyUID  string
 	Diagnosis string
 	Advice    string
-	SeeWithin int  // days; 0: manage locally unless Biopsy
-	Biopsy    bool // refer for a biopsy
+	SeeWithin int    // days; 0: manage locally unless Biopsy
+	Biopsy    bool   // refer for a biopsy
+	Language  string // of the reply's page (en or vi)
 }
 
 // Reply stores a specialist's answer in the referral's study on the hub.
@@ -426,8 +428,23 @@ func (c *Clinic) Reply(ctx context.Context, req ReplyRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := cl.Store(ctx, o.SOPInstance, o.Data); err != nil {
+	// The reply also as a page any viewer opens, in the specialist's language.
+	language := locale.Supported(req.Language)
+	planWords, _, _ := strings.Cut(strings.TrimPrefix(r.Summary(language), r.Diagnosis+" — "), " — ")
+	var page bytes.Buffer
+	if err := report.RenderReply(&page, report.SpecialistReply{Language: language, Answered: r.Answered, Program: r.Program,
+		Patient: strings.ReplaceAll(r.PatientName, "^", " "), PatientID: r.PatientID, Clinic: r.Issuer, Specialist: r.Specialist,
+		Diagnosis: r.Diagnosis, Plan: planWords, Advice: r.Advice}); err != nil {
 		return "", err
+	}
+	pdf, err := r.PDFObject(page.Bytes())
+	if err != nil {
+		return "", err
+	}
+	for _, obj := range []dicomstudy.Object{o, pdf} {
+		if err := cl.Store(ctx, obj.SOPInstance, obj.Data); err != nil {
+			return "", err
+		}
 	}
 	return o.SOPInstance, nil
 }
@@ -463,10 +480,11 @@ type ResultItem = dicomstudy.Item
 // CaseFiles are a referral's objects as a specialist sees them: the photo, the result's lines
 // and the letter.
 type CaseFiles struct {
-	Photo  image.Image
-	Result []ResultItem // the triage result's content
-	Letter []byte       // PDF
-	Reply  *dicomstudy.Reply
+	Photo    image.Image
+	Result   []ResultItem // the triage result's content
+	Letter   []byte       // PDF
+	Reply    *dicomstudy.Reply
+	ReplyPDF []byte
 }
 
 // InboxCase fetches a referral's study from the hub (WADO-RS, the photo as it was sent).
@@ -510,6 +528,8 @@ func (c *Clinic) InboxCase(ctx context.Context, studyUID string) (CaseFiles, err
 				img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = obj.RGB[i], obj.RGB[i+1], obj.RGB[i+2], 255
 			}
 			cf.Photo = img
+		case obj.Letter != nil && obj.Title == "Specialist's reply":
+			cf.ReplyPDF = obj.Letter
 		case obj.Letter != nil:
 			cf.Letter = obj.Letter
 		default:

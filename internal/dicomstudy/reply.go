@@ -93,19 +93,39 @@ func (r Reply) Object() (Object, error) {
 	if r.Plan == PlanSee {
 		items = append(items, numItem(conceptReplyDays, float64(r.SeeWithin), code("d", "UCUM", "day")))
 	}
-	es := []*dicom.Element{
+	es := append(r.studyElements(ComprehensiveSRClass, instance, series, "SR", 4, ReplySeriesDescription),
+		el(tag.ReferencedPerformedProcedureStepSequence, [][]*dicom.Element{}),
+		str(tag.CompletionFlag, "COMPLETE"),
+		str(tag.VerificationFlag, "UNVERIFIED"),
+		el(tag.PerformedProcedureCodeSequence, [][]*dicom.Element{}),
+		str(tag.ValueType, "CONTAINER"),
+		el(tag.ConceptNameCodeSequence, [][]*dicom.Element{conceptReply}),
+		str(tag.ContinuityOfContent, "SEPARATE"),
+		el(tag.ContentSequence, items),
+	)
+	data, err := file(ComprehensiveSRClass, instance, explicitLittle, es)
+	if err != nil {
+		return Object{}, err
+	}
+	return Object{Name: "reply.dcm", SOPClass: ComprehensiveSRClass, SOPInstance: instance, Data: data}, nil
+}
+
+// studyElements are what a reply's object carries of the referral's study and patient, and its
+// own identity.
+func (r Reply) studyElements(class, instance, series, modality string, seriesNumber int, description string) []*dicom.Element {
+	return []*dicom.Element{
 		str(tag.SpecificCharacterSet, "ISO_IR 192"),
-		str(tag.SOPClassUID, ComprehensiveSRClass),
+		str(tag.SOPClassUID, class),
 		str(tag.SOPInstanceUID, instance),
 		str(tag.TimezoneOffsetFromUTC, "+0000"),
 		str(tag.StudyDate, r.StudyDate),
 		str(tag.StudyTime, r.StudyTime),
 		str(tag.AccessionNumber, r.AccessionNumber),
-		str(tag.Modality, "SR"),
+		str(tag.Modality, modality),
 		str(tag.Manufacturer, "Dermal"),
 		str(tag.InstitutionName, r.Institution),
 		str(tag.ReferringPhysicianName, ""),
-		str(tag.SeriesDescription, ReplySeriesDescription),
+		str(tag.SeriesDescription, description),
 		str(tag.PatientName, r.PatientName),
 		str(tag.PatientID, r.PatientID),
 		str(tag.IssuerOfPatientID, r.Issuer),
@@ -115,24 +135,53 @@ func (r Reply) Object() (Object, error) {
 		str(tag.StudyInstanceUID, r.StudyUID),
 		str(tag.SeriesInstanceUID, series),
 		str(tag.StudyID, r.StudyID),
-		el(tag.SeriesNumber, []string{"4"}),
+		el(tag.SeriesNumber, []string{fmt.Sprint(seriesNumber)}),
 		el(tag.InstanceNumber, []string{"1"}),
 		str(tag.ContentDate, da(r.Answered.UTC())),
 		str(tag.ContentTime, tm(r.Answered.UTC())),
-		el(tag.ReferencedPerformedProcedureStepSequence, [][]*dicom.Element{}),
-		str(tag.CompletionFlag, "COMPLETE"),
-		str(tag.VerificationFlag, "UNVERIFIED"),
-		el(tag.PerformedProcedureCodeSequence, [][]*dicom.Element{}),
-		str(tag.ValueType, "CONTAINER"),
-		el(tag.ConceptNameCodeSequence, [][]*dicom.Element{conceptReply}),
-		str(tag.ContinuityOfContent, "SEPARATE"),
-		el(tag.ContentSequence, items),
 	}
-	data, err := file(ComprehensiveSRClass, instance, explicitLittle, es)
+}
+
+// PDFObject is the reply as a PDF any viewer opens (report.RenderReply makes it), in a series
+// of its own beside the structured reply.
+func (r Reply) PDFObject(pdf []byte) (Object, error) {
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		return Object{}, fmt.Errorf("%w: the reply's page is not a PDF", ErrInvalid)
+	}
+	sr, err := r.Object()
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Name: "reply.dcm", SOPClass: ComprehensiveSRClass, SOPInstance: instance, Data: data}, nil
+	// Its UIDs follow from the structured reply's, so both are stable together.
+	m := hmac.New(sha256.New, r.UIDKey)
+	fmt.Fprintf(m, "dermal reply pdf\x00%s", sr.SOPInstance)
+	sum := m.Sum(nil)
+	uid := func(part byte) string {
+		u := append([]byte(nil), sum[:16]...)
+		u[15] ^= part
+		u[6] = u[6]&0x0f | 0x80
+		u[8] = u[8]&0x3f | 0x80
+		return "2.25." + new(big.Int).SetBytes(u).String()
+	}
+	instance, series := uid(1), uid(2)
+	doc := pdf
+	if len(doc)%2 == 1 {
+		doc = append(append([]byte(nil), doc...), 0)
+	}
+	es := append(r.studyElements(EncapsulatedPDFClass, instance, series, "DOC", 5, ReplySeriesDescription+" (PDF)"),
+		str(tag.AcquisitionDateTime, r.Answered.UTC().Format("20060102150405")),
+		str(tag.ConversionType, "WSD"),
+		str(tag.BurnedInAnnotation, "YES"),
+		str(tag.DocumentTitle, "Specialist's reply"),
+		el(tag.ConceptNameCodeSequence, [][]*dicom.Element{code("11488-4", "LN", "Consult note")}),
+		str(tag.MIMETypeOfEncapsulatedDocument, "application/pdf"),
+		el(tag.EncapsulatedDocument, doc),
+	)
+	data, err := file(EncapsulatedPDFClass, instance, explicitLittle, es)
+	if err != nil {
+		return Object{}, err
+	}
+	return Object{Name: "reply.pdf.dcm", SOPClass: EncapsulatedPDFClass, SOPInstance: instance, Data: data}, nil
 }
 
 // ReadReply reads a reply SR back: what came home to the clinic.
@@ -233,8 +282,9 @@ type Received struct {
 	JPEG          []byte
 	RGB           []byte
 	Width, Height int
-	// Letter is the referral letter's PDF.
+	// Letter is a PDF's bytes: the referral letter, or the specialist's reply (Title says).
 	Letter []byte
+	Title  string
 	// Items are the result's content items, in order.
 	Items []Item
 }
@@ -312,6 +362,7 @@ func ReadObject(data []byte) (Received, error) {
 			return r, fmt.Errorf("%w: the letter has no document", ErrInvalid)
 		}
 		r.Letter, _ = e.Value.GetValue().([]byte)
+		r.Title = strs(tag.DocumentTitle)
 	case ComprehensiveSRClass:
 		e, err := ds.FindElementByTag(tag.ContentSequence)
 		if err != nil {

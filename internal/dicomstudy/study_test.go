@@ -216,6 +216,18 @@ func TestReplyRoundTrip(t *testing.T) {
 	if again.SOPInstance != o.SOPInstance {
 		t.Error("the same reply got another UID")
 	}
+	pdf, err := r.PDFObject(testLetter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := filepath.Join(t.TempDir(), pdf.Name)
+	os.WriteFile(pp, pdf.Data, 0o600)
+	if errs := dciodvfy(t, pp); len(errs) > 0 {
+		t.Errorf("the reply's PDF: dciodvfy: %s", strings.Join(errs, "; "))
+	}
+	if back, _ := ReadObject(pdf.Data); back.Title != "Specialist's reply" || !bytes.HasPrefix(back.Letter, []byte("%PDF-")) {
+		t.Errorf("the reply's PDF read back: %q", back.Title)
+	}
 	r.Plan, r.SeeWithin = PlanSee, 0
 	if _, err := r.Object(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("see within 0 days: %v", err)

@@ -335,7 +335,7 @@ func (u *UI) inboxCase(c clinic.InboxCase) screen {
 	send.Importance = widget.HighImportance
 	s.typed = func() bool { return strings.TrimSpace(diagnosis.Text) != "" || strings.TrimSpace(advice.Text) != "" }
 	send.OnTapped = func() {
-		req := clinic.ReplyRequest{StudyUID: c.StudyUID, Diagnosis: strings.TrimSpace(diagnosis.Text), Advice: strings.TrimSpace(advice.Text)}
+		req := clinic.ReplyRequest{StudyUID: c.StudyUID, Diagnosis: strings.TrimSpace(diagnosis.Text), Advice: strings.TrimSpace(advice.Text), Language: u.lang}
 		switch plan.Selected {
 		case planSee:
 			n, err := strconv.Atoi(strings.TrimSpace(days.Text))
