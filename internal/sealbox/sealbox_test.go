@@ -11,7 +11,7 @@ func TestSealOpenAndWrap(t *testing.T) {
 	k, _ := NewKey()
 	photo := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte("x"), 1000)...)
 	s := k.Seal(photo, []byte("sha-a"))
-	if !Sealed(s) || bytes.Contains(s, []byte{0xFF, 0xD8, 0xFF}) || Sealed(photo) {
+	if !Sealed(s) || bytes.Contains(s, photo[:8]) || Sealed(photo) {
 		t.Fatal("sealed bytes show a JPEG, or plain looks sealed")
 	}
 	if got, err := k.Open(s, []byte("sha-a")); err != nil || !bytes.Equal(got, photo) {
