@@ -23,11 +23,12 @@ var ErrNoReferral = errors.New("no referral letter was made for this assessment"
 // referral's record in language (en or vi), dated as the referral, so that the study written
 // again for the same referral is the same, byte for byte, with the same UIDs.
 func (c *Clinic) ReferralStudy(ctx context.Context, id AssessmentID, language string) (dicomstudy.Study, error) {
-	return c.referralStudy(ctx, id, 0, language)
+	return c.referralStudy(ctx, id, 0, language, nil)
 }
 
-// referralStudy is the study of one referral of an assessment (0: the latest).
-func (c *Clinic) referralStudy(ctx context.Context, id AssessmentID, referral storage.ReferralID, language string) (dicomstudy.Study, error) {
+// referralStudy is the study of one referral of an assessment (0: the latest), with the letter
+// as printed when it was kept (nil: written again, which decodes the photo).
+func (c *Clinic) referralStudy(ctx context.Context, id AssessmentID, referral storage.ReferralID, language string, printed []byte) (dicomstudy.Study, error) {
 	entry, err := c.store.Entry(ctx, id)
 	if err != nil {
 		return dicomstudy.Study{}, err
@@ -71,26 +72,30 @@ func (c *Clinic) referralStudy(ctx context.Context, id AssessmentID, referral st
 	if err != nil {
 		return dicomstudy.Study{}, err
 	}
-	photo, err := c.StoredPhoto(ctx, entry.Assessment.PhotoSHA256)
-	if err != nil {
-		return dicomstudy.Study{}, err
-	}
 	clinician := entry.Assessment.AssessedBy
 	if clinician == "" {
 		if u := c.CurrentUser(); u != nil {
 			clinician = u.FullName
 		}
 	}
-	card := c.Card()
-	l := report.Letter{Language: language, Printed: ref.ReferredAt, Clinic: profile, Clinician: clinician, Program: "Dermal " + version.String(),
-		Patient: patient, Lesion: entry.Lesion, Assessment: entry.Assessment, Photo: photo.Image, LabelNames: card.LabelNames, Malignant: card.Malignant,
-		ReferredTo: ref.ReferredTo, Reason: ref.Reason}
-	if l.Earlier, err = c.earlierVisits(ctx, entry); err != nil {
-		return dicomstudy.Study{}, err
-	}
-	var letter bytes.Buffer
-	if err := report.RenderLetter(&letter, l); err != nil {
-		return dicomstudy.Study{}, err
+	letter := printed
+	if letter == nil {
+		photo, err := c.StoredPhoto(ctx, entry.Assessment.PhotoSHA256)
+		if err != nil {
+			return dicomstudy.Study{}, err
+		}
+		card := c.Card()
+		l := report.Letter{Language: language, Printed: ref.ReferredAt, Clinic: profile, Clinician: clinician, Program: "Dermal " + version.String(),
+			Patient: patient, Lesion: entry.Lesion, Assessment: entry.Assessment, Photo: photo.Image, LabelNames: card.LabelNames, Malignant: card.Malignant,
+			ReferredTo: ref.ReferredTo, Reason: ref.Reason}
+		if l.Earlier, err = c.earlierVisits(ctx, entry); err != nil {
+			return dicomstudy.Study{}, err
+		}
+		var buf bytes.Buffer
+		if err := report.RenderLetter(&buf, l); err != nil {
+			return dicomstudy.Study{}, err
+		}
+		letter = buf.Bytes()
 	}
 	a := entry.Assessment
 	var probs []dicomstudy.Probability
@@ -111,7 +116,7 @@ func (c *Clinic) referralStudy(ctx context.Context, id AssessmentID, referral st
 		Program: "Dermal " + version.String(), Taken: a.TakenAt.UTC(), Dermoscopic: a.PhotoType != "plain", Photo: photoBytes,
 		BodySite: entry.Lesion.BodySite, Side: entry.Lesion.Side, Tier: a.RiskTier, TierDriver: a.TierDriver, Probabilities: probs,
 		SevenPoint: a.SevenPoint, ABCDE: a.ABCDE, Dermoscopy: a.Dermoscopy, DiameterMM: a.DiameterMM, Diagnosis: a.Diagnosis, Notes: a.Notes,
-		Model: a.ModelName + " sha256:" + a.ModelSHA256, Letter: letter.Bytes(),
+		Model: a.ModelName + " sha256:" + a.ModelSHA256, Letter: letter,
 	}, nil
 }
 

@@ -78,7 +78,7 @@ func (c *Clinic) hubClient(ctx context.Context) (*hub.Client, HubSettings, error
 
 // queueForHub queues a new referral's study when a hub is set and the patient consented to
 // sharing photos for a referral (not asked: not queued; the letter goes on paper).
-func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patient, language string) error {
+func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patient, language string, letter []byte) error {
 	if _, err := c.store.Hub(ctx); errors.Is(err, storage.ErrNoHub) || errors.Is(err, storage.ErrLocked) {
 		return nil
 	} else if err != nil {
@@ -87,7 +87,7 @@ func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patie
 	if p.ConsentReferral == nil || !*p.ConsentReferral {
 		return nil
 	}
-	return c.store.QueueReferral(ctx, id, locale.Supported(language))
+	return c.store.QueueReferral(ctx, id, locale.Supported(language), letter)
 }
 
 // QueueForHub puts an assessment's latest referral in the outbox by hand (a referral written
@@ -107,7 +107,7 @@ func (c *Clinic) QueueForHub(ctx context.Context, id AssessmentID, language stri
 	if len(rs) == 0 {
 		return fmt.Errorf("%w (assessment %d)", ErrNoReferral, id)
 	}
-	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language))
+	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language), nil)
 }
 
 // Outbox lists the referrals queued for the hub and sent (unsent only, or all).
@@ -228,7 +228,11 @@ func (c *Clinic) SyncHub(ctx context.Context, due bool, log *slog.Logger) (SyncR
 
 // sendOne sends what the hub has not acknowledged of one referral's study.
 func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (int, error) {
-	st, err := c.referralStudy(ctx, it.AssessmentID, it.ReferralID, it.Language)
+	letter, err := c.store.OutboxLetter(ctx, it.ID)
+	if err != nil {
+		return 0, err
+	}
+	st, err := c.referralStudy(ctx, it.AssessmentID, it.ReferralID, it.Language, letter)
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -260,15 +262,41 @@ func TestTwelveMegapixelReferrals(t *testing.T) {
 		}
 		payload += int64(len(st.Photo) + len(st.Letter))
 	}
+	// What sending holds in memory: the Go heap's live objects, sampled while it runs, above
+	// where they were before.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			metrics.Read(samples)
+			if v := samples[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+		}
+	}()
 	start := time.Now()
 	res, err := c.SyncHub(ctx, false, nil)
 	took := time.Since(start)
+	close(stop)
+	<-sampled
 	if err != nil || res.Sent != 2 {
 		t.Fatalf("sync: %+v %v", res, err)
 	}
 	wire := proxy.sent.Load()
-	t.Logf("two referrals of a 12 MP JPEG (%d kB each): sent in %.2f s; %d kB on the wire for %d kB of photos and letters (%.3f×)",
-		len(photo.Bytes)>>10, took.Seconds(), wire>>10, payload>>10, float64(wire)/float64(payload))
+	t.Logf("two referrals of a 12 MP JPEG (%d kB each): sent in %.2f s; %d kB on the wire for %d kB of photos and letters (%.3f×); Go heap during the sync at most %d MB above before",
+		len(photo.Bytes)>>10, took.Seconds(), wire>>10, payload>>10, float64(wire)/float64(payload), (int64(peak.Load())-int64(base))>>20)
 	if float64(wire) > 1.1*float64(payload) {
 		t.Errorf("%d bytes on the wire for %d bytes of photos and letters: more than 1.1×", wire, payload)
 	}

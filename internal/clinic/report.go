@@ -187,7 +187,7 @@ func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path st
 	if err := c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), "referral letter "+path); err != nil {
 		return err
 	}
-	return c.queueForHub(ctx, refID, patient, req.Language)
+	return c.queueForHub(ctx, refID, patient, req.Language, buf.Bytes())
 }
 
 // earlierVisits are the assessments of entry's lesion before it, oldest first.

@@ -99,11 +99,21 @@ type OutboxItem struct {
 	Tier        string
 }
 
-// QueueReferral puts a referral in the outbox (once: queuing it again does nothing).
-func (s *Store) QueueReferral(ctx context.Context, id ReferralID, language string) error {
+// QueueReferral puts a referral in the outbox (once: queuing it again does nothing), with the
+// letter as it was printed (nil: none kept; it is written again from the records when sent),
+// sealed with the data key. Sending then needs no decode of the photo.
+func (s *Store) QueueReferral(ctx context.Context, id ReferralID, language string, letter []byte) error {
+	var sealed []byte
+	if letter != nil {
+		k := s.dataKey()
+		if k == nil {
+			return fmt.Errorf("%w: the letter is kept sealed with the records' key: log in with a staff account", ErrLocked)
+		}
+		sealed = k.Seal(letter, []byte(fmt.Sprintf("hub letter %d", id)))
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`INSERT INTO hub_outbox (referral_id, language, queued_at) VALUES (?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
-			id, language, s.now().UTC().Format(time.RFC3339Nano))
+		res, err := tx.Exec(`INSERT INTO hub_outbox (referral_id, language, queued_at, letter) VALUES (?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
+			id, language, s.now().UTC().Format(time.RFC3339Nano), sealed)
 		if err != nil {
 			return err
 		}
@@ -244,4 +254,25 @@ func (s *Store) HubStates(ctx context.Context, ids []AssessmentID) (map[Assessme
 		out[it.AssessmentID] = it
 	}
 	return out, nil
+}
+
+// OutboxLetter is the letter kept with an outbox item, opened (nil when none was kept).
+func (s *Store) OutboxLetter(ctx context.Context, item int64) ([]byte, error) {
+	var sealed []byte
+	var ref ReferralID
+	if err := s.db.QueryRowContext(ctx, `SELECT referral_id, letter FROM hub_outbox WHERE id = ?`, item).Scan(&ref, &sealed); err != nil {
+		return nil, err
+	}
+	if sealed == nil {
+		return nil, nil
+	}
+	k := s.dataKey()
+	if k == nil {
+		return nil, ErrLocked
+	}
+	letter, err := k.Open(sealed, []byte(fmt.Sprintf("hub letter %d", ref)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the queued letter of referral %d does not open with the records' key", ErrTampered, ref)
+	}
+	return letter, nil
 }

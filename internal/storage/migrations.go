@@ -216,8 +216,9 @@ var migrations = []string{
 	) WITHOUT ROWID;` + chunkTriggers(taggedByMigration23...),
 	// 24: the district hub (teleconsultation): where it is and how to log in (the password
 	// sealed with the data key), and the outbox of referrals to send there, each with the
-	// instances the hub has acknowledged, so that a sync killed half-way resumes without
-	// sending twice what was stored, and the reply that came back.
+	// letter as printed (sealed), the instances the hub has acknowledged, so that a sync
+	// killed half-way resumes without sending twice what was stored, and the reply that came
+	// back.
 	`CREATE TABLE hub_settings (
 		id              INTEGER PRIMARY KEY CHECK (id = 1),
 		url             TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 500),
@@ -238,7 +239,8 @@ var migrations = []string{
 		next_try      TEXT,
 		last_error    TEXT NOT NULL DEFAULT '',
 		sent_at       TEXT,
-		reply_at      TEXT
+		reply_at      TEXT,
+		letter        BLOB
 	);
 	CREATE INDEX hub_outbox_unsent ON hub_outbox (id) WHERE sent_at IS NULL;` + chunkTriggers("hub_settings", "hub_outbox"),
 	// 25: a staff role for the district's specialists (their window opens on the hub's
