@@ -172,3 +172,49 @@ func shot(t *testing.T, u *UI, name, language string) {
 		writeCapture(t, u, filepath.Join(dir, name+"-"+language+"-"+sizeName(size)+".png"))
 	}
 }
+
+// The district hub's dialog says what the outbox holds and why a referral is not sent, in
+// words a clinician acts on; without a hub it says letters go on paper only.
+func TestHubStatusSaysWhyNotSent(t *testing.T) {
+	u, c := newTestUI(t)
+	ctx := context.Background()
+	if got := u.hubStatusText(ctx); !strings.Contains(got, "No district hub is set") {
+		t.Errorf("without a hub: %q", got)
+	}
+	if err := c.SetProfile(ctx, clinic.ClinicProfile{Name: "Trạm Y tế", Address: "Xã Đồng Tâm", Phone: "024 3384 1234"}); err != nil {
+		t.Fatal(err)
+	}
+	// A hub address where nothing listens: this computer, a port just closed.
+	if err := c.SetHub(ctx, clinic.HubSettings{URL: "http://127.0.0.1:9/dicom-web/", User: "clinic1", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	yes, now := true, time.Now()
+	pid, err := c.AddPatient(ctx, storage.Patient{Code: "BN-9", FullName: "Hà Văn Chín", ConsentPhotos: &yes, ConsentReferral: &yes, ConsentAt: &now}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Assess(ctx, pid, 0, "back", clinictest.Photo(t, "ISIC_0024367.png"), clinic.Examination{PhotoType: clinic.Dermoscopic}, clinic.Findings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteReferral(ctx, clinic.ReferralRequest{AssessmentID: r.AssessmentID, To: "Khoa Da liễu", Clinician: "Lê Văn An", Language: "en", Printed: now},
+		filepath.Join(t.TempDir(), "l.pdf")); err != nil {
+		t.Fatal(err)
+	}
+	if got := u.hubStatusText(ctx); !strings.Contains(got, "1 queued") {
+		t.Errorf("with a referral queued: %q", got)
+	}
+	if _, err := c.SyncHub(ctx, false, nil); err == nil {
+		t.Fatal("a sync to a closed port succeeded")
+	}
+	got := u.hubStatusText(ctx)
+	if !strings.Contains(got, "1 not sent yet") || !strings.Contains(got, "BN-9") || !strings.Contains(got, "cannot be reached") {
+		t.Errorf("after a failed sync: %q", got)
+	}
+	u.show(u.worklist())
+	for _, l := range u.screen.(*worklistScreen).items() {
+		if strings.Contains(l.text, "BN-9") && !strings.Contains(l.text, "not sent to the district hub yet: the district server cannot be reached") {
+			t.Errorf("Today's line: %q", l.text)
+		}
+	}
+}
