@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand"
 	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -299,5 +301,43 @@ func TestTwelveMegapixelReferrals(t *testing.T) {
 		len(photo.Bytes)>>10, took.Seconds(), wire>>10, payload>>10, float64(wire)/float64(payload), (int64(peak.Load())-int64(base))>>20)
 	if float64(wire) > 1.1*float64(payload) {
 		t.Errorf("%d bytes on the wire for %d bytes of photos and letters: more than 1.1×", wire, payload)
+	}
+}
+
+// Replies find their own clinic only: a clinic whose referral was answered gets the reply; a
+// second clinic on the same hub, which did not send that study, ignores it (a log line) and
+// records nothing.
+func TestReplyReachesOnlyItsClinic(t *testing.T) {
+	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
+	ctx := context.Background()
+	a := hubClinic(t, h.URL())
+	ids := referrals(t, a, 1, clinictest.Photo(t, "ISIC_0024311.png"))
+	if res, err := a.SyncHub(ctx, false, nil); err != nil || res.Sent != 1 {
+		t.Fatalf("clinic A's sync: %+v %v", res, err)
+	}
+	b := hubClinic(t, h.URL())
+	referrals(t, b, 1, clinictest.Photo(t, "ISIC_0024367.png"))
+	if res, err := b.SyncHub(ctx, false, nil); err != nil || res.Sent != 1 {
+		t.Fatalf("clinic B's sync: %+v %v", res, err)
+	}
+	spec := hubClinic(t, h.URL())
+	st, err := a.ReferralStudy(ctx, ids[0], "vi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spec.Reply(ctx, clinic.ReplyRequest{StudyUID: st.UID("study"), Diagnosis: "Dày sừng tiết bã", Language: "vi"}); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	res, err := b.SyncHub(ctx, false, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil || len(res.Replies) != 0 {
+		t.Fatalf("clinic B took a reply to clinic A's study: %+v %v", res, err)
+	}
+	if !strings.Contains(logged.String(), "did not send") {
+		t.Errorf("clinic B did not log the reply it ignored: %s", logged.String())
+	}
+	res, err = a.SyncHub(ctx, false, nil)
+	if err != nil || len(res.Replies) != 1 || res.Replies[0].Assessment != ids[0] {
+		t.Fatalf("clinic A's reply: %+v %v", res, err)
 	}
 }
