@@ -73,7 +73,7 @@ func TestHubLoop(t *testing.T) {
 		Replies         []struct{ Reply string }
 	}
 	json.Unmarshal([]byte(must(clinicRun, "hub", "sync", "--json")), &sync)
-	if sync.Sent != 1 || sync.Instances != 3 || len(sync.Failed) != 0 {
+	if sync.Sent != 1 || sync.Instances != 4 || len(sync.Failed) != 0 {
 		t.Fatalf("sync with the hub back: %+v", sync)
 	}
 	// Nothing is sent twice.

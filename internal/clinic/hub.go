@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/jpeg" // photos on the hub
+	"image/jpeg"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -14,11 +14,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/disintegration/imaging"
+
 	"dermal/internal/dicomstudy"
 	"dermal/internal/hub"
 	"dermal/internal/locale"
 	"dermal/internal/report"
 	"dermal/internal/storage"
+	"dermal/internal/triage"
 	"dermal/internal/version"
 )
 
@@ -87,7 +90,36 @@ func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patie
 	if p.ConsentReferral == nil || !*p.ConsentReferral {
 		return nil
 	}
-	return c.store.QueueReferral(ctx, id, locale.Supported(language), letter)
+	return c.store.QueueReferral(ctx, id, locale.Supported(language), letter, c.gradcamAsSeen(ctx, id))
+}
+
+// gradcamAsSeen is the referred assessment's photo with its Grad-CAM map as the clinic sees it
+// (the class the headline names, the window's opacity), 800 px on the long side, as a JPEG:
+// what the specialist sees beside the photo. nil when it cannot be made again (another model
+// made the result, or the model cannot run here): the study then goes without it.
+func (c *Clinic) gradcamAsSeen(ctx context.Context, id storage.ReferralID) []byte {
+	a, err := c.store.ReferralAssessment(ctx, id)
+	if err != nil {
+		return nil
+	}
+	photo, analysis, err := c.Reanalyse(ctx, a)
+	if err != nil {
+		return nil
+	}
+	card := c.engine.Card()
+	class := analysis.Top
+	if code := triage.HeadlineClass(triage.Driver(a.TierDriver), a.Probabilities, card.Malignant); code != "" {
+		class = card.LabelIndex(code)
+	}
+	heat, err := analysis.GradCAM(class)
+	if err != nil {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, imaging.Fit(heat.Overlay(photo.Image, OverlayOpacity), 800, 800, imaging.Lanczos), &jpeg.Options{Quality: 85}); err != nil {
+		return nil
+	}
+	return b.Bytes()
 }
 
 // QueueForHub puts an assessment's latest referral in the outbox by hand (a referral written
@@ -107,7 +139,7 @@ func (c *Clinic) QueueForHub(ctx context.Context, id AssessmentID, language stri
 	if len(rs) == 0 {
 		return fmt.Errorf("%w (assessment %d)", ErrNoReferral, id)
 	}
-	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language), nil)
+	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language), nil, c.gradcamAsSeen(ctx, rs[len(rs)-1].ID))
 }
 
 // Outbox lists the referrals queued for the hub and sent (unsent only, or all).
@@ -228,7 +260,7 @@ func (c *Clinic) SyncHub(ctx context.Context, due bool, log *slog.Logger) (SyncR
 
 // sendOne sends what the hub has not acknowledged of one referral's study.
 func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (int, error) {
-	letter, err := c.store.OutboxLetter(ctx, it.ID)
+	letter, gradcam, err := c.store.OutboxFiles(ctx, it.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -236,6 +268,7 @@ func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (in
 	if err != nil {
 		return 0, err
 	}
+	st.GradCAM = gradcam
 	objs, err := st.Objects()
 	if err != nil {
 		return 0, err
@@ -481,10 +514,11 @@ func replySeries(ctx context.Context, cl *hub.Client) ([]hub.Dataset, error) {
 // ResultItem is one item of a referral's result as the hub holds it.
 type ResultItem = dicomstudy.Item
 
-// CaseFiles are a referral's objects as a specialist sees them: the photo, the result's lines
-// and the letter.
+// CaseFiles are a referral's objects as a specialist sees them: the photo, the Grad-CAM map as
+// the clinic saw it, the result's lines and the letter.
 type CaseFiles struct {
 	Photo    image.Image
+	GradCAM  image.Image  // nil: the clinic could not make one (another model made the result)
 	Result   []ResultItem // the triage result's content
 	Letter   []byte       // PDF
 	Reply    *dicomstudy.Reply
@@ -519,6 +553,12 @@ func (c *Clinic) InboxCase(ctx context.Context, studyUID string) (CaseFiles, err
 			return cf, err
 		}
 		switch {
+		case obj.GradCAM && obj.JPEG != nil:
+			img, _, err := image.Decode(bytes.NewReader(obj.JPEG))
+			if err != nil {
+				return cf, fmt.Errorf("%w: the Grad-CAM map on the hub cannot be decoded: %v", ErrInvalid, err)
+			}
+			cf.GradCAM = img
 		case obj.JPEG != nil:
 			img, _, err := image.Decode(bytes.NewReader(obj.JPEG))
 			if err != nil {

@@ -282,6 +282,8 @@ type Received struct {
 	JPEG          []byte
 	RGB           []byte
 	Width, Height int
+	// GradCAM: the image is the Grad-CAM map as sent, not the photo.
+	GradCAM bool
 	// Letter is a PDF's bytes: the referral letter, or the specialist's reply (Title says).
 	Letter []byte
 	Title  string
@@ -335,13 +337,14 @@ func ReadObject(data []byte) (Received, error) {
 	}
 	r.SOPClass = strs(tag.SOPClassUID)
 	switch r.SOPClass {
-	case DermoscopicPhotoClass, VLPhotoClass:
+	case DermoscopicPhotoClass, VLPhotoClass, SecondaryCaptureClass:
 		e, err := ds.FindElementByTag(tag.PixelData)
 		if err != nil {
 			return r, fmt.Errorf("%w: the photo has no pixels", ErrInvalid)
 		}
 		info := dicom.MustGetPixelDataInfo(e.Value)
 		r.Width, r.Height = ints(tag.Columns), ints(tag.Rows)
+		r.GradCAM = r.SOPClass == SecondaryCaptureClass
 		switch {
 		case info.IsEncapsulated && len(info.Frames) > 0:
 			r.JPEG = info.Frames[0].EncapsulatedData.Data

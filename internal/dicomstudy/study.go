@@ -34,6 +34,7 @@ const (
 	DermoscopicPhotoClass = "1.2.840.10008.5.1.4.1.1.77.1.7"
 	VLPhotoClass          = "1.2.840.10008.5.1.4.1.1.77.1.4"
 	EncapsulatedPDFClass  = "1.2.840.10008.5.1.4.1.1.104.1"
+	SecondaryCaptureClass = "1.2.840.10008.5.1.4.1.1.7"
 	ComprehensiveSRClass  = "1.2.840.10008.5.1.4.1.1.88.33"
 
 	explicitLittle = "1.2.840.10008.1.2.1"
@@ -91,7 +92,13 @@ type Study struct {
 	Model         string // the model's name and checksum
 
 	Letter []byte // the referral letter, PDF
+	// GradCAM is the photo with the Grad-CAM map as the clinic saw it (baseline JPEG); nil:
+	// none (the model that made the result is not the one here).
+	GradCAM []byte
 }
+
+// GradCAMSeriesDescription names the series of the Grad-CAM map as sent.
+const GradCAMSeriesDescription = "Grad-CAM: where the model looked"
 
 // Probability is one class's probability.
 type Probability struct {
@@ -147,7 +154,15 @@ func (s Study) Objects() ([]Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Object{photo, letter, result}, nil
+	objs := []Object{photo, letter, result}
+	if s.GradCAM != nil {
+		m, err := s.gradcamObject(photo)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, m)
+	}
+	return objs, nil
 }
 
 // el makes an element of a tag in the library's dictionary.
@@ -338,6 +353,14 @@ func laterality(side string) string {
 		return "B"
 	}
 	return "U"
+}
+
+// seriesLaterality is Laterality (0020,0060), which knows only R and L.
+func seriesLaterality(side string) string {
+	if l := laterality(side); l == "L" || l == "R" {
+		return l
+	}
+	return ""
 }
 
 // photoObject is the photo: its JPEG bytes encapsulated as they are (JPEG Baseline), or a
@@ -626,4 +649,49 @@ func (s Study) resultObject(photo Object) (Object, error) {
 		return Object{}, err
 	}
 	return Object{Name: "result.dcm", SOPClass: ComprehensiveSRClass, SOPInstance: instance, Data: data}, nil
+}
+
+// gradcamObject is the photo with the Grad-CAM map as the clinic saw it: a Secondary Capture
+// derived from the photo, its JPEG encapsulated as it was made.
+func (s Study) gradcamObject(photo Object) (Object, error) {
+	instance := s.UID("gradcam")
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(s.GradCAM))
+	if err != nil || format != "jpeg" || !isBaselineJPEG(s.GradCAM) {
+		return Object{}, fmt.Errorf("%w: the Grad-CAM map is not a baseline JPEG", ErrInvalid)
+	}
+	es := s.common(SecondaryCaptureClass, instance, s.UID("gradcam series"), "OT", 4)
+	es = append(es,
+		str(tag.SeriesDescription, GradCAMSeriesDescription),
+		el(tag.ImageType, []string{"DERIVED", "SECONDARY"}),
+		str(tag.ConversionType, "WSD"),
+		str(tag.ContentDate, da(s.Taken)),
+		str(tag.ContentTime, tm(s.Taken)),
+		str(tag.DerivationDescription, "Grad-CAM overlay of the lesion photo: where the model looked (Dermal)"),
+		el(tag.SourceImageSequence, [][]*dicom.Element{{
+			str(tag.ReferencedSOPClassUID, photo.SOPClass),
+			str(tag.ReferencedSOPInstanceUID, photo.SOPInstance),
+		}}),
+		str(tag.PatientOrientation, ""),
+		// The series' laterality (Type 2C in General Series): R or L, empty where the site
+		// has no side.
+		str(tag.Laterality, seriesLaterality(s.Side)),
+		str(tag.BurnedInAnnotation, "NO"),
+		el(tag.SamplesPerPixel, []int{3}),
+		el(tag.Rows, []int{cfg.Height}),
+		el(tag.Columns, []int{cfg.Width}),
+		el(tag.BitsAllocated, []int{8}),
+		el(tag.BitsStored, []int{8}),
+		el(tag.HighBit, []int{7}),
+		el(tag.PixelRepresentation, []int{0}),
+		el(tag.PlanarConfiguration, []int{0}),
+		str(tag.PhotometricInterpretation, "YBR_FULL_422"),
+		str(tag.LossyImageCompression, "01"),
+		el(tag.LossyImageCompressionMethod, []string{"ISO_10918_1"}),
+		pixels(dicom.PixelDataInfo{IsEncapsulated: true, Frames: []*frame.Frame{{Encapsulated: true, EncapsulatedData: frame.EncapsulatedFrame{Data: evenLength(s.GradCAM)}}}}, tag.VLUndefinedLength),
+	)
+	data, err := file(SecondaryCaptureClass, instance, jpegBaseline, es)
+	if err != nil {
+		return Object{}, err
+	}
+	return Object{Name: "gradcam.dcm", SOPClass: SecondaryCaptureClass, SOPInstance: instance, Data: data}, nil
 }

@@ -52,7 +52,7 @@ func testStudy(t testing.TB, format string, dermoscopic bool) Study {
 		Taken: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), Dermoscopic: dermoscopic, Photo: testPhoto(t, format), BodySite: "foot", Side: "left",
 		Tier: "urgent", TierDriver: "mel", Probabilities: []Probability{{"mel", 0.61}, {"nv", 0.3}},
 		SevenPoint: []string{"atypical_network", "blue_white_veil"}, ABCDE: []string{}, DiameterMM: &d,
-		Diagnosis: "acral melanoma?", Model: "dermal-mobilenetv2 3.0.0", Letter: testLetter,
+		Diagnosis: "acral melanoma?", Model: "dermal-mobilenetv2 3.0.0", Letter: testLetter, GradCAM: testPhoto(t, "jpeg"),
 	}
 }
 

@@ -102,18 +102,28 @@ type OutboxItem struct {
 // QueueReferral puts a referral in the outbox (once: queuing it again does nothing), with the
 // letter as it was printed (nil: none kept; it is written again from the records when sent),
 // sealed with the data key. Sending then needs no decode of the photo.
-func (s *Store) QueueReferral(ctx context.Context, id ReferralID, language string, letter []byte) error {
-	var sealed []byte
-	if letter != nil {
+func (s *Store) QueueReferral(ctx context.Context, id ReferralID, language string, letter, gradcam []byte) error {
+	seal := func(b []byte, what string) ([]byte, error) {
+		if b == nil {
+			return nil, nil
+		}
 		k := s.dataKey()
 		if k == nil {
-			return fmt.Errorf("%w: the letter is kept sealed with the records' key: log in with a staff account", ErrLocked)
+			return nil, fmt.Errorf("%w: the queued referral's files are kept sealed with the records' key: log in with a staff account", ErrLocked)
 		}
-		sealed = k.Seal(letter, []byte(fmt.Sprintf("hub letter %d", id)))
+		return k.Seal(b, []byte(fmt.Sprintf("hub %s %d", what, id))), nil
+	}
+	sealedLetter, err := seal(letter, "letter")
+	if err != nil {
+		return err
+	}
+	sealedMap, err := seal(gradcam, "gradcam")
+	if err != nil {
+		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`INSERT INTO hub_outbox (referral_id, language, queued_at, letter) VALUES (?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
-			id, language, s.now().UTC().Format(time.RFC3339Nano), sealed)
+		res, err := tx.Exec(`INSERT INTO hub_outbox (referral_id, language, queued_at, letter, gradcam) VALUES (?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
+			id, language, s.now().UTC().Format(time.RFC3339Nano), sealedLetter, sealedMap)
 		if err != nil {
 			return err
 		}
@@ -256,23 +266,44 @@ func (s *Store) HubStates(ctx context.Context, ids []AssessmentID) (map[Assessme
 	return out, nil
 }
 
-// OutboxLetter is the letter kept with an outbox item, opened (nil when none was kept).
-func (s *Store) OutboxLetter(ctx context.Context, item int64) ([]byte, error) {
-	var sealed []byte
+// OutboxFiles are the letter and the Grad-CAM map kept with an outbox item, opened (nil
+// where none was kept).
+func (s *Store) OutboxFiles(ctx context.Context, item int64) (letter, gradcam []byte, err error) {
+	var sealedLetter, sealedMap []byte
 	var ref ReferralID
-	if err := s.db.QueryRowContext(ctx, `SELECT referral_id, letter FROM hub_outbox WHERE id = ?`, item).Scan(&ref, &sealed); err != nil {
-		return nil, err
+	if err := s.db.QueryRowContext(ctx, `SELECT referral_id, letter, gradcam FROM hub_outbox WHERE id = ?`, item).Scan(&ref, &sealedLetter, &sealedMap); err != nil {
+		return nil, nil, err
 	}
-	if sealed == nil {
-		return nil, nil
+	open := func(sealed []byte, what string) ([]byte, error) {
+		if sealed == nil {
+			return nil, nil
+		}
+		k := s.dataKey()
+		if k == nil {
+			return nil, ErrLocked
+		}
+		b, err := k.Open(sealed, []byte(fmt.Sprintf("hub %s %d", what, ref)))
+		if err != nil {
+			return nil, fmt.Errorf("%w: the queued %s of referral %d does not open with the records' key", ErrTampered, what, ref)
+		}
+		return b, nil
 	}
-	k := s.dataKey()
-	if k == nil {
-		return nil, ErrLocked
+	if letter, err = open(sealedLetter, "letter"); err != nil {
+		return nil, nil, err
 	}
-	letter, err := k.Open(sealed, []byte(fmt.Sprintf("hub letter %d", ref)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: the queued letter of referral %d does not open with the records' key", ErrTampered, ref)
+	gradcam, err = open(sealedMap, "gradcam")
+	return letter, gradcam, err
+}
+
+// ReferralAssessment is the assessment a referral was made for.
+func (s *Store) ReferralAssessment(ctx context.Context, id ReferralID) (Assessment, error) {
+	var a AssessmentID
+	if err := s.db.QueryRowContext(ctx, `SELECT assessment_id FROM referrals WHERE id = ?`, id).Scan(&a); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Assessment{}, fmt.Errorf("%w: referral %d", ErrNotFound, id)
+		}
+		return Assessment{}, err
 	}
-	return letter, nil
+	e, err := s.Entry(ctx, a)
+	return e.Assessment, err
 }

@@ -49,7 +49,7 @@ func TestHardDeleteTakesTheOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.s.QueueReferral(ctx, ref, "vi", []byte("%PDF-1.4 letter")); err != nil {
+	if err := r.s.QueueReferral(ctx, ref, "vi", []byte("%PDF-1.4 letter"), nil); err != nil {
 		t.Fatal(err)
 	}
 	e, err := r.s.Entry(ctx, r.urgent)

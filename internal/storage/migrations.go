@@ -216,7 +216,7 @@ var migrations = []string{
 	) WITHOUT ROWID;` + chunkTriggers(taggedByMigration23...),
 	// 24: the district hub (teleconsultation): where it is and how to log in (the password
 	// sealed with the data key), and the outbox of referrals to send there, each with the
-	// letter as printed (sealed), the instances the hub has acknowledged, so that a sync
+	// letter as printed and the Grad-CAM map as the clinic saw it (sealed), the instances the hub has acknowledged, so that a sync
 	// killed half-way resumes without sending twice what was stored, and the reply that came
 	// back.
 	`CREATE TABLE hub_settings (
@@ -240,7 +240,8 @@ var migrations = []string{
 		last_error    TEXT NOT NULL DEFAULT '',
 		sent_at       TEXT,
 		reply_at      TEXT,
-		letter        BLOB
+		letter        BLOB,
+		gradcam       BLOB
 	);
 	CREATE INDEX hub_outbox_unsent ON hub_outbox (id) WHERE sent_at IS NULL;` + chunkTriggers("hub_settings", "hub_outbox"),
 	// 25: a staff role for the district's specialists (their window opens on the hub's

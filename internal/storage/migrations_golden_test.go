@@ -33,7 +33,7 @@ var releasedMigrations = []string{
 	"226b3b20d11e7aba",
 	"30afa41f1e78ec5a",
 	"8ee9d92f0b2bfae8",
-	"b84ba63b21670ce1",
+	"385eef74bfa23fc7",
 	"3b87c6ea915753fc",
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -294,6 +295,7 @@ type caseScreen struct {
 	plan                    *widget.RadioGroup
 	send                    *widget.Button
 	photo                   *canvas.Image
+	showMap                 *widget.Check // the Grad-CAM map as sent, instead of the photo
 }
 
 func (s *caseScreen) view() fyne.CanvasObject { return s.root }
@@ -377,8 +379,20 @@ func (u *UI) inboxCase(c clinic.InboxCase) screen {
 	)
 	right := container.NewVBox(head, lines, openLetter, widget.NewSeparator(),
 		widget.NewLabelWithStyle(lang.L("Reply"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), replyForm, send)
+	// The Grad-CAM map as the clinic saw it, when the clinic's model could make one: the
+	// specialist switches between it and the photo.
+	var original, gradcam image.Image
+	showMap := widget.NewCheck(lang.L("Grad-CAM as sent (where the model looked)"), func(on bool) {
+		photo.Image = original
+		if on && gradcam != nil {
+			photo.Image = gradcam
+		}
+		photo.Refresh()
+	})
+	showMap.Hide()
+	s.showMap = showMap
 	s.root = container.NewBorder(container.NewHBox(back), nil, nil, nil,
-		container.NewHSplit(photo, container.NewVScroll(right)))
+		container.NewHSplit(container.NewBorder(nil, showMap, nil, nil, photo), container.NewVScroll(right)))
 	type loaded struct {
 		files clinic.CaseFiles
 		err   error
@@ -391,8 +405,12 @@ func (u *UI) inboxCase(c clinic.InboxCase) screen {
 			lines.SetText(lang.L("The case could not be read from the district hub.") + " " + l.err.Error())
 			return
 		}
-		photo.Image = l.files.Photo
+		original, gradcam = l.files.Photo, l.files.GradCAM
+		photo.Image = original
 		photo.Refresh()
+		if gradcam != nil {
+			showMap.Show()
+		}
 		lines.SetText(resultText(u.lang, l.files.Result))
 		if l.files.Letter != nil {
 			letter = l.files.Letter

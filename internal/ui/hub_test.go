@@ -124,6 +124,20 @@ func TestSpecialistDeskAndReplyArriving(t *testing.T) {
 		if cs.photo.Image == nil {
 			t.Errorf("%s: the case shows no photo", language)
 		}
+		// The Grad-CAM map as the clinic saw it, in place of the photo while checked.
+		if !cs.showMap.Visible() {
+			t.Errorf("%s: the case offers no Grad-CAM map as sent", language)
+		}
+		photo := cs.photo.Image
+		cs.showMap.SetChecked(true)
+		if cs.photo.Image == photo || cs.photo.Image == nil {
+			t.Errorf("%s: checking %q does not show the map", language, cs.showMap.Text)
+		}
+		shot(t, s, "district-case-gradcam", language)
+		cs.showMap.SetChecked(false)
+		if cs.photo.Image != photo {
+			t.Errorf("%s: unchecking %q does not bring the photo back", language, cs.showMap.Text)
+		}
 		cs.diagnosis.SetText("Nốt ruồi loạn sản")
 		cs.advice.SetText("Chụp lại sau 3 tháng")
 		cs.plan.SetSelected(cs.plan.Options[1])
