@@ -2,6 +2,7 @@ package clinic
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -213,7 +214,7 @@ func (c *Clinic) SyncHub(ctx context.Context, due bool, log *slog.Logger) (SyncR
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl, _, err := c.hubClient(ctx)
+	cl, settings, err := c.hubClient(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -232,7 +233,7 @@ func (c *Clinic) SyncHub(ctx context.Context, due bool, log *slog.Logger) (SyncR
 			res.Failed = append(res.Failed, it)
 			continue
 		}
-		n, err := c.sendOne(ctx, cl, it)
+		n, err := c.sendOne(ctx, cl, settings.User, it)
 		res.Instances += n
 		if err != nil {
 			log.Warn("hub: referral not sent", "referral", it.ReferralID, "err", err)
@@ -258,8 +259,14 @@ func (c *Clinic) SyncHub(ctx context.Context, due bool, log *slog.Logger) (SyncR
 	return res, stop
 }
 
+// HubPatientID is a patient's id on the district hub: the clinic's login there, then the
+// patient's code. Orthanc keys a patient by PatientID alone, so two clinics' BN-0142 would be
+// one patient on the hub (one name shown for both); the hub also reads the clinic from it to
+// keep clinics apart. IssuerOfPatientID names the clinic's login as well.
+func HubPatientID(login, code string) string { return login + "/" + code }
+
 // sendOne sends what the hub has not acknowledged of one referral's study.
-func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (int, error) {
+func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, login string, it OutboxItem) (int, error) {
 	letter, gradcam, err := c.store.OutboxFiles(ctx, it.ID)
 	if err != nil {
 		return 0, err
@@ -269,6 +276,7 @@ func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (in
 		return 0, err
 	}
 	st.GradCAM = gradcam
+	st.Patient.ID, st.Patient.Issuer = HubPatientID(login, st.Patient.ID), login
 	objs, err := st.Objects()
 	if err != nil {
 		return 0, err
@@ -282,7 +290,7 @@ func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (in
 		if done[o.SOPInstance] {
 			continue
 		}
-		if err := cl.Store(ctx, o.SOPInstance, o.Data); err != nil {
+		if err := cl.Store(ctx, st.UID("study"), o.SOPInstance, o.Data); err != nil {
 			return sent, err
 		}
 		sent++
@@ -293,26 +301,30 @@ func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, it OutboxItem) (in
 	return sent, c.store.MarkSent(ctx, it.ID, st.UID("study"))
 }
 
-// fetchReplies finds the specialists' replies on the hub and records each that answers one of
-// this clinic's referrals as its outcome. A reply to a study this clinic did not send, or whose
-// patient is not the referral's, is ignored with a log line: never attached to a patient.
+// fetchReplies asks the hub, study by study, for the specialists' replies to this clinic's
+// referrals that are sent and not yet answered, and records each as its outcome. It asks
+// about its own studies only (a hub that keeps clinics apart refuses a clinic any wider
+// search). A reply whose patient is not the referral's is ignored with a log line: never
+// attached to a patient.
 func (c *Clinic) fetchReplies(ctx context.Context, cl *hub.Client, log *slog.Logger) ([]ReplyResult, error) {
-	series, err := replySeries(ctx, cl)
+	items, err := c.store.AwaitingReply(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []ReplyResult
-	for _, s := range series {
-		study, seriesUID := s.String("0020000D"), s.String("0020000E")
-		it, err := c.store.OutboxByStudy(ctx, study)
-		if errors.Is(err, storage.ErrNotFound) {
-			log.Info("hub: a reply to a study this clinic did not send was ignored", "study", study)
-			continue
-		}
+	for _, it := range items {
+		study := it.StudyUID
+		series, err := cl.Search(ctx, "studies/"+study+"/series", url.Values{"00080060": {"SR"}, "includefield": {"0008103E"}})
 		if err != nil {
 			return out, err
 		}
-		if it.ReplyAt != nil {
+		seriesUID := ""
+		for _, s := range series {
+			if s.String("0008103E") == dicomstudy.ReplySeriesDescription {
+				seriesUID = s.String("0020000E")
+			}
+		}
+		if seriesUID == "" {
 			continue
 		}
 		instances, err := cl.Search(ctx, "studies/"+study+"/series/"+seriesUID+"/instances", nil)
@@ -329,7 +341,7 @@ func (c *Clinic) fetchReplies(ctx context.Context, cl *hub.Client, log *slog.Log
 				log.Warn("hub: a reply could not be read", "study", study, "err", err)
 				continue
 			}
-			if r.PatientID != it.PatientCode {
+			if r.PatientID != it.PatientCode && !strings.HasSuffix(r.PatientID, "/"+it.PatientCode) {
 				log.Warn("hub: a reply names another patient than the referral's; ignored", "study", study, "reply_patient", r.PatientID)
 				continue
 			}
@@ -470,7 +482,7 @@ func (c *Clinic) Reply(ctx context.Context, req ReplyRequest) (string, error) {
 	planWords, _, _ := strings.Cut(strings.TrimPrefix(r.Summary(language), r.Diagnosis+" — "), " — ")
 	var page bytes.Buffer
 	if err := report.RenderReply(&page, report.SpecialistReply{Language: language, Answered: r.Answered, Program: r.Program,
-		Patient: strings.ReplaceAll(r.PatientName, "^", " "), PatientID: r.PatientID, Clinic: r.Issuer, Specialist: r.Specialist,
+		Patient: strings.ReplaceAll(r.PatientName, "^", " "), PatientID: r.PatientID, Clinic: cmp.Or(r.Institution, r.Issuer), Specialist: r.Specialist,
 		Diagnosis: r.Diagnosis, Plan: planWords, Advice: r.Advice}); err != nil {
 		return "", err
 	}
@@ -479,7 +491,7 @@ func (c *Clinic) Reply(ctx context.Context, req ReplyRequest) (string, error) {
 		return "", err
 	}
 	for _, obj := range []dicomstudy.Object{o, pdf} {
-		if err := cl.Store(ctx, obj.SOPInstance, obj.Data); err != nil {
+		if err := cl.Store(ctx, req.StudyUID, obj.SOPInstance, obj.Data); err != nil {
 			return "", err
 		}
 	}

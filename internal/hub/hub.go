@@ -28,6 +28,7 @@ import (
 // Errors, each in words a clinician acts on.
 var (
 	ErrRefused     = errors.New("the district server refused the user name or password (check them in Settings, or ask the district's IT officer)")
+	ErrForbidden   = errors.New("the district server does not let this login do that (a clinic reads only its own referrals; ask the district's IT officer)")
 	ErrUnreachable = errors.New("the district server cannot be reached (is the network up? the referral stays queued and is sent later)")
 	ErrCertificate = errors.New("the district server's certificate is not the district's (check the district's certificate file; nothing was sent)")
 	ErrServer      = errors.New("the district server could not store or answer (it will be tried again)")
@@ -95,9 +96,12 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+	case resp.StatusCode == http.StatusUnauthorized:
 		resp.Body.Close()
 		return nil, fmt.Errorf("%w (HTTP %d)", ErrRefused, resp.StatusCode)
+	case resp.StatusCode == http.StatusForbidden:
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w (HTTP %d)", ErrForbidden, resp.StatusCode)
 	case resp.StatusCode >= 300:
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
 		resp.Body.Close()
@@ -114,9 +118,11 @@ func (c *Client) url(path string, q url.Values) string {
 	return u.String()
 }
 
-// Store sends one DICOM instance (STOW-RS) and returns once the hub has stored it: its reply
-// lists the instance among the stored ones and none failed.
-func (c *Client) Store(ctx context.Context, instanceUID string, data []byte) error {
+// Store sends one DICOM instance of a study (STOW-RS to the study's own URL, so that a hub
+// that keeps clinics apart sees whose study it is, and the hub refuses an instance of another
+// study) and returns once the hub has stored it: its reply lists the instance among the stored
+// ones and none failed.
+func (c *Client) Store(ctx context.Context, studyUID, instanceUID string, data []byte) error {
 	// The multipart body is streamed around the instance's bytes, not copied: a 12 MP
 	// photo's instance is not held twice.
 	b := make([]byte, 12)
@@ -125,7 +131,7 @@ func (c *Client) Store(ctx context.Context, instanceUID string, data []byte) err
 	head := []byte("--" + boundary + "\r\nContent-Type: application/dicom\r\n\r\n")
 	tail := []byte("\r\n--" + boundary + "--\r\n")
 	body := io.MultiReader(bytes.NewReader(head), bytes.NewReader(data), bytes.NewReader(tail))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("studies", nil), body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("studies/"+studyUID, nil), body)
 	if err != nil {
 		return err
 	}

@@ -180,6 +180,15 @@ func (s *Store) Outbox(ctx context.Context, unsentOnly bool) ([]OutboxItem, erro
 	return scanOutbox(rows)
 }
 
+// AwaitingReply lists the referrals the hub holds whole and no reply has come for.
+func (s *Store) AwaitingReply(ctx context.Context) ([]OutboxItem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+outboxFrom+` WHERE o.sent_at IS NOT NULL AND o.reply_at IS NULL AND o.study_uid != '' ORDER BY o.id`)
+	if err != nil {
+		return nil, err
+	}
+	return scanOutbox(rows)
+}
+
 // OutboxByStudy finds the outbox item of a study (ErrNotFound when this clinic never sent it).
 func (s *Store) OutboxByStudy(ctx context.Context, studyUID string) (OutboxItem, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+outboxFrom+` WHERE o.study_uid = ? AND o.study_uid != ''`, studyUID)
