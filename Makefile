@@ -78,11 +78,12 @@ bench-scale: build
 
 # The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
 # uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).
-# A district hub on this computer for trying teleconsultation (Orthanc + DICOMweb on
-# 127.0.0.1, logins clinic1 and specialist with passwords in build/hub/); Ctrl+C stops it.
-hub: build
+# The district hub on this computer for trying teleconsultation (packaging/hub/hub: Orthanc +
+# DICOMweb on a PostgreSQL index behind an nginx TLS proxy on 127.0.0.1:18443, logins clinic1
+# and specialist with passwords in build/hub/); Ctrl+C stops it.
+hub:
 	@scripts/deps.sh --hub
-	$(GO) run ./tools/localhub -dir build/hub
+	packaging/hub/try-here
 
 faults: build
 	$(GO) build -o build/faults/faults ./tools/faults

@@ -15,12 +15,14 @@ APT_PACKAGES="gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr
 libxi-dev libxxf86vm-dev libgl1-mesa-dri xvfb xauth imagemagick poppler-utils time"
 # `deps.sh --test` adds what only the tests need: Chromium drives the phone capture page, and
 # QEMU's user-mode emulator runs the int8 parity test on an AVX2-only CPU (inference tests).
-# `deps.sh --hub` adds Orthanc and its DICOMweb plugin alone (make hub).
+# `deps.sh --hub` adds the district hub's engines (make hub): Orthanc, its DICOMweb and
+# PostgreSQL plugins, PostgreSQL, nginx as the TLS proxy, openssl for the district's CA.
 # dicom3tools' dciodvfy checks every DICOM object a referral makes against its IOD, and the
 # referral tests send them to a real Orthanc with its DICOMweb plugin (started by the tests,
-# on 127.0.0.1 only).
-[ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium qemu-user dicom3tools dcmtk orthanc orthanc-dicomweb"
-[ "${1:-}" = "--hub" ] && APT_PACKAGES="$APT_PACKAGES orthanc orthanc-dicomweb"
+# on 127.0.0.1 only); the district hub's tests (packaging/hub) set up the whole hub.
+HUB_PACKAGES="orthanc orthanc-dicomweb orthanc-postgresql postgresql nginx-light openssl curl"
+[ "${1:-}" = "--test" ] && APT_PACKAGES="$APT_PACKAGES chromium qemu-user dicom3tools dcmtk $HUB_PACKAGES"
+[ "${1:-}" = "--hub" ] && APT_PACKAGES="$APT_PACKAGES $HUB_PACKAGES"
 # `deps.sh --model` adds what `make model` needs: Debian's PyTorch stack, and jemalloc (Makefile).
 [ "${1:-}" = "--model" ] && APT_PACKAGES="$APT_PACKAGES python3-torch python3-torchvision python3-onnx python3-pil python3-numpy libjemalloc2"
 # `deps.sh --dist` adds what `make dist` and `make dist-test` need: the mingw-w64 C compiler for
