@@ -80,8 +80,9 @@ func freePort(t testing.TB) int {
 	return 0
 }
 
-// newHub makes and starts a hub with clinic-a, clinic-b and a specialist; it stops with the test.
-func newHub(t *testing.T, nodes int) *districtHub {
+// newHub makes and starts a hub with clinic-a, clinic-b, a specialist and the clinics named;
+// it stops with the test.
+func newHub(t *testing.T, nodes int, clinics ...string) *districtHub {
 	t.Helper()
 	testtool.Need(t, "Orthanc", "nginx", "openssl", "curl")
 	pg, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
@@ -106,7 +107,11 @@ func newHub(t *testing.T, nodes int) *districtHub {
 		exec.Command("./hub", "stop", h.dir).Run()
 		os.RemoveAll(dir)
 	})
-	for _, l := range []struct{ role, name string }{{"clinic", "clinic-a"}, {"clinic", "clinic-b"}, {"specialist", "spec"}} {
+	logins := []struct{ role, name string }{{"clinic", "clinic-a"}, {"clinic", "clinic-b"}, {"specialist", "spec"}}
+	for _, c := range clinics {
+		logins = append(logins, struct{ role, name string }{"clinic", c})
+	}
+	for _, l := range logins {
 		h.passwords[l.name] = "pw-" + l.name + "-0123456789"
 		f := filepath.Join(dir, l.name+".pw")
 		os.WriteFile(f, []byte(h.passwords[l.name]+"\n"), 0o600)
