@@ -56,6 +56,9 @@ bench: build model-deps
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/storage/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/report/
 	$(GO) test -run '^$$' -bench 'Login|Hash' -benchtime 5x ./internal/clinic/ ./internal/accounts/
+	@# Teleconsultation: two 12 MP referrals to a real Orthanc on loopback (time, bytes on the
+	@# wire against the photos and letters, the Go heap the sync adds).
+	$(GO) test -count=1 -run 'TestTwelveMegapixelReferrals' -v ./internal/clinic/ | grep 'two referrals'
 
 # Records of a clinic's fifth year for the scale benchmarks (contract: make scale-data N=10000
 # DATA=DIR PASSWORD_FILE=F; administrator admin, codes S-000001…): tools/scaledata, through the

@@ -137,7 +137,7 @@ func (c *Clinic) ExportDICOM(ctx context.Context, id AssessmentID, dir, language
 	var paths []string
 	for _, o := range objs {
 		p := filepath.Join(dir, o.Name)
-		if err := writeAtomic(p, o.Data, "DICOM file"); err != nil {
+		if err := writeAtomic(p, o.Bytes(), "DICOM file"); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)

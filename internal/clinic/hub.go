@@ -281,18 +281,22 @@ func (c *Clinic) sendOne(ctx context.Context, cl *hub.Client, login string, it O
 	if err != nil {
 		return 0, err
 	}
+	// The objects hold the photo now: its decrypted bytes can go, and each object once the
+	// hub has it (a 12 MP photo is 2-3 MB three times over otherwise).
+	st.Photo, st.Letter, st.GradCAM = nil, nil, nil
 	done := map[string]bool{}
 	for _, a := range it.Acknowledged {
 		done[a] = true
 	}
 	sent := 0
-	for _, o := range objs {
+	for i, o := range objs {
 		if done[o.SOPInstance] {
 			continue
 		}
-		if err := cl.Store(ctx, st.UID("study"), o.SOPInstance, o.Data); err != nil {
+		if err := cl.Store(ctx, st.UID("study"), o.SOPInstance, o.Parts()...); err != nil {
 			return sent, err
 		}
+		objs[i].Data, objs[i].Frame = nil, nil
 		sent++
 		if err := c.store.Acknowledge(ctx, it.ID, st.UID("study"), o.SOPInstance); err != nil {
 			return sent, err
@@ -491,7 +495,7 @@ func (c *Clinic) Reply(ctx context.Context, req ReplyRequest) (string, error) {
 		return "", err
 	}
 	for _, obj := range []dicomstudy.Object{o, pdf} {
-		if err := cl.Store(ctx, req.StudyUID, obj.SOPInstance, obj.Data); err != nil {
+		if err := cl.Store(ctx, req.StudyUID, obj.SOPInstance, obj.Parts()...); err != nil {
 			return "", err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -25,7 +26,6 @@ import (
 	"time"
 
 	"github.com/suyashkumar/dicom"
-	"github.com/suyashkumar/dicom/pkg/frame"
 	"github.com/suyashkumar/dicom/pkg/tag"
 )
 
@@ -111,8 +111,37 @@ type Object struct {
 	Name        string // file name: photo.dcm, letter.dcm, result.dcm
 	SOPClass    string
 	SOPInstance string
-	Data        []byte // the DICOM Part 10 file
+	Data        []byte // the DICOM Part 10 file; with a Frame, all of it before the Pixel Data
+	// Frame is the one encapsulated frame of a JPEG image (the photo's bytes as captured, not
+	// copied): the file ends with the Pixel Data element that holds it, which Parts writes.
+	// The DICOM library writes each value into a buffer of its own first; a 12 MP photo's
+	// instance was two more copies of it in memory while it was sent.
+	Frame []byte
 }
+
+// Parts are the object's file in pieces, to be written or sent one after the other.
+func (o Object) Parts() [][]byte {
+	if o.Frame == nil {
+		return [][]byte{o.Data}
+	}
+	// (7FE0,0010) OB of undefined length: an empty Basic Offset Table item, the frame's item
+	// (even length: the odd byte after a JPEG's end-of-image marker is ignored by decoders),
+	// the sequence delimitation item. Explicit VR little endian, as the JPEG transfer
+	// syntaxes are; byte for byte what the library writes (a test compares).
+	head := []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+		0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0,
+		0xFE, 0xFF, 0x00, 0xE0}
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(o.Frame)+len(o.Frame)%2))
+	var tail []byte
+	if len(o.Frame)%2 == 1 {
+		tail = append(tail, 0)
+	}
+	tail = append(tail, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0)
+	return [][]byte{o.Data, head, o.Frame, tail}
+}
+
+// Bytes is the object's whole file.
+func (o Object) Bytes() []byte { return bytes.Join(o.Parts(), nil) }
 
 // ErrInvalid means the study cannot be written from what was given.
 var ErrInvalid = errors.New("the referral cannot be written as DICOM")
@@ -416,6 +445,7 @@ func (s Study) photoObject() (Object, error) {
 		)
 	}
 	var syntax string
+	var frame []byte // the JPEG, written after the other attributes as the Pixel Data
 	switch format {
 	case "jpeg":
 		if !isBaselineJPEG(s.Photo) {
@@ -426,8 +456,8 @@ func (s Study) photoObject() (Object, error) {
 			str(tag.PhotometricInterpretation, "YBR_FULL_422"),
 			str(tag.LossyImageCompression, "01"),
 			el(tag.LossyImageCompressionMethod, []string{"ISO_10918_1"}),
-			pixels(dicom.PixelDataInfo{IsEncapsulated: true, Frames: []*frame.Frame{{Encapsulated: true, EncapsulatedData: frame.EncapsulatedFrame{Data: evenLength(s.Photo)}}}}, tag.VLUndefinedLength),
 		)
+		frame = s.Photo
 	default:
 		img, _, err := image.Decode(bytes.NewReader(s.Photo))
 		if err != nil {
@@ -444,7 +474,7 @@ func (s Study) photoObject() (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Name: "photo.dcm", SOPClass: class, SOPInstance: instance, Data: data}, nil
+	return Object{Name: "photo.dcm", SOPClass: class, SOPInstance: instance, Data: data, Frame: frame}, nil
 }
 
 // pixels is the Pixel Data element: encapsulated fragments (undefined length), or native
@@ -457,15 +487,6 @@ func pixels(info dicom.PixelDataInfo, length uint32) *dicom.Element {
 	}
 	e.ValueLength = length
 	return e
-}
-
-// evenLength pads a JPEG fragment to an even length, as DICOM's items are: a JPEG decoder
-// stops at its end-of-image marker and ignores the byte after it.
-func evenLength(b []byte) []byte {
-	if len(b)%2 == 0 {
-		return b
-	}
-	return append(append(make([]byte, 0, len(b)+1), b...), 0)
 }
 
 // isBaselineJPEG reports whether a JPEG is baseline (SOF0, 8 bits): what the JPEG Baseline
@@ -687,11 +708,10 @@ func (s Study) gradcamObject(photo Object) (Object, error) {
 		str(tag.PhotometricInterpretation, "YBR_FULL_422"),
 		str(tag.LossyImageCompression, "01"),
 		el(tag.LossyImageCompressionMethod, []string{"ISO_10918_1"}),
-		pixels(dicom.PixelDataInfo{IsEncapsulated: true, Frames: []*frame.Frame{{Encapsulated: true, EncapsulatedData: frame.EncapsulatedFrame{Data: evenLength(s.GradCAM)}}}}, tag.VLUndefinedLength),
 	)
 	data, err := file(SecondaryCaptureClass, instance, jpegBaseline, es)
 	if err != nil {
 		return Object{}, err
 	}
-	return Object{Name: "gradcam.dcm", SOPClass: SecondaryCaptureClass, SOPInstance: instance, Data: data}, nil
+	return Object{Name: "gradcam.dcm", SOPClass: SecondaryCaptureClass, SOPInstance: instance, Data: data, Frame: s.GradCAM}, nil
 }

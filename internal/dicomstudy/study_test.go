@@ -88,7 +88,7 @@ func TestObjectsPassDciodvfy(t *testing.T) {
 		dir := t.TempDir()
 		for _, o := range objs {
 			p := filepath.Join(dir, o.Name)
-			os.WriteFile(p, o.Data, 0o600)
+			os.WriteFile(p, o.Bytes(), 0o600)
 			if errs := dciodvfy(t, p); len(errs) > 0 {
 				t.Errorf("%s %s: dciodvfy: %s", c.format, o.Name, strings.Join(errs, "; "))
 			}
@@ -104,7 +104,7 @@ func TestPhotoIsNotReencoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dicom.Parse(bytes.NewReader(objs[0].Data), int64(len(objs[0].Data)), nil)
+	ds, err := dicom.Parse(bytes.NewReader(objs[0].Bytes()), int64(len(objs[0].Bytes())), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +119,28 @@ func TestPhotoIsNotReencoded(t *testing.T) {
 	if ts, _ := ds.FindElementByTag(tag.TransferSyntaxUID); dicom.MustGetStrings(ts.Value)[0] != jpegBaseline {
 		t.Errorf("transfer syntax %v", ts.Value)
 	}
+	// The Pixel Data written after the library's part is what the library writes itself, byte
+	// for byte, for a frame of odd and of even length.
+	for _, photo := range [][]byte{st.Photo, append(append([]byte(nil), st.Photo...), 0)} {
+		st.Photo = photo
+		objs, err := st.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := objs[0].Bytes()
+		ds, err := dicom.Parse(bytes.NewReader(whole), int64(len(whole)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again bytes.Buffer
+		if err := dicom.Write(&again, ds, dicom.SkipVRVerification()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again.Bytes(), whole) {
+			t.Errorf("a %d-byte frame: the file differs from the library's own writing of it (%d and %d bytes)", len(photo), len(whole), again.Len())
+		}
+	}
+	st = testStudy(t, "jpeg", true)
 	// A progressive JPEG cannot go as JPEG Baseline: refused with a reason, not re-encoded.
 	prog := append([]byte(nil), st.Photo...)
 	if i := bytes.Index(prog, []byte{0xFF, 0xC0}); i > 0 {
@@ -136,7 +158,7 @@ func TestUIDsAreStable(t *testing.T) {
 	a, _ := testStudy(t, "jpeg", true).Objects()
 	b, _ := testStudy(t, "jpeg", true).Objects()
 	for i := range a {
-		if a[i].SOPInstance != b[i].SOPInstance || !bytes.Equal(a[i].Data, b[i].Data) {
+		if a[i].SOPInstance != b[i].SOPInstance || !bytes.Equal(a[i].Bytes(), b[i].Bytes()) {
 			t.Errorf("%s differs between two writes of the same referral", a[i].Name)
 		}
 		if len(a[i].SOPInstance) > 64 || !strings.HasPrefix(a[i].SOPInstance, "2.25.") || strings.Contains(a[i].SOPInstance[5:], ".") {
@@ -200,11 +222,11 @@ func TestReplyRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), o.Name)
-	os.WriteFile(p, o.Data, 0o600)
+	os.WriteFile(p, o.Bytes(), 0o600)
 	if errs := dciodvfy(t, p); len(errs) > 0 {
 		t.Errorf("dciodvfy: %s", strings.Join(errs, "; "))
 	}
-	back, err := ReadReply(o.Data)
+	back, err := ReadReply(o.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,11 +243,11 @@ func TestReplyRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	pp := filepath.Join(t.TempDir(), pdf.Name)
-	os.WriteFile(pp, pdf.Data, 0o600)
+	os.WriteFile(pp, pdf.Bytes(), 0o600)
 	if errs := dciodvfy(t, pp); len(errs) > 0 {
 		t.Errorf("the reply's PDF: dciodvfy: %s", strings.Join(errs, "; "))
 	}
-	if back, _ := ReadObject(pdf.Data); back.Title != "Specialist's reply" || !bytes.HasPrefix(back.Letter, []byte("%PDF-")) {
+	if back, _ := ReadObject(pdf.Bytes()); back.Title != "Specialist's reply" || !bytes.HasPrefix(back.Letter, []byte("%PDF-")) {
 		t.Errorf("the reply's PDF read back: %q", back.Title)
 	}
 	r.Plan, r.SeeWithin = PlanSee, 0
@@ -242,7 +264,7 @@ func testStudyObject(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return objs[2].Data
+	return objs[2].Bytes()
 }
 
 // A specialist's Dermal reads each object back: the photo's JPEG as sent, a PNG's pixels,
@@ -254,7 +276,7 @@ func TestReadObject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		photo, err := ReadObject(objs[0].Data)
+		photo, err := ReadObject(objs[0].Bytes())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,11 +286,11 @@ func TestReadObject(t *testing.T) {
 		if format == "png" && (len(photo.RGB) < 64*48*3 || photo.Width != 64 || photo.Height != 48) {
 			t.Errorf("PNG pixels read back: %d bytes, %d×%d", len(photo.RGB), photo.Width, photo.Height)
 		}
-		letter, _ := ReadObject(objs[1].Data)
+		letter, _ := ReadObject(objs[1].Bytes())
 		if !bytes.HasPrefix(letter.Letter, []byte("%PDF-")) {
 			t.Error("the letter read back is not the PDF")
 		}
-		result, _ := ReadObject(objs[2].Data)
+		result, _ := ReadObject(objs[2].Bytes())
 		var lines []string
 		for _, it := range result.Items {
 			lines = append(lines, it.String())

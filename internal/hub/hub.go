@@ -122,23 +122,30 @@ func (c *Client) url(path string, q url.Values) string {
 // that keeps clinics apart sees whose study it is, and the hub refuses an instance of another
 // study) and returns once the hub has stored it: its reply lists the instance among the stored
 // ones and none failed.
-func (c *Client) Store(ctx context.Context, studyUID, instanceUID string, data []byte) error {
-	// The multipart body is streamed around the instance's bytes, not copied: a 12 MP
-	// photo's instance is not held twice.
+func (c *Client) Store(ctx context.Context, studyUID, instanceUID string, parts ...[]byte) error {
+	// The multipart body is streamed from the instance's parts, not copied: a 12 MP photo's
+	// instance is not held twice.
 	b := make([]byte, 12)
 	rand.Read(b)
 	boundary := "dermal-" + hex.EncodeToString(b)
 	head := []byte("--" + boundary + "\r\nContent-Type: application/dicom\r\n\r\n")
 	tail := []byte("\r\n--" + boundary + "--\r\n")
-	body := io.MultiReader(bytes.NewReader(head), bytes.NewReader(data), bytes.NewReader(tail))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("studies/"+studyUID, nil), body)
+	all := append(append([][]byte{head}, parts...), tail)
+	body := func() io.Reader {
+		rs := make([]io.Reader, len(all))
+		for i, p := range all {
+			rs[i] = bytes.NewReader(p)
+		}
+		return io.MultiReader(rs...)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("studies/"+studyUID, nil), body())
 	if err != nil {
 		return err
 	}
-	req.ContentLength = int64(len(head) + len(data) + len(tail))
-	req.GetBody = func() (io.ReadCloser, error) {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(head), bytes.NewReader(data), bytes.NewReader(tail))), nil
+	for _, p := range all {
+		req.ContentLength += int64(len(p))
 	}
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body()), nil }
 	req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=`+boundary)
 	req.Header.Set("Accept", "application/dicom+json")
 	resp, err := c.do(req)

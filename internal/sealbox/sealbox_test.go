@@ -25,6 +25,18 @@ func TestSealOpenAndWrap(t *testing.T) {
 	if _, err := k.Open(bad, []byte("sha-a")); !errors.Is(err, ErrOpen) {
 		t.Error("a changed blob opened")
 	}
+	// In place: the same plain bytes, in the sealed buffer's memory; a changed or misnamed
+	// blob does not open.
+	inPlace := bytes.Clone(s)
+	if got, err := k.OpenInPlace(inPlace, []byte("sha-a")); err != nil || !bytes.Equal(got, photo) || &got[0] != &inPlace[len(Magic)+24] {
+		t.Errorf("open in place: %v", err)
+	}
+	if _, err := k.OpenInPlace(bytes.Clone(bad), []byte("sha-a")); !errors.Is(err, ErrOpen) {
+		t.Error("a changed blob opened in place")
+	}
+	if _, err := k.OpenInPlace(bytes.Clone(s), []byte("sha-b")); !errors.Is(err, ErrOpen) {
+		t.Error("a blob opened in place under another name")
+	}
 	var wk, otherWK [KeySize]byte
 	wk[0], otherWK[0] = 1, 2
 	w := k.WrapWith(wk)

@@ -236,6 +236,43 @@ func TestBlobsAreContentAddressed(t *testing.T) {
 	}
 }
 
+// A blob read keeps its bytes after the next reads (Blobs.Get scans the driver's own slice
+// instead of copying it: this fails if a driver upgrade starts reusing that memory).
+func TestBlobReadsKeepTheirBytes(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	photos := [][]byte{bytes.Repeat([]byte("first photo "), 5000), bytes.Repeat([]byte("second photo "), 5000)}
+	var shas []string
+	for _, p := range photos {
+		tx, err := s.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sha, err := s.Blobs().Put(ctx, tx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		shas = append(shas, sha)
+	}
+	first, err := s.Blobs().Get(ctx, shas[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.Blobs().Get(ctx, shas[1]); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n)
+	}
+	if !bytes.Equal(first, photos[0]) {
+		t.Error("a photo's bytes changed after later reads: the driver reuses the memory it scans into")
+	}
+}
+
 func TestAssessmentsAreSavedWhole(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
