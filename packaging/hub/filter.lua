@@ -11,7 +11,9 @@
 --
 -- A study belongs to the clinic whose login prefixes its patient's id ("clinic/BN-0142"): the
 -- id Dermal sends, which also keeps two clinics' patients apart in Orthanc (which keys
--- patients by PatientID alone). Everything not allowed here is refused (HTTP 403).
+-- patients by PatientID alone). ReceivedInstanceFilter holds every stored instance to it: a
+-- clinic cannot store a study in another clinic's name. Everything not allowed here is
+-- refused (HTTP 403).
 
 local function studyPatientID(uid)
   local query = DumpJson({ Level = 'Study', Expand = true, Query = { StudyInstanceUID = uid } }, true)
@@ -41,6 +43,45 @@ local function studyURI(uri)
   return uid, rest
 end
 
+-- Who may store into a study: the HTTP filter sees the login of a DICOMweb upload,
+-- ReceivedInstanceFilter sees the instance but not the login (its origin is only "Plugins"),
+-- and Orthanc runs them in two Lua contexts. The HTTP filter leaves the sender in a file named
+-- by the study in UploadsDir (roles.lua sets it; shared by the nodes) for the other to read.
+local function allowUpload(uid, who)
+  local f = io.open(UploadsDir .. '/' .. uid, 'w')
+  if f == nil then
+    return false
+  end
+  f:write(who)
+  f:close()
+  return true
+end
+
+-- Every stored instance must be its sender's: a clinic's patient id starts with its login; a
+-- specialist's reply names the study's own patient. Anything else (an upload nobody was
+-- allowed) is refused, except the hub's maintenance login through the REST API.
+function ReceivedInstanceFilter(dicom, origin, info)
+  local uid = dicom.StudyInstanceUID or ''
+  local pid = dicom.PatientID or ''
+  if origin ~= nil and origin.Username ~= nil and Admins[origin.Username] == true then
+    return true
+  end
+  if not string.match(uid, '^[0-9][0-9.]*$') then
+    return false
+  end
+  local f = io.open(UploadsDir .. '/' .. uid, 'r')
+  if f == nil then
+    return false
+  end
+  local who = f:read('*a') or ''
+  f:close()
+  local kind, name = string.match(who, '^(%a+) (.+)$')
+  if kind == 'clinic' then
+    return string.sub(pid, 1, string.len(name) + 1) == name .. '/'
+  end
+  return kind == 'patient' and pid == name
+end
+
 function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
   if Admins[username] then
     return true
@@ -51,7 +92,14 @@ function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
     end
     if method == 'POST' then
       local uid, rest = studyURI(uri)
-      return uid ~= nil and rest == '' and studyPatientID(uid) ~= nil
+      if uid == nil or rest ~= '' then
+        return false
+      end
+      local pid = studyPatientID(uid)
+      if pid == nil then
+        return false
+      end
+      return allowUpload(uid, 'patient ' .. pid)
     end
     return false
   end
@@ -61,7 +109,10 @@ function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
       return false
     end
     if method == 'POST' then
-      return rest == '' and owns(username, uid)
+      if rest ~= '' or not owns(username, uid) then
+        return false
+      end
+      return allowUpload(uid, 'clinic ' .. username)
     end
     if method == 'GET' then
       return owns(username, uid)

@@ -32,6 +32,7 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
+	"dermal/internal/dicomstudy"
 	"dermal/internal/hub"
 	"dermal/internal/storage"
 	"dermal/internal/testtool"
@@ -105,7 +106,9 @@ func newHub(t *testing.T, nodes int, clinics ...string) *districtHub {
 	script(t, "init", h.dir, "--port", fmt.Sprint(h.port), "--nodes", fmt.Sprint(nodes))
 	t.Cleanup(func() {
 		exec.Command("./hub", "stop", h.dir).Run()
-		os.RemoveAll(dir)
+		if !t.Failed() {
+			os.RemoveAll(dir)
+		}
 	})
 	logins := []struct{ role, name string }{{"clinic", "clinic-a"}, {"clinic", "clinic-b"}, {"specialist", "spec"}}
 	for _, c := range clinics {
@@ -398,6 +401,43 @@ func TestClinicsApart(t *testing.T) {
 	}
 	if after := h.instances(t); after != before {
 		t.Errorf("the hub held %d instances before clinic B's tries and %d after", before, after)
+	}
+
+	// A new study of clinic B's in clinic A's name is refused; the same in its own name is
+	// stored (the refusal is the name's).
+	for _, c := range []struct {
+		patient string
+		stored  bool
+	}{{"clinic-a/BN-9999", false}, {"clinic-b/BN-9999", true}} {
+		photo, err := os.ReadFile(clinictest.Fixture("ISIC_0024311.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := dicomstudy.Study{UIDKey: []byte(c.patient + " key of 32 bytes, at least"), ReferralID: 1, AssessmentID: 1, LesionID: 1,
+			Patient: dicomstudy.Patient{ID: c.patient, Issuer: "clinic-b", Name: "Giả Mạo"}, Institution: "Trạm Y tế clinic-b",
+			Referred: time.Now(), Taken: time.Now(), Photo: photo, Tier: "routine", Program: "test",
+			Letter: []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")}
+		objs, err := st.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := hub.New(h.url, "clinic-b", h.passwords["clinic-b"], h.ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Orthanc drops an instance its filter refuses while the DICOMweb plugin still answers
+		// success: what counts is what the hub holds.
+		if err := cl.Store(ctx, st.UID("study"), objs[0].SOPInstance, objs[0].Parts()...); err != nil && c.stored {
+			t.Errorf("clinic B storing a new study in its own name: %v", err)
+		}
+		var found []map[string]any
+		h.adminJSON(t, "POST", "/tools/lookup", st.UID("study"), &found)
+		if (len(found) == 1) != c.stored {
+			t.Errorf("clinic B stored a new study of patient %s: on the hub %v, want %v", c.patient, len(found) == 1, c.stored)
+		}
+	}
+	if after := h.instances(t); after != before+1 {
+		t.Errorf("the hub holds %d instances; want %d (only clinic B's study in its own name added)", after, before+1)
 	}
 }
 
