@@ -411,7 +411,7 @@ func (c *Clinic) Inbox(ctx context.Context, all bool) ([]InboxCase, error) {
 			continue
 		}
 		ic := InboxCase{StudyUID: s.String("0020000D"), Patient: strings.ReplaceAll(s.String("00100010"), "^", " "), PatientID: s.String("00100020"),
-			Clinic: s.String("00100021"), Tier: strings.TrimPrefix(desc, dicomstudy.StudyDescriptionPrefix), Description: desc}
+			Clinic: cmp.Or(s.String("00080080"), s.String("00100021")), Tier: strings.TrimPrefix(desc, dicomstudy.StudyDescriptionPrefix), Description: desc}
 		ic.Referred, _ = time.Parse("20060102150405", s.String("00080020")+s.String("00080030"))
 		ic.Replied = replied[ic.StudyUID]
 		if ic.Replied && !all {

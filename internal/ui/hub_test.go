@@ -108,7 +108,7 @@ func TestSpecialistDeskAndReplyArriving(t *testing.T) {
 		}
 		var mine *clinic.InboxCase
 		for i, ic := range inbox.cases {
-			if ic.PatientID == code {
+			if ic.PatientID == clinic.HubPatientID("clinic1", code) {
 				mine = &inbox.cases[i]
 			}
 		}
