@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand"
 	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ import (
 
 	"dermal/internal/clinic"
 	"dermal/internal/clinic/clinictest"
+	"dermal/internal/dicomstudy"
+	"dermal/internal/hub"
 	"dermal/internal/hub/hubtest"
 	"dermal/internal/inference"
 	"dermal/internal/storage"
@@ -337,5 +341,45 @@ func TestReplyReachesOnlyItsClinic(t *testing.T) {
 	res, err = a.SyncHub(ctx, false, nil)
 	if err != nil || len(res.Replies) != 1 || res.Replies[0].Assessment != ids[0] {
 		t.Fatalf("clinic A's reply: %+v %v", res, err)
+	}
+}
+
+// A reply in the clinic's own study that names another patient than the referral's is ignored
+// with a log line: never recorded as anyone's outcome.
+func TestReplyNamingAnotherPatientIsIgnored(t *testing.T) {
+	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
+	ctx := context.Background()
+	c := hubClinic(t, h.URL())
+	ids := referrals(t, c, 1, clinictest.Photo(t, "ISIC_0024311.png"))
+	if res, err := c.SyncHub(ctx, false, nil); err != nil || res.Sent != 1 {
+		t.Fatalf("sync: %+v %v", res, err)
+	}
+	st, err := c.ReferralStudy(ctx, ids[0], "vi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dicomstudy.Reply{UIDKey: []byte("a specialist's key of 32 bytes.."), StudyUID: st.UID("study"), PatientID: clinic.HubPatientID(hubUser, "H-9999"),
+		PatientName: "Someone^Else", Issuer: hubUser, Specialist: "BS. Lan", Answered: time.Now(), Diagnosis: "Nốt ruồi", Plan: dicomstudy.PlanLocal, Program: "test"}
+	o, err := r.Object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := hub.New(h.URL(), hubUser, hubPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Store(ctx, r.StudyUID, o.SOPInstance, o.Parts()...); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	res, err := c.SyncHub(ctx, false, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil || len(res.Replies) != 0 {
+		t.Fatalf("a reply naming another patient was recorded: %+v %v", res, err)
+	}
+	if !strings.Contains(logged.String(), "names another patient") {
+		t.Errorf("no log line for the ignored reply: %s", logged.String())
+	}
+	if rs, err := c.Referrals(ctx, ids[0]); err != nil || len(rs) != 1 || rs[0].HasOutcome() {
+		t.Errorf("the referral's outcome: %+v %v", rs, err)
 	}
 }
