@@ -79,11 +79,15 @@ function ReceivedInstanceFilter(dicom, origin, info)
   if kind == 'clinic' then
     return string.sub(pid, 1, string.len(name) + 1) == name .. '/'
   end
-  return kind == 'patient' and pid == name
+  return (kind == 'patient' and pid == name) or (kind == 'admin' and Admins[name] == true)
 end
 
 function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
   if Admins[username] then
+    local uid, rest = studyURI(uri)
+    if method == 'POST' and uid ~= nil and rest == '' then
+      return allowUpload(uid, 'admin ' .. username)
+    end
     return true
   end
   if Specialists[username] then
