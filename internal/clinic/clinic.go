@@ -467,14 +467,35 @@ func (c *Clinic) Reanalyse(ctx context.Context, a storage.Assessment) (*inferenc
 	if err != nil {
 		return nil, nil, err
 	}
+	an, err := c.reanalysePhoto(a, photo)
+	return photo, an, err
+}
+
+// reanalysePhoto is Reanalyse of a stored assessment's photo already read.
+func (c *Clinic) reanalysePhoto(a storage.Assessment, photo *inference.Photo) (*inference.Assessment, error) {
 	card := c.engine.Card()
 	// The same network file with another card (version) can give other results (views,
 	// calibration), so both must match.
 	if a.ModelSHA256 != card.SHA256 || a.ModelName != ModelName(card) || (a.ModelCardSHA256 != "" && a.ModelCardSHA256 != card.DocSHA256) {
-		return photo, nil, fmt.Errorf("%w: assessment %d was made by model %s", ErrOtherModel, a.ID, a.ModelName)
+		return nil, fmt.Errorf("%w: assessment %d was made by model %s", ErrOtherModel, a.ID, a.ModelName)
 	}
-	an, err := c.Analyse(photo)
-	return photo, an, err
+	return c.Analyse(photo)
+}
+
+// storedHeatmap is a stored assessment's Grad-CAM map, made again from its photo (already
+// read), for the class its stored headline names (the most probable class otherwise): the map
+// the report prints and the referral sends. ErrOtherModel when another model made the result.
+func (c *Clinic) storedHeatmap(a storage.Assessment, photo *inference.Photo) (*Heatmap, error) {
+	analysis, err := c.reanalysePhoto(a, photo)
+	if err != nil {
+		return nil, err
+	}
+	card := c.engine.Card()
+	class := analysis.Top
+	if code := triage.HeadlineClass(triage.Driver(a.TierDriver), a.Probabilities, card.Malignant); code != "" {
+		class = card.LabelIndex(code)
+	}
+	return analysis.GradCAM(class)
 }
 
 // ErrNoConsent means the patient refused what was asked (photos stored, or shared).

@@ -19,10 +19,10 @@ import (
 
 	"dermal/internal/dicomstudy"
 	"dermal/internal/hub"
+	"dermal/internal/inference"
 	"dermal/internal/locale"
 	"dermal/internal/report"
 	"dermal/internal/storage"
-	"dermal/internal/triage"
 	"dermal/internal/version"
 )
 
@@ -82,7 +82,7 @@ func (c *Clinic) hubClient(ctx context.Context) (*hub.Client, HubSettings, error
 
 // queueForHub queues a new referral's study when a hub is set and the patient consented to
 // sharing photos for a referral (not asked: not queued; the letter goes on paper).
-func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patient, language string, letter []byte) error {
+func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patient, a storage.Assessment, photo *inference.Photo, language string, letter []byte) error {
 	if _, err := c.store.Hub(ctx); errors.Is(err, storage.ErrNoHub) || errors.Is(err, storage.ErrLocked) {
 		return nil
 	} else if err != nil {
@@ -91,28 +91,15 @@ func (c *Clinic) queueForHub(ctx context.Context, id storage.ReferralID, p Patie
 	if p.ConsentReferral == nil || !*p.ConsentReferral {
 		return nil
 	}
-	return c.store.QueueReferral(ctx, id, locale.Supported(language), letter, c.gradcamAsSeen(ctx, id))
+	return c.store.QueueReferral(ctx, id, locale.Supported(language), letter, c.gradcamAsSeen(a, photo))
 }
 
-// gradcamAsSeen is the referred assessment's photo with its Grad-CAM map as the clinic sees it
-// (the class the headline names, the window's opacity), 800 px on the long side, as a JPEG:
+// gradcamAsSeen is the referred assessment's photo (already read) with its Grad-CAM map as the
+// clinic sees it (the report's map, the window's opacity), 800 px on the long side, as a JPEG:
 // what the specialist sees beside the photo. nil when it cannot be made again (another model
 // made the result, or the model cannot run here): the study then goes without it.
-func (c *Clinic) gradcamAsSeen(ctx context.Context, id storage.ReferralID) []byte {
-	a, err := c.store.ReferralAssessment(ctx, id)
-	if err != nil {
-		return nil
-	}
-	photo, analysis, err := c.Reanalyse(ctx, a)
-	if err != nil {
-		return nil
-	}
-	card := c.engine.Card()
-	class := analysis.Top
-	if code := triage.HeadlineClass(triage.Driver(a.TierDriver), a.Probabilities, card.Malignant); code != "" {
-		class = card.LabelIndex(code)
-	}
-	heat, err := analysis.GradCAM(class)
+func (c *Clinic) gradcamAsSeen(a storage.Assessment, photo *inference.Photo) []byte {
+	heat, err := c.storedHeatmap(a, photo)
 	if err != nil {
 		return nil
 	}
@@ -126,7 +113,7 @@ func (c *Clinic) gradcamAsSeen(ctx context.Context, id storage.ReferralID) []byt
 // QueueForHub puts an assessment's latest referral in the outbox by hand (a referral written
 // before the hub was set, or consent recorded since).
 func (c *Clinic) QueueForHub(ctx context.Context, id AssessmentID, language string) error {
-	_, p, err := c.Entry(ctx, id)
+	e, p, err := c.Entry(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -140,7 +127,11 @@ func (c *Clinic) QueueForHub(ctx context.Context, id AssessmentID, language stri
 	if len(rs) == 0 {
 		return fmt.Errorf("%w (assessment %d)", ErrNoReferral, id)
 	}
-	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language), nil, c.gradcamAsSeen(ctx, rs[len(rs)-1].ID))
+	photo, err := c.StoredPhoto(ctx, e.Assessment.PhotoSHA256)
+	if err != nil {
+		return err
+	}
+	return c.store.QueueReferral(ctx, rs[len(rs)-1].ID, locale.Supported(language), nil, c.gradcamAsSeen(e.Assessment, photo))
 }
 
 // Outbox lists the referrals queued for the hub and sent (unsent only, or all).

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand"
-	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -99,43 +98,39 @@ func instancesOnHub(t testing.TB, h *hubtest.Hub) int {
 // cutProxy forwards connections to the hub, and while cut is set closes each after that many
 // bytes of the request: a connection lost in the middle of an instance.
 type cutProxy struct {
-	ln  net.Listener
-	cut atomic.Int64
+	addr string
+	cut  atomic.Int64
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln}
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			cut := p.cut.Load()
-			go func() { io.Copy(client, server); client.Close() }()
-			go func() {
-				if cut > 0 {
-					io.CopyN(server, client, cut)
-					client.Close()
-					server.Close()
-					return
-				}
-				io.Copy(server, client)
-				server.Close()
-			}()
+	p := &cutProxy{}
+	p.addr = hubtest.Proxy(t, target, func(server io.Writer) io.Writer {
+		if n := p.cut.Load(); n > 0 {
+			return &cutWriter{w: server, left: n}
 		}
-	}()
-	t.Cleanup(func() { ln.Close() })
+		return server
+	})
 	return p
+}
+
+// cutWriter passes on its first left bytes, then fails.
+type cutWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.ErrClosedPipe
+	}
+	if int64(len(b)) > c.left {
+		n, _ := c.w.Write(b[:c.left])
+		c.left = 0
+		return n, io.ErrClosedPipe
+	}
+	n, err := c.w.Write(b)
+	c.left -= int64(n)
+	return n, err
 }
 
 // A connection cut in the middle of an instance leaves the referral queued with what the hub
@@ -143,7 +138,7 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 func TestSyncResumesAfterACutConnection(t *testing.T) {
 	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
 	proxy := newCutProxy(t, fmt.Sprintf("127.0.0.1:%d", h.Port))
-	c := hubClinic(t, fmt.Sprintf("http://%s/dicom-web/", proxy.ln.Addr()))
+	c := hubClinic(t, fmt.Sprintf("http://%s/dicom-web/", proxy.addr))
 	ids := referrals(t, c, 2, clinictest.Photo(t, "ISIC_0024311.png"))
 	ctx := context.Background()
 	proxy.cut.Store(20 << 10) // 20 kB into each request: inside the first photo
@@ -192,32 +187,13 @@ func TestManyQueuedReferrals(t *testing.T) {
 
 // countingProxy forwards connections to the hub and counts the bytes sent to it.
 type countingProxy struct {
-	ln   net.Listener
+	addr string
 	sent atomic.Int64
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &countingProxy{ln: ln}
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", target)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			go func() { io.Copy(client, server); client.Close() }()
-			go func() { io.Copy(countingWriter{server, &p.sent}, client); server.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
+	p := &countingProxy{}
+	p.addr = hubtest.Proxy(t, target, func(server io.Writer) io.Writer { return countingWriter{server, &p.sent} })
 	return p
 }
 
@@ -238,7 +214,7 @@ func (c countingWriter) Write(b []byte) (int, error) {
 func TestTwelveMegapixelReferrals(t *testing.T) {
 	h := hubtest.ForTest(t, map[string]string{hubUser: hubPassword})
 	proxy := newCountingProxy(t, fmt.Sprintf("127.0.0.1:%d", h.Port))
-	c := hubClinic(t, fmt.Sprintf("http://%s/dicom-web/", proxy.ln.Addr()))
+	c := hubClinic(t, fmt.Sprintf("http://%s/dicom-web/", proxy.addr))
 	big := filepath.Join(t.TempDir(), "phone.jpg")
 	img, err := imaging.Open(clinictest.Fixture("ISIC_0024311.png"))
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"dermal/internal/printing"
 	"dermal/internal/report"
 	"dermal/internal/storage"
-	"dermal/internal/triage"
 	"dermal/internal/version"
 )
 
@@ -60,7 +59,11 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	if rc.Referrals, err = c.store.Referrals(ctx, entry.Assessment.ID); err != nil {
 		return report.Case{}, err
 	}
-	photo, analysis, err := c.Reanalyse(ctx, entry.Assessment)
+	photo, err := c.StoredPhoto(ctx, entry.Assessment.PhotoSHA256)
+	if err != nil {
+		return report.Case{}, err
+	}
+	heat, err := c.storedHeatmap(entry.Assessment, photo)
 	visit := report.Visit{Assessment: entry.Assessment}
 	switch {
 	case errors.Is(err, ErrOtherModel):
@@ -69,15 +72,6 @@ func (c *Clinic) ReportCase(ctx context.Context, req ReportRequest) (report.Case
 	case err != nil:
 		return report.Case{}, err
 	default:
-		// The map shows the class the headline names (the most probable one otherwise).
-		class := analysis.Top
-		if code := triage.HeadlineClass(triage.Driver(entry.Assessment.TierDriver), entry.Assessment.Probabilities, card.Malignant); code != "" {
-			class = card.LabelIndex(code)
-		}
-		heat, err := analysis.GradCAM(class)
-		if err != nil {
-			return report.Case{}, err
-		}
 		// The same 4:3 centre region on both sides, so the two pictures line up.
 		visit.Photo = heat.Overlay(photo.Image, 0)
 		visit.Overlay = heat.Overlay(photo.Image, OverlayOpacity)
@@ -187,7 +181,7 @@ func (c *Clinic) WriteReferral(ctx context.Context, req ReferralRequest, path st
 	if err := c.store.RecordExport(ctx, "assessment", int64(req.AssessmentID), "referral letter "+path); err != nil {
 		return err
 	}
-	return c.queueForHub(ctx, refID, patient, req.Language, buf.Bytes())
+	return c.queueForHub(ctx, refID, patient, entry.Assessment, photo, req.Language, buf.Bytes())
 }
 
 // earlierVisits are the assessments of entry's lesion before it, oldest first.

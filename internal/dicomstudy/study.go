@@ -410,14 +410,6 @@ func (s Study) photoObject() (Object, error) {
 		str(tag.ContentDate, da(s.Taken)),
 		str(tag.ContentTime, tm(s.Taken)),
 		str(tag.AcquisitionDateTime, s.Taken.Format("20060102150405")),
-		el(tag.SamplesPerPixel, []int{3}),
-		el(tag.Rows, []int{cfg.Height}),
-		el(tag.Columns, []int{cfg.Width}),
-		el(tag.BitsAllocated, []int{8}),
-		el(tag.BitsStored, []int{8}),
-		el(tag.HighBit, []int{7}),
-		el(tag.PixelRepresentation, []int{0}),
-		el(tag.PlanarConfiguration, []int{0}),
 		el(tag.AnatomicRegionSequence, [][]*dicom.Element{s.region()}),
 		str(tag.ImageLaterality, laterality(s.Side)),
 		el(tag.AcquisitionContextSequence, [][]*dicom.Element{}),
@@ -425,6 +417,7 @@ func (s Study) photoObject() (Object, error) {
 		str(tag.RecognizableVisualFeatures, "NO"),
 		str(tag.PatientOrientation, ""),
 	)
+	es = append(es, rgbPixels(cfg.Width, cfg.Height)...)
 	if s.Dermoscopic {
 		// The Dermoscopic Image module (Supplement 221), the equipment it requires, and the
 		// frame of reference all the lesion's photos share. What the records do not know of
@@ -452,11 +445,7 @@ func (s Study) photoObject() (Object, error) {
 			return Object{}, fmt.Errorf("%w: the photo is a progressive or 12-bit JPEG, which DICOM's JPEG Baseline cannot carry unchanged", ErrInvalid)
 		}
 		syntax = jpegBaseline
-		es = append(es,
-			str(tag.PhotometricInterpretation, "YBR_FULL_422"),
-			str(tag.LossyImageCompression, "01"),
-			el(tag.LossyImageCompressionMethod, []string{"ISO_10918_1"}),
-		)
+		es = append(es, jpegBaselinePixels()...)
 		frame = s.Photo
 	default:
 		img, _, err := image.Decode(bytes.NewReader(s.Photo))
@@ -475,6 +464,30 @@ func (s Study) photoObject() (Object, error) {
 		return Object{}, err
 	}
 	return Object{Name: "photo.dcm", SOPClass: class, SOPInstance: instance, Data: data, Frame: frame}, nil
+}
+
+// rgbPixels is the Image Pixel module of an 8-bit colour image, its pixels interleaved.
+func rgbPixels(width, height int) []*dicom.Element {
+	return []*dicom.Element{
+		el(tag.SamplesPerPixel, []int{3}),
+		el(tag.Rows, []int{height}),
+		el(tag.Columns, []int{width}),
+		el(tag.BitsAllocated, []int{8}),
+		el(tag.BitsStored, []int{8}),
+		el(tag.HighBit, []int{7}),
+		el(tag.PixelRepresentation, []int{0}),
+		el(tag.PlanarConfiguration, []int{0}),
+	}
+}
+
+// jpegBaselinePixels describes a baseline JPEG frame carried as it is: YCbCr as a JFIF holds
+// it, compressed with loss.
+func jpegBaselinePixels() []*dicom.Element {
+	return []*dicom.Element{
+		str(tag.PhotometricInterpretation, "YBR_FULL_422"),
+		str(tag.LossyImageCompression, "01"),
+		el(tag.LossyImageCompressionMethod, []string{"ISO_10918_1"}),
+	}
 }
 
 // pixels is the Pixel Data element: encapsulated fragments (undefined length), or native
@@ -697,18 +710,9 @@ func (s Study) gradcamObject(photo Object) (Object, error) {
 		// has no side.
 		str(tag.Laterality, seriesLaterality(s.Side)),
 		str(tag.BurnedInAnnotation, "NO"),
-		el(tag.SamplesPerPixel, []int{3}),
-		el(tag.Rows, []int{cfg.Height}),
-		el(tag.Columns, []int{cfg.Width}),
-		el(tag.BitsAllocated, []int{8}),
-		el(tag.BitsStored, []int{8}),
-		el(tag.HighBit, []int{7}),
-		el(tag.PixelRepresentation, []int{0}),
-		el(tag.PlanarConfiguration, []int{0}),
-		str(tag.PhotometricInterpretation, "YBR_FULL_422"),
-		str(tag.LossyImageCompression, "01"),
-		el(tag.LossyImageCompressionMethod, []string{"ISO_10918_1"}),
 	)
+	es = append(es, rgbPixels(cfg.Width, cfg.Height)...)
+	es = append(es, jpegBaselinePixels()...)
 	data, err := file(SecondaryCaptureClass, instance, jpegBaseline, es)
 	if err != nil {
 		return Object{}, err

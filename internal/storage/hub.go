@@ -303,16 +303,3 @@ func (s *Store) OutboxFiles(ctx context.Context, item int64) (letter, gradcam []
 	gradcam, err = open(sealedMap, "gradcam")
 	return letter, gradcam, err
 }
-
-// ReferralAssessment is the assessment a referral was made for.
-func (s *Store) ReferralAssessment(ctx context.Context, id ReferralID) (Assessment, error) {
-	var a AssessmentID
-	if err := s.db.QueryRowContext(ctx, `SELECT assessment_id FROM referrals WHERE id = ?`, id).Scan(&a); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Assessment{}, fmt.Errorf("%w: referral %d", ErrNotFound, id)
-		}
-		return Assessment{}, err
-	}
-	e, err := s.Entry(ctx, a)
-	return e.Assessment, err
-}

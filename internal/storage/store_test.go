@@ -206,18 +206,7 @@ func TestBlobsAreContentAddressed(t *testing.T) {
 	photo := []byte("\xff\xd8 pretend JPEG bytes")
 	var shas []string
 	for i := 0; i < 2; i++ {
-		tx, err := s.db.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sha, err := s.Blobs().Put(ctx, tx, photo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		shas = append(shas, sha)
+		shas = append(shas, putBlob(t, s, photo))
 	}
 	var n int
 	s.db.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n)
@@ -236,6 +225,23 @@ func TestBlobsAreContentAddressed(t *testing.T) {
 	}
 }
 
+// putBlob stores a photo's bytes in a transaction of their own and returns their name.
+func putBlob(t *testing.T, s *Store, data []byte) string {
+	t.Helper()
+	tx, err := s.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, err := s.Blobs().Put(context.Background(), tx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return sha
+}
+
 // A blob read keeps its bytes after the next reads (Blobs.Get scans the driver's own slice
 // instead of copying it: this fails if a driver upgrade starts reusing that memory).
 func TestBlobReadsKeepTheirBytes(t *testing.T) {
@@ -244,18 +250,7 @@ func TestBlobReadsKeepTheirBytes(t *testing.T) {
 	photos := [][]byte{bytes.Repeat([]byte("first photo "), 5000), bytes.Repeat([]byte("second photo "), 5000)}
 	var shas []string
 	for _, p := range photos {
-		tx, err := s.db.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sha, err := s.Blobs().Put(ctx, tx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		shas = append(shas, sha)
+		shas = append(shas, putBlob(t, s, p))
 	}
 	first, err := s.Blobs().Get(ctx, shas[0])
 	if err != nil {

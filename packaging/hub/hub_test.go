@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,7 @@ import (
 	"dermal/internal/clinic/clinictest"
 	"dermal/internal/dicomstudy"
 	"dermal/internal/hub"
+	"dermal/internal/hub/hubtest"
 	"dermal/internal/storage"
 	"dermal/internal/testtool"
 )
@@ -457,49 +459,22 @@ func orthancID(t testing.TB, h *districtHub, studyUID string) string {
 
 // recorder forwards connections to addr and keeps every byte the client sent.
 type recorder struct {
-	ln   net.Listener
+	port int
 	mu   sync.Mutex
 	sent bytes.Buffer
 }
 
 func newRecorder(t *testing.T, addr string) *recorder {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &recorder{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(c, s); c.Close() }()
-			go func() {
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						r.mu.Lock()
-						r.sent.Write(buf[:n])
-						r.mu.Unlock()
-						s.Write(buf[:n])
-					}
-					if err != nil {
-						s.Close()
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
+	r := &recorder{}
+	_, port, _ := net.SplitHostPort(hubtest.Proxy(t, addr, func(server io.Writer) io.Writer { return io.MultiWriter(server, r) }))
+	r.port, _ = strconv.Atoi(port)
 	return r
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent.Write(b)
 }
 
 // holds reports whether the recorded bytes hold the password, plain or as HTTP Basic.
@@ -519,7 +494,7 @@ func TestTLS(t *testing.T) {
 	rec := newRecorder(t, fmt.Sprintf("127.0.0.1:%d", h.port))
 	a := dermalClinic(t, h, "clinic-a", h.ca)
 	// The proxy's certificate names 127.0.0.1 and localhost: go through the recorder as localhost.
-	if err := a.SetHub(ctx, clinic.HubSettings{URL: fmt.Sprintf("https://localhost:%d/dicom-web/", rec.ln.Addr().(*net.TCPAddr).Port),
+	if err := a.SetHub(ctx, clinic.HubSettings{URL: fmt.Sprintf("https://localhost:%d/dicom-web/", rec.port),
 		User: "clinic-a", Password: h.passwords["clinic-a"], CACert: h.ca}); err != nil {
 		t.Fatal(err)
 	}
@@ -527,8 +502,11 @@ func TestTLS(t *testing.T) {
 	if res, err := a.SyncHub(ctx, false, nil); err != nil || res.Sent != 1 {
 		t.Fatalf("sync through the recorder: %+v %v", res, err)
 	}
-	if rec.sent.Len() < 10000 {
-		t.Fatalf("the recorder saw %d bytes: the referral did not go through it", rec.sent.Len())
+	rec.mu.Lock()
+	seen := rec.sent.Len()
+	rec.mu.Unlock()
+	if seen < 10000 {
+		t.Fatalf("the recorder saw %d bytes: the referral did not go through it", seen)
 	}
 	if rec.holds("clinic-a", h.passwords["clinic-a"]) {
 		t.Error("the password crossed the wire readable")
@@ -564,7 +542,7 @@ func TestTLS(t *testing.T) {
 		}
 		go srv.ServeTLS(ln, "", "")
 		srec := newRecorder(t, ln.Addr().String())
-		url := fmt.Sprintf("https://127.0.0.1:%d/dicom-web/", srec.ln.Addr().(*net.TCPAddr).Port)
+		url := fmt.Sprintf("https://127.0.0.1:%d/dicom-web/", srec.port)
 		cl, err := hub.New(url, "clinic-a", h.passwords["clinic-a"], h.ca)
 		if err != nil {
 			t.Fatal(err)

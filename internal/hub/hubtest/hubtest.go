@@ -6,6 +6,7 @@ package hubtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -137,4 +138,37 @@ func ForTest(t testing.TB, users map[string]string) *Hub {
 	}
 	t.Cleanup(h.Stop)
 	return h
+}
+
+// Proxy forwards each connection made to the address it returns to target, for tests that
+// watch or break the traffic: what a client sends reaches the server through tap(server), made
+// for each connection (nil: as it is); when that writer fails, the connection is closed both
+// ways, a cable pulled out. It stops with the test.
+func Proxy(t testing.TB, target string, tap func(toServer io.Writer) io.Writer) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			var toServer io.Writer = server
+			if tap != nil {
+				toServer = tap(server)
+			}
+			go func() { io.Copy(client, server); client.Close() }()
+			go func() { io.Copy(toServer, client); client.Close(); server.Close() }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
 }
