@@ -34,13 +34,36 @@ MIN_GAIN, MAX_GAIN = 0.25, 4.0  # the same bounds as colour.go, and why
 # Which decoder made the training pixels: "go" (the app's own, tools/hamdecode: what the app
 # sees; recipe 3a) or "pil" (models 1.x and 2.x, whose chroma upsampling differs from the app's;
 # the default until a recipe with "go" ships).
-DECODER = os.environ.get("DERMAL_DECODER", "pil")
+# Model 4 trains on the app's own decoding ("go"): the new folders' photos are not 200x150 and
+# the app's intake (portrait turned, centre crop to 4:3, Lanczos) is what serving does to them.
+DECODER = os.environ.get("DERMAL_DECODER", "go")
+# Which photos a recipe trains and is scored on: "all" (model 4: HAM10000, the ISIC Archive
+# folder and the acral folder) or "ham10000" (models 1-3, as they ran; training/shift.py RECIPES).
+DATA = os.environ.get("DERMAL_DATA", "all")
 MEAN = [0.485, 0.456, 0.406]  # ImageNet statistics, as the pretrained MobileNetV2 expects
 STD = [0.229, 0.224, 0.225]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("DERMAL_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 HAM = os.path.join(SHARED, "data", "ham10000")
+ARCHIVE = os.path.join(SHARED, "data", "isic_archive")
+ACRAL = os.path.join(SHARED, "data", "isic_acral")
+IMAGE_FOLDERS = [os.path.join(d, "images") for d in (HAM, ARCHIVE, ACRAL)]
+# Every training photo under one folder of links (`make images`), for `dermal eval`, which reads
+# one folder.
+ALL_IMAGES = os.path.join(ROOT, "build", "images")
+HAM_SOURCES = ("vidir_molemax", "vidir_modern", "rosendahl", "vienna_dias")
+# Acquisition source -> institution, the unit a leave-one-institution-out run holds out whole
+# (training/shift.py). HAM10000's three Vienna sources are one institution with three
+# dermatoscopes and eras; Rosendahl's practice (Queensland) is another.
+INSTITUTION = {"vidir_molemax": "vienna", "vidir_modern": "vienna", "vienna_dias": "vienna",
+               "rosendahl": "rosendahl", "msk4": "msk", "msk": "msk", "isic_archive_other": "isic_other",
+               "ids": "ids", "bcn": "bcn", "bcn_serial": "bcn", "hiba": "hiba", "uq": "uq"}
+# A photo whose diagnosis is known only as benign or malignant (the acral folder's 531 lesions
+# "Benign" by serial imaging or excision without a subtype) has this as its label and trains
+# with a set-valued loss (train.py): the probability of all benign classes together.
+BENIGN = [c for c in LABELS if c not in MALIGNANT]
+LABEL_SETS = {"benign": BENIGN, "malignant": MALIGNANT}
 PRETRAINED = os.path.join(SHARED, "pretrained", "mobilenetv2-12-int8.onnx")
 # DERMAL_SPLIT names another split (training/shift.py: one acquisition source held out).
 SPLIT_CSV = os.environ.get("DERMAL_SPLIT", os.path.join(ROOT, "training", "split.csv"))
@@ -82,31 +105,104 @@ def make_split(rows, fractions=(0.70, 0.15, 0.15), seed=SEED):
     return [(r["image_id"], r["lesion_id"], r["dx"], assign[r["lesion_id"]]) for r in rows]
 
 
-def write_split(split):
+def read_isic_rows():
+    """The two ISIC folders' photos as split rows (without `split`): the group kept whole is the
+    patient where the archive gives one, else the lesion, else the photo (the IDS and the
+    archive's older contributors give neither: several photos of one lesion may be among them)."""
+    rows = []
+    for d, acral in ((ARCHIVE, "0"), (ACRAL, "1")):
+        with open(os.path.join(d, "labels.csv"), newline="") as f:
+            for r in csv.DictReader(f):
+                dx = r["dx"]
+                label = dx or r["benign_malignant"].lower()
+                if label not in LABELS and label not in LABEL_SETS:
+                    raise ValueError(f"{r['image_id']}: neither a diagnosis nor benign/malignant")
+                group = r.get("patient_id") or r.get("lesion_id") or r["image_id"]
+                rows.append({"image_id": r["image_id"], "lesion_id": group, "dx": dx, "source": r["source"],
+                             "label": label, "acral": acral})
+    return rows
+
+
+def split_groups(rows, fractions=(0.70, 0.15, 0.15), seed=SEED):
+    """Assigns each group (lesion_id) to train/val/test, stratified by source and the group's
+    gravest label (mel, then other malignant, then the rest), so that every source and every
+    class is in all three."""
+    gravity = {"mel": 0, "akiec": 1, "bcc": 1, "malignant": 1}
+    groups = {}
+    for r in rows:
+        g = groups.setdefault(r["lesion_id"], {"source": r["source"], "label": r["label"]})
+        if gravity.get(r["label"], 2) < gravity.get(g["label"], 2):
+            g["label"] = r["label"]
+    rng = random.Random(seed)
+    assign = {}
+    for key in sorted({(g["source"], g["label"]) for g in groups.values()}):
+        ids = sorted(l for l, g in groups.items() if (g["source"], g["label"]) == key)
+        rng.shuffle(ids)
+        n_train = round(len(ids) * fractions[0])
+        n_val = round(len(ids) * fractions[1])
+        for i, l in enumerate(ids):
+            assign[l] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+    return [dict(r, split=assign[r["lesion_id"]]) for r in rows]
+
+
+SPLIT_COLUMNS = ["image_id", "lesion_id", "dx", "split", "source", "label", "acral"]
+
+
+def write_split(rows):
     with open(SPLIT_CSV, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["image_id", "lesion_id", "dx", "split"])
-        for row in sorted(split):
-            w.writerow(row)
+        w = csv.DictWriter(f, SPLIT_COLUMNS)
+        w.writeheader()
+        for r in sorted(rows, key=lambda r: r["image_id"]):
+            w.writerow({k: r[k] for k in SPLIT_COLUMNS})
+
+
+def read_split_rows():
+    """Every row of the split this recipe uses (DATA): dicts with image_id, lesion_id (the group
+    kept whole: lesion, or patient where the archive gives one), dx ("" when only `label` is
+    known), split, source, label (dx, or a key of LABEL_SETS) and acral ("1" or "0")."""
+    with open(SPLIT_CSV, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:  # a split written before model 4 has the first four columns only
+        r.setdefault("source", "")
+        r.setdefault("label", r["dx"])
+        r.setdefault("acral", "0")
+    if DATA == "ham10000":
+        source_of = read_ham_sources()
+        rows = [r for r in rows if r["image_id"] in source_of]
+    elif DATA != "all":
+        raise ValueError(f"DERMAL_DATA {DATA!r} is not all or ham10000")
+    return rows
 
 
 def read_split():
-    with open(SPLIT_CSV, newline="") as f:
-        return [(r["image_id"], r["lesion_id"], r["dx"], r["split"]) for r in csv.DictReader(f)]
+    """(image_id, lesion_id, dx, split) of the photos with one of the seven diagnoses."""
+    return [(r["image_id"], r["lesion_id"], r["dx"], r["split"]) for r in read_split_rows() if r["dx"]]
 
 
-def read_sources():
-    """image_id -> acquisition source (vidir_molemax, vidir_modern, rosendahl, vienna_dias)."""
+def read_ham_sources():
     with open(SOURCES_CSV, newline="") as f:
         return {r["image_id"]: r["source"] for r in csv.DictReader(f)}
 
 
-GO_DECODED = os.path.join(ROOT, "build", "decoded", "ham10000-go.u8")
+def read_sources():
+    """image_id -> acquisition source: HAM10000's four (vidir_molemax, vidir_modern, rosendahl,
+    vienna_dias) and the ISIC folders' (msk4, isic_archive_other, ids, bcn, bcn_serial, msk,
+    hiba, uq)."""
+    out = read_ham_sources()
+    for d in (ARCHIVE, ACRAL):
+        path = os.path.join(d, "labels.csv")
+        if os.path.exists(path):
+            with open(path, newline="") as f:
+                out.update({r["image_id"]: r["source"] for r in csv.DictReader(f)})
+    return out
+
+
+GO_DECODED = os.path.join(ROOT, "build", "decoded", "all-go.u8")
 _go_cache = None
 
 
 def go_decoded():
-    """The HAM10000 photos as the app decodes them: tools/hamdecode ran the app's own intake
+    """Every training photo as the app decodes it: tools/hamdecode ran the app's own intake
     (image/jpeg, EXIF, canonical 200x150) over every image once (`make decoded`, ~20 s)."""
     global _go_cache
     if _go_cache is None:
@@ -126,7 +222,10 @@ def load_image(image_id):
         return np.array(arr[index[image_id]])
     from PIL import Image
 
-    with Image.open(os.path.join(HAM, "images", image_id + ".jpg")) as im:
+    path = os.path.join(HAM, "images", image_id + ".jpg")
+    if not os.path.exists(path):
+        raise ValueError(f"{image_id} is not a HAM10000 photo: the PIL decoder reads HAM10000 only (DERMAL_DECODER=go)")
+    with Image.open(path) as im:
         im = im.convert("RGB")
         if im.size != (INPUT_W, INPUT_H):
             raise ValueError(f"{image_id} is {im.size}, expected {(INPUT_W, INPUT_H)}")

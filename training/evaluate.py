@@ -157,8 +157,10 @@ def main():
     int8 = onnx.load(os.path.join(common.BUILD, "dermal-int8.onnx"))
     a_int8 = [n.input[0] for n in int8.graph.node if n.op_type == "ReduceMean"][0]
     fixtures = []
+    ham = common.read_ham_sources()
     for label in FIXTURE_CLASSES:
-        i = next(j for j, r in enumerate(rows) if r[2] == label)
+        # HAM10000 photos only: the fixtures are committed, with HAM10000's attribution.
+        i = next(j for j, r in enumerate(rows) if r[2] == label and r[0] in ham)
         image_id = rows[i][0]
         # PNG of the decoded pixels: JPEG decoders differ in chroma upsampling (libjpeg's
         # "fancy" filter against Go's nearest sample), which would hide preprocessing errors
@@ -186,7 +188,9 @@ def main():
     int8_path = os.path.join(common.BUILD, "dermal-int8.onnx")
     sha = hashlib.sha256(open(int8_path, "rb").read()).hexdigest()
     card = {
-        "name": "dermal-mobilenetv2-ham10000",
+        # Model 4 trains on more than HAM10000: a name of its own (records name the model that
+        # assessed them by name and version).
+        "name": "dermal-mobilenetv2-ham10000" if common.DATA == "ham10000" else "dermal-mobilenetv2-isic",
         "file": "dermal-int8.onnx",
         "sha256": sha,
         "labels": common.LABELS,

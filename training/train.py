@@ -256,7 +256,7 @@ def linear_probe(net, xtr, ytr, weights, gen, args, device, steps_per_epoch, val
             with torch.no_grad():
                 a = net.features(x)
             logits, _ = net.head(a)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+            loss = loss_of(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -270,6 +270,27 @@ def linear_probe(net, xtr, ytr, weights, gen, args, device, steps_per_epoch, val
     # The backbone's gradients were never taken, so AdamW's state for it starts fresh in
     # fine-tuning; the head's optimizer state is dropped with this one.
     return entries
+
+
+# Targets: 0..6 the seven classes; 7 + k the k-th of common.LABEL_SETS (a photo known only as
+# benign or malignant). ALLOWED[t] is the set of classes target t allows.
+TARGETS = common.LABELS + list(common.LABEL_SETS)
+ALLOWED = torch.tensor([[c == t for c in common.LABELS] if t in common.LABELS
+                        else [c in common.LABEL_SETS[t] for c in common.LABELS] for t in TARGETS])
+
+
+def loss_of(logits, y):
+    """Cross-entropy with label smoothing 0.05 for a photo with a diagnosis; for a photo known
+    only as benign (or malignant), the negative log of the probability of its set of classes:
+    the network is told "one of these", never which one (no subtype is invented for it).
+    A batch without such photos takes the plain cross-entropy, bit for bit the 3.x recipe's."""
+    k = len(common.LABELS)
+    if not (y >= k).any():
+        return F.cross_entropy(logits, y, label_smoothing=0.05)
+    ce = F.cross_entropy(logits, y.clamp(max=k - 1), label_smoothing=0.05, reduction="none")
+    logp = F.log_softmax(logits, dim=1)
+    set_nll = -logp.masked_fill(~ALLOWED.to(logits.device)[y], float("-inf")).logsumexp(dim=1)
+    return torch.where(y >= k, set_nll, ce).mean()
 
 
 def write_log(log, folder):
@@ -317,14 +338,14 @@ def main():
     common.seed_everything(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
-    split = common.read_split()
-    train = [r for r in split if r[3] == "train"]
-    val = [r for r in split if r[3] == "val"]
+    split = common.read_split_rows()
+    train = [r for r in split if r["split"] == "train"]
+    val = [r for r in split if r["split"] == "val" and r["dx"]]
     t0 = time.time()
-    xtr = common.load_images([r[0] for r in train])
-    xva = common.load_images([r[0] for r in val])
-    ytr = torch.tensor([common.LABELS.index(r[2]) for r in train])
-    yva = np.array([common.LABELS.index(r[2]) for r in val])
+    xtr = common.load_images([r["image_id"] for r in train])
+    xva = common.load_images([r["image_id"] for r in val])
+    ytr = torch.tensor([TARGETS.index(r["label"]) for r in train])
+    yva = np.array([common.LABELS.index(r["dx"]) for r in val])
     print(f"loaded {len(train)} train, {len(val)} val images in {time.time()-t0:.0f}s", flush=True)
 
     net = common.load_pretrained(common.DermalNet())
@@ -346,13 +367,17 @@ def main():
                             weight_decay=1e-4)
     steps_per_epoch = args.samples_per_epoch // args.batch
     total = steps_per_epoch * args.epochs
-    counts = torch.bincount(ytr, minlength=len(common.LABELS)).float()
-    weights = counts[ytr] ** -args.sampling_power
+    # Sampling counts every target, the label sets included (a set is a cell of its own);
+    # the prior the logit adjustment removes is the seven classes'.
+    counts_all = torch.bincount(ytr, minlength=len(TARGETS)).float()
+    counts = counts_all[: len(common.LABELS)]
+    weights = counts_all[ytr] ** -args.sampling_power
     if args.source_balance:
         source_of = common.read_sources()
-        names = sorted({source_of[r[0]] for r in train})
-        sid = [names.index(source_of[r[0]]) for r in train]
-        mass = (counts ** (1 - args.sampling_power)).numpy()
+        names = sorted({source_of[r["image_id"]] for r in train})
+        sid = [names.index(source_of[r["image_id"]]) for r in train]
+        present = counts_all > 0
+        mass = torch.where(present, counts_all.clamp(min=1) ** (1 - args.sampling_power), torch.zeros(1)).numpy()
         weights = source_balanced_weights(ytr.numpy(), sid, mass / mass.sum(), args.source_balance)
     # The sampler shows the network a class mix of n_c^(1-p); subtracting its log makes
     # decisions as if classes were balanced (card.py picks the final strength on validation).
@@ -385,7 +410,7 @@ def main():
                 f = frozen(x)
             a = train_features(net, f, args.frozen_blocks, mix_rng, args.mixstyle)
             logits, _ = net.head(a)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+            loss = loss_of(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -165,6 +165,9 @@ func TestEvalReadsBothLabelFormats(t *testing.T) {
 		}
 		isic.WriteString(strings.Join(row, ",") + "\n")
 	}
+	// A photo known only as benign (training/split.csv's acral rows without a subtype) is
+	// counted, not scored, and not an error.
+	ham.WriteString("L,ISIC_benign_only,\n")
 	var reports []EvalReport
 	for name, body := range map[string]string{"ham.csv": ham.String(), "isic.csv": isic.String()} {
 		p := filepath.Join(dir, name)
@@ -181,6 +184,9 @@ func TestEvalReadsBothLabelFormats(t *testing.T) {
 		}
 		if r.Metrics.N != len(files) {
 			t.Errorf("%s: scored %d of %d", name, r.Metrics.N, len(files))
+		}
+		if want := map[string]int{"ham.csv": 1, "isic.csv": 0}[name]; r.WithoutDiagnosis != want {
+			t.Errorf("%s: %d rows without a diagnosis counted, want %d", name, r.WithoutDiagnosis, want)
 		}
 		total := 0
 		for i, row := range r.Metrics.ConfusionMatrix {

@@ -26,7 +26,8 @@ type LabelledImage struct {
 var isicColumns = map[string]string{"MEL": "mel", "NV": "nv", "BCC": "bcc", "AKIEC": "akiec", "BKL": "bkl", "DF": "df", "VASC": "vasc"}
 
 // ReadLabels reads either the HAM10000 metadata format (columns image_id and dx, and
-// optionally split, kept when it equals split) or the ISIC 2018 Task 3 ground truth
+// optionally split, kept when it equals split; a row with an empty dx, a photo known only as
+// benign or malignant in training/split.csv, comes back with an empty Label) or the ISIC 2018 Task 3 ground truth
 // (image,MEL,NV,BCC,AKIEC,BKL,DF,VASC one-hot).
 func ReadLabels(r io.Reader, split string) ([]LabelledImage, error) {
 	cr := csv.NewReader(r)
@@ -112,6 +113,9 @@ type EvalReport struct {
 	BenignReferred float64 `json:"benign_referred"`
 	// TierThresholds are the card's, which decided the tiers above.
 	TierThresholds inference.TierThresholds `json:"tier_thresholds"`
+	// WithoutDiagnosis counts the labels file's rows with no diagnosis (known only as benign or
+	// malignant): not scored, since every metric here needs one of the seven classes.
+	WithoutDiagnosis int `json:"without_diagnosis,omitempty"`
 	Failed         []string                 `json:"failed,omitempty"`
 }
 
@@ -162,6 +166,10 @@ func runEval(env *Env, args []string) error {
 	for i, it := range items {
 		if progress && (i%25 == 0 || i == len(items)-1) {
 			fmt.Fprintf(env.Stderr, "\rscoring %d/%d", i+1, len(items))
+		}
+		if it.Label == "" {
+			report.WithoutDiagnosis++
+			continue
 		}
 		k := card.LabelIndex(it.Label)
 		if k < 0 {

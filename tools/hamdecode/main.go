@@ -1,5 +1,7 @@
-// Command hamdecode decodes every HAM10000 photo with the app's own intake (image/jpeg, EXIF
-// orientation, the canonical 200x150 picture) into one raw file, so that training sees exactly
+// Command hamdecode decodes every training photo (HAM10000 and, for model 4, the ISIC Archive
+// and acral folders: -images takes folders separated by commas) with the app's own intake
+// (image/jpeg, EXIF orientation, portrait turned, centre-cropped to 4:3 and resized to the
+// canonical 200x150 picture) into one raw file, so that training sees exactly
 // the pixels the app will feed the model (`make decoded`; training/common.py load_image).
 // PIL's JPEG decoder upsamples chroma differently from Go's: trained on PIL pixels, model 2.0's
 // fp32 logits moved by up to 0.67 in the app and 2.2% of its test top classes changed.
@@ -21,8 +23,8 @@ import (
 )
 
 func main() {
-	images := flag.String("images", "../shared/data/ham10000/images", "folder of HAM10000 JPEGs")
-	out := flag.String("out", "build/decoded/ham10000-go.u8", "raw output file")
+	images := flag.String("images", "../shared/data/ham10000/images", "folders of JPEGs, separated by commas (image ids must not repeat)")
+	out := flag.String("out", "build/decoded/all-go.u8", "raw output file")
 	width := flag.Int("width", 200, "canonical width (the model card's input)")
 	height := flag.Int("height", 150, "canonical height")
 	flag.Parse()
@@ -33,14 +35,26 @@ func main() {
 }
 
 func run(dir, out string, width, height int) error {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
-	if err != nil {
-		return err
+	var paths []string
+	seen := map[string]string{}
+	for _, d := range strings.Split(dir, ",") {
+		found, err := filepath.Glob(filepath.Join(d, "*.jpg"))
+		if err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return fmt.Errorf("no .jpg photos in %s", d)
+		}
+		for _, p := range found {
+			id := filepath.Base(p)
+			if other, ok := seen[id]; ok {
+				return fmt.Errorf("photo %s is in both %s and %s", id, filepath.Dir(other), d)
+			}
+			seen[id] = p
+		}
+		paths = append(paths, found...)
 	}
-	if len(paths) == 0 {
-		return fmt.Errorf("no .jpg photos in %s", dir)
-	}
-	slices.Sort(paths)
+	slices.SortFunc(paths, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
