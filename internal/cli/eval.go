@@ -115,8 +115,8 @@ type EvalReport struct {
 	TierThresholds inference.TierThresholds `json:"tier_thresholds"`
 	// WithoutDiagnosis counts the labels file's rows with no diagnosis (known only as benign or
 	// malignant): not scored, since every metric here needs one of the seven classes.
-	WithoutDiagnosis int `json:"without_diagnosis,omitempty"`
-	Failed         []string                 `json:"failed,omitempty"`
+	WithoutDiagnosis int      `json:"without_diagnosis,omitempty"`
+	Failed           []string `json:"failed,omitempty"`
 }
 
 // evalDump is what --logits-out writes, for the training pipeline's model card.
