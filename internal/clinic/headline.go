@@ -88,6 +88,11 @@ func AdviceKey(tier Tier, driver Driver, dermoscopyDone bool) string {
 	return triage.AdviceKey(tier, driver, dermoscopyDone)
 }
 
+// DriverName is what decided a tier (a stored driver code), in lang (triage.DriverName).
+func DriverName(lang string, card Card, driver string) string {
+	return triage.DriverName(lang, card.LabelNames, triage.Driver(driver))
+}
+
 // TierReason says why a review result goes to a specialist, in lang (triage.ReviewReason), from
 // the card's review line and what it did on the model's test photos; "" for other results.
 func TierReason(lang string, card Card, tier Tier, driver Driver, probs map[string]float64) string {

@@ -271,3 +271,26 @@ func TestReviewReasonSaysWhatTheLineMeans(t *testing.T) {
 		t.Errorf("without the card's capture: %q", s)
 	}
 }
+
+func TestDriverNameIsForAPerson(t *testing.T) {
+	names := map[string]string{"mel": "Melanoma", "nv": "Melanocytic nevus"}
+	for _, c := range []struct {
+		lang   string
+		driver triage.Driver
+		want   string
+	}{
+		{"en", "mel", "Melanoma"},
+		{"vi", "mel", "U hắc tố ác tính"},
+		{"en", triage.DriverMalignant, "the malignant classes together"},
+		{"vi", triage.DriverMalignant, "tổng các nhóm ác tính"},
+		{"en", triage.DriverDermoscopy, "the dermoscopic 7-point checklist"},
+		{"vi", triage.DriverChecklist, "bảng kiểm 7 điểm lâm sàng"},
+		{"en", triage.DriverQuality, "the photo quality check"},
+		{"en", triage.DriverPlain, "a plain photo: the checklists alone"},
+		{"en", "something_new", "something_new"},
+	} {
+		if got := triage.DriverName(c.lang, names, c.driver); got != c.want {
+			t.Errorf("DriverName(%s, %s) = %q, want %q", c.lang, c.driver, got, c.want)
+		}
+	}
+}

@@ -40,6 +40,21 @@ func Headline(lang string, names map[string]string, malignant []string, tier inf
 	return fmt.Sprintf("%s %s — %s", name(string(driver)), pct(probs[string(driver)]), action)
 }
 
+// DriverName is what decided a tier, in lang, for a reader who sees no headline (the
+// specialist's desk reads the stored driver code): a class's name, or the checklist, the photo
+// check or the malignant classes together. An unknown code comes back as it is.
+func DriverName(lang string, names map[string]string, driver Driver) string {
+	t := func(k string) string { return locale.T(lang, k) }
+	switch driver {
+	case DriverChecklist, DriverDermoscopy, DriverQuality, DriverPlain, DriverMalignant:
+		return t("driver." + string(driver))
+	}
+	if name, ok := names[string(driver)]; ok {
+		return t(name)
+	}
+	return string(driver)
+}
+
 // AdviceKey is the translation key of the advice under a tier: the model's wording, or a
 // checklist's when its score decided (its advice must not speak of the model), or the second
 // reader's when the model raised a tier below the dermoscopic checklist's referral score

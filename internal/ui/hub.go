@@ -296,6 +296,7 @@ type caseScreen struct {
 	send                    *widget.Button
 	photo                   *canvas.Image
 	showMap                 *widget.Check // the Grad-CAM map as sent, instead of the photo
+	result                  *widget.Label // the clinic's result, in the window's language
 }
 
 func (s *caseScreen) view() fyne.CanvasObject { return s.root }
@@ -311,6 +312,7 @@ func (u *UI) inboxCase(c clinic.InboxCase) screen {
 	head := widget.NewLabelWithStyle(fmt.Sprintf("%s (%s) — %s", c.Patient, c.PatientID, c.Clinic), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	head.Wrapping = fyne.TextWrapWord
 	lines := widget.NewLabel(lang.L("Loading the case from the district hub…"))
+	s.result = lines
 	lines.Wrapping = fyne.TextWrapWord
 	var letter []byte
 	openLetter := widget.NewButtonWithIcon(lang.L("Open the referral letter"), theme.DocumentIcon(), func() {
@@ -411,7 +413,7 @@ func (u *UI) inboxCase(c clinic.InboxCase) screen {
 		if gradcam != nil {
 			showMap.Show()
 		}
-		lines.SetText(resultText(u.lang, l.files.Result))
+		lines.SetText(resultText(u.lang, u.clinic.Card(), l.files.Result))
 		if l.files.Letter != nil {
 			letter = l.files.Letter
 			openLetter.Enable()
@@ -421,8 +423,8 @@ func (u *UI) inboxCase(c clinic.InboxCase) screen {
 }
 
 // resultText is a referral's result in the window's language: the question first, the
-// model's probabilities on one line.
-func resultText(uiLang string, items []clinic.ResultItem) string {
+// model's probabilities on one line; card names the classes a tier's driver may be.
+func resultText(uiLang string, card clinic.Card, items []clinic.ResultItem) string {
 	names := map[string]string{
 		"DERMAL-2":  lang.L("Question to the specialist"),
 		"DERMAL-13": lang.L("Referred to"),
@@ -444,6 +446,8 @@ func resultText(uiLang string, items []clinic.ResultItem) string {
 			probs = append(probs, fmt.Sprintf("%s %s %%", class, locale.Decimal(uiLang, it.Number, 0)))
 		case it.Code == "DERMAL-3":
 			lines = append(lines, names[it.Code]+": "+lang.L("tier."+it.Text))
+		case it.Code == "DERMAL-4":
+			lines = append(lines, names[it.Code]+": "+clinic.DriverName(uiLang, card, it.Text))
 		case it.Code == "DERMAL-9":
 			model, _, _ := strings.Cut(it.Text, " sha256:")
 			lines = append(lines, names[it.Code]+": "+model)

@@ -124,6 +124,22 @@ func TestSpecialistDeskAndReplyArriving(t *testing.T) {
 		if cs.photo.Image == nil {
 			t.Errorf("%s: the case shows no photo", language)
 		}
+		// What decided the tier is named for a person ("Melanoma", "the malignant classes
+		// together"), never the stored code ("mel", "malignant_sum").
+		driverLine := ""
+		for _, l := range strings.Split(cs.result.Text, "\n") {
+			if strings.HasPrefix(l, tr(language, "What decided the tier")+": ") {
+				driverLine = l
+			}
+		}
+		if driverLine == "" {
+			t.Errorf("%s: the case does not say what decided the tier: %q", language, cs.result.Text)
+		}
+		for _, code := range append(clinic.Card(c.Card()).Labels, "malignant_sum", "seven_point", "dermoscopy", "quality", "plain_photo") {
+			if strings.HasSuffix(driverLine, ": "+code) {
+				t.Errorf("%s: the driver is shown as its code: %q", language, driverLine)
+			}
+		}
 		// The Grad-CAM map as the clinic saw it, in place of the photo while checked.
 		if !cs.showMap.Visible() {
 			t.Errorf("%s: the case offers no Grad-CAM map as sent", language)
