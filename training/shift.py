@@ -139,11 +139,14 @@ def breakdown(folder, split, held):
     in-source test split and its acral photos."""
     with open(split, newline="") as f:
         rows = list(csv.DictReader(f))
-    out = {}
+    out, sets = {}, []
     for h in held_names(held):
         ids = {r["image_id"] for r in rows if r["split"] == "heldout" and is_held(r["source"], h)}
+        sets.append(ids)
         out["heldout " + h] = group_stats(folder, "heldout", ids)
-    out["heldout acral"] = group_stats(folder, "heldout", {r["image_id"] for r in rows if r["split"] == "heldout" and r["acral"] == "1"})
+    acral = {r["image_id"] for r in rows if r["split"] == "heldout" and r["acral"] == "1"}
+    if acral not in sets:  # all of Barcelona's photos are acral: the same line twice otherwise
+        out["heldout acral"] = group_stats(folder, "heldout", acral)
     out["test"] = group_stats(folder, "test", {r["image_id"] for r in rows if r["split"] == "test"})
     out["test acral"] = group_stats(folder, "test", {r["image_id"] for r in rows if r["split"] == "test" and r["acral"] == "1"})
     return {k: v for k, v in out.items() if v}
