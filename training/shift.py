@@ -1,7 +1,7 @@
 """`make model-shift`: how a recipe does on an institution or acquisition source it never saw.
 
 For each held-out institution or source (training/shift.py NAME...; common.INSTITUTION; default
-bcn, ids, vidir_modern, rosendahl; "bcn+ids" holds two out together), every lesion (or patient)
+bcn and ids; also vidir_modern, rosendahl; "bcn+ids" holds two out together), every lesion (or patient)
 with a photo from it is held out whole; the other lesions keep their split from
 training/split.csv. The recipe of `make model` (train.py with its defaults, export, quantize,
 evaluate) runs on what is left into build/shift/SOURCE, calibration (logit adjustment and
@@ -23,7 +23,7 @@ import numpy as np
 
 import common
 
-SOURCES = ["bcn", "ids", "vidir_modern", "rosendahl"]
+SOURCES = ["bcn", "ids"]
 PY = os.environ.get("TRAIN_PYTHON", sys.executable)
 BIN = os.path.join(common.ROOT, "build", "shift", "dermal")
 
