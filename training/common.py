@@ -34,12 +34,14 @@ MIN_GAIN, MAX_GAIN = 0.25, 4.0  # the same bounds as colour.go, and why
 # Which decoder made the training pixels: "go" (the app's own, tools/hamdecode: what the app
 # sees; recipe 3a) or "pil" (models 1.x and 2.x, whose chroma upsampling differs from the app's;
 # the default until a recipe with "go" ships).
-# Model 4 trains on the app's own decoding ("go"): the new folders' photos are not 200x150 and
-# the app's intake (portrait turned, centre crop to 4:3, Lanczos) is what serving does to them.
-DECODER = os.environ.get("DERMAL_DECODER", "go")
-# Which photos a recipe trains and is scored on: "all" (model 4: HAM10000, the ISIC Archive
-# folder and the acral folder) or "ham10000" (models 1-3, as they ran; training/shift.py RECIPES).
-DATA = os.environ.get("DERMAL_DATA", "all")
+# Recipe 4 (the model 4 candidate, training/shift.py RECIPES) trains on the app's own decoding
+# ("go"): the new folders' photos are not 200x150, and the app's intake (portrait turned, centre
+# crop to 4:3, Lanczos) is what serving does to them. The default stays the shipped 3.0.0's.
+DECODER = os.environ.get("DERMAL_DECODER", "pil")
+# Which photos a recipe trains and is scored on: "ham10000" (models 1-3 and the shipped 3.0.0:
+# training/split.csv's HAM10000 rows) or "all" (recipe 4: HAM10000, the ISIC Archive folder and
+# the acral folder).
+DATA = os.environ.get("DERMAL_DATA", "ham10000")
 MEAN = [0.485, 0.456, 0.406]  # ImageNet statistics, as the pretrained MobileNetV2 expects
 STD = [0.229, 0.224, 0.225]
 
@@ -172,6 +174,17 @@ def read_split_rows():
     elif DATA != "all":
         raise ValueError(f"DERMAL_DATA {DATA!r} is not all or ham10000")
     return rows
+
+
+def write_eval_labels(path):
+    """The labels `dermal eval` scores for this recipe (DATA): image_id, dx, split of the photos
+    with one of the seven diagnoses (make model-package)."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["image_id", "dx", "split"])
+        for r in read_split_rows():
+            if r["dx"]:
+                w.writerow([r["image_id"], r["dx"], r["split"]])
 
 
 def read_split():

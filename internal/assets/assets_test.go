@@ -21,6 +21,9 @@ type card struct {
 	OOD struct {
 		SHA256 string `json:"sha256"`
 	} `json:"ood"`
+	// TestBySource names the acquisition sources of the card's test split: the sources of the
+	// photos the model was made from (3.0.0: HAM10000's four).
+	TestBySource map[string]json.RawMessage `json:"test_by_source"`
 }
 
 func readCard(t *testing.T) card {
@@ -74,13 +77,21 @@ func TestSplitKeepsLesionsWhole(t *testing.T) {
 	where := map[string]string{}
 	counts := map[string]map[string]int{}
 	images := map[string]bool{}
-	// Model 4's split has a label column: the diagnosis, or "benign" for a photo known only
-	// as benign; the card counts by it.
-	labelCol := slices.Index(rows[0], "label")
+	// The split holds every training photo (HAM10000 and the ISIC folders); the card counts
+	// the photos of its own sources, by the label column (the diagnosis, or "benign" for a
+	// photo known only as benign).
+	labelCol, sourceCol := slices.Index(rows[0], "label"), slices.Index(rows[0], "source")
+	c := readCard(t)
 	for _, r := range rows[1:] {
 		img, lesion, dx, split := r[0], r[1], r[2], r[3]
 		if labelCol >= 0 {
 			dx = r[labelCol]
+		}
+		if sourceCol >= 0 {
+			if _, ours := c.TestBySource[r[sourceCol]]; !ours {
+				images[img] = true
+				continue
+			}
 		}
 		if images[img] {
 			t.Errorf("image %s listed twice", img)
@@ -99,7 +110,6 @@ func TestSplitKeepsLesionsWhole(t *testing.T) {
 	if len(images) != 13957 {
 		t.Errorf("%d images, the three training folders hold 13957", len(images))
 	}
-	c := readCard(t)
 	for split, byClass := range c.Split.Counts {
 		for dx, n := range byClass {
 			if counts[split][dx] != n {
