@@ -277,15 +277,15 @@ func TestCardMetricsAreWhatTheModelScores(t *testing.T) {
 	for i, h := range rows[0] {
 		col[h] = i
 	}
+	if _, ok := col["source"]; !ok {
+		t.Fatalf("training/split.csv has no source column: %v", rows[0])
+	}
 	var labels strings.Builder
 	labels.WriteString("image_id,dx,split\n")
 	for _, r := range rows[1:] {
 		if _, ours := shipped.TestBySource[r[col["source"]]]; ours && r[col["split"]] == "test" {
 			labels.WriteString(r[col["image_id"]] + "," + r[col["dx"]] + ",test\n")
 		}
-	}
-	if _, ok := col["source"]; !ok {
-		t.Fatalf("training/split.csv has no source column: %v", rows[0])
 	}
 	path := filepath.Join(t.TempDir(), "labels.csv")
 	if err := os.WriteFile(path, []byte(labels.String()), 0o644); err != nil {
