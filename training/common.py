@@ -34,14 +34,13 @@ MIN_GAIN, MAX_GAIN = 0.25, 4.0  # the same bounds as colour.go, and why
 # Which decoder made the training pixels: "go" (the app's own, tools/hamdecode: what the app
 # sees; recipe 3a) or "pil" (models 1.x and 2.x, whose chroma upsampling differs from the app's;
 # the default until a recipe with "go" ships).
-# Recipe 4 (the model 4 candidate, training/shift.py RECIPES) trains on the app's own decoding
-# ("go"): the new folders' photos are not 200x150, and the app's intake (portrait turned, centre
-# crop to 4:3, Lanczos) is what serving does to them. The default stays the shipped 3.0.0's.
-DECODER = os.environ.get("DERMAL_DECODER", "pil")
-# Which photos a recipe trains and is scored on: "ham10000" (models 1-3 and the shipped 3.0.0:
-# training/split.csv's HAM10000 rows) or "all" (recipe 4: HAM10000, the ISIC Archive folder and
-# the acral folder).
-DATA = os.environ.get("DERMAL_DATA", "ham10000")
+# Model 4 (recipe 4, training/shift.py RECIPES) trains on the app's own decoding ("go"): the new
+# folders' photos are not 200x150, and the app's intake (portrait turned, centre crop to 4:3,
+# Lanczos) is what serving does to them. Models 1-3 used PIL's (recipes up to 3g set it).
+DECODER = os.environ.get("DERMAL_DECODER", "go")
+# Which photos a recipe trains and is scored on: "all" (model 4: HAM10000, the ISIC Archive
+# folder and the acral folder) or "ham10000" (models 1-3: training/split.csv's HAM10000 rows).
+DATA = os.environ.get("DERMAL_DATA", "all")
 MEAN = [0.485, 0.456, 0.406]  # ImageNet statistics, as the pretrained MobileNetV2 expects
 STD = [0.229, 0.224, 0.225]
 

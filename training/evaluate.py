@@ -39,6 +39,13 @@ def quality_stats(img):
     return float(lap.var()), float(gray.mean()), float(clipped)
 
 
+def blue_share(img):
+    """Blue's share of the mean colour, B / (R + G + B) of an HxWx3 uint8 picture;
+    inference/quality.go computes the same."""
+    m = img.reshape(-1, 3).astype(np.float64).sum(axis=0)
+    return float(m[2] / m.sum()) if m.sum() > 0 else 0.0
+
+
 @torch.no_grad()
 def forward_all(net, images, batch=100):
     logits, embs = [], []
@@ -148,6 +155,11 @@ def main():
     }
     print("quality on val: sharpness p0.5/p50", np.percentile(sharp, [0.5, 50]), "brightness p0.5/p99.5",
           np.percentile(bright, [0.5, 99.5]), "clipped p99.5", np.percentile(clipped, 99.5))
+    # The bluest photo the model learned from or was validated on (every photo of train and
+    # val, with or without a diagnosis): a bluer one is not a skin photo. Model 4's embedding
+    # check let a launch photo against a dusk sky through (inference/quality.go).
+    seen = [r["image_id"] for r in common.read_split_rows() if r["split"] in ("train", "val")]
+    quality["max_blue_share"] = max(blue_share(common.load_image(i)) for i in seen)
     print("quality thresholds", quality)
 
     # Fixtures for the Go parity tests.

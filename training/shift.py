@@ -4,26 +4,27 @@ For each held-out institution or source (training/shift.py NAME...; common.INSTI
 bcn and ids; also vidir_modern, rosendahl; "bcn+ids" holds two out together), every lesion (or patient)
 with a photo from it is held out whole; the other lesions keep their split from
 training/split.csv. The recipe of `make model` (train.py with its defaults, export, quantize,
-evaluate) runs on what is left into build/shift/SOURCE, calibration (logit adjustment and
+evaluate) runs on what is left into build/shift/SOURCE-rRECIPE, calibration (logit adjustment and
 temperature) is chosen on the remaining validation split exactly as card.py does, and then the
 app's own Go path (`dermal eval`: Go decoding, int8 ONNX Runtime, test-time views, calibration,
 tiers) scores the held-out photos and the in-source test split; `breakdown` adds each held-out
 institution and the acral photos apart. A recipe trained on HAM10000 alone is not retrained for an
 institution HAM10000 never had: its shipped model is that run (RELEASES). Results:
-build/shift[-TAG]/results.json and RESULTS.md. Nothing here touches internal/assets/ or the tree's test fixtures.
+build/shift-TAG/results.json and RESULTS.md (TAG: rRECIPE unless SHIFT_TAG names it). Nothing here touches internal/assets/ or the tree's test fixtures.
 """
 import csv
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 import common
 
-SOURCES = ["vidir_modern", "rosendahl"]
+SOURCES = ["bcn", "ids"]
 PY = os.environ.get("TRAIN_PYTHON", sys.executable)
 BIN = os.path.join(common.ROOT, "build", "shift", "dermal")
 
@@ -94,6 +95,10 @@ def summary(rep):
             "benign_referred": rep["benign_referred"]}
 
 
+# The tiers group_stats applies; None: the run's own card's (retier sets the committed ones).
+TIERS = None
+
+
 def group_stats(folder, part, keep_ids):
     """The issue's numbers for a subset of a run's photos (one held-out institution, or the acral
     ones), from the logits the Go path wrote and the run's calibration: melanoma AUC (against
@@ -111,7 +116,7 @@ def group_stats(folder, part, keep_ids):
     z = (np.array(d["logits"], float) + np.array(card.get("logit_bias") or [0] * 7))[sel]
     y = np.array([common.LABELS.index(c) for c in d["labels"]])[sel]
     p = metrics.softmax(z, card["temperature"])
-    t = card.get("tiers") or tiers.committed()
+    t = TIERS or card.get("tiers") or tiers.committed()
     v = tiers.split(p, y)
     ref = tiers.referred(v, t["urgent_melanoma"], t["urgent_malignant"], t["review_malignant"])
     mel, nv = common.LABELS.index("mel"), common.LABELS.index("nv")
@@ -277,12 +282,12 @@ def table(results):
 # Recipes measured here: what `make model` does by default (MAKE_MODEL_RECIPE, the shipped model's
 # recipe), and the others measured for model 3. Each is environment for every pipeline step
 # (common.py reads it) and extra train.py arguments. `SHIFT_RECIPE=3a make model-shift`.
-MAKE_MODEL_RECIPE = "3g"
+MAKE_MODEL_RECIPE = "4"
 # train.py's defaults are 3g's levers; the older recipes switch them off, as they ran.
 OFF_3G = ["--source-balance", "0", "--probe-epochs", "0"]
 # Models 1-3 trained on HAM10000 alone, with PIL's decoding.
-HAM = {"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil", "DERMAL_DATA": "ham10000"}
-HAM_GO_SOG = {"DERMAL_COLOUR_CONSTANCY": "shades_of_gray_p6", "DERMAL_DECODER": "go", "DERMAL_DATA": "ham10000"}
+HAM = {"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "pil", "DERMAL_DATA": "ham10000", "DERMAL_CALIBRATION_IMAGES": "256"}
+HAM_GO_SOG = dict(HAM, DERMAL_COLOUR_CONSTANCY="shades_of_gray_p6", DERMAL_DECODER="go")
 RECIPES = {
     "2.0": (HAM, OFF_3G),
     "3a": (HAM_GO_SOG, OFF_3G + ["--device-augment", "0.3"]),
@@ -305,15 +310,51 @@ RECIPES = {
     # Model 4: 3g's levers on every source (HAM10000, the ISIC Archive folder, the acral folder;
     # the photos known only as benign train with a set-valued loss, train.py loss_of), decoded by
     # the app's own intake. train.py's defaults.
-    "4": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "go", "DERMAL_DATA": "all"}, []),
+    # Model 4.0.0. Its held-out runs bcn-r4 and ids-r4 were quantized with 256 calibration
+    # photos, before 512 became the recipe's (session 19).
+    "4": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "go", "DERMAL_DATA": "all", "DERMAL_CALIBRATION_IMAGES": "512"}, []),
 }
 
 
+def retier(path):
+    """Rewrites a results file (training/shift/recipe-N.json) and its table with the tiers of
+    training/shift/operating-point.json applied to its kept runs' probabilities: the operating
+    point is chosen on those runs after they ran, with the tiers of the operating point before
+    it (`training/shift.py --retier FILE`)."""
+    global TIERS
+    import tiers
+
+    TIERS = tiers.committed()
+    with open(path) as f:
+        results = json.load(f)
+    for r in results:
+        common.DATA = r["recipe"]["data"]
+        folder = os.path.join(common.ROOT, r["kept"])
+        with tempfile.TemporaryDirectory() as tmp:
+            split, _, _ = write_split(r["held_out"], tmp)
+            r["groups"] = breakdown(folder, split, r["held_out"])
+            with open(split, newline="") as f:
+                held_ids = {row["image_id"] for row in csv.DictReader(f) if row["split"] == "heldout"}
+        whole = group_stats(folder, "heldout", held_ids)
+        r["held_out_source"].update({k: whole[k] for k in ("malignant_to_urgent_or_review", "benign_referred")})
+        r["tiers"] = {k: TIERS[k] for k in ("urgent_melanoma", "urgent_malignant", "review_malignant")}
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    with open(path.removesuffix(".json") + ".md", "w") as f:
+        f.write(table(results))
+    print(table(results))
+
+
 def main():
+    if sys.argv[1:2] == ["--retier"]:
+        for path in sys.argv[2:]:
+            retier(path)
+        return
     name = os.environ.get("SHIFT_RECIPE", MAKE_MODEL_RECIPE)
     if name not in RECIPES:
         raise SystemExit(f"SHIFT_RECIPE {name!r} is not one of {sorted(RECIPES)}")
-    if name != MAKE_MODEL_RECIPE and not os.environ.get("SHIFT_TAG"):
+    # Every recipe's folders carry its name (build/shift/bcn-r4, build/shift-r4/RESULTS.md).
+    if not os.environ.get("SHIFT_TAG"):
         os.environ["SHIFT_TAG"] = "r" + name
     env, args = RECIPES[name]
     # A child process re-reads common.py, so the recipe goes in through the environment.

@@ -10,10 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"dermal/internal/triage"
 )
 
 func TestPatientsAssessHistory(t *testing.T) {
@@ -482,7 +483,7 @@ func TestDermoscopyOnTheCommandLine(t *testing.T) {
 	data := t.TempDir()
 	run(t, "--data", data, "patients", "add", "--name", "Ngô Thị Nhậm", "--code", "BN-12")
 	nevus := filepath.Join(fixtures, "ISIC_0024311.png")    // the model: routine
-	melanoma := filepath.Join(fixtures, "ISIC_0024367.png") // the model: melanoma 78%, urgent
+	melanoma := filepath.Join(fixtures, "ISIC_0024367.png") // model 4: melanoma 48%, urgent on its own
 	code, out, stderr := run(t, "classify", "--json", "--dermoscopy", "atypical-network,regression", nevus, melanoma)
 	if code != 0 {
 		t.Fatalf("classify: %s", stderr)
@@ -512,15 +513,20 @@ func TestDermoscopyOnTheCommandLine(t *testing.T) {
 	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-12", "--photo-type", "plain", "--dermoscopy", "none", nevus); code != 2 || !strings.Contains(stderr, "dermatoscope") {
 		t.Errorf("dermoscopy with a plain photo: exit %d %q", code, stderr)
 	}
-	// Checklist 0 beside a model at its urgent tier but below the second reader's bar would be
-	// routine; this melanoma is above it (78%), so the model keeps it urgent.
+	// Checklist 0 beside a model at its urgent tier but below the second reader's bar (model 4:
+	// P(mel) 0.48, malignant 0.79; the bar is 0.85 / 0.90): routine, driven by the checklist, and
+	// the advice says the model was not confident enough to overrule it. (A model above the bar
+	// keeps its urgent tier: internal/triage's table tests; no fixture is that confident.)
 	code, out, stderr = run(t, "--data", data, "assess", "--json", "--patient", "BN-12", "--dermoscopy", "none", melanoma)
 	var m AssessOutput
 	if code != 0 || json.Unmarshal([]byte(out), &m) != nil {
 		t.Fatalf("assess: %d %s", code, stderr)
 	}
-	if m.Dermoscopy == nil || m.Dermoscopy.Score != 0 || m.RiskTier != "urgent" || m.TierDriver != "mel" || !strings.Contains(m.Advice, "second reader") {
-		t.Errorf("assess with checklist 0 on a melanoma: %+v", m.ClassifyResult)
+	if m.Dermoscopy == nil || m.Dermoscopy.Score != 0 || m.RiskTier != "routine" || m.TierDriver != "dermoscopy" || !strings.Contains(m.Advice, "not confident enough") {
+		t.Errorf("assess with checklist 0 on a melanoma below the second reader's bar: %+v", m.ClassifyResult)
+	}
+	if m.Probabilities["mel"] >= triage.SecondReaderMelanoma || m.Malignancy >= triage.SecondReaderMalignant {
+		t.Errorf("the fixture is above the second reader's bar now (mel %.2f, malignant %.2f): this test no longer tests the path below it", m.Probabilities["mel"], m.Malignancy)
 	}
 	// A plain photo without a checklist: saved as cannot assess, and on the worklist.
 	if code, _, stderr := run(t, "--data", data, "assess", "--patient", "BN-12", "--site", "acral", "--photo-type", "plain", melanoma); code != 0 {
@@ -544,7 +550,7 @@ func TestDermoscopyOnTheCommandLine(t *testing.T) {
 	for _, it := range f.Items {
 		sections = append(sections, it.Section+":"+it.RiskTier)
 	}
-	if !slices.Contains(sections, "cannot_assess:cannot_assess") || !slices.Contains(sections, "awaiting_outcome:urgent") {
+	if !slices.Contains(sections, "cannot_assess:cannot_assess") || slices.Contains(sections, "awaiting_outcome:urgent") {
 		t.Errorf("followups sections %v", sections)
 	}
 	if _, out, _ := run(t, "--data", data, "followups"); !strings.Contains(out, "Could not be assessed: assess again:") {

@@ -90,6 +90,10 @@ type QualitySpec struct {
 	MinBrightness   float64 `json:"min_brightness"`
 	MaxBrightness   float64 `json:"max_brightness"`
 	MaxClippedShare float64 `json:"max_clipped_share"`
+	// MaxBlueShare is the bluest mean colour (PictureStats.BlueShare) of the photos the model
+	// was trained and validated on; a bluer photo is not a skin photo. 0: not checked (cards
+	// before model 4).
+	MaxBlueShare float64 `json:"max_blue_share,omitempty"`
 }
 
 // TierCapture is what the tiers did on a split of the model's photos.
@@ -195,6 +199,9 @@ func (c Card) Validate() error {
 	}
 	if len(c.Views) > 0 && !slices.Contains(c.Views, ViewIdentity) {
 		errs = append(errs, errors.New("test-time views lack the identity view"))
+	}
+	if b := c.Quality.MaxBlueShare; !(b >= 0 && b < 1) {
+		errs = append(errs, fmt.Errorf("max_blue_share %v is outside [0, 1)", b))
 	}
 	if len(c.SHA256) != 64 {
 		errs = append(errs, fmt.Errorf("sha256 %q", c.SHA256))

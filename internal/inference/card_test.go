@@ -40,6 +40,7 @@ func TestCardTierThresholdsRequired(t *testing.T) {
 		"review zero":       {func(c map[string]any) { tiers(c)["review_malignant"] = 0.0 }, "review_malignant 0"},
 		"above one":         {func(c map[string]any) { tiers(c)["urgent_melanoma"] = 1.5 }, "urgent_melanoma 1.5"},
 		"review above urge": {func(c map[string]any) { tiers(c)["review_malignant"] = 0.5 }, "review_malignant 0.5 is above urgent_malignant 0.4"},
+		"blue share one":    {func(c map[string]any) { c["quality"].(map[string]any)["max_blue_share"] = 1.0 }, "max_blue_share 1 is outside [0, 1)"},
 	} {
 		_, err := inference.ParseCard(shippedCard(t, tc.edit))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,6 +134,16 @@ func camDiff(t *testing.T, a *inference.Assessment, want [][][]float64, classes 
 	return d
 }
 
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
 func TestParityWithTraining(t *testing.T) {
 	fixtures := loadFixtures(t)
 	cases := []struct {
@@ -143,9 +154,13 @@ func TestParityWithTraining(t *testing.T) {
 		logits           func(fixture) []float64
 		cams             func(fixture) [][][]float64
 	}{
-		// fp32 must match for every class. int8 is held to the predicted class only: for a class
-		// with almost no positive evidence, dividing by a tiny maximum turns rounding noise into
-		// a different map, and nobody looks at that map.
+		// fp32 must match for every class. int8 is held to the compared view's own top class
+		// only: for a class with little positive evidence in that view, dividing by a small
+		// maximum turns rounding noise into a different map. The top class of the averaged views
+		// (what the app shows) need not be the identity view's: model 4's bkl fixture is akiec
+		// averaged (0.59) but nv in the identity view, whose akiec map peaks at 0.56 against a
+		// negative part of -1.48, and differs from the reference by 0.49 after normalization;
+		// its nv map, by 0.038.
 		{"fp32", fp32Model(t), fp32LogitTol, fp32CAMTol, true,
 			func(f fixture) []float64 { return f.FP32Logits }, func(f fixture) [][][]float64 { return f.FP32GradCAM }},
 		{"int8", int8Model(t), int8LogitTol, int8CAMTol, false,
@@ -157,12 +172,15 @@ func TestParityWithTraining(t *testing.T) {
 			var worstLogit, worstCAM float64
 			for _, f := range fixtures {
 				a := runFixture(t, e, f)
-				worstLogit = math.Max(worstLogit, maxDiff(a.Identity.Logits, tc.logits(f)))
-				classes := []int{a.Top}
+				logitDiff := maxDiff(a.Identity.Logits, tc.logits(f))
+				classes := []int{argmax(a.Identity.Logits)}
 				if tc.allClasses {
 					classes = []int{0, 1, 2, 3, 4, 5, 6}
 				}
-				worstCAM = math.Max(worstCAM, camDiff(t, a, tc.cams(f), classes))
+				cam := camDiff(t, a, tc.cams(f), classes)
+				t.Logf("%s (%s): |logit - reference| %.2e, |Grad-CAM - autograd| %.2e (classes %v)", f.File, f.Dx, logitDiff, cam, classes)
+				worstLogit = math.Max(worstLogit, logitDiff)
+				worstCAM = math.Max(worstCAM, cam)
 			}
 			t.Logf("%s: max |logit - reference| = %.2e, max |Grad-CAM - autograd| = %.2e over %d images",
 				tc.name, worstLogit, worstCAM, len(fixtures))
@@ -179,7 +197,9 @@ func TestParityWithTraining(t *testing.T) {
 func TestAssessmentIsConsistent(t *testing.T) {
 	e := newEngine(t, int8Model(t))
 	card := e.Card()
-	for _, f := range loadFixtures(t) {
+	fixtures := loadFixtures(t)
+	notLesions := 0
+	for _, f := range fixtures {
 		a := runFixture(t, e, f)
 		var sum float64
 		for _, p := range a.Probabilities {
@@ -194,9 +214,19 @@ func TestAssessmentIsConsistent(t *testing.T) {
 		if want := inference.TierFor(card, a.Probabilities); a.Tier != want {
 			t.Errorf("%s: tier %s, want %s", f.File, a.Tier, want)
 		}
-		for _, w := range a.Warnings {
-			if w.Code == inference.WarnNotALesion {
-				t.Errorf("%s: a HAM10000 test photo was called not a lesion (score %.3f)", f.File, a.OODScore)
+		// The embedding check flags what lies beyond validation's 99.5th percentile, so about
+		// 1 in 200 real photos: 13 of model 4's 2,069 test photos, among them the bcc fixture
+		// ISIC_0024432 (0.354 against 0.345). Held here: the warning exactly when a check says
+		// so, and never on more than that one of the seven.
+		flagged := slices.ContainsFunc(a.Warnings, func(w inference.Warning) bool { return w.Code == inference.WarnNotALesion })
+		blue := card.Quality.MaxBlueShare > 0 && inference.MeasurePicture(a.Canonical).BlueShare > card.Quality.MaxBlueShare
+		if over := a.OODScore > card.OOD.Threshold || blue; flagged != over {
+			t.Errorf("%s: out-of-distribution score %.3f, threshold %.3f, warned %v", f.File, a.OODScore, card.OOD.Threshold, flagged)
+		}
+		if flagged {
+			t.Logf("%s: a HAM10000 test photo over the out-of-distribution threshold (score %.3f)", f.File, a.OODScore)
+			if notLesions++; notLesions > 1 {
+				t.Errorf("%d of %d HAM10000 test photos called not a lesion", notLesions, len(fixtures))
 			}
 		}
 	}
