@@ -310,8 +310,7 @@ RECIPES = {
     # Model 4: 3g's levers on every source (HAM10000, the ISIC Archive folder, the acral folder;
     # the photos known only as benign train with a set-valued loss, train.py loss_of), decoded by
     # the app's own intake. train.py's defaults.
-    # Model 4.0.0. Its held-out runs bcn-r4 and ids-r4 were quantized with 256 calibration
-    # photos, before 512 became the recipe's (session 19).
+    # Model 4.0.0 (512 calibration photos: quantize.py).
     "4": ({"DERMAL_COLOUR_CONSTANCY": "", "DERMAL_DECODER": "go", "DERMAL_DATA": "all", "DERMAL_CALIBRATION_IMAGES": "512"}, []),
 }
 
