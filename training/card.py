@@ -454,7 +454,7 @@ def model_alone(card):
             b = (baseline.get(r["held_out"]) or {}).get("groups", {}).get(key)
             if b:
                 lines.append(group_row(label + ", model 3.0.0", b))
-    return [x for x in lines if x] + [""]
+    return [x for x in lines if x is not None] + [""]
 
 
 def write_markdown(card):
