@@ -27,9 +27,9 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The shipped model's recipe held out whole (model 4: Barcelona and the IDS, all acral; model
-# 3.0.0's were vidir_modern-r3g and rosendahl-r3g).
-RUNS = ["bcn-r4", "ids-r4"]
+# The shipped model's recipe held out whole (model 4: Barcelona and the IDS, all acral, and
+# HAM10000's rosendahl; model 3.0.0's were vidir_modern-r3g and rosendahl-r3g).
+RUNS = ["bcn-r4", "ids-r4", "rosendahl-r4"]
 LABELS = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 MALIGNANT = ["akiec", "bcc", "mel"]
 # internal/triage: SecondReaderMelanoma, SecondReaderMalignant; the card's urgent thresholds.
