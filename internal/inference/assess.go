@@ -235,12 +235,7 @@ func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 		return nil, err
 	}
 	probs := Softmax(raw.Logits, card.LogitBias, card.Temperature)
-	top := 0
-	for i, v := range probs {
-		if v > probs[top] {
-			top = i
-		}
-	}
+	top := ArgMax(probs)
 	warnings, ood := CheckQuality(e.model, p.Width, p.Height, pic, raw.Embedding)
 	return &Assessment{
 		Probabilities: probs,
@@ -259,11 +254,5 @@ func (e *Engine) Assess(p *Photo) (*Assessment, error) {
 // no photo behind it: for rules that start from probabilities (triage's tests, what-if
 // tables) without running the network.
 func AssessmentOf(card Card, probs []float64, warnings []Warning) *Assessment {
-	top := 0
-	for i, v := range probs {
-		if v > probs[top] {
-			top = i
-		}
-	}
-	return &Assessment{Probabilities: probs, Top: top, Tier: TierFor(card, probs), Warnings: warnings, card: card}
+	return &Assessment{Probabilities: probs, Top: ArgMax(probs), Tier: TierFor(card, probs), Warnings: warnings, card: card}
 }

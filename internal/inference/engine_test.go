@@ -134,16 +134,6 @@ func camDiff(t *testing.T, a *inference.Assessment, want [][][]float64, classes 
 	return d
 }
 
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 func TestParityWithTraining(t *testing.T) {
 	fixtures := loadFixtures(t)
 	cases := []struct {
@@ -173,7 +163,7 @@ func TestParityWithTraining(t *testing.T) {
 			for _, f := range fixtures {
 				a := runFixture(t, e, f)
 				logitDiff := maxDiff(a.Identity.Logits, tc.logits(f))
-				classes := []int{argmax(a.Identity.Logits)}
+				classes := []int{inference.ArgMax(a.Identity.Logits)}
 				if tc.allClasses {
 					classes = []int{0, 1, 2, 3, 4, 5, 6}
 				}

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"cmp"
 	"math"
 	"sort"
 )
@@ -16,7 +17,7 @@ func Scores(labels, malignant []string, probs [][]float64, truth []int, uncalibr
 	}
 	correct := 0
 	for i, p := range probs {
-		pred := argmax(p)
+		pred := ArgMax(p)
 		conf[truth[i]][pred]++
 		if pred == truth[i] {
 			correct++
@@ -70,10 +71,12 @@ func Scores(labels, malignant []string, probs [][]float64, truth []int, uncalibr
 	return m
 }
 
-func argmax(p []float64) int {
+// ArgMax is the index of the largest value (the first of equals; 0 for an empty slice): the
+// top class of probabilities or logits.
+func ArgMax[T cmp.Ordered](v []T) int {
 	best := 0
-	for i, v := range p {
-		if v > p[best] {
+	for i, x := range v {
+		if x > v[best] {
 			best = i
 		}
 	}
@@ -127,7 +130,7 @@ func ECE(probs [][]float64, truth []int, bins int) float64 {
 	type bin struct{ conf, acc, n float64 }
 	bs := make([]bin, bins)
 	for i, p := range probs {
-		top := argmax(p)
+		top := ArgMax(p)
 		c := p[top]
 		b := int(math.Ceil(c*float64(bins))) - 1 // bins are (lo, hi]
 		b = min(max(b, 0), bins-1)
