@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -125,10 +124,6 @@ func Run(g Global, args []string, stdout, stderr io.Writer) int {
 	// soft limit makes the GC return the full-size decode of a phone photo before the analysis
 	// allocates. Measured, 12 MP JPEG with Grad-CAM: peak RSS 145 MB without, 113 MB with.
 	debug.SetMemoryLimit(CommandGoHeapLimit)
-	// Commands run the model from this goroutine: keep it on one OS thread (see
-	// inference.Engine). Run is called once per process.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if g.ShowVersion {
 		fmt.Fprintln(stdout, "Dermal", version.String())
 		return 0

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,9 +32,6 @@ type Clinic struct {
 	guard   *watchdog.Guard
 	cameras CameraSource // nil: the system's USB cameras
 
-	workerMu sync.Mutex
-	work     chan func()
-
 	userMu sync.Mutex
 	user   *storage.User    // who is logged in (nil: nobody, or records before accounts)
 	params *accounts.Params // argon2id costs (nil: accounts.Default)
@@ -50,34 +46,9 @@ func New(engine *inference.Engine, store *storage.Store, guard *watchdog.Guard) 
 	return &Clinic{engine: engine, store: store, guard: guard}
 }
 
-// onWorker runs fn on the clinic's analysis goroutine, which stays locked to one OS thread so
-// ONNX Runtime's per-thread state stays warm (see inference.Engine). One hop per analysis.
-func (c *Clinic) onWorker(fn func()) {
-	done := make(chan struct{})
-	c.workerMu.Lock()
-	if c.work == nil {
-		c.work = make(chan func())
-		go func(work chan func()) {
-			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-			for f := range work {
-				f()
-			}
-		}(c.work)
-	}
-	c.work <- func() { defer close(done); fn() }
-	c.workerMu.Unlock()
-	<-done
-}
-
-// Close ends the analysis goroutine and closes the records (the store handed to New, or the
-// one a Restore opened in its place). The engine belongs to the caller.
+// Close closes the records (the store handed to New, or the one a Restore opened in its
+// place). The engine belongs to the caller.
 func (c *Clinic) Close() error {
-	c.workerMu.Lock()
-	if c.work != nil {
-		close(c.work)
-		c.work = nil
-	}
-	c.workerMu.Unlock()
 	if c.store != nil {
 		return c.store.Close()
 	}
@@ -235,10 +206,7 @@ type Analysis struct {
 // AnalyseGuarded waits its turn (one analysis at a time), asks the watchdog for a plan, and
 // runs the model. A refusal is a *watchdog.RefusedError with the reason in clinic words.
 func (c *Clinic) AnalyseGuarded(ctx context.Context, photo *inference.Photo, wantGradCAM bool) (*Analysis, error) {
-	assess := func() (a *inference.Assessment, err error) {
-		c.onWorker(func() { a, err = c.engine.Assess(photo) })
-		return a, err
-	}
+	assess := func() (*inference.Assessment, error) { return c.engine.Assess(photo) }
 	if c.guard == nil {
 		a, err := assess()
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 var (
 	scaleSizes = flag.String("scale", "", "instead of the model benchmarks: the scale benchmark at these patient counts (e.g. 1000,10000), written to -out")
 	scaleData  = flag.String("scale-data", "build/scale", "where the scale records are made (one folder per size, kept between runs)")
+	windowOnly = flag.Bool("window-only", false, "with -scale: only the window's rows (start, idle memory, through analyses), not the command line's or the backups' (make bench-window)")
 )
 
 func scaleBench() error {
@@ -96,6 +97,10 @@ func scaleBench() error {
 		idleCell := fmt.Sprintf("%s (%s)", mb(idle.rss), ratios(idle.rss))
 		if werr != nil {
 			winCell, idleCell = "failed: "+strings.ReplaceAll(werr.Error(), "|", "/"), ""
+		}
+		if *windowOnly {
+			r.line("| %d / %d | | | %s | %s | | | | | | |", n, 3*n, winCell, idleCell)
+			continue
 		}
 		fu := cell(measure(nil, *binPath, append(login(dir), "followups", "--json")...))
 		fu50 := cell(measure(nil, *binPath, append(login(dir), "followups", "--json", "--limit", "50")...))
