@@ -13,7 +13,7 @@ BIN := bin/dermal
 # rest (BENCHMARKS.md); a clinical app shows no emoji.
 export GOFLAGS += -tags=no_emoji
 
-.PHONY: deps build run test lint bench bench-scale scale-data faults hub hub-test screenshots dist dist-test decoded model model-deps model-shift model-shift-3g model-train model-package clean
+.PHONY: deps build run test lint bench bench-scale bench-window scale-data faults hub hub-test screenshots dist dist-test decoded model model-deps model-shift model-shift-3g model-train model-package clean
 
 deps:
 	@scripts/deps.sh
@@ -82,6 +82,14 @@ SCALE_SIZES ?= 1000,10000
 bench-scale: build
 	$(GO) build -o build/bench/bench ./tools/bench
 	build/bench/bench -bin $(BIN) -scale $(SCALE_SIZES) -out SCALE.md
+
+# The window's rows of the scale benchmark alone (about 2 minutes once the records exist):
+# its start and idle memory, and through analyses, beside the bare Fyne windows of the same
+# run → build/bench/window.md (SCALE.md quotes its last result).
+bench-window: build
+	$(GO) build -o build/bench/bench ./tools/bench
+	build/bench/bench -bin $(BIN) -scale $(SCALE_SIZES) -window-only -out build/bench/window.md
+	@cat build/bench/window.md
 
 # The fault benchmark: hostile photos at the 50 MP limit (peak RSS, time, refusal), four phone
 # uploads at once, and the kill -9 figures; writes FAULTS.md (about 3 minutes).

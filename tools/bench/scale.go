@@ -37,7 +37,11 @@ func scaleBench() error {
 	r := &report{}
 	r.line("# Dermal at scale")
 	r.line("")
-	r.line("Made by `make bench-scale` (tools/bench -scale; records by `make scale-data`: tools/scaledata, through the clinic layer, one login, three assessments a patient over two years, 100 kB photos unless said, follow-ups and outcomes). %s, %s. One run; times are wall clock of the whole command (a login's argon2id included), memory is the peak resident set (GNU time).", time.Now().UTC().Format("2006-01-02"), machine())
+	made := "`make bench-scale` (tools/bench -scale"
+	if *windowOnly {
+		made = "`make bench-window` (tools/bench -scale -window-only: the window's rows alone"
+	}
+	r.line("Made by %s; records by `make scale-data`: tools/scaledata, through the clinic layer, one login, three assessments a patient over two years, 100 kB photos unless said, follow-ups and outcomes). %s, %s. One run; times are wall clock of the whole command (a login's argon2id included), memory is the peak resident set (GNU time).", made, time.Now().UTC().Format("2006-01-02"), machine())
 	r.line("")
 	pw := filepath.Join(*scaleData, "password")
 	if _, err := os.Stat(pw); err != nil {
