@@ -83,7 +83,7 @@ bench-scale: build
 	$(GO) build -o build/bench/bench ./tools/bench
 	build/bench/bench -bin $(BIN) -scale $(SCALE_SIZES) -out SCALE.md
 
-# The window's rows of the scale benchmark alone (about 2 minutes once the records exist):
+# The window's rows of the scale benchmark alone (about 3 minutes once the records exist):
 # its start and idle memory, and through analyses, beside the bare Fyne windows of the same
 # run → build/bench/window.md (SCALE.md quotes its last result).
 bench-window: build

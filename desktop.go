@@ -224,9 +224,5 @@ func benchAnalyses(w *ui.UI, guard *watchdog.Guard, spec string, log *slog.Logge
 		// What the window holds after the analyses (SCALE.md's "where the memory goes").
 		writeHeapProfile(path+".unloaded", log)
 	}
-	if path := os.Getenv("DERMAL_HEAP_PROFILE"); path != "" {
-		// What the window holds after the analyses (SCALE.md's "where the memory goes").
-		writeHeapProfile(path+".unloaded", log)
-	}
 	log.Info("bench unloaded")
 }

@@ -22,9 +22,9 @@ type ortThread struct {
 	tid   int // the OS thread's id where the system has one (threadID), to wait for its end
 }
 
-// startORTThread starts the thread. Run it from a goroutine other than the process's main
-// one where that matters: Go does not end the main thread (a GUI toolkit keeps it locked, so
-// the engine's goroutine never lands there).
+// startORTThread starts the thread. Go never ends the process's main thread, so a thread
+// that lands there outlives the unload; in the app Fyne's driver keeps the main thread for
+// itself, so the engine's never does (the tests lock it the same way).
 func startORTThread() *ortThread {
 	t := &ortThread{calls: make(chan func()), ended: make(chan struct{})}
 	started := make(chan struct{})
