@@ -11,6 +11,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -218,5 +220,33 @@ func TestCanonicalCropsAndTurns(t *testing.T) {
 	src := testPicture(200, 150)
 	if got := inference.Canonical(src, 200, 150); !bytes.Equal(got.Pix, src.Pix) {
 		t.Error("a picture already at the input size was resampled")
+	}
+}
+
+// A phone photo's full-size decode is handed back to the system once the photo is scaled to
+// WorkingMaxSide, not kept as free heap: the clinician may look at the photo and write findings
+// for minutes before analysing it, and on a low-RAM laptop those pages belong to the rest of
+// the machine. Before, a collection alone left them resident (free to Go, not to the system).
+func TestLargeDecodeIsGivenBack(t *testing.T) {
+	const w, h = 3200, 2400
+	jpg := encodeJPEG(t, testPicture(w, h))
+	runtime.GC()
+	debug.FreeOSMemory()
+	p, err := inference.DecodePhoto("phone.jpg", jpg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	retained := ms.HeapIdle - ms.HeapReleased
+	// The decode alone is w*h luma + two quarter-size chroma planes; half of it still held as
+	// free heap means the decode (and the scaling's larger intermediate) was not given back.
+	decode := uint64(w * h * 3 / 2)
+	if retained > decode/2 {
+		t.Errorf("after decoding a %dx%d JPEG, %d MB of free heap is still held (the decode alone is %d MB)",
+			w, h, retained>>20, decode>>20)
+	}
+	if b := p.Image.Bounds(); max(b.Dx(), b.Dy()) != inference.WorkingMaxSide {
+		t.Errorf("kept picture %v, want long side %d", b, inference.WorkingMaxSide)
 	}
 }
