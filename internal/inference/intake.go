@@ -156,7 +156,7 @@ func DecodePhotoAdmit(name string, data []byte, admit Admit) (p *Photo, err erro
 		p.Image = imaging.Fit(img, WorkingMaxSide, WorkingMaxSide, imaging.Lanczos)
 		// The full-size decode (18 MB for 12 MP) and the scaling's intermediate picture
 		// (19 MB) are garbage now. A collection alone left them resident as free heap while
-		// the clinician looks at the photo before analysing it (the window: 219 MB, and 183 MB
+		// the clinician looks at the photo before analysing it (the window: 196 MB, and 173 MB
 		// once given back); giving them back costs one forced collection, ~20 ms beside a
 		// 1.5 s decode. TestLargeDecodeIsGivenBack.
 		img = nil
