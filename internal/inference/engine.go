@@ -124,7 +124,7 @@ type Engine struct {
 	mu      sync.Mutex
 	model   Model
 	opts    Options
-	thread  *ortThread // nil: no session loaded (or being loaded)
+	thread  *ortThread // started by the first load after an unload (nil: none since); ended by Unload
 	session *ort.AdvancedSession
 	tensors []*ort.Tensor[float32] // input, logits, cam, embedding
 	camW    int
